@@ -1,0 +1,609 @@
+//! # `mini-flink`: the real deployment and the client CLI
+//!
+//! One binary plays every part a Flink distribution ships as scripts, over
+//! real TCP on this machine or a network:
+//!
+//! | command | Flink counterpart |
+//! |---|---|
+//! | `mini-flink jobmanager` | `bin/jobmanager.sh start` (standalone session cluster master) |
+//! | `mini-flink taskmanager` | `bin/taskmanager.sh start` (a worker offering task slots) |
+//! | `mini-flink run JOB.toml` | `flink run` (compile and chain on the client, submit, wait) |
+//! | `mini-flink list` | `flink list` |
+//! | `mini-flink cancel JOBID` | `flink cancel` |
+//! | `mini-flink plan JOB.toml` | the plan Flink's web UI and `GET /jobs/:id/plan` show, before submitting |
+//!
+//! A session cluster on one machine:
+//!
+//! ```text
+//! mini-flink jobmanager --bind 127.0.0.1:6123 &
+//! mini-flink taskmanager --jobmanager 127.0.0.1:6123 --slots 2 &
+//! mini-flink taskmanager --jobmanager 127.0.0.1:6123 --slots 2 &
+//! mini-flink run scenarios/jobs/wordcount.toml
+//! ```
+//!
+//! The JobManager and TaskManagers run exactly the code the simulator runs
+//! on virtual hosts; only the transport ([`TcpNetwork`]) and the clock
+//! ([`TokioClock`] on a real runtime) differ. Every mistake on the command
+//! line or in a job file ends in one clear message and a non-zero exit code.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use runtime::client::ClusterClient;
+use runtime::config::{JobManagerConfig, Placement, TaskManagerConfig};
+use runtime::events::{EventSink, HostCtx, NoEvents, StderrEvents, TokioClock};
+use runtime::graph::plan::{PlanResponse, plan_text, preview_job_id};
+use runtime::graph::{JobGraph, JobId, viz_model};
+use runtime::jobfile::{JobFileError, load_job_file};
+use runtime::net::{NetworkRef, TcpNetwork};
+use runtime::operators::{OperatorKind, Value};
+use runtime::rpc::JobResult;
+use runtime::state::JobStatus;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The JobManager address every client command and TaskManager uses unless told otherwise.
+const DEFAULT_JOBMANAGER: &str = "127.0.0.1:6123";
+
+/// How long a client waits for a TCP connection to the JobManager.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client waits for any one answer of the JobManager.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many non-aggregated collected records `run` prints before summarising.
+const MAX_PRINTED_RECORDS: usize = 50;
+
+/// mini-flink: Apache Flink's runtime architecture, re-implemented to be read.
+#[derive(Debug, Parser)]
+#[command(name = "mini-flink", version)]
+#[command(after_help = "A session cluster on this machine:\n  \
+    mini-flink jobmanager --bind 127.0.0.1:6123 &\n  \
+    mini-flink taskmanager --slots 2 &\n  \
+    mini-flink taskmanager --slots 2 &\n  \
+    mini-flink run JOB.toml")]
+#[command(propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compile a job file on the client and show its plan (chains, parallelism, slots).
+    Plan(PlanArgs),
+    /// Start a JobManager (Dispatcher, ResourceManager, JobMasters) and serve forever.
+    #[command(name = "jobmanager")]
+    JobManager(JobManagerArgs),
+    /// Start a TaskManager that registers with a JobManager and offers task slots.
+    #[command(name = "taskmanager")]
+    TaskManager(TaskManagerArgs),
+    /// Compile a job file, submit it to a JobManager and wait for its result.
+    Run(RunArgs),
+    /// List the jobs a JobManager knows (running and finished).
+    List(ListArgs),
+    /// Cancel a job.
+    Cancel(CancelArgs),
+}
+
+/// `mini-flink plan`.
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// The job file (TOML).
+    job: PathBuf,
+    /// Print the plan as the JSON of Flink's `GET /jobs/:id/plan` (plus `name` and `slots`).
+    #[arg(long, conflicts_with_all = ["dot", "svg"])]
+    json: bool,
+    /// Print Graphviz DOT of a view: condensed (StreamGraph), chained (JobGraph)
+    /// or parallel (ExecutionGraph). With --svg: the view to draw.
+    #[arg(long, value_name = "VIEW", value_parser = parse_view)]
+    dot: Option<viz::View>,
+    /// Draw the view (default: chained) as SVG into FILE with Graphviz's `dot` program.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+}
+
+/// `--events` on the processes of a cluster.
+#[derive(Debug, Args)]
+struct EventsArg {
+    /// Print every event (registrations, slots, task states, metrics) as a JSON line on stderr.
+    #[arg(long)]
+    events: bool,
+}
+
+/// `mini-flink jobmanager`.
+#[derive(Debug, Args)]
+struct JobManagerArgs {
+    /// Address to listen on for TaskManagers and clients; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
+    bind: String,
+    /// Interval of heartbeat requests to TaskManagers, ms (Flink's `heartbeat.interval`).
+    #[arg(long, value_name = "MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_interval_ms: u64,
+    /// A TaskManager silent this long is lost, ms (Flink's `heartbeat.timeout`).
+    #[arg(long, value_name = "MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_timeout_ms: u64,
+    /// Spread slots over TaskManagers instead of filling one first
+    /// (Flink's `cluster.evenly-spread-out-slots: true`).
+    #[arg(long)]
+    spread: bool,
+    #[command(flatten)]
+    events: EventsArg,
+}
+
+/// `mini-flink taskmanager`.
+#[derive(Debug, Args)]
+struct TaskManagerArgs {
+    /// The JobManager's address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
+    jobmanager: String,
+    /// Number of task slots offered (Flink's `taskmanager.numberOfTaskSlots`).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    slots: u32,
+    /// Address of the data port other TaskManagers send records to; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    data_bind: String,
+    /// Resource id of this TaskManager (default: taskmanager-<pid>).
+    #[arg(long, value_name = "NAME")]
+    id: Option<String>,
+    #[command(flatten)]
+    events: EventsArg,
+}
+
+/// `mini-flink run`.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The job file (TOML).
+    job: PathBuf,
+    /// The JobManager's address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
+    jobmanager: String,
+    /// Submit, print the job id and return without waiting for the result.
+    #[arg(long, short = 'd')]
+    detached: bool,
+}
+
+/// `mini-flink list`.
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// The JobManager's address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
+    jobmanager: String,
+}
+
+/// `mini-flink cancel`.
+#[derive(Debug, Args)]
+struct CancelArgs {
+    /// The job's id: 32 hex digits, as `mini-flink run` and `mini-flink list` print it.
+    job_id: String,
+    /// The JobManager's address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
+    jobmanager: String,
+}
+
+/// Parses `--dot`'s view name.
+fn parse_view(s: &str) -> Result<viz::View, String> {
+    viz::View::parse(s)
+        .ok_or_else(|| format!("unknown view `{s}`: the views are condensed, chained and parallel"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            // A job-file error is already a complete, located message.
+            match e.downcast_ref::<JobFileError>() {
+                Some(jfe) => eprintln!("{jfe}"),
+                None => eprintln!("error: {e:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Plan(a) => plan(a),
+        Command::JobManager(a) => block_on(jobmanager(a)),
+        Command::TaskManager(a) => block_on(taskmanager(a)),
+        Command::Run(a) => block_on(run(a)),
+        Command::List(a) => block_on(list(a)),
+        Command::Cancel(a) => block_on(cancel(a)),
+    }
+}
+
+/// Runs a future on a fresh multi-threaded tokio runtime.
+fn block_on<F: std::future::Future<Output = Result<ExitCode>>>(f: F) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?
+        .block_on(f)
+}
+
+/// Reads a job file and chains it into a JobGraph, as Flink's client does.
+fn compile(path: &Path) -> Result<JobGraph> {
+    let sg = load_job_file(path)?;
+    Ok(JobGraph::from_stream_graph(&sg))
+}
+
+// ---------------------------------------------------------------- plan
+
+fn plan(a: PlanArgs) -> Result<ExitCode> {
+    let jg = compile(&a.job)?;
+    if a.json {
+        let resp = PlanResponse::new(&jg, preview_job_id(&jg));
+        println!("{}", serde_json::to_string_pretty(&resp)?);
+    } else if let Some(out) = &a.svg {
+        let view = a.dot.unwrap_or(viz::View::Chained);
+        if !viz::dot_available() {
+            bail!(
+                "cannot draw {}: the `dot` program (graphviz) is not installed or not on PATH; \
+                 install graphviz (e.g. `apt-get install graphviz`), or print the DOT text \
+                 with `--dot {}` and render it elsewhere",
+                out.display(),
+                view
+            );
+        }
+        let dot = viz::dot(&viz_model(&jg), view);
+        viz::render_svg(&dot, out).map_err(|e| anyhow!("cannot draw {}: {e}", out.display()))?;
+        println!(
+            "wrote the {view} view of job \"{}\" to {}",
+            jg.name,
+            out.display()
+        );
+    } else if let Some(view) = a.dot {
+        print!("{}", viz::dot(&viz_model(&jg), view));
+    } else {
+        print!("{}", plan_text(&jg));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------- cluster processes
+
+/// The context of a real host: TCP, a real clock, events on stderr when asked.
+fn host_ctx(host: String, events: bool) -> HostCtx {
+    let sink: Arc<dyn EventSink> = if events {
+        Arc::new(StderrEvents)
+    } else {
+        Arc::new(NoEvents)
+    };
+    HostCtx {
+        host,
+        net: Arc::new(TcpNetwork),
+        events: sink,
+        clock: Arc::new(TokioClock::start()),
+        seed: 0,
+    }
+}
+
+async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
+    if a.heartbeat_timeout_ms <= a.heartbeat_interval_ms {
+        bail!(
+            "--heartbeat-timeout-ms ({}) must be longer than --heartbeat-interval-ms ({}), \
+             or every TaskManager is lost between two heartbeats",
+            a.heartbeat_timeout_ms,
+            a.heartbeat_interval_ms
+        );
+    }
+    let cfg = JobManagerConfig {
+        bind: a.bind.clone(),
+        heartbeat_interval_ms: a.heartbeat_interval_ms,
+        heartbeat_timeout_ms: a.heartbeat_timeout_ms,
+        placement: if a.spread {
+            Placement::Spread
+        } else {
+            Placement::Fill
+        },
+        ..JobManagerConfig::default()
+    };
+    let ctx = host_ctx("jobmanager".into(), a.events.events);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(runtime::jobmanager::run_jobmanager(
+        ctx,
+        cfg,
+        Some(ready_tx),
+    ));
+    // The sender is dropped unanswered when binding fails; the error then
+    // comes out of the server task below.
+    if let Ok(addr) = ready_rx.await {
+        println!("JobManager listening on {addr}");
+    }
+    match server.await {
+        Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+        Ok(Err(e)) => Err(anyhow!(e)).context("the JobManager stopped"),
+        Err(e) => Err(anyhow!("the JobManager crashed: {e}")),
+    }
+}
+
+async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
+    let id =
+        a.id.unwrap_or_else(|| format!("taskmanager-{}", std::process::id()));
+    if id.trim().is_empty() {
+        bail!("--id must not be empty");
+    }
+    let cfg = TaskManagerConfig {
+        jobmanager: a.jobmanager.clone(),
+        slots: a.slots,
+        data_bind: a.data_bind,
+        data_advertise: None,
+        print_to_stdout: true,
+        ..TaskManagerConfig::default()
+    };
+    println!(
+        "TaskManager {id} ({} slot{}) connecting to {}",
+        a.slots,
+        if a.slots == 1 { "" } else { "s" },
+        a.jobmanager
+    );
+    let ctx = host_ctx(id.clone(), a.events.events);
+    runtime::taskmanager::run_taskmanager(ctx, cfg)
+        .await
+        .with_context(|| format!("TaskManager {id} stopped"))?;
+    println!("TaskManager {id}: the ResourceManager released it; shutting down");
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------- client commands
+
+/// Runs one client call with a time limit, so a JobManager that never
+/// answers cannot hang the command.
+async fn timed<T, E>(
+    what: &str,
+    addr: &str,
+    limit: Duration,
+    f: impl Future<Output = Result<T, E>>,
+) -> Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match tokio::time::timeout(limit, f).await {
+        Ok(r) => r.map_err(anyhow::Error::from),
+        Err(_) => bail!(
+            "{what}: no answer from the JobManager at {addr} within {} s",
+            limit.as_secs()
+        ),
+    }
+}
+
+/// Connects a client to the JobManager at `addr`.
+async fn connect(addr: &str) -> Result<ClusterClient> {
+    let net: NetworkRef = Arc::new(TcpNetwork);
+    let me = format!("client-{}", std::process::id());
+    timed(
+        "connecting",
+        addr,
+        CONNECT_TIMEOUT,
+        ClusterClient::connect(&net, addr, &me),
+    )
+    .await
+    .with_context(|| format!("is a JobManager running at {addr}? (start one with `mini-flink jobmanager --bind {addr}`)"))
+}
+
+async fn run(a: RunArgs) -> Result<ExitCode> {
+    let jg = compile(&a.job)?;
+    let rolling = collects_rolling_aggregates(&jg);
+    let slots = jg.slots_needed();
+    let mut client = connect(&a.jobmanager).await?;
+    let id = timed(
+        "submitting",
+        &a.jobmanager,
+        ANSWER_TIMEOUT,
+        client.submit(jg),
+    )
+    .await?;
+    println!("Job has been submitted with JobID {id}");
+    if a.detached {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Waiting for the job to finish (it needs {slots} slot{}) ...",
+        if slots == 1 { "" } else { "s" }
+    );
+    let mut last = None;
+    let result = loop {
+        let r = timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await?;
+        if last != Some(r.status) {
+            println!("Job status: {}", r.status);
+            last = Some(r.status);
+        }
+        if r.status.is_terminal() {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    print_result(&result, rolling);
+    Ok(if result.status == JobStatus::Finished {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Whether every `collect` sink reads straight from a keyed rolling
+/// aggregation (sum, count, reduce): its records are then updates
+/// `(key, value so far)`, and the last one per key is the answer.
+fn collects_rolling_aggregates(jg: &JobGraph) -> bool {
+    let g = &jg.stream_graph;
+    let mut any = false;
+    for (i, n) in g.nodes.iter().enumerate() {
+        if !matches!(n.kind, OperatorKind::Collect { .. }) {
+            continue;
+        }
+        any = true;
+        let all_rolling = g.edges.iter().filter(|e| e.target == i).all(|e| {
+            matches!(
+                g.nodes[e.source].kind,
+                OperatorKind::Sum | OperatorKind::Count | OperatorKind::Reduce(_)
+            )
+        });
+        if !all_rolling {
+            return false;
+        }
+    }
+    any
+}
+
+/// Formats milliseconds as seconds.
+fn secs(ms: u64) -> String {
+    format!("{:.3} s", ms as f64 / 1000.0)
+}
+
+fn print_result(r: &JobResult, rolling: bool) {
+    let took = r
+        .ended_at
+        .map(|e| format!(" in {}", secs(e.saturating_sub(r.submitted_at))))
+        .unwrap_or_default();
+    println!("Job {} (\"{}\") {}{took}", r.id, r.name, r.status);
+    if let Some(cause) = &r.cause {
+        println!("Cause: {cause}");
+    }
+    if !r.vertices.is_empty() {
+        println!();
+        println!("Vertices (records in / out, summed over subtasks):");
+        let width = r.vertices.iter().map(|v| v.name.len()).max().unwrap_or(0);
+        for v in &r.vertices {
+            println!(
+                "  {:<width$}  p={:<3} in {:>10}  out {:>10}",
+                v.name, v.parallelism, v.counters.records_in, v.counters.records_out
+            );
+        }
+    }
+    if r.collected.is_empty() {
+        return;
+    }
+    println!();
+    let pairs: Option<Vec<(&Value, i64)>> = r
+        .collected
+        .iter()
+        .map(|v| match v {
+            Value::Pair(k, n) => Some((&**k, *n)),
+            _ => None,
+        })
+        .collect();
+    match pairs {
+        Some(pairs) if rolling => {
+            let mut last: BTreeMap<&Value, i64> = BTreeMap::new();
+            for (k, n) in pairs {
+                last.insert(k, n);
+            }
+            println!(
+                "Result: {} keys (the last of {} updates received per key):",
+                last.len(),
+                r.collected.len()
+            );
+            for (k, n) in last {
+                println!("  ({k},{n})");
+            }
+        }
+        _ => {
+            println!("Result: {} records collected:", r.collected.len());
+            for v in r.collected.iter().take(MAX_PRINTED_RECORDS) {
+                println!("  {v}");
+            }
+            if r.collected.len() > MAX_PRINTED_RECORDS {
+                println!("  ... and {} more", r.collected.len() - MAX_PRINTED_RECORDS);
+            }
+        }
+    }
+}
+
+async fn list(a: ListArgs) -> Result<ExitCode> {
+    let mut client = connect(&a.jobmanager).await?;
+    let jobs = timed("listing jobs", &a.jobmanager, ANSWER_TIMEOUT, client.list()).await?;
+    if jobs.is_empty() {
+        println!("No jobs.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = jobs.iter().map(|j| j.name.len()).max().unwrap_or(0).max(4);
+    println!("{:<32}  {:<width$}  STATUS", "JOB ID", "NAME");
+    for j in &jobs {
+        println!("{}  {:<width$}  {}", j.id, j.name, j.status);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn cancel(a: CancelArgs) -> Result<ExitCode> {
+    let id = JobId::parse(&a.job_id).ok_or_else(|| {
+        anyhow!(
+            "`{}` is not a job id: a job id is 32 hex digits, as `mini-flink list` prints it",
+            a.job_id
+        )
+    })?;
+    let mut client = connect(&a.jobmanager).await?;
+    timed(
+        "cancelling",
+        &a.jobmanager,
+        ANSWER_TIMEOUT,
+        client.cancel(id),
+    )
+    .await?;
+    println!("Cancelling job {id}.");
+    // Wait a little for the cancellation to complete, as `flink cancel` does.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await?;
+        if r.status.is_terminal() {
+            println!("Job {id} is {}.", r.status);
+            return Ok(ExitCode::SUCCESS);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            println!("Job {id} is still {}; it will be cancelled.", r.status);
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The command line is well formed (no clashing flags, every arg documented).
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Defaults follow Flink's: the JobManager at port 6123 for every client.
+    #[test]
+    fn client_defaults() {
+        let cli = Cli::try_parse_from(["mini-flink", "list"]).unwrap();
+        match cli.command {
+            Command::List(a) => assert_eq!(a.jobmanager, DEFAULT_JOBMANAGER),
+            c => panic!("parsed as {c:?}"),
+        }
+        let cli = Cli::try_parse_from(["mini-flink", "taskmanager", "--slots", "2"]).unwrap();
+        match cli.command {
+            Command::TaskManager(a) => {
+                assert_eq!(a.jobmanager, DEFAULT_JOBMANAGER);
+                assert_eq!(a.data_bind, "127.0.0.1:0");
+                assert_eq!(a.slots, 2);
+            }
+            c => panic!("parsed as {c:?}"),
+        }
+    }
+
+    /// Bad values are refused by the parser, not by a panic later.
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(Cli::try_parse_from(["mini-flink", "taskmanager", "--slots", "0"]).is_err());
+        assert!(Cli::try_parse_from(["mini-flink", "plan", "j.toml", "--dot", "nope"]).is_err());
+        assert!(
+            Cli::try_parse_from(["mini-flink", "plan", "j.toml", "--json", "--dot", "chained"])
+                .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["mini-flink", "jobmanager", "--heartbeat-interval-ms", "0"])
+                .is_err()
+        );
+    }
+}

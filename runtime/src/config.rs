@@ -1,0 +1,138 @@
+//! Configuration of the JobManager and TaskManager processes.
+//!
+//! The subset of Flink's `flink-conf.yaml` that matters for teaching:
+//! heartbeat interval and timeout (`heartbeat.interval`, `heartbeat.timeout`),
+//! slot placement (`cluster.evenly-spread-out-slots`), slots per TaskManager
+//! (`taskmanager.numberOfTaskSlots`) and the network buffers per channel
+//! (`taskmanager.network.memory.buffers-per-channel`).
+
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// How the SlotManager picks a free slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Placement {
+    /// Fill one TaskManager's slots before the next (Flink's default, as the
+    /// reference runs show).
+    #[default]
+    Fill,
+    /// Prefer the TaskManager with the most free slots
+    /// (`cluster.evenly-spread-out-slots: true`).
+    Spread,
+}
+
+/// Who can start TaskManagers.
+pub trait ResourceProvider: Send + Sync + 'static {
+    /// Whether this provider can start TaskManagers at all.
+    fn is_active(&self) -> bool;
+    /// Asks the environment to start a TaskManager named `resource_id`
+    /// with `slots` slots (YARN container, Kubernetes pod, simulated host).
+    fn start_worker(&self, resource_id: &str, slots: u32);
+    /// Asks the environment to stop a TaskManager it started.
+    fn stop_worker(&self, resource_id: &str);
+}
+
+/// The standalone provider: TaskManagers are started by hand; pending
+/// requests wait until one registers.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Standalone;
+
+impl ResourceProvider for Standalone {
+    fn is_active(&self) -> bool {
+        false
+    }
+    fn start_worker(&self, _resource_id: &str, _slots: u32) {}
+    fn stop_worker(&self, _resource_id: &str) {}
+}
+
+/// JobManager settings.
+#[derive(Clone)]
+pub struct JobManagerConfig {
+    /// Address to listen on ("0.0.0.0:6123").
+    pub bind: String,
+    /// Heartbeat request interval, ms.
+    pub heartbeat_interval_ms: u64,
+    /// Heartbeat timeout, ms.
+    pub heartbeat_timeout_ms: u64,
+    /// Slot placement.
+    pub placement: Placement,
+    /// Starting TaskManagers on demand.
+    pub provider: Arc<dyn ResourceProvider>,
+    /// Slots of a TaskManager the active provider starts.
+    pub worker_slots: u32,
+    /// Name prefix of started TaskManagers.
+    pub worker_prefix: String,
+    /// The active provider stops a TaskManager idle this long (ms); 0 never.
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for JobManagerConfig {
+    fn default() -> Self {
+        JobManagerConfig {
+            bind: "0.0.0.0:6123".into(),
+            heartbeat_interval_ms: 1_000,
+            heartbeat_timeout_ms: 5_000,
+            placement: Placement::Fill,
+            provider: Arc::new(Standalone),
+            worker_slots: 2,
+            worker_prefix: "taskmanager-".into(),
+            idle_timeout_ms: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for JobManagerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobManagerConfig")
+            .field("bind", &self.bind)
+            .field("heartbeat_interval_ms", &self.heartbeat_interval_ms)
+            .field("heartbeat_timeout_ms", &self.heartbeat_timeout_ms)
+            .field("placement", &self.placement)
+            .field("active", &self.provider.is_active())
+            .finish()
+    }
+}
+
+/// TaskManager settings.
+#[derive(Debug, Clone)]
+pub struct TaskManagerConfig {
+    /// The JobManager's address ("jobmanager:6123").
+    pub jobmanager: String,
+    /// Number of task slots.
+    pub slots: u32,
+    /// Address the data port binds ("0.0.0.0:6121", or port 0 for any).
+    pub data_bind: String,
+    /// Address other TaskManagers use to reach the data port; `None` uses
+    /// the bound address (real mode) — the simulator passes "host:port".
+    pub data_advertise: Option<String>,
+    /// Without any message from the JobManager for this long (ms), the
+    /// TaskManager considers it lost and registers anew.
+    pub jobmanager_timeout_ms: u64,
+    /// Records per network buffer.
+    pub buffer_records: usize,
+    /// Buffers per channel (the credit a consumer grants).
+    pub buffers_per_channel: u32,
+    /// Interval of task metrics reports, ms.
+    pub metrics_interval_ms: u64,
+    /// Whether `print` sinks write to standard output.
+    pub print_to_stdout: bool,
+    /// Artificial time per record in sinks, µs (to demonstrate back-pressure).
+    pub sink_delay_us: u64,
+}
+
+impl Default for TaskManagerConfig {
+    fn default() -> Self {
+        TaskManagerConfig {
+            jobmanager: "jobmanager:6123".into(),
+            slots: 2,
+            data_bind: "0.0.0.0:6121".into(),
+            data_advertise: None,
+            jobmanager_timeout_ms: 5_000,
+            buffer_records: 256,
+            buffers_per_channel: 2,
+            metrics_interval_ms: 1_000,
+            print_to_stdout: false,
+            sink_delay_us: 0,
+        }
+    }
+}

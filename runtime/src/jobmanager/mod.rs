@@ -1,0 +1,318 @@
+//! The JobManager: the master process, with its three roles.
+//!
+//! - [`dispatcher`]: accepts jobs from clients, starts one JobMaster per job,
+//!   answers list / result / cancel (Flink's `Dispatcher`, REST endpoint).
+//! - [`resourcemanager`]: TaskManager registration, heartbeats, the
+//!   SlotManager and the resource provider (Flink's `ResourceManager`).
+//! - [`jobmaster`]: one per job, from ExecutionGraph to FINISHED (Flink's
+//!   `JobMaster`, `SlotPool`, scheduler).
+//!
+//! In Flink each role is an RPC endpoint with its own single-threaded main
+//! executor. Here the three live in one event loop ([`run_jobmanager`]):
+//! each input (a message from a TaskManager or client, or the heartbeat
+//! tick) is handed to the role it is for, which answers through an
+//! [`Outbox`]. One loop, one thread of control: the JobManager's behaviour
+//! is a deterministic function of the order of its inputs.
+
+pub mod dispatcher;
+pub mod jobmaster;
+pub mod resourcemanager;
+
+use crate::config::JobManagerConfig;
+use crate::events::{EventKind, HostCtx};
+use crate::graph::JobId;
+use crate::net::frame::{FrameReader, WireError, encode, handshake};
+use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager, ResourceId, ToTaskManager};
+use dispatcher::Dispatcher;
+use resourcemanager::{ConnId, ResourceManager};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What a role wants done after handling an input.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// Messages to TaskManagers.
+    pub to_tm: Vec<(ResourceId, ToTaskManager)>,
+    /// Answers to clients.
+    pub to_client: Vec<(ConnId, ClientResponse)>,
+    /// Connections to close.
+    pub close: Vec<ConnId>,
+    /// TaskManagers the ResourceManager lost (JobMasters must hear of it).
+    pub lost: Vec<(ResourceId, String)>,
+    /// Jobs that reached a terminal status.
+    pub ended: Vec<JobId>,
+}
+
+impl Outbox {
+    /// Queues a message to a TaskManager.
+    pub fn to_tm(&mut self, rid: ResourceId, msg: ToTaskManager) {
+        self.to_tm.push((rid, msg));
+    }
+    /// Queues closing a connection.
+    pub fn close(&mut self, conn: ConnId) {
+        self.close.push(conn);
+    }
+}
+
+/// Why the JobManager stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum JobManagerError {
+    /// The RPC port could not be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+enum Inbound {
+    Opened {
+        conn: ConnId,
+        role: String,
+        peer: String,
+        writer: mpsc::UnboundedSender<Vec<u8>>,
+    },
+    FromTm(ConnId, FromTaskManager),
+    FromClient(ConnId, ClientRequest),
+    Closed(ConnId, String),
+}
+
+/// Runs a JobManager: binds, accepts TaskManagers and clients, and serves
+/// until the process is stopped. `ready` receives the bound address.
+pub async fn run_jobmanager(
+    ctx: HostCtx,
+    cfg: JobManagerConfig,
+    ready: Option<tokio::sync::oneshot::Sender<String>>,
+) -> Result<(), JobManagerError> {
+    ctx.emit(EventKind::HostStarted {
+        role: "jobmanager".into(),
+    });
+    let (mut listener, bound) = ctx
+        .net
+        .bind(cfg.bind.clone())
+        .await
+        .map_err(|source| JobManagerError::Bind {
+            addr: cfg.bind.clone(),
+            source,
+        })?;
+    if let Some(r) = ready {
+        let _ = r.send(bound);
+    }
+    let (tx, mut inbox) = mpsc::unbounded_channel::<Inbound>();
+    {
+        let host = ctx.host.clone();
+        tokio::spawn(async move {
+            let mut next_conn: ConnId = 1;
+            while let Ok((stream, peer)) = listener.accept().await {
+                let conn = next_conn;
+                next_conn += 1;
+                let tx = tx.clone();
+                let host = host.clone();
+                tokio::spawn(serve_connection(conn, stream, peer, host, tx));
+            }
+        });
+    }
+    let mut jm = JobManager {
+        ctx: ctx.clone(),
+        rm: ResourceManager::new(ctx.clone(), cfg.clone()),
+        dispatcher: Dispatcher::new(ctx.clone()),
+        writers: BTreeMap::new(),
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
+    loop {
+        let mut out = Outbox::default();
+        tokio::select! {
+            biased;
+            msg = inbox.recv() => match msg {
+                Some(m) => jm.on_inbound(m, &mut out),
+                None => return Ok(()),
+            },
+            _ = tick.tick() => jm.rm.tick(&mut out),
+        }
+        jm.drain(out);
+    }
+}
+
+async fn serve_connection(
+    conn: ConnId,
+    stream: crate::net::BoxStream,
+    peer: String,
+    host: String,
+    tx: mpsc::UnboundedSender<Inbound>,
+) {
+    let Ok((mut reader, mut writer, hello)) = handshake(stream, "jobmanager", &host).await else {
+        return;
+    };
+    let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        while let Some(body) = wrx.recv().await {
+            if writer.send_raw(body).await.is_err() {
+                break;
+            }
+        }
+    });
+    let role = hello.role.clone();
+    let _ = tx.send(Inbound::Opened {
+        conn,
+        role: role.clone(),
+        peer: if hello.from.is_empty() { peer } else { hello.from },
+        writer: wtx,
+    });
+    let cause = read_loop(conn, &role, &mut reader, &tx).await;
+    let _ = tx.send(Inbound::Closed(conn, cause));
+}
+
+async fn read_loop(
+    conn: ConnId,
+    role: &str,
+    reader: &mut FrameReader,
+    tx: &mpsc::UnboundedSender<Inbound>,
+) -> String {
+    loop {
+        let msg = if role == "taskmanager" {
+            reader.recv::<FromTaskManager>().await.map(|m| Inbound::FromTm(conn, m))
+        } else {
+            reader.recv::<ClientRequest>().await.map(|m| Inbound::FromClient(conn, m))
+        };
+        match msg {
+            Ok(m) => {
+                if tx.send(m).is_err() {
+                    return "JobManager stopped".into();
+                }
+            }
+            Err(WireError::Closed) => return "connection closed".into(),
+            Err(e) => return e.to_string(),
+        }
+    }
+}
+
+struct JobManager {
+    ctx: HostCtx,
+    rm: ResourceManager,
+    dispatcher: Dispatcher,
+    writers: BTreeMap<ConnId, (String, mpsc::UnboundedSender<Vec<u8>>)>,
+}
+
+impl JobManager {
+    fn on_inbound(&mut self, msg: Inbound, out: &mut Outbox) {
+        match msg {
+            Inbound::Opened {
+                conn,
+                role,
+                peer,
+                writer,
+            } => {
+                self.writers.insert(conn, (format!("{role} {peer}"), writer));
+            }
+            Inbound::Closed(conn, cause) => {
+                if let Some(rid) = self.rm.rid_of(conn) {
+                    self.ctx.emit(EventKind::ConnectionLost { peer: rid, cause });
+                }
+                self.rm.disconnected(conn);
+                self.writers.remove(&conn);
+            }
+            Inbound::FromClient(conn, req) => {
+                let resp = self.dispatcher.handle(req, &mut self.rm, out);
+                out.to_client.push((conn, resp));
+            }
+            Inbound::FromTm(conn, msg) => self.on_task_manager(conn, msg, out),
+        }
+    }
+
+    fn on_task_manager(&mut self, conn: ConnId, msg: FromTaskManager, out: &mut Outbox) {
+        if let FromTaskManager::Register {
+            resource_id,
+            data_addr,
+            slots,
+        } = msg
+        {
+            self.rm.register(conn, resource_id, data_addr, slots, out);
+            return;
+        }
+        // Everything else must come from a registered TaskManager.
+        let Some(rid) = self.rm.rid_of(conn) else {
+            return;
+        };
+        match msg {
+            FromTaskManager::Register { .. } => {}
+            FromTaskManager::Heartbeat { slots } => self.rm.heartbeat(&rid, &slots),
+            FromTaskManager::SlotFreed { slot, .. } => self.rm.slot_freed(&rid, slot, out),
+            FromTaskManager::OfferSlots { job, offers } => {
+                let data_addr = self
+                    .rm
+                    .task_managers
+                    .get(&rid)
+                    .map(|t| t.data_addr.clone())
+                    .unwrap_or_default();
+                match self.dispatcher.master(job) {
+                    Some(m) => m.offer_slots(&rid, &data_addr, &offers, out),
+                    None => {
+                        for o in offers {
+                            out.to_tm(
+                                rid.clone(),
+                                ToTaskManager::FreeSlot {
+                                    allocation: o.allocation,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            FromTaskManager::TaskState {
+                attempt,
+                state,
+                cause,
+                counters,
+            } => {
+                if let Some(m) = self.dispatcher.master(attempt.job) {
+                    m.task_state(attempt, state, cause, counters, out);
+                }
+            }
+            FromTaskManager::TaskMetrics { attempt, counters } => {
+                if let Some(m) = self.dispatcher.master(attempt.job) {
+                    m.task_metrics(attempt, counters);
+                }
+            }
+            FromTaskManager::Collected { attempt, records } => {
+                if let Some(m) = self.dispatcher.master(attempt.job) {
+                    m.collected(attempt, records);
+                }
+            }
+        }
+    }
+
+    /// Carries out what the roles asked for, until nothing is left.
+    fn drain(&mut self, mut out: Outbox) {
+        loop {
+            let lost = std::mem::take(&mut out.lost);
+            let ended = std::mem::take(&mut out.ended);
+            if lost.is_empty() && ended.is_empty() {
+                break;
+            }
+            for (rid, cause) in lost {
+                self.dispatcher.task_manager_lost(&rid, &cause, &mut out);
+            }
+            for job in ended {
+                self.rm.cancel_requests(job);
+            }
+        }
+        for (rid, msg) in out.to_tm {
+            if let Some(conn) = self.rm.conn_of(&rid)
+                && let Some((_, w)) = self.writers.get(&conn)
+            {
+                let _ = w.send(encode(&msg));
+            }
+        }
+        for (conn, resp) in out.to_client {
+            if let Some((_, w)) = self.writers.get(&conn) {
+                let _ = w.send(encode(&resp));
+            }
+        }
+        for conn in out.close {
+            self.writers.remove(&conn);
+        }
+    }
+}

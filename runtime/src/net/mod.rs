@@ -1,0 +1,78 @@
+//! The seam between simulation and reality, and the wire above it.
+//!
+//! Every runtime component talks to others through [`Network`]: bind a
+//! listener, accept, connect, each yielding a byte stream. [`TcpNetwork`]
+//! implements it with `tokio::net` for real processes; the `sim` crate
+//! implements it with `turmoil::net`, so the *same* JobManager and
+//! TaskManager code runs on virtual hosts. Above the seam, [`frame`] turns
+//! the byte stream into length-delimited frames carrying serde messages
+//! (postcard), with a handshake that checks the protocol version, like
+//! Flink's RPC layer (Pekko) and its Netty data plane do for their peers.
+//!
+//! Layers, mini-redis style: bytes → frame → [`frame::Connection`] → gateway
+//! messages ([`crate::rpc`]) → component.
+
+pub mod frame;
+
+use futures::future::BoxFuture;
+use std::io;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A bidirectional byte stream (a TCP connection, real or simulated).
+pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> ByteStream for T {}
+
+/// A boxed byte stream: what the seam hands out.
+pub type BoxStream = Box<dyn ByteStream>;
+
+/// A bound listener.
+pub trait Listener: Send {
+    /// Waits for the next connection; returns it with the peer's address.
+    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>>;
+}
+
+/// The transport seam: how a host binds and connects.
+pub trait Network: Send + Sync + 'static {
+    /// Binds a listener on `addr` ("0.0.0.0:6123" or "127.0.0.1:0").
+    fn bind(&self, addr: String) -> BoxFuture<'static, io::Result<(Box<dyn Listener>, String)>>;
+    /// Connects to `addr` ("jobmanager:6123" in the simulator, "127.0.0.1:6123" for real).
+    fn connect(&self, addr: String) -> BoxFuture<'static, io::Result<BoxStream>>;
+}
+
+/// A shared handle to the network of a host.
+pub type NetworkRef = Arc<dyn Network>;
+
+/// The real network: `tokio::net` TCP.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TcpNetwork;
+
+struct TcpListenerBox(tokio::net::TcpListener);
+
+impl Listener for TcpListenerBox {
+    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>> {
+        Box::pin(async move {
+            let (s, addr) = self.0.accept().await?;
+            s.set_nodelay(true)?;
+            Ok((Box::new(s) as BoxStream, addr.to_string()))
+        })
+    }
+}
+
+impl Network for TcpNetwork {
+    fn bind(&self, addr: String) -> BoxFuture<'static, io::Result<(Box<dyn Listener>, String)>> {
+        Box::pin(async move {
+            let l = tokio::net::TcpListener::bind(&addr).await?;
+            let local = l.local_addr()?.to_string();
+            Ok((Box::new(TcpListenerBox(l)) as Box<dyn Listener>, local))
+        })
+    }
+
+    fn connect(&self, addr: String) -> BoxFuture<'static, io::Result<BoxStream>> {
+        Box::pin(async move {
+            let s = tokio::net::TcpStream::connect(&addr).await?;
+            s.set_nodelay(true)?;
+            Ok(Box::new(s) as BoxStream)
+        })
+    }
+}

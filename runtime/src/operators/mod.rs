@@ -1,0 +1,511 @@
+//! Built-in operators: what a node of the StreamGraph *does*.
+//!
+//! Flink users write user functions (`MapFunction`, `FilterFunction`, …) and
+//! hand them to DataStream calls. mini-flink's job files are written by hand,
+//! so the functions are built in and named: `fn = "key_mod"`. This module
+//! holds the record type ([`Value`]), the operator kinds ([`OperatorKind`])
+//! with their arguments, and the named functions with the record types they
+//! accept, so a job file that maps words with `is_even` is refused before it
+//! is submitted, the way Flink's type extraction refuses a mistyped program.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One record flowing through the dataflow.
+///
+/// Three shapes are enough for the classic teaching pipelines: numbers from
+/// a sequence, words from text, and `(key, count)` pairs (Flink's `Tuple2`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Value {
+    /// A whole number (`Long` in Flink).
+    Int(i64),
+    /// A piece of text (`String`).
+    Str(String),
+    /// A key and a number (`Tuple2<K, Long>`): `f0` is the key, `f1` the count.
+    Pair(Box<Value>, i64),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Str(s) => write!(f, "{s}"),
+            Value::Pair(k, v) => write!(f, "({k},{v})"),
+        }
+    }
+}
+
+impl Value {
+    /// The record's size on the wire (postcard: a tag byte, varints, and
+    /// length-prefixed text), counted without encoding it.
+    pub fn encoded_len(&self) -> usize {
+        fn varint(x: u64) -> usize {
+            ((64 - x.leading_zeros() as usize).max(1)).div_ceil(7)
+        }
+        fn zigzag(i: i64) -> u64 {
+            ((i << 1) ^ (i >> 63)) as u64
+        }
+        match self {
+            Value::Int(i) => 1 + varint(zigzag(*i)),
+            Value::Str(s) => 1 + varint(s.len() as u64) + s.len(),
+            Value::Pair(k, n) => 1 + k.encoded_len() + varint(zigzag(*n)),
+        }
+    }
+}
+
+/// The shape of the records on a stream, checked when a job is compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValueType {
+    /// [`Value::Int`].
+    Int,
+    /// [`Value::Str`].
+    Str,
+    /// [`Value::Pair`].
+    Pair,
+    /// Several shapes meet (a union of different streams): only functions
+    /// that accept anything may follow.
+    Any,
+}
+
+impl fmt::Display for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValueType::Int => "numbers",
+            ValueType::Str => "text",
+            ValueType::Pair => "(key, count) pairs",
+            ValueType::Any => "mixed records",
+        })
+    }
+}
+
+/// Which part of a record a `hash` partitioning (Flink's `keyBy`) keys on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeySelector {
+    /// The whole record (`keyBy(x -> x)`).
+    Value,
+    /// The first field of a pair (`keyBy(t -> t.f0)`).
+    F0,
+}
+
+impl KeySelector {
+    /// Parses the `key = "…"` of a job file.
+    pub fn parse(s: &str) -> Option<KeySelector> {
+        match s {
+            "value" => Some(KeySelector::Value),
+            "f0" => Some(KeySelector::F0),
+            _ => None,
+        }
+    }
+
+    /// The spelling used in job files and plans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySelector::Value => "value",
+            KeySelector::F0 => "f0",
+        }
+    }
+
+    /// Extracts the key of a record.
+    pub fn key_of(self, v: &Value) -> Value {
+        match (self, v) {
+            (KeySelector::F0, Value::Pair(k, _)) => (**k).clone(),
+            _ => v.clone(),
+        }
+    }
+}
+
+/// A named function for `map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapFn {
+    /// Passes the record on unchanged.
+    Identity,
+    /// `x -> (x % modulus, 1)`: turns numbers into keyed ones.
+    KeyMod {
+        /// The number of distinct keys.
+        modulus: i64,
+    },
+    /// `x -> (x, 1)`: pairs anything with a count of one (wordcount's "Pair").
+    ToPair,
+    /// `x -> 2x`.
+    Double,
+    /// Upper-cases text.
+    Upper,
+}
+
+/// A named function for `filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FilterFn {
+    /// Keeps even numbers.
+    IsEven,
+    /// Keeps odd numbers.
+    IsOdd,
+    /// Keeps non-empty text.
+    NonEmpty,
+}
+
+/// A named function for `flat_map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlatMapFn {
+    /// Splits text into lower-case words (letters and digits).
+    Tokenize,
+    /// Splits text at whitespace, keeping case and punctuation.
+    SplitWhitespace,
+}
+
+/// A named function for keyed `reduce` over `(key, n)` pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReduceFn {
+    /// Adds the counts.
+    Sum,
+    /// Keeps the smallest count.
+    Min,
+    /// Keeps the largest count.
+    Max,
+}
+
+/// What an operator does, with its arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OperatorKind {
+    /// Source: the numbers `from..=to`, split evenly over the subtasks
+    /// (Flink's `fromSequence`).
+    Sequence {
+        /// First number.
+        from: i64,
+        /// Last number (inclusive).
+        to: i64,
+    },
+    /// Source: lines of text, split over the subtasks line by line.
+    Words {
+        /// The lines.
+        lines: Vec<String>,
+    },
+    /// Source: `count` keyed records `(key, 1)` over `keys` keys, at most
+    /// `rate` records per second per subtask (0 = as fast as possible).
+    Generator {
+        /// Size of the key space.
+        keys: u64,
+        /// Records in all (split over the subtasks).
+        count: u64,
+        /// Records per second per subtask; 0 means unthrottled.
+        rate: u64,
+    },
+    /// One record in, one out.
+    Map(MapFn),
+    /// One record in, zero or one out.
+    Filter(FilterFn),
+    /// One record in, any number out.
+    FlatMap(FlatMapFn),
+    /// Keyed rolling sum of the pair's count (`sum(1)`).
+    Sum,
+    /// Keyed rolling count of records: emits `(key, n)`.
+    Count,
+    /// Keyed rolling reduce of pairs.
+    Reduce(ReduceFn),
+    /// Keyed count per tumbling processing-time window of `size_ms`.
+    WindowCount {
+        /// Window length in milliseconds of (virtual) time.
+        size_ms: u64,
+    },
+    /// Sink that drops everything (`DiscardingSink`).
+    Discard {
+        /// Most records per second per subtask (a slow sink, to show
+        /// back-pressure); 0 = as fast as possible.
+        rate: u64,
+    },
+    /// Sink that prints every record (`print()`).
+    Print {
+        /// Most records per second per subtask (a slow sink, to show
+        /// back-pressure); 0 = as fast as possible.
+        rate: u64,
+    },
+    /// Sink whose records are returned to the client (`collect()`).
+    Collect {
+        /// Most records per second per subtask (a slow sink, to show
+        /// back-pressure); 0 = as fast as possible.
+        rate: u64,
+    },
+}
+
+/// The families of kinds, for checks that do not care about arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindClass {
+    /// Has no inputs.
+    Source,
+    /// Stateless, one input.
+    Transform,
+    /// Needs a keyed (hash-partitioned) input and keeps state per key.
+    Keyed,
+    /// Has no outputs.
+    Sink,
+}
+
+/// Every kind a job file may name, in the order the help text lists them.
+pub const KIND_NAMES: &[&str] = &[
+    "sequence",
+    "words",
+    "generator",
+    "map",
+    "filter",
+    "flat_map",
+    "sum",
+    "count",
+    "reduce",
+    "window_count",
+    "discard",
+    "print",
+    "collect",
+];
+
+/// Every `fn` a `map` may name.
+pub const MAP_FN_NAMES: &[&str] = &["identity", "key_mod", "to_pair", "double", "upper"];
+/// Every `fn` a `filter` may name.
+pub const FILTER_FN_NAMES: &[&str] = &["is_even", "is_odd", "non_empty"];
+/// Every `fn` a `flat_map` may name.
+pub const FLAT_MAP_FN_NAMES: &[&str] = &["tokenize", "split_whitespace"];
+/// Every `fn` a `reduce` may name.
+pub const REDUCE_FN_NAMES: &[&str] = &["sum", "min", "max"];
+
+impl OperatorKind {
+    /// The job-file spelling of this kind.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            OperatorKind::Sequence { .. } => "sequence",
+            OperatorKind::Words { .. } => "words",
+            OperatorKind::Generator { .. } => "generator",
+            OperatorKind::Map(_) => "map",
+            OperatorKind::Filter(_) => "filter",
+            OperatorKind::FlatMap(_) => "flat_map",
+            OperatorKind::Sum => "sum",
+            OperatorKind::Count => "count",
+            OperatorKind::Reduce(_) => "reduce",
+            OperatorKind::WindowCount { .. } => "window_count",
+            OperatorKind::Discard { .. } => "discard",
+            OperatorKind::Print { .. } => "print",
+            OperatorKind::Collect { .. } => "collect",
+        }
+    }
+
+    /// Source, transformation, keyed operator or sink.
+    pub fn class(&self) -> KindClass {
+        match self {
+            OperatorKind::Sequence { .. }
+            | OperatorKind::Words { .. }
+            | OperatorKind::Generator { .. } => KindClass::Source,
+            OperatorKind::Map(_) | OperatorKind::Filter(_) | OperatorKind::FlatMap(_) => {
+                KindClass::Transform
+            }
+            OperatorKind::Sum
+            | OperatorKind::Count
+            | OperatorKind::Reduce(_)
+            | OperatorKind::WindowCount { .. } => KindClass::Keyed,
+            OperatorKind::Discard { .. } | OperatorKind::Print { .. } | OperatorKind::Collect { .. } => KindClass::Sink,
+        }
+    }
+
+    /// The name Flink's DataStream API would give this operator when the
+    /// program does not name it.
+    pub fn default_name(&self) -> &'static str {
+        match self {
+            OperatorKind::Sequence { .. } => "Source: Sequence",
+            OperatorKind::Words { .. } => "Source: Words",
+            OperatorKind::Generator { .. } => "Source: Generator",
+            OperatorKind::Map(_) => "Map",
+            OperatorKind::Filter(_) => "Filter",
+            OperatorKind::FlatMap(_) => "Flat Map",
+            OperatorKind::Sum => "Keyed Aggregation",
+            OperatorKind::Count => "Count",
+            OperatorKind::Reduce(_) => "Keyed Reduce",
+            OperatorKind::WindowCount { .. } => "Window Count",
+            OperatorKind::Discard { .. } => "Sink: Discard",
+            OperatorKind::Print { .. } => "Sink: Print to Std. Out",
+            OperatorKind::Collect { .. } => "Sink: Collect",
+        }
+    }
+
+    /// The record type this operator emits, given the type of its input
+    /// (`None` for sources), or why the input does not fit.
+    pub fn output_type(&self, input: Option<ValueType>) -> Result<ValueType, String> {
+        use ValueType::*;
+        let need = |want: ValueType, what: &str| -> Result<(), String> {
+            match input {
+                Some(t) if t == want => Ok(()),
+                Some(t) => Err(format!("{what} needs {want} but its input carries {t}")),
+                None => Ok(()),
+            }
+        };
+        match self {
+            OperatorKind::Sequence { .. } => Ok(Int),
+            OperatorKind::Words { .. } => Ok(Str),
+            OperatorKind::Generator { .. } => Ok(Pair),
+            OperatorKind::Map(f) => match f {
+                MapFn::Identity => Ok(input.unwrap_or(Any)),
+                MapFn::KeyMod { .. } => need(Int, "map fn `key_mod`").map(|_| Pair),
+                MapFn::ToPair => Ok(Pair),
+                MapFn::Double => need(Int, "map fn `double`").map(|_| Int),
+                MapFn::Upper => need(Str, "map fn `upper`").map(|_| Str),
+            },
+            OperatorKind::Filter(f) => match f {
+                FilterFn::IsEven | FilterFn::IsOdd => need(Int, "filter fn").map(|_| Int),
+                FilterFn::NonEmpty => need(Str, "filter fn `non_empty`").map(|_| Str),
+            },
+            OperatorKind::FlatMap(_) => need(Str, "flat_map").map(|_| Str),
+            OperatorKind::Sum | OperatorKind::Reduce(_) => {
+                need(Pair, self.kind_name()).map(|_| Pair)
+            }
+            OperatorKind::Count | OperatorKind::WindowCount { .. } => Ok(Pair),
+            OperatorKind::Discard { .. } | OperatorKind::Print { .. } | OperatorKind::Collect { .. } => {
+                Ok(input.unwrap_or(Any))
+            }
+        }
+    }
+}
+
+impl MapFn {
+    /// Applies the function to one record.
+    pub fn apply(self, v: Value) -> Value {
+        match (self, v) {
+            (MapFn::Identity, v) => v,
+            (MapFn::KeyMod { modulus }, Value::Int(x)) => {
+                Value::Pair(Box::new(Value::Int(x.rem_euclid(modulus))), 1)
+            }
+            (MapFn::ToPair, v) => Value::Pair(Box::new(v), 1),
+            (MapFn::Double, Value::Int(x)) => Value::Int(x.wrapping_mul(2)),
+            (MapFn::Upper, Value::Str(s)) => Value::Str(s.to_uppercase()),
+            // Types are checked when the job is compiled; a record of another
+            // shape can only come from a union of mixed streams and passes.
+            (_, v) => v,
+        }
+    }
+}
+
+impl FilterFn {
+    /// Whether the record passes.
+    pub fn test(self, v: &Value) -> bool {
+        match (self, v) {
+            (FilterFn::IsEven, Value::Int(x)) => x % 2 == 0,
+            (FilterFn::IsOdd, Value::Int(x)) => x % 2 != 0,
+            (FilterFn::NonEmpty, Value::Str(s)) => !s.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+impl FlatMapFn {
+    /// Emits the records one input record expands to.
+    pub fn apply(self, v: &Value, out: &mut Vec<Value>) {
+        let Value::Str(s) = v else { return };
+        match self {
+            FlatMapFn::Tokenize => out.extend(
+                s.split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(|w| Value::Str(w.to_lowercase())),
+            ),
+            FlatMapFn::SplitWhitespace => {
+                out.extend(s.split_whitespace().map(|w| Value::Str(w.to_string())))
+            }
+        }
+    }
+}
+
+impl ReduceFn {
+    /// Combines the accumulated count with a new one.
+    pub fn combine(self, acc: i64, x: i64) -> i64 {
+        match self {
+            ReduceFn::Sum => acc.wrapping_add(x),
+            ReduceFn::Min => acc.min(x),
+            ReduceFn::Max => acc.max(x),
+        }
+    }
+}
+
+/// The records of a `generator` source: record `i` has key
+/// `mix(i) % keys`, so keys look random yet a replay from an offset
+/// produces exactly the same records (which checkpoints rely on).
+pub fn generator_record(i: u64, keys: u64) -> Value {
+    let mut x = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    Value::Pair(Box::new(Value::Int((x % keys.max(1)) as i64)), 1)
+}
+
+/// Flink's default maximum parallelism, which fixes the number of key groups.
+pub const MAX_PARALLELISM: u32 = 128;
+
+/// The key group of a key (Flink: `murmurHash(key.hashCode()) % maxParallelism`),
+/// computed with a stable hash so every run and every host agrees.
+pub fn key_group(key: &Value) -> u32 {
+    let mut h = crate::graph::ids::Fnv64::new();
+    hash_value(key, &mut h);
+    (h.finish() % u64::from(MAX_PARALLELISM)) as u32
+}
+
+fn hash_value(v: &Value, h: &mut crate::graph::ids::Fnv64) {
+    match v {
+        Value::Int(i) => {
+            h.write(&[0]);
+            h.write(&i.to_le_bytes());
+        }
+        Value::Str(s) => {
+            h.write(&[1]);
+            h.write(s.as_bytes());
+        }
+        Value::Pair(k, n) => {
+            h.write(&[2]);
+            hash_value(k, h);
+            h.write(&n.to_le_bytes());
+        }
+    }
+}
+
+/// The subtask a key group belongs to (Flink's
+/// `KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup`).
+pub fn operator_index_for_key_group(key_group: u32, parallelism: u32) -> u32 {
+    key_group * parallelism / MAX_PARALLELISM
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Key groups spread over subtasks in contiguous ranges, as in Flink.
+    #[test]
+    fn key_groups_map_to_contiguous_subtask_ranges() {
+        assert_eq!(operator_index_for_key_group(0, 2), 0);
+        assert_eq!(operator_index_for_key_group(63, 2), 0);
+        assert_eq!(operator_index_for_key_group(64, 2), 1);
+        assert_eq!(operator_index_for_key_group(127, 2), 1);
+    }
+
+    /// Tokenize lower-cases and drops punctuation, like wordcount examples.
+    #[test]
+    fn tokenize_splits_words() {
+        let mut out = Vec::new();
+        FlatMapFn::Tokenize.apply(&Value::Str("To be, or NOT to be".into()), &mut out);
+        let words: Vec<String> = out.iter().map(|v| v.to_string()).collect();
+        assert_eq!(words, ["to", "be", "or", "not", "to", "be"]);
+    }
+
+    /// The size estimate matches postcard's real encoding.
+    #[test]
+    fn encoded_len_matches_postcard() {
+        for v in [
+            Value::Int(0),
+            Value::Int(-70000),
+            Value::Str("hello".into()),
+            Value::Pair(Box::new(Value::Str("to".into())), 300),
+        ] {
+            assert_eq!(v.encoded_len(), postcard::to_allocvec(&v).unwrap().len(), "{v}");
+        }
+    }
+
+    /// A generator replays the same records from the same offsets.
+    #[test]
+    fn generator_is_a_pure_function_of_the_index() {
+        assert_eq!(generator_record(42, 1000), generator_record(42, 1000));
+        let Value::Pair(k, 1) = generator_record(7, 10) else {
+            panic!("generator emits pairs")
+        };
+        assert!(matches!(*k, Value::Int(x) if (0..10).contains(&x)));
+    }
+}

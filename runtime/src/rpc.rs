@@ -1,0 +1,345 @@
+//! The gateways: typed message sets between the components.
+//!
+//! Flink's components talk through RPC gateways (`ResourceManagerGateway`,
+//! `JobMasterGateway`, `TaskExecutorGateway`, `DispatcherGateway`). Here each
+//! gateway is an enum of messages sent as frames ([`crate::net::frame`]):
+//!
+//! - TaskManager → JobManager: [`FromTaskManager`] (registration and
+//!   heartbeats for the ResourceManager; slot offers and task states for a
+//!   JobMaster, addressed by job id).
+//! - JobManager → TaskManager: [`ToTaskManager`] (the TaskExecutorGateway).
+//! - Client ↔ Dispatcher: [`ClientRequest`] / [`ClientResponse`].
+//! - TaskManager ↔ TaskManager: [`DataMessage`] (the data plane).
+//!
+//! Every task message carries its [`ExecutionAttemptId`] and every channel
+//! its [`ChannelKey`] (with the job's attempt generation), so messages of an
+//! attempt that was already replaced are recognised and dropped.
+
+use crate::events::TaskCounters;
+use crate::graph::{JobGraph, JobId, Partitioner};
+use crate::operators::Value;
+use crate::state::{ExecutionState, JobStatus};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A TaskManager's identity (Flink's `ResourceID`); its host name here.
+pub type ResourceId = String;
+
+/// One slot allocation (Flink's `AllocationID`), from a counter on the ResourceManager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AllocationId(pub u64);
+
+impl fmt::Display for AllocationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "alloc-{}", self.0)
+    }
+}
+
+/// One attempt to run one subtask (Flink's `ExecutionAttemptID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExecutionAttemptId {
+    /// The job.
+    pub job: JobId,
+    /// Job vertex index.
+    pub vertex: u32,
+    /// Subtask index.
+    pub subtask: u32,
+    /// Attempt number (0 first; grows with every restart of the job).
+    pub attempt: u32,
+}
+
+impl fmt::Display for ExecutionAttemptId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}[{}]#{}", self.vertex, self.subtask, self.attempt)
+    }
+}
+
+/// One channel of the data plane: a producer subtask's subpartition for one consumer subtask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ChannelKey {
+    /// The job.
+    pub job: JobId,
+    /// Job attempt generation (stale generations are dropped).
+    pub attempt: u32,
+    /// Job edge index.
+    pub edge: u32,
+    /// Producer subtask.
+    pub from: u32,
+    /// Consumer subtask.
+    pub to: u32,
+}
+
+/// A slot's state in a slot report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotStatus {
+    /// Slot index on the TaskManager.
+    pub slot: u32,
+    /// The allocation holding it, if any, and for which job.
+    pub allocation: Option<(AllocationId, JobId)>,
+}
+
+/// A slot offered to a JobMaster (Flink's `SlotOffer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotOffer {
+    /// Allocation id.
+    pub allocation: AllocationId,
+    /// Slot index.
+    pub slot: u32,
+}
+
+/// Where a subtask runs, for its peers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// TaskManager.
+    pub resource_id: ResourceId,
+    /// Its data address.
+    pub data_addr: String,
+}
+
+/// One input of a task: the channels of one job edge it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputGateDescriptor {
+    /// Job edge index.
+    pub edge: u32,
+    /// Producer subtasks and where they run.
+    pub channels: Vec<(u32, Location)>,
+}
+
+/// One output of a task: the channels of one job edge it writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultPartitionDescriptor {
+    /// Job edge index.
+    pub edge: u32,
+    /// How records are distributed.
+    pub partitioner: Partitioner,
+    /// Parallelism of the consumer vertex (for key groups).
+    pub consumer_parallelism: u32,
+    /// Consumer subtasks and where they run, in subtask order.
+    pub channels: Vec<(u32, Location)>,
+}
+
+/// Everything a TaskManager needs to run one subtask (Flink's `TaskDeploymentDescriptor`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskDeploymentDescriptor {
+    /// The attempt.
+    pub attempt: ExecutionAttemptId,
+    /// The slot it goes into.
+    pub allocation: AllocationId,
+    /// The job graph (operators of the chain are looked up in it).
+    pub job_graph: JobGraph,
+    /// Parallelism of the vertex.
+    pub parallelism: u32,
+    /// Inputs, one gate per job edge.
+    pub inputs: Vec<InputGateDescriptor>,
+    /// Outputs, one partition per job edge.
+    pub outputs: Vec<ResultPartitionDescriptor>,
+}
+
+/// TaskManager → JobManager (ResourceManagerGateway and JobMasterGateway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromTaskManager {
+    /// Register at the ResourceManager (`registerTaskExecutor`).
+    Register {
+        /// Identity.
+        resource_id: ResourceId,
+        /// Data address for other TaskManagers.
+        data_addr: String,
+        /// Number of slots.
+        slots: u32,
+    },
+    /// Answer to a heartbeat request, with the slot report.
+    Heartbeat {
+        /// Slot states.
+        slots: Vec<SlotStatus>,
+    },
+    /// Offer allocated slots to a job's JobMaster (`offerSlots`).
+    OfferSlots {
+        /// The job.
+        job: JobId,
+        /// The offers.
+        offers: Vec<SlotOffer>,
+    },
+    /// A slot became free (`notifySlotAvailable`).
+    SlotFreed {
+        /// Its old allocation.
+        allocation: AllocationId,
+        /// Slot index.
+        slot: u32,
+    },
+    /// A task changed state (`updateTaskExecutionState`).
+    TaskState {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// New state.
+        state: ExecutionState,
+        /// Failure cause.
+        cause: Option<String>,
+        /// Counters so far.
+        counters: TaskCounters,
+    },
+    /// Counters of a running task (Flink's metric reporting).
+    TaskMetrics {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// Counters so far.
+        counters: TaskCounters,
+    },
+    /// Records reached a `collect` sink (Flink's collect sink coordinator).
+    Collected {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// The records.
+        records: Vec<Value>,
+    },
+}
+
+/// JobManager → TaskManager (TaskExecutorGateway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToTaskManager {
+    /// Registration accepted.
+    Registered,
+    /// Heartbeat request; answered by [`FromTaskManager::Heartbeat`].
+    HeartbeatRequest,
+    /// Allocate a slot for a job and offer it to the job's JobMaster (`requestSlot`).
+    RequestSlot {
+        /// Slot index.
+        slot: u32,
+        /// The allocation.
+        allocation: AllocationId,
+        /// The job.
+        job: JobId,
+    },
+    /// Offered slots the JobMaster accepted.
+    SlotsAccepted {
+        /// The job.
+        job: JobId,
+        /// Accepted allocations.
+        allocations: Vec<AllocationId>,
+    },
+    /// Deploy a task (`submitTask`).
+    SubmitTask(Box<TaskDeploymentDescriptor>),
+    /// Cancel a task (`cancelTask`).
+    CancelTask {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+    },
+    /// Free a slot (`freeSlot`).
+    FreeSlot {
+        /// The allocation.
+        allocation: AllocationId,
+    },
+    /// The ResourceManager no longer needs this TaskManager: exit.
+    Shutdown,
+}
+
+/// A record or control element on a channel (Flink's `StreamElement`s and events).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StreamElement {
+    /// A data record.
+    Record(Value),
+    /// The producer finished (`EndOfPartitionEvent`).
+    EndOfPartition,
+}
+
+/// TaskManager ↔ TaskManager data plane (Flink's Netty messages).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DataMessage {
+    /// Consumer → producer: start sending this subpartition, with initial credit.
+    PartitionRequest {
+        /// The channel.
+        key: ChannelKey,
+        /// Buffers the consumer can take.
+        credit: u32,
+    },
+    /// Consumer → producer: more buffers may be sent (`AddCredit`).
+    Credit {
+        /// The channel.
+        key: ChannelKey,
+        /// How many.
+        n: u32,
+    },
+    /// Producer → consumer: one buffer of elements (`BufferResponse`).
+    Buffer {
+        /// The channel.
+        key: ChannelKey,
+        /// The elements.
+        elements: Vec<StreamElement>,
+    },
+}
+
+/// Summary of one job for lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobOverview {
+    /// Id.
+    pub id: JobId,
+    /// Name.
+    pub name: String,
+    /// Status.
+    pub status: JobStatus,
+    /// When it was submitted (ms since the epoch).
+    pub submitted_at: u64,
+}
+
+/// Per-vertex totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VertexMetrics {
+    /// Vertex name.
+    pub name: String,
+    /// Parallelism.
+    pub parallelism: u32,
+    /// Summed counters.
+    pub counters: TaskCounters,
+    /// Highest back-pressure share of any subtask over the job (per mille).
+    pub backpressure_permille: u32,
+}
+
+/// A job's outcome as the client sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResult {
+    /// Id.
+    pub id: JobId,
+    /// Name.
+    pub name: String,
+    /// Status (terminal when the job is done).
+    pub status: JobStatus,
+    /// Failure cause.
+    pub cause: Option<String>,
+    /// Records of `collect` sinks, in arrival order.
+    pub collected: Vec<Value>,
+    /// Per-vertex metrics.
+    pub vertices: Vec<VertexMetrics>,
+    /// Submission time (ms).
+    pub submitted_at: u64,
+    /// Time all tasks were RUNNING (ms), if they got there.
+    pub running_at: Option<u64>,
+    /// End time (ms), if terminal.
+    pub ended_at: Option<u64>,
+}
+
+/// Client → Dispatcher (DispatcherGateway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClientRequest {
+    /// Submit a compiled job.
+    Submit(Box<JobGraph>),
+    /// List jobs.
+    List,
+    /// A job's current result.
+    Result(JobId),
+    /// Cancel a job.
+    Cancel(JobId),
+}
+
+/// Dispatcher → client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClientResponse {
+    /// The job was accepted under this id.
+    Submitted(JobId),
+    /// All jobs.
+    Jobs(Vec<JobOverview>),
+    /// A job's result so far.
+    Result(Box<JobResult>),
+    /// Cancellation started.
+    Cancelling,
+    /// The request failed.
+    Error(String),
+}

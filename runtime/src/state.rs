@@ -1,0 +1,184 @@
+//! Lifecycles: job status and execution state, with legal transitions in one place.
+//!
+//! Flink's `JobStatus` and `ExecutionState` are state machines; the JobMaster
+//! and the TaskExecutor move them only through [`JobStatus::check`] and
+//! [`ExecutionState::check`], so an impossible move (FINISHED → RUNNING) is
+//! a bug caught where it happens rather than a confusing trace later.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The status of a job (Flink's `JobStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum JobStatus {
+    /// Accepted by the Dispatcher, JobMaster starting.
+    Initializing,
+    /// ExecutionGraph built, waiting for slots.
+    Created,
+    /// Tasks deployed or running.
+    Running,
+    /// A task failed; remaining tasks are being cancelled.
+    Failing,
+    /// Terminal: failed.
+    Failed,
+    /// Cancel requested; tasks are being cancelled.
+    Cancelling,
+    /// Terminal: cancelled.
+    Canceled,
+    /// Terminal: all tasks finished.
+    Finished,
+    /// Waiting before a restart (restart strategy).
+    Restarting,
+}
+
+impl JobStatus {
+    /// Flink's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Initializing => "INITIALIZING",
+            JobStatus::Created => "CREATED",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Failing => "FAILING",
+            JobStatus::Failed => "FAILED",
+            JobStatus::Cancelling => "CANCELLING",
+            JobStatus::Canceled => "CANCELED",
+            JobStatus::Finished => "FINISHED",
+            JobStatus::Restarting => "RESTARTING",
+        }
+    }
+
+    /// Whether the job is done for good.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Failed | JobStatus::Canceled | JobStatus::Finished)
+    }
+
+    /// Whether `self → to` is a legal move.
+    pub fn can_move_to(self, to: JobStatus) -> bool {
+        use JobStatus::*;
+        matches!(
+            (self, to),
+            (Initializing, Created)
+                | (Created, Running)
+                | (Created, Failing)
+                | (Created, Cancelling)
+                | (Running, Finished)
+                | (Running, Failing)
+                | (Running, Cancelling)
+                | (Running, Restarting)
+                | (Created, Restarting)
+                | (Restarting, Created)
+                | (Restarting, Cancelling)
+                | (Restarting, Failed)
+                | (Failing, Failed)
+                | (Failing, Restarting)
+                | (Failing, Cancelling)
+                | (Cancelling, Canceled)
+                | (Initializing, Failed)
+                | (Initializing, Cancelling)
+        )
+    }
+
+    /// Checks a move; the error names both states.
+    pub fn check(self, to: JobStatus) -> Result<JobStatus, String> {
+        if self.can_move_to(to) {
+            Ok(to)
+        } else {
+            Err(format!("illegal job status transition {self} -> {to}"))
+        }
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The state of one execution attempt of a subtask (Flink's `ExecutionState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ExecutionState {
+    /// Exists, not scheduled.
+    Created,
+    /// Waiting for its slot.
+    Scheduled,
+    /// Sent to a TaskManager.
+    Deploying,
+    /// The TaskManager set it up (restoring state).
+    Initializing,
+    /// Processing records.
+    Running,
+    /// Terminal: input ended and all output flushed.
+    Finished,
+    /// Being cancelled.
+    Canceling,
+    /// Terminal: cancelled.
+    Canceled,
+    /// Terminal: failed.
+    Failed,
+}
+
+impl ExecutionState {
+    /// Flink's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionState::Created => "CREATED",
+            ExecutionState::Scheduled => "SCHEDULED",
+            ExecutionState::Deploying => "DEPLOYING",
+            ExecutionState::Initializing => "INITIALIZING",
+            ExecutionState::Running => "RUNNING",
+            ExecutionState::Finished => "FINISHED",
+            ExecutionState::Canceling => "CANCELING",
+            ExecutionState::Canceled => "CANCELED",
+            ExecutionState::Failed => "FAILED",
+        }
+    }
+
+    /// Whether the attempt is over.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            ExecutionState::Finished | ExecutionState::Canceled | ExecutionState::Failed
+        )
+    }
+
+    /// Whether `self → to` is a legal move.
+    pub fn can_move_to(self, to: ExecutionState) -> bool {
+        use ExecutionState::*;
+        match (self, to) {
+            (Created, Scheduled) | (Scheduled, Deploying) => true,
+            (Deploying, Initializing) | (Initializing, Running) | (Running, Finished) => true,
+            (Created | Scheduled | Deploying | Initializing | Running, Canceling) => true,
+            (Created | Scheduled | Deploying | Initializing | Running | Canceling, Canceled) => true,
+            (Scheduled | Deploying | Initializing | Running | Canceling, Failed) => true,
+            _ => false,
+        }
+    }
+
+    /// Checks a move; the error names both states.
+    pub fn check(self, to: ExecutionState) -> Result<ExecutionState, String> {
+        if self.can_move_to(to) {
+            Ok(to)
+        } else {
+            Err(format!("illegal execution state transition {self} -> {to}"))
+        }
+    }
+}
+
+impl fmt::Display for ExecutionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Terminal states stay terminal.
+    #[test]
+    fn terminal_states_do_not_move() {
+        assert!(JobStatus::Finished.check(JobStatus::Running).is_err());
+        assert!(ExecutionState::Finished.check(ExecutionState::Running).is_err());
+        assert!(ExecutionState::Running.check(ExecutionState::Finished).is_ok());
+    }
+}

@@ -1,0 +1,362 @@
+//! The TaskManager: a worker process with task slots (Flink's `TaskExecutor`).
+//!
+//! A TaskManager starts, opens its data port, connects to the JobManager and
+//! registers at the ResourceManager with its slots. From then on it answers
+//! heartbeats with a slot report, allocates a slot when the ResourceManager
+//! asks and offers it to the job's JobMaster, runs the tasks the JobMaster
+//! deploys into its slots ([`task`]), exchanges data with other TaskManagers
+//! directly ([`network`]), and frees slots when told. If the JobManager goes
+//! silent for longer than the timeout, the TaskManager cancels its tasks,
+//! frees its slots and registers again: what Flink does when it loses its
+//! ResourceManager leader.
+//!
+//! - [`slot_table`]: the `TaskSlotTable`.
+//! - [`task`]: one subtask running its operator chain.
+//! - [`network`]: result partitions, input gates, credit-based flow control.
+
+pub mod network;
+pub mod slot_table;
+pub mod task;
+
+use crate::config::TaskManagerConfig;
+use crate::events::{EventKind, HostCtx};
+use crate::net::frame::{FrameWriter, WireError, handshake};
+use crate::rpc::{ExecutionAttemptId, FromTaskManager, SlotOffer, ToTaskManager};
+use network::NetworkEnvironment;
+use slot_table::TaskSlotTable;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use task::{TaskContext, TaskReport};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Why a TaskManager process stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskManagerError {
+    /// The data port could not be bound.
+    #[error("cannot bind the data port {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Runs a TaskManager until the ResourceManager tells it to shut down.
+pub async fn run_taskmanager(ctx: HostCtx, cfg: TaskManagerConfig) -> Result<(), TaskManagerError> {
+    ctx.emit(EventKind::HostStarted {
+        role: "taskmanager".into(),
+    });
+    let (mut listener, bound) = ctx
+        .net
+        .bind(cfg.data_bind.clone())
+        .await
+        .map_err(|source| TaskManagerError::Bind {
+            addr: cfg.data_bind.clone(),
+            source,
+        })?;
+    let data_addr = cfg.data_advertise.clone().unwrap_or(bound);
+    let net = NetworkEnvironment::new(ctx.clone(), data_addr.clone(), cfg.buffers_per_channel);
+    {
+        let net = net.clone();
+        let host = ctx.host.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _peer)) = listener.accept().await {
+                let net = net.clone();
+                let host = host.clone();
+                tokio::spawn(async move {
+                    if let Ok((r, w, _hello)) = handshake(stream, "data", &host).await {
+                        net.serve(r, w);
+                    }
+                });
+            }
+        });
+    }
+    let mut executor = TaskExecutor {
+        ctx: ctx.clone(),
+        cfg: cfg.clone(),
+        net,
+        slots: TaskSlotTable::new(cfg.slots),
+        tasks: BTreeMap::new(),
+    };
+    loop {
+        match executor.session(&data_addr).await {
+            SessionEnd::Shutdown => return Ok(()),
+            SessionEnd::Lost(cause) => {
+                executor.ctx.emit(EventKind::ConnectionLost {
+                    peer: "jobmanager".into(),
+                    cause: cause.clone(),
+                });
+                executor.release_all();
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+enum SessionEnd {
+    Shutdown,
+    Lost(String),
+}
+
+struct RunningTask {
+    handle: JoinHandle<()>,
+    allocation: crate::rpc::AllocationId,
+}
+
+struct TaskExecutor {
+    ctx: HostCtx,
+    cfg: TaskManagerConfig,
+    net: Arc<NetworkEnvironment>,
+    slots: TaskSlotTable,
+    tasks: BTreeMap<ExecutionAttemptId, RunningTask>,
+}
+
+enum Input {
+    FromJm(Result<ToTaskManager, WireError>),
+    Report(TaskReport),
+    Tick,
+}
+
+impl TaskExecutor {
+    /// One registration: connect, register, serve until the JobManager is lost.
+    async fn session(&mut self, data_addr: &str) -> SessionEnd {
+        let stream = loop {
+            match self.ctx.net.connect(self.cfg.jobmanager.clone()).await {
+                Ok(s) => break s,
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
+        let (mut reader, mut writer, _hello) =
+            match handshake(stream, "taskmanager", &self.ctx.host).await {
+                Ok(x) => x,
+                Err(e) => return SessionEnd::Lost(e.to_string()),
+            };
+        let register = FromTaskManager::Register {
+            resource_id: self.ctx.host.clone(),
+            data_addr: data_addr.to_string(),
+            slots: self.cfg.slots,
+        };
+        if let Err(e) = writer.send(&register).await {
+            return SessionEnd::Lost(e.to_string());
+        }
+        // The reader runs as its own task so that waiting for a frame is
+        // never cancelled halfway by the select below.
+        let (jm_tx, mut jm_rx) = mpsc::unbounded_channel();
+        let reader_task = tokio::spawn(async move {
+            loop {
+                let r = reader.recv::<ToTaskManager>().await;
+                let stop = r.is_err();
+                if jm_tx.send(r).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        let (report_tx, mut report_rx) = mpsc::unbounded_channel();
+        let mut tick = tokio::time::interval(Duration::from_millis(
+            (self.cfg.jobmanager_timeout_ms / 5).max(10),
+        ));
+        let mut last_heard = self.ctx.now_ms();
+        let end = loop {
+            let input = tokio::select! {
+                biased;
+                m = jm_rx.recv() => Input::FromJm(m.unwrap_or(Err(WireError::Closed))),
+                r = report_rx.recv() => match r {
+                    Some(r) => Input::Report(r),
+                    None => continue,
+                },
+                _ = tick.tick() => Input::Tick,
+            };
+            let result = match input {
+                Input::FromJm(Ok(msg)) => {
+                    last_heard = self.ctx.now_ms();
+                    self.on_message(msg, &mut writer, &report_tx).await
+                }
+                Input::FromJm(Err(e)) => Err(SessionEnd::Lost(e.to_string())),
+                Input::Report(r) => self.on_report(r, &mut writer).await,
+                Input::Tick => {
+                    let silent = self.ctx.now_ms() - last_heard;
+                    if silent > self.cfg.jobmanager_timeout_ms {
+                        self.ctx.emit(EventKind::HeartbeatTimeout {
+                            peer: "jobmanager".into(),
+                            timeout_ms: self.cfg.jobmanager_timeout_ms,
+                        });
+                        Err(SessionEnd::Lost(format!(
+                            "no heartbeat from the JobManager for {silent} ms"
+                        )))
+                    } else {
+                        Ok(())
+                    }
+                }
+            };
+            if let Err(end) = result {
+                break end;
+            }
+        };
+        reader_task.abort();
+        end
+    }
+
+    async fn send(writer: &mut FrameWriter, msg: &FromTaskManager) -> Result<(), SessionEnd> {
+        writer
+            .send(msg)
+            .await
+            .map_err(|e| SessionEnd::Lost(e.to_string()))
+    }
+
+    async fn on_message(
+        &mut self,
+        msg: ToTaskManager,
+        writer: &mut FrameWriter,
+        reports: &mpsc::UnboundedSender<TaskReport>,
+    ) -> Result<(), SessionEnd> {
+        match msg {
+            ToTaskManager::Registered => Ok(()),
+            ToTaskManager::HeartbeatRequest => {
+                let slots = self.slots.report();
+                Self::send(writer, &FromTaskManager::Heartbeat { slots }).await
+            }
+            ToTaskManager::RequestSlot {
+                slot,
+                allocation,
+                job,
+            } => {
+                if self.slots.allocate(slot, allocation, job) {
+                    self.ctx.emit(EventKind::SlotOffered {
+                        job: job.to_string(),
+                        allocation: allocation.to_string(),
+                        resource_id: self.ctx.host.clone(),
+                        slot,
+                    });
+                    let offers = vec![SlotOffer { allocation, slot }];
+                    Self::send(writer, &FromTaskManager::OfferSlots { job, offers }).await
+                } else {
+                    Ok(())
+                }
+            }
+            ToTaskManager::SlotsAccepted { .. } => Ok(()),
+            ToTaskManager::SubmitTask(tdd) => {
+                let attempt = tdd.attempt;
+                if !self.slots.holds(tdd.allocation, attempt.job) {
+                    let cause = format!("slot {} is not allocated to this job here", tdd.allocation);
+                    return Self::send(
+                        writer,
+                        &FromTaskManager::TaskState {
+                            attempt,
+                            state: crate::state::ExecutionState::Failed,
+                            cause: Some(cause),
+                            counters: Default::default(),
+                        },
+                    )
+                    .await;
+                }
+                let tc = TaskContext {
+                    ctx: self.ctx.clone(),
+                    net: self.net.clone(),
+                    cfg: self.cfg.clone(),
+                    reports: reports.clone(),
+                };
+                let allocation = tdd.allocation;
+                let handle = tokio::spawn(task::run_task(*tdd, tc));
+                self.tasks.insert(attempt, RunningTask { handle, allocation });
+                Ok(())
+            }
+            ToTaskManager::CancelTask { attempt } => {
+                if let Some(t) = self.tasks.remove(&attempt) {
+                    t.handle.abort();
+                    Self::send(
+                        writer,
+                        &FromTaskManager::TaskState {
+                            attempt,
+                            state: crate::state::ExecutionState::Canceled,
+                            cause: None,
+                            counters: Default::default(),
+                        },
+                    )
+                    .await?;
+                }
+                Ok(())
+            }
+            ToTaskManager::FreeSlot { allocation } => {
+                let doomed: Vec<ExecutionAttemptId> = self
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| t.allocation == allocation)
+                    .map(|(a, _)| *a)
+                    .collect();
+                for a in doomed {
+                    if let Some(t) = self.tasks.remove(&a) {
+                        t.handle.abort();
+                    }
+                }
+                if let Some(slot) = self.slots.free(allocation) {
+                    self.ctx.emit(EventKind::SlotFreed {
+                        allocation: allocation.to_string(),
+                        resource_id: self.ctx.host.clone(),
+                        slot,
+                    });
+                    Self::send(writer, &FromTaskManager::SlotFreed { allocation, slot }).await?;
+                }
+                Ok(())
+            }
+            ToTaskManager::Shutdown => {
+                self.release_all();
+                Err(SessionEnd::Shutdown)
+            }
+        }
+    }
+
+    async fn on_report(&mut self, r: TaskReport, writer: &mut FrameWriter) -> Result<(), SessionEnd> {
+        let msg = match r {
+            TaskReport::State {
+                attempt,
+                state,
+                cause,
+                counters,
+            } => {
+                if !self.tasks.contains_key(&attempt) {
+                    // Reports of a cancelled task are stale.
+                    return Ok(());
+                }
+                if state.is_terminal() {
+                    self.tasks.remove(&attempt);
+                }
+                FromTaskManager::TaskState {
+                    attempt,
+                    state,
+                    cause,
+                    counters,
+                }
+            }
+            TaskReport::Metrics { attempt, counters } => {
+                if !self.tasks.contains_key(&attempt) {
+                    return Ok(());
+                }
+                FromTaskManager::TaskMetrics { attempt, counters }
+            }
+            TaskReport::Collected { attempt, records } => {
+                if !self.tasks.contains_key(&attempt) {
+                    return Ok(());
+                }
+                FromTaskManager::Collected { attempt, records }
+            }
+        };
+        Self::send(writer, &msg).await
+    }
+
+    /// Cancels every task and frees every slot (the JobManager is gone).
+    fn release_all(&mut self) {
+        for (_, t) in std::mem::take(&mut self.tasks) {
+            t.handle.abort();
+        }
+        for (slot, allocation) in self.slots.free_all() {
+            self.ctx.emit(EventKind::SlotFreed {
+                allocation: allocation.to_string(),
+                resource_id: self.ctx.host.clone(),
+                slot,
+            });
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! # sim: mini-flink on turmoil
+//!
+//! Builds a simulated cluster from a scenario, runs it in virtual time,
+//! injects faults on a timeline, and records the event trace.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`scenario`] | scenario files: cluster, jobs, faults, expectations |
+//! | [`net`] | the simulated transport seam (`turmoil::net`) and clock |
+//! | [`simulation`] | the turmoil hosts and the step loop |
+//! | [`summary`] | the headless report and the JSON-lines trace |
+
+pub mod net;
+pub mod scenario;
+pub mod simulation;
+pub mod summary;
+
+pub use scenario::{Scenario, load};
+pub use simulation::{Outcome, Simulation};

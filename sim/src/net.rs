@@ -1,0 +1,53 @@
+//! The simulated side of the transport seam: `turmoil::net` behind
+//! `runtime::net::Network`, and turmoil's virtual clock behind `Clock`.
+//!
+//! Everything the runtime does on the network goes through these two
+//! types, so a JobManager host in the simulator runs exactly the code a
+//! real `mini-flink jobmanager` process runs.
+
+use futures::future::BoxFuture;
+use runtime::events::Clock;
+use runtime::net::{BoxStream, Listener, Network};
+use std::io;
+
+/// `turmoil::net` TCP.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TurmoilNetwork;
+
+struct TurmoilListener(turmoil::net::TcpListener);
+
+impl Listener for TurmoilListener {
+    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>> {
+        Box::pin(async move {
+            let (s, addr) = self.0.accept().await?;
+            Ok((Box::new(s) as BoxStream, addr.to_string()))
+        })
+    }
+}
+
+impl Network for TurmoilNetwork {
+    fn bind(&self, addr: String) -> BoxFuture<'static, io::Result<(Box<dyn Listener>, String)>> {
+        Box::pin(async move {
+            let l = turmoil::net::TcpListener::bind(addr.as_str()).await?;
+            let local = l.local_addr()?.to_string();
+            Ok((Box::new(TurmoilListener(l)) as Box<dyn Listener>, local))
+        })
+    }
+
+    fn connect(&self, addr: String) -> BoxFuture<'static, io::Result<BoxStream>> {
+        Box::pin(async move {
+            let s = turmoil::net::TcpStream::connect(addr.as_str()).await?;
+            Ok(Box::new(s) as BoxStream)
+        })
+    }
+}
+
+/// Turmoil's simulation time: the same clock on every host.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SimClock;
+
+impl Clock for SimClock {
+    fn now_ms(&self) -> u64 {
+        turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64)
+    }
+}

@@ -1,0 +1,190 @@
+//! The headless report of a run: outcomes, results, slot usage, timeline.
+//!
+//! Everything here is computed from the [`Outcome`] (the client's view and
+//! the event trace), never from the runtime's internals, and is
+//! deterministic: virtual times only, ordered maps only.
+
+use crate::scenario::Scenario;
+use crate::simulation::Outcome;
+use runtime::events::{Event, EventKind};
+use runtime::operators::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Seconds with milliseconds, as a timeline prints them.
+pub fn secs(ms: u64) -> String {
+    format!("{}.{:03}s", ms / 1000, ms % 1000)
+}
+
+/// The final value per key of keyed `(key, n)` updates: what a rolling
+/// aggregation's last update says. `None` when the records are not pairs.
+pub fn final_per_key(records: &[Value]) -> Option<BTreeMap<Value, i64>> {
+    let mut m = BTreeMap::new();
+    for r in records {
+        match r {
+            Value::Pair(k, n) => {
+                m.insert((**k).clone(), *n);
+            }
+            _ => return None,
+        }
+    }
+    Some(m)
+}
+
+/// Names of job ids, from the trace.
+pub fn job_names(events: &[Event]) -> BTreeMap<String, String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::JobSubmitted { job, name, .. } => Some((job.clone(), name.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The whole report.
+pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
+    let mut out = String::new();
+    let c = &s.cluster;
+    let _ = writeln!(out, "Scenario \"{}\" (seed {seed})", s.name);
+    let _ = writeln!(
+        out,
+        "Cluster: 1 JobManager, {} TaskManagers x {} slots, {} ResourceManager, heartbeat {} ms / timeout {} ms",
+        c.taskmanagers,
+        c.slots,
+        match c.provider {
+            crate::scenario::Provider::Standalone => "standalone",
+            crate::scenario::Provider::Active => "active",
+        },
+        c.heartbeat_interval_ms,
+        c.heartbeat_timeout_ms
+    );
+    let _ = writeln!(
+        out,
+        "Ended at {} of virtual time{}",
+        secs(o.end_ms),
+        if o.timed_out { " (duration reached before every job ended)" } else { "" }
+    );
+    out.push_str("\nJobs\n");
+    for j in &o.jobs {
+        let Some(r) = &j.result else {
+            let _ = writeln!(out, "  {}: never submitted", j.name);
+            continue;
+        };
+        let _ = writeln!(out, "  {} [{}]: {}", j.name, &r.id.to_string()[..8], r.status);
+        if let Some(cause) = &r.cause {
+            let _ = writeln!(out, "    cause: {cause}");
+        }
+        let mut times = format!("    submitted {}", secs(r.submitted_at));
+        if let Some(t) = r.running_at {
+            let _ = write!(times, ", all tasks RUNNING after {} ms", t - r.submitted_at);
+        }
+        if let Some(t) = r.ended_at {
+            let _ = write!(times, ", ended {}", secs(t));
+        }
+        let _ = writeln!(out, "{times}");
+        for v in &r.vertices {
+            let _ = writeln!(
+                out,
+                "    {} (p{}): {} in, {} out, {} bytes sent, back-pressured {}%",
+                v.name,
+                v.parallelism,
+                v.counters.records_in,
+                v.counters.records_out,
+                v.counters.bytes_out,
+                v.backpressure_permille / 10
+            );
+        }
+        if !r.collected.is_empty() {
+            match final_per_key(&r.collected) {
+                Some(m) => {
+                    let _ = writeln!(
+                        out,
+                        "    result: {} updates, final value per key ({} keys):",
+                        r.collected.len(),
+                        m.len()
+                    );
+                    let shown: Vec<String> = m.iter().take(24).map(|(k, n)| format!("{k}={n}")).collect();
+                    for line in shown.chunks(8) {
+                        let _ = writeln!(out, "      {}", line.join(" "));
+                    }
+                    if m.len() > 24 {
+                        let _ = writeln!(out, "      ... and {} more keys", m.len() - 24);
+                    }
+                }
+                None => {
+                    let _ = writeln!(out, "    result: {} records", r.collected.len());
+                    for v in r.collected.iter().take(10) {
+                        let _ = writeln!(out, "      {v}");
+                    }
+                }
+            }
+        }
+    }
+    out.push_str("\nSlots (allocation -> job, from .. to)\n");
+    let names = job_names(&o.events);
+    let mut slots: BTreeMap<(String, u32), Vec<(String, u64, Option<u64>)>> = BTreeMap::new();
+    for e in &o.events {
+        match &e.kind {
+            EventKind::SlotAllocated { job, resource_id, slot, .. } => {
+                let name = names.get(job).cloned().unwrap_or_else(|| job.clone());
+                slots.entry((resource_id.clone(), *slot)).or_default().push((name, e.t, None));
+            }
+            EventKind::SlotFreed { resource_id, slot, .. } => {
+                if let Some(last) = slots
+                    .get_mut(&(resource_id.clone(), *slot))
+                    .and_then(|v| v.last_mut())
+                    && last.2.is_none()
+                {
+                    last.2 = Some(e.t);
+                }
+            }
+            _ => {}
+        }
+    }
+    for ((tm, slot), uses) in &slots {
+        let parts: Vec<String> = uses
+            .iter()
+            .map(|(job, from, to)| match to {
+                Some(t) => format!("{job} {}..{}", secs(*from), secs(*t)),
+                None => format!("{job} {}..", secs(*from)),
+            })
+            .collect();
+        let _ = writeln!(out, "  {tm} slot {slot}: {}", parts.join(", "));
+    }
+    if !o.failed_expectations.is_empty() {
+        out.push_str("\nExpectations NOT met\n");
+        for f in &o.failed_expectations {
+            let _ = writeln!(out, "  {f}");
+        }
+    } else if !s.expect.is_empty() {
+        out.push_str("\nExpectations met\n");
+    }
+    out.push_str("\nTimeline\n");
+    out.push_str(&timeline(&o.events));
+    out
+}
+
+/// The state changes of a trace, one line each, in plain words.
+pub fn timeline(events: &[Event]) -> String {
+    let mut out = String::new();
+    for e in events.iter().filter(|e| !e.kind.is_metric()) {
+        if matches!(e.kind, EventKind::SlotRequested { .. } | EventKind::SlotOffered { .. }) {
+            continue;
+        }
+        let _ = writeln!(out, "  {:>9} {:<14} {}", secs(e.t), e.host, e.kind.describe());
+    }
+    out
+}
+
+/// The trace as JSON lines.
+pub fn trace_jsonl(events: &[Event]) -> String {
+    let mut out = String::new();
+    for e in events {
+        if let Ok(line) = serde_json::to_string(e) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
