@@ -417,7 +417,7 @@ impl EventKind {
                 format!("slot {slot} of {resource_id} is free again")
             }
             EventKind::JobSubmitted { job, name, vertices, slots } => format!(
-                "job \"{name}\" ({}) submitted: {vertices} tasks per subtask chain, needs {slots} slots",
+                "job \"{name}\" ({}) submitted: {vertices} job vertices (operator chains), needs {slots} slots",
                 short(job)
             ),
             EventKind::JobStatusChanged { name, to, cause, .. } => match cause {

@@ -41,6 +41,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Longest virtual time the scenario may run (ms).
     pub duration_ms: u64,
+    /// Keep the cluster running until at least this time (ms), even when
+    /// every job has ended (to watch what happens after).
+    pub run_until_ms: u64,
     /// The cluster.
     pub cluster: Cluster,
     /// Jobs and when they are submitted.
@@ -146,6 +149,7 @@ struct RawScenario {
     description: String,
     seed: Option<u64>,
     duration_ms: Option<u64>,
+    run_until_ms: Option<u64>,
     cluster: RawCluster,
     #[serde(default)]
     jobs: Vec<RawScenarioJob>,
@@ -389,6 +393,7 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
         description: raw.description.trim().to_string(),
         seed: raw.seed.unwrap_or(1),
         duration_ms: raw.duration_ms.unwrap_or(120_000),
+        run_until_ms: raw.run_until_ms.unwrap_or(0),
         cluster,
         jobs,
         faults,

@@ -238,6 +238,7 @@ impl<'a> Simulation<'a> {
                 result: None,
             })
             .collect();
+        let run_until = self.scenario.run_until_ms;
         let state = self.client.clone();
         let cancels = self.cancels.clone();
         let ctx = ctx("client", &self.events, self.seed);
@@ -273,7 +274,7 @@ impl<'a> Simulation<'a> {
                         state.borrow_mut()[i].result = Some(r);
                     }
                 }
-                if all_done {
+                if all_done && ctx.now_ms() >= run_until {
                     return Ok(());
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;

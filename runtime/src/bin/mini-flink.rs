@@ -28,7 +28,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use runtime::client::ClusterClient;
+use runtime::client::{ClientError, ClusterClient};
 use runtime::config::{JobManagerConfig, Placement, TaskManagerConfig};
 use runtime::events::{EventSink, HostCtx, NoEvents, StderrEvents, TokioClock};
 use runtime::graph::plan::{PlanResponse, plan_text, preview_job_id};
@@ -55,6 +55,34 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many non-aggregated collected records `run` prints before summarising.
 const MAX_PRINTED_RECORDS: usize = 50;
+
+/// `println!` that ends the process quietly when standard output is gone
+/// (`mini-flink plan JOB.toml | head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            stdout_gone();
+        }
+    }};
+}
+
+/// `print!` that ends the process quietly when standard output is gone.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout();
+        if write!(out, $($arg)*).and_then(|()| out.flush()).is_err() {
+            stdout_gone();
+        }
+    }};
+}
+
+/// Standard output was closed by its reader: stop as a C program killed by
+/// SIGPIPE would (exit status 141), without a message or a panic.
+fn stdout_gone() -> ! {
+    std::process::exit(141)
+}
 
 /// mini-flink: Apache Flink's runtime architecture, re-implemented to be read.
 #[derive(Debug, Parser)]
@@ -200,11 +228,25 @@ fn main() -> ExitCode {
             // A job-file error is already a complete, located message.
             match e.downcast_ref::<JobFileError>() {
                 Some(jfe) => eprintln!("{jfe}"),
-                None => eprintln!("error: {e:#}"),
+                None => eprintln!("error: {}", error_text(&e)),
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, leaving out a cause its parent's
+/// message already spells out (the runtime's errors embed their sources).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let m = cause.to_string();
+        if parts.last().is_some_and(|p| p.contains(&m)) {
+            continue;
+        }
+        parts.push(m);
+    }
+    parts.join(": ")
 }
 
 fn dispatch(command: Command) -> Result<ExitCode> {
@@ -239,7 +281,7 @@ fn plan(a: PlanArgs) -> Result<ExitCode> {
     let jg = compile(&a.job)?;
     if a.json {
         let resp = PlanResponse::new(&jg, preview_job_id(&jg));
-        println!("{}", serde_json::to_string_pretty(&resp)?);
+        say!("{}", serde_json::to_string_pretty(&resp)?);
     } else if let Some(out) = &a.svg {
         let view = a.dot.unwrap_or(viz::View::Chained);
         if !viz::dot_available() {
@@ -253,15 +295,15 @@ fn plan(a: PlanArgs) -> Result<ExitCode> {
         }
         let dot = viz::dot(&viz_model(&jg), view);
         viz::render_svg(&dot, out).map_err(|e| anyhow!("cannot draw {}: {e}", out.display()))?;
-        println!(
+        say!(
             "wrote the {view} view of job \"{}\" to {}",
             jg.name,
             out.display()
         );
     } else if let Some(view) = a.dot {
-        print!("{}", viz::dot(&viz_model(&jg), view));
+        say_raw!("{}", viz::dot(&viz_model(&jg), view));
     } else {
-        print!("{}", plan_text(&jg));
+        say_raw!("{}", plan_text(&jg));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -314,7 +356,7 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     // The sender is dropped unanswered when binding fails; the error then
     // comes out of the server task below.
     if let Ok(addr) = ready_rx.await {
-        println!("JobManager listening on {addr}");
+        say!("JobManager listening on {addr}");
     }
     match server.await {
         Ok(Ok(())) => Ok(ExitCode::SUCCESS),
@@ -337,7 +379,7 @@ async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
         print_to_stdout: true,
         ..TaskManagerConfig::default()
     };
-    println!(
+    say!(
         "TaskManager {id} ({} slot{}) connecting to {}",
         a.slots,
         if a.slots == 1 { "" } else { "s" },
@@ -347,7 +389,7 @@ async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
     runtime::taskmanager::run_taskmanager(ctx, cfg)
         .await
         .with_context(|| format!("TaskManager {id} stopped"))?;
-    println!("TaskManager {id}: the ResourceManager released it; shutting down");
+    say!("TaskManager {id}: the ResourceManager released it; shutting down");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -377,14 +419,18 @@ where
 async fn connect(addr: &str) -> Result<ClusterClient> {
     let net: NetworkRef = Arc::new(TcpNetwork);
     let me = format!("client-{}", std::process::id());
-    timed(
-        "connecting",
-        addr,
-        CONNECT_TIMEOUT,
-        ClusterClient::connect(&net, addr, &me),
-    )
-    .await
-    .with_context(|| format!("is a JobManager running at {addr}? (start one with `mini-flink jobmanager --bind {addr}`)"))
+    match tokio::time::timeout(CONNECT_TIMEOUT, ClusterClient::connect(&net, addr, &me)).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e @ ClientError::Connect { .. })) => bail!(
+            "{e}\n  hint: is a JobManager running there? Start one with \
+             `mini-flink jobmanager --bind {addr}`, or pass --jobmanager ADDR"
+        ),
+        Ok(Err(e)) => bail!("the server at {addr} does not answer as a mini-flink JobManager: {e}"),
+        Err(_) => bail!(
+            "cannot reach the JobManager at {addr}: no answer within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ),
+    }
 }
 
 async fn run(a: RunArgs) -> Result<ExitCode> {
@@ -399,11 +445,11 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
         client.submit(jg),
     )
     .await?;
-    println!("Job has been submitted with JobID {id}");
+    say!("Job has been submitted with JobID {id}");
     if a.detached {
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "Waiting for the job to finish (it needs {slots} slot{}) ...",
         if slots == 1 { "" } else { "s" }
     );
@@ -411,7 +457,7 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
     let result = loop {
         let r = timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await?;
         if last != Some(r.status) {
-            println!("Job status: {}", r.status);
+            say!("Job status: {}", r.status);
             last = Some(r.status);
         }
         if r.status.is_terminal() {
@@ -461,25 +507,28 @@ fn print_result(r: &JobResult, rolling: bool) {
         .ended_at
         .map(|e| format!(" in {}", secs(e.saturating_sub(r.submitted_at))))
         .unwrap_or_default();
-    println!("Job {} (\"{}\") {}{took}", r.id, r.name, r.status);
+    say!("Job {} (\"{}\") {}{took}", r.id, r.name, r.status);
     if let Some(cause) = &r.cause {
-        println!("Cause: {cause}");
+        say!("Cause: {cause}");
     }
     if !r.vertices.is_empty() {
-        println!();
-        println!("Vertices (records in / out, summed over subtasks):");
+        say!();
+        say!("Vertices (records in / out, summed over subtasks):");
         let width = r.vertices.iter().map(|v| v.name.len()).max().unwrap_or(0);
         for v in &r.vertices {
-            println!(
+            say!(
                 "  {:<width$}  p={:<3} in {:>10}  out {:>10}",
-                v.name, v.parallelism, v.counters.records_in, v.counters.records_out
+                v.name,
+                v.parallelism,
+                v.counters.records_in,
+                v.counters.records_out
             );
         }
     }
     if r.collected.is_empty() {
         return;
     }
-    println!();
+    say!();
     let pairs: Option<Vec<(&Value, i64)>> = r
         .collected
         .iter()
@@ -494,22 +543,22 @@ fn print_result(r: &JobResult, rolling: bool) {
             for (k, n) in pairs {
                 last.insert(k, n);
             }
-            println!(
+            say!(
                 "Result: {} keys (the last of {} updates received per key):",
                 last.len(),
                 r.collected.len()
             );
             for (k, n) in last {
-                println!("  ({k},{n})");
+                say!("  ({k},{n})");
             }
         }
         _ => {
-            println!("Result: {} records collected:", r.collected.len());
+            say!("Result: {} records collected:", r.collected.len());
             for v in r.collected.iter().take(MAX_PRINTED_RECORDS) {
-                println!("  {v}");
+                say!("  {v}");
             }
             if r.collected.len() > MAX_PRINTED_RECORDS {
-                println!("  ... and {} more", r.collected.len() - MAX_PRINTED_RECORDS);
+                say!("  ... and {} more", r.collected.len() - MAX_PRINTED_RECORDS);
             }
         }
     }
@@ -519,13 +568,13 @@ async fn list(a: ListArgs) -> Result<ExitCode> {
     let mut client = connect(&a.jobmanager).await?;
     let jobs = timed("listing jobs", &a.jobmanager, ANSWER_TIMEOUT, client.list()).await?;
     if jobs.is_empty() {
-        println!("No jobs.");
+        say!("No jobs.");
         return Ok(ExitCode::SUCCESS);
     }
     let width = jobs.iter().map(|j| j.name.len()).max().unwrap_or(0).max(4);
-    println!("{:<32}  {:<width$}  STATUS", "JOB ID", "NAME");
+    say!("{:<32}  {:<width$}  STATUS", "JOB ID", "NAME");
     for j in &jobs {
-        println!("{}  {:<width$}  {}", j.id, j.name, j.status);
+        say!("{}  {:<width$}  {}", j.id, j.name, j.status);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -545,17 +594,17 @@ async fn cancel(a: CancelArgs) -> Result<ExitCode> {
         client.cancel(id),
     )
     .await?;
-    println!("Cancelling job {id}.");
+    say!("Cancelling job {id}.");
     // Wait a little for the cancellation to complete, as `flink cancel` does.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let r = timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await?;
         if r.status.is_terminal() {
-            println!("Job {id} is {}.", r.status);
+            say!("Job {id} is {}.", r.status);
             return Ok(ExitCode::SUCCESS);
         }
         if tokio::time::Instant::now() >= deadline {
-            println!("Job {id} is still {}; it will be cancelled.", r.status);
+            say!("Job {id} is still {}; it will be cancelled.", r.status);
             return Ok(ExitCode::SUCCESS);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
