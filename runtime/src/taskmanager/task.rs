@@ -532,7 +532,9 @@ async fn run_chain(
             after_batch(&mut chain, &mut writers, tc, counters, &mut metrics, &mut rng, attempt, false).await?;
             if rate > 0 {
                 debt_us += produced * 1_000_000 / rate;
-                if debt_us >= 1_000 {
+                // Sleep in steps of at least 10 ms, so a throttled source still
+                // ships reasonably full buffers.
+                if debt_us >= 10_000 {
                     flush(&mut writers, true, buffer_records, ctx, counters).await?;
                     tokio::time::sleep(std::time::Duration::from_micros(debt_us)).await;
                     debt_us = 0;
