@@ -62,6 +62,12 @@ pub struct GraphBuilder {
     pub chaining_enabled: bool,
     /// Checkpoint interval, if checkpointing is on.
     pub checkpoint_interval_ms: Option<u64>,
+    /// Aligned or unaligned checkpoints.
+    pub checkpoint_mode: crate::checkpoint::CheckpointMode,
+    /// Restart strategy (`None`: Flink's default).
+    pub restart: Option<crate::checkpoint::RestartStrategy>,
+    /// Failover strategy.
+    pub failover: crate::checkpoint::FailoverStrategy,
     /// Declared nodes.
     pub nodes: Vec<NodeSpec>,
     /// Declared edges: source, target, explicit partitioner.
@@ -76,6 +82,9 @@ impl GraphBuilder {
             parallelism: 1,
             chaining_enabled: true,
             checkpoint_interval_ms: None,
+            checkpoint_mode: Default::default(),
+            restart: None,
+            failover: Default::default(),
             nodes: Vec::new(),
             edges: Vec::new(),
         }
@@ -87,6 +96,9 @@ impl GraphBuilder {
         let mut g = StreamGraph::new(self.job_name.clone());
         g.chaining_enabled = self.chaining_enabled;
         g.checkpoint_interval_ms = self.checkpoint_interval_ms;
+        g.checkpoint_mode = self.checkpoint_mode;
+        g.restart = self.restart.clone();
+        g.failover = self.failover;
         for n in &self.nodes {
             g.nodes.push(StreamNode {
                 id: n.id.clone(),
@@ -176,6 +188,12 @@ impl StreamEnv {
     /// Flink's `env.disableOperatorChaining()`.
     pub fn disable_operator_chaining(self) -> Self {
         self.inner.borrow_mut().chaining_enabled = false;
+        self
+    }
+
+    /// Flink's `env.setRestartStrategy(..)`.
+    pub fn restart_strategy(self, s: crate::checkpoint::RestartStrategy) -> Self {
+        self.inner.borrow_mut().restart = Some(s);
         self
     }
 

@@ -235,6 +235,79 @@ pub enum EventKind {
         /// Why.
         cause: String,
     },
+    /// The CheckpointCoordinator triggered a checkpoint at the sources.
+    CheckpointTriggered {
+        /// Job id.
+        job: String,
+        /// Checkpoint id.
+        id: u64,
+    },
+    /// A subtask took its snapshot and acknowledged.
+    CheckpointAcknowledged {
+        /// Job id.
+        job: String,
+        /// Checkpoint id.
+        id: u64,
+        /// Vertex (chain) name.
+        vertex: String,
+        /// Subtask index.
+        subtask: u32,
+        /// Snapshot size in bytes.
+        size: u64,
+        /// Time the subtask spent aligning barriers (ms).
+        alignment_ms: u64,
+    },
+    /// Every subtask acknowledged: the checkpoint is complete and stored.
+    CheckpointCompleted {
+        /// Job id.
+        job: String,
+        /// Checkpoint id.
+        id: u64,
+        /// From trigger to completion (ms).
+        duration_ms: u64,
+        /// Total state size (bytes).
+        size: u64,
+        /// Longest alignment of any subtask (ms).
+        alignment_ms: u64,
+        /// Acknowledgements (= subtasks).
+        acks: u32,
+    },
+    /// A checkpoint was given up.
+    CheckpointAborted {
+        /// Job id.
+        job: String,
+        /// Checkpoint id.
+        id: u64,
+        /// Why.
+        cause: String,
+    },
+    /// After a failure, these vertices' subtasks are cancelled and will be
+    /// redeployed after the restart strategy's delay.
+    RestartScheduled {
+        /// Job id.
+        job: String,
+        /// Job name.
+        name: String,
+        /// The vertices that restart (all of them for `full` failover).
+        vertices: Vec<String>,
+        /// Delay before redeploying (ms).
+        delay_ms: u64,
+        /// What failed.
+        cause: String,
+    },
+    /// The restarting vertices are redeployed, from a checkpoint or from scratch.
+    Restarted {
+        /// Job id.
+        job: String,
+        /// Job name.
+        name: String,
+        /// The vertices redeployed.
+        vertices: Vec<String>,
+        /// New attempt number.
+        attempt: u32,
+        /// The checkpoint their state comes from.
+        from_checkpoint: Option<u64>,
+    },
     /// The simulator injected a fault.
     FaultInjected {
         /// Human-readable description.
@@ -447,6 +520,32 @@ impl EventKind {
             }
             EventKind::ConnectionLost { peer, cause } => format!("connection to {peer} lost: {cause}"),
             EventKind::FaultInjected { fault } => format!("FAULT: {fault}"),
+            EventKind::CheckpointTriggered { job, id } => {
+                format!("checkpoint {id} of job {} triggered: sources inject barriers", short(job))
+            }
+            EventKind::CheckpointAcknowledged { id, vertex, subtask, size, alignment_ms, .. } => format!(
+                "{vertex} [{}] acknowledged checkpoint {id} ({size} bytes, aligned in {alignment_ms} ms)",
+                subtask + 1
+            ),
+            EventKind::CheckpointCompleted { job, id, duration_ms, size, acks, .. } => format!(
+                "checkpoint {id} of job {} completed in {duration_ms} ms: {acks} subtasks, {size} bytes",
+                short(job)
+            ),
+            EventKind::CheckpointAborted { job, id, cause } => {
+                format!("checkpoint {id} of job {} aborted: {cause}", short(job))
+            }
+            EventKind::RestartScheduled { name, vertices, delay_ms, cause, .. } => format!(
+                "job \"{name}\": restarting {} in {delay_ms} ms after: {cause}",
+                vertices.join(", ")
+            ),
+            EventKind::Restarted { name, vertices, attempt, from_checkpoint, .. } => format!(
+                "job \"{name}\": {} redeployed (attempt {attempt}) {}",
+                vertices.join(", "),
+                match from_checkpoint {
+                    Some(id) => format!("from checkpoint {id}"),
+                    None => "from scratch (no checkpoint yet)".to_string(),
+                }
+            ),
         }
     }
 }

@@ -152,6 +152,10 @@ pub struct RawJob {
     pub chaining: Option<bool>,
     /// Checkpointing settings.
     pub checkpointing: Option<RawCheckpointing>,
+    /// Restart strategy.
+    pub restart: Option<RawRestart>,
+    /// Failover strategy: "region" or "full".
+    pub failover: Option<Spanned<String>>,
     /// The operators.
     pub operators: Spanned<Vec<RawOperator>>,
 }
@@ -162,6 +166,32 @@ pub struct RawJob {
 pub struct RawCheckpointing {
     /// Interval between checkpoints in milliseconds.
     pub interval_ms: Spanned<i64>,
+    /// "aligned" (default) or "unaligned".
+    pub mode: Option<Spanned<String>>,
+}
+
+/// `[restart]` of a job file (Flink's `restart-strategy.*`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRestart {
+    /// "none", "fixed-delay", "exponential-delay" or "failure-rate".
+    pub strategy: Spanned<String>,
+    /// fixed-delay: restarts allowed.
+    pub attempts: Option<u32>,
+    /// fixed-delay / failure-rate: delay (ms).
+    pub delay_ms: Option<u64>,
+    /// exponential-delay: first delay (ms).
+    pub initial_delay_ms: Option<u64>,
+    /// exponential-delay: largest delay (ms).
+    pub max_delay_ms: Option<u64>,
+    /// exponential-delay: growth factor.
+    pub multiplier: Option<f64>,
+    /// exponential-delay: quiet time that resets the delay (ms).
+    pub reset_after_ms: Option<u64>,
+    /// failure-rate: failures tolerated per interval.
+    pub max_failures: Option<u32>,
+    /// failure-rate: the interval (ms).
+    pub interval_ms: Option<u64>,
 }
 
 /// One `[[operators]]` entry.
@@ -257,6 +287,58 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
             ));
         }
         b.checkpoint_interval_ms = Some(ms as u64);
+        b.checkpoint_mode = match c.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+            None | Some(("aligned", _)) => crate::checkpoint::CheckpointMode::Aligned,
+            Some(("unaligned", _)) => crate::checkpoint::CheckpointMode::Unaligned,
+            Some((other, span)) => {
+                return Err(src.error_at(
+                    span,
+                    format!("unknown checkpoint mode `{other}`"),
+                    "mode is \"aligned\" or \"unaligned\"",
+                ));
+            }
+        };
+    }
+    if let Some(f) = &raw.failover {
+        b.failover = match f.get_ref().as_str() {
+            "region" => crate::checkpoint::FailoverStrategy::Region,
+            "full" => crate::checkpoint::FailoverStrategy::Full,
+            other => {
+                return Err(src.error_at(
+                    f.span(),
+                    format!("unknown failover strategy `{other}`"),
+                    "failover is \"region\" (restart only the failed pipelined region) or \"full\"",
+                ));
+            }
+        };
+    }
+    if let Some(r) = &raw.restart {
+        use crate::checkpoint::RestartStrategy as R;
+        b.restart = Some(match r.strategy.get_ref().as_str() {
+            "none" => R::None,
+            "fixed-delay" => R::FixedDelay {
+                attempts: r.attempts.unwrap_or(3),
+                delay_ms: r.delay_ms.unwrap_or(1_000),
+            },
+            "exponential-delay" => R::ExponentialDelay {
+                initial_ms: r.initial_delay_ms.unwrap_or(1_000),
+                max_ms: r.max_delay_ms.unwrap_or(60_000),
+                multiplier: r.multiplier.unwrap_or(1.5).max(1.0),
+                reset_after_ms: r.reset_after_ms.unwrap_or(3_600_000),
+            },
+            "failure-rate" => R::FailureRate {
+                max_failures: r.max_failures.unwrap_or(1),
+                interval_ms: r.interval_ms.unwrap_or(60_000),
+                delay_ms: r.delay_ms.unwrap_or(1_000),
+            },
+            other => {
+                return Err(src.error_at(
+                    r.strategy.span(),
+                    format!("unknown restart strategy `{other}`"),
+                    "strategy is one of: none, fixed-delay, exponential-delay, failure-rate",
+                ));
+            }
+        });
     }
     let ops = raw.operators.get_ref();
     if ops.is_empty() {

@@ -9,6 +9,7 @@
 //! | [`api`] | the DataStream API (`StreamExecutionEnvironment`) for Rust programs |
 //! | [`operators`] | built-in operators, records, key groups |
 //! | [`graph`] | StreamGraph → JobGraph (operator chaining) → ExecutionGraph, and the plan |
+//! | [`checkpoint`] | snapshots, restart strategies, failover regions |
 //! | [`client`] | the client: compiles, submits, polls, fetches results |
 //! | [`jobmanager`] | the JobManager: Dispatcher, ResourceManager (SlotManager), JobMaster (SlotPool, scheduler) |
 //! | [`taskmanager`] | the TaskManager: TaskExecutor, TaskSlotTable, tasks, network stack |
@@ -23,6 +24,7 @@
 //! [`net::Network`].
 
 pub mod api;
+pub mod checkpoint;
 pub mod client;
 pub mod config;
 pub mod events;

@@ -133,6 +133,34 @@ pub struct TaskDeploymentDescriptor {
     pub inputs: Vec<InputGateDescriptor>,
     /// Outputs, one partition per job edge.
     pub outputs: Vec<ResultPartitionDescriptor>,
+    /// Whether the job takes checkpoints (sinks then commit transactionally).
+    pub checkpointing: bool,
+    /// State to start from: the task's part of the latest completed
+    /// checkpoint (postcard-encoded [`crate::checkpoint::TaskSnapshot`]).
+    pub restore: Option<Vec<u8>>,
+}
+
+/// A checkpoint barrier, injected by sources and flowing with the records
+/// (Flink's `CheckpointBarrier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointBarrier {
+    /// Checkpoint id (grows per job).
+    pub id: u64,
+    /// When it was triggered (ms).
+    pub timestamp: u64,
+    /// Whether it is a savepoint (always aligned).
+    pub savepoint: bool,
+}
+
+/// How records reached a `collect` sink become visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Txn {
+    /// At once (no checkpointing: at-least-once at best).
+    Immediate,
+    /// Pre-committed with this checkpoint; visible when it completes.
+    Checkpoint(u64),
+    /// Pre-committed at the end of input; visible when the job finishes.
+    Final,
 }
 
 /// TaskManager → JobManager (ResourceManagerGateway and JobMasterGateway).
@@ -188,8 +216,21 @@ pub enum FromTaskManager {
     Collected {
         /// The attempt.
         attempt: ExecutionAttemptId,
+        /// Which transaction they belong to.
+        txn: Txn,
         /// The records.
         records: Vec<Value>,
+    },
+    /// A task took its snapshot for a checkpoint (`acknowledgeCheckpoint`).
+    AcknowledgeCheckpoint {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// Checkpoint id.
+        checkpoint: u64,
+        /// The task's state (postcard-encoded `TaskSnapshot`).
+        state: Vec<u8>,
+        /// Time spent aligning barriers (ms).
+        alignment_ms: u64,
     },
 }
 
@@ -218,6 +259,16 @@ pub enum ToTaskManager {
     },
     /// Deploy a task (`submitTask`).
     SubmitTask(Box<TaskDeploymentDescriptor>),
+    /// Inject a checkpoint barrier at a source task (`triggerCheckpoint`);
+    /// with `stop`, the source ends after it (stop-with-savepoint).
+    TriggerCheckpoint {
+        /// The source attempt.
+        attempt: ExecutionAttemptId,
+        /// The barrier.
+        barrier: CheckpointBarrier,
+        /// Stop the source after the barrier.
+        stop: bool,
+    },
     /// Cancel a task (`cancelTask`).
     CancelTask {
         /// The attempt.
@@ -237,6 +288,8 @@ pub enum ToTaskManager {
 pub enum StreamElement {
     /// A data record.
     Record(Value),
+    /// A checkpoint barrier.
+    Barrier(CheckpointBarrier),
     /// The producer finished (`EndOfPartitionEvent`).
     EndOfPartition,
 }
@@ -314,6 +367,12 @@ pub struct JobResult {
     pub running_at: Option<u64>,
     /// End time (ms), if terminal.
     pub ended_at: Option<u64>,
+    /// Restarts so far.
+    pub restarts: u32,
+    /// Checkpoints completed.
+    pub checkpoints_completed: u64,
+    /// The latest completed checkpoint.
+    pub latest_checkpoint: Option<u64>,
 }
 
 /// Client → Dispatcher (DispatcherGateway).

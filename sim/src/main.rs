@@ -29,11 +29,53 @@ enum Cmd {
         #[arg(long)]
         brief: bool,
     },
+    /// Run a scenario under a random fault schedule per seed and check that
+    /// every job's committed output equals the fault-free run's.
+    Check {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// Seeds: `N`, `A..B` or `A..=B`.
+        #[arg(long, default_value = "1..=20", value_parser = parse_seeds)]
+        seeds: SeedRange,
+        /// Print each seed's fault schedule and the run's timeline.
+        #[arg(long)]
+        verbose: bool,
+    },
+}
+
+/// An inclusive range of seeds.
+#[derive(Debug, Clone, Copy)]
+struct SeedRange(u64, u64);
+
+fn parse_seeds(s: &str) -> Result<SeedRange, String> {
+    let bad = || format!("`{s}` is not a seed range: write N, A..B or A..=B (e.g. 1..=10000)");
+    let num = |x: &str| x.trim().parse::<u64>().map_err(|_| bad());
+    let r = if let Some((a, b)) = s.split_once("..=") {
+        SeedRange(num(a)?, num(b)?)
+    } else if let Some((a, b)) = s.split_once("..") {
+        let b = num(b)?;
+        if b == 0 {
+            return Err(bad());
+        }
+        SeedRange(num(a)?, b - 1)
+    } else {
+        let n = num(s)?;
+        SeedRange(n, n)
+    };
+    if r.0 > r.1 {
+        return Err(format!("`{s}` is empty: the first seed is after the last"));
+    }
+    Ok(r)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Check {
+            scenario,
+            seeds,
+            verbose,
+        } => check(&scenario, seeds, verbose),
         Cmd::Run { scenario, seed, trace, brief } => {
             let s = match sim::load(&scenario) {
                 Ok(s) => s,
@@ -69,5 +111,62 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+fn check(path: &std::path::Path, seeds: SeedRange, verbose: bool) -> ExitCode {
+    use std::io::Write as _;
+    let s = match sim::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let reference = match sim::campaign::reference(&s) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: the fault-free run failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let total = seeds.1 - seeds.0 + 1;
+    let mut reports = Vec::new();
+    let mut failed = 0;
+    for (i, seed) in (seeds.0..=seeds.1).enumerate() {
+        let r = sim::campaign::check_seed(&s, seed, &reference);
+        if r.failure.is_some() {
+            failed += 1;
+        }
+        if verbose {
+            let faulty = sim::campaign::with_faults(&s, seed);
+            println!("seed {seed}: {}", r.failure.as_deref().unwrap_or("ok"));
+            for f in &faulty.faults {
+                println!("  {:>8} {}", sim::summary::secs(f.at_ms), f.action);
+            }
+            if let Ok(o) = sim::Simulation::new(&faulty, Some(seed)).run() {
+                print!("{}", sim::summary::timeline(&o.events));
+            }
+        } else {
+            let done = i as u64 + 1;
+            let width = 30;
+            let filled = (done * width / total) as usize;
+            eprint!(
+                "\r[{}{}] {done}/{total} seeds, {failed} failed",
+                "#".repeat(filled),
+                " ".repeat(width as usize - filled)
+            );
+            let _ = std::io::stderr().flush();
+        }
+        reports.push(r);
+    }
+    if !verbose {
+        eprintln!();
+    }
+    print!("{}", sim::campaign::summary(&path.display().to_string(), &reports));
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

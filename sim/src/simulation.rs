@@ -340,8 +340,12 @@ impl<'a> Simulation<'a> {
                 let slots = self.scenario.cluster.slots;
                 self.add_taskmanager(h, slots);
             }
-            FaultAction::Partition(a, b) => self.sim.partition(a.as_str(), b.as_str()),
-            FaultAction::Repair(a, b) => self.sim.repair(a.as_str(), b.as_str()),
+            // A partition holds every message between the two hosts until
+            // the repair: TCP retransmits rather than losing bytes, so
+            // nothing sent is lost, only late (turmoil's `partition` would
+            // drop segments out of a live stream, which real TCP never does).
+            FaultAction::Partition(a, b) => self.sim.hold(a.as_str(), b.as_str()),
+            FaultAction::Repair(a, b) => self.sim.release(a.as_str(), b.as_str()),
             FaultAction::Delay(a, b, ms) => {
                 self.sim
                     .set_link_latency(a.as_str(), b.as_str(), Duration::from_millis(*ms))

@@ -53,6 +53,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client waits for any one answer of the JobManager.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long `run` watches a job wait for slots before saying how to help it.
+const SLOT_HINT_AFTER: Duration = Duration::from_secs(10);
+
 /// How many non-aggregated collected records `run` prints before summarising.
 const MAX_PRINTED_RECORDS: usize = 50;
 
@@ -371,6 +374,14 @@ async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
     if id.trim().is_empty() {
         bail!("--id must not be empty");
     }
+    // The TaskManager retries an unreachable JobManager forever (it may
+    // start later), so catch an address that can never work up front.
+    if let Err(e) = tokio::net::lookup_host(&a.jobmanager).await {
+        bail!(
+            "--jobmanager {}: not an address ({e}); give HOST:PORT, e.g. {DEFAULT_JOBMANAGER}",
+            a.jobmanager
+        );
+    }
     let cfg = TaskManagerConfig {
         jobmanager: a.jobmanager.clone(),
         slots: a.slots,
@@ -454,6 +465,8 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
         if slots == 1 { "" } else { "s" }
     );
     let mut last = None;
+    let waiting = tokio::time::Instant::now();
+    let mut hinted = false;
     let result = loop {
         let r = timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await?;
         if last != Some(r.status) {
@@ -463,9 +476,23 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
         if r.status.is_terminal() {
             break r;
         }
+        // A standalone cluster cannot start TaskManagers: a job that needs
+        // more slots than are offered waits (its tasks SCHEDULED, not all
+        // RUNNING) until someone starts more.
+        if r.running_at.is_none() && !hinted && waiting.elapsed() >= SLOT_HINT_AFTER {
+            hinted = true;
+            say!(
+                "Not all tasks are running after {} s: the job needs {slots} free slot{}. \
+                 Start more TaskManagers (`mini-flink taskmanager --jobmanager {} --slots N`), \
+                 or stop waiting with Ctrl-C (the job stays submitted: `mini-flink cancel {id}`)",
+                SLOT_HINT_AFTER.as_secs(),
+                if slots == 1 { "" } else { "s" },
+                a.jobmanager
+            );
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    print_result(&result, rolling);
+    say_raw!("{}", result_text(&result, rolling));
     Ok(if result.status == JobStatus::Finished {
         ExitCode::SUCCESS
     } else {
@@ -502,33 +529,51 @@ fn secs(ms: u64) -> String {
     format!("{:.3} s", ms as f64 / 1000.0)
 }
 
-fn print_result(r: &JobResult, rolling: bool) {
+/// What `run` prints about a finished job: status, cause, per-vertex
+/// records in and out, and the collected result. With `rolling`, pairs are
+/// updates of keyed rolling aggregations and only the last one per key is
+/// shown, sorted by key.
+fn result_text(r: &JobResult, rolling: bool) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
     let took = r
         .ended_at
         .map(|e| format!(" in {}", secs(e.saturating_sub(r.submitted_at))))
         .unwrap_or_default();
-    say!("Job {} (\"{}\") {}{took}", r.id, r.name, r.status);
+    let _ = writeln!(s, "Job {} (\"{}\") {}{took}", r.id, r.name, r.status);
     if let Some(cause) = &r.cause {
-        say!("Cause: {cause}");
+        let _ = writeln!(s, "Cause: {cause}");
+    }
+    if r.restarts > 0 {
+        let _ = writeln!(s, "Restarts: {}", r.restarts);
+    }
+    if r.checkpoints_completed > 0 {
+        let latest = r
+            .latest_checkpoint
+            .map(|c| format!(" (latest: checkpoint {c})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "Checkpoints completed: {}{latest}",
+            r.checkpoints_completed
+        );
     }
     if !r.vertices.is_empty() {
-        say!();
-        say!("Vertices (records in / out, summed over subtasks):");
+        s.push('\n');
+        let _ = writeln!(s, "Vertices (records in / out, summed over subtasks):");
         let width = r.vertices.iter().map(|v| v.name.len()).max().unwrap_or(0);
         for v in &r.vertices {
-            say!(
+            let _ = writeln!(
+                s,
                 "  {:<width$}  p={:<3} in {:>10}  out {:>10}",
-                v.name,
-                v.parallelism,
-                v.counters.records_in,
-                v.counters.records_out
+                v.name, v.parallelism, v.counters.records_in, v.counters.records_out
             );
         }
     }
     if r.collected.is_empty() {
-        return;
+        return s;
     }
-    say!();
+    s.push('\n');
     let pairs: Option<Vec<(&Value, i64)>> = r
         .collected
         .iter()
@@ -543,25 +588,31 @@ fn print_result(r: &JobResult, rolling: bool) {
             for (k, n) in pairs {
                 last.insert(k, n);
             }
-            say!(
-                "Result: {} keys (the last of {} updates received per key):",
+            let _ = writeln!(
+                s,
+                "Result: the final value of each of {} keys ({} updates received):",
                 last.len(),
                 r.collected.len()
             );
             for (k, n) in last {
-                say!("  ({k},{n})");
+                let _ = writeln!(s, "  ({k},{n})");
             }
         }
         _ => {
-            say!("Result: {} records collected:", r.collected.len());
+            let _ = writeln!(s, "Result: {} records collected:", r.collected.len());
             for v in r.collected.iter().take(MAX_PRINTED_RECORDS) {
-                say!("  {v}");
+                let _ = writeln!(s, "  {v}");
             }
             if r.collected.len() > MAX_PRINTED_RECORDS {
-                say!("  ... and {} more", r.collected.len() - MAX_PRINTED_RECORDS);
+                let _ = writeln!(
+                    s,
+                    "  ... and {} more",
+                    r.collected.len() - MAX_PRINTED_RECORDS
+                );
             }
         }
     }
+    s
 }
 
 async fn list(a: ListArgs) -> Result<ExitCode> {
@@ -639,6 +690,122 @@ mod tests {
             }
             c => panic!("parsed as {c:?}"),
         }
+    }
+
+    /// Compiles job-file text as `run` would.
+    fn job(text: &str) -> JobGraph {
+        let src = runtime::jobfile::Source {
+            file: "test.toml",
+            text,
+            base_dir: Path::new("."),
+        };
+        JobGraph::from_stream_graph(&runtime::jobfile::parse_job(&src).unwrap())
+    }
+
+    const HEAD: &str = r#"
+name = "t"
+[[operators]]
+id = "seq"
+kind = "sequence"
+args = { from = 1, to = 10 }
+[[operators]]
+id = "pair"
+kind = "map"
+fn = "key_mod"
+args = { modulus = 3 }
+input = "seq"
+"#;
+
+    /// Only a collect sink fed by a rolling aggregation is shown per key.
+    #[test]
+    fn rolling_aggregates_are_recognised() {
+        let keyed = format!(
+            "{HEAD}[[operators]]\nid = \"sum\"\nkind = \"sum\"\ninput = \"pair\"\n\
+             partition = \"hash\"\nkey = \"f0\"\n\
+             [[operators]]\nid = \"out\"\nkind = \"collect\"\ninput = \"sum\"\n"
+        );
+        assert!(collects_rolling_aggregates(&job(&keyed)));
+        let plain =
+            format!("{HEAD}[[operators]]\nid = \"out\"\nkind = \"collect\"\ninput = \"pair\"\n");
+        assert!(!collects_rolling_aggregates(&job(&plain)));
+        let no_collect =
+            format!("{HEAD}[[operators]]\nid = \"out\"\nkind = \"discard\"\ninput = \"pair\"\n");
+        assert!(!collects_rolling_aggregates(&job(&no_collect)));
+    }
+
+    fn result(collected: Vec<Value>) -> JobResult {
+        JobResult {
+            id: JobId(0xab),
+            name: "t".into(),
+            status: JobStatus::Finished,
+            cause: None,
+            collected,
+            vertices: vec![],
+            submitted_at: 1_000,
+            running_at: Some(1_100),
+            ended_at: Some(2_500),
+            restarts: 0,
+            checkpoints_completed: 0,
+            latest_checkpoint: None,
+        }
+    }
+
+    fn pair(k: &str, n: i64) -> Value {
+        Value::Pair(Box::new(Value::Str(k.into())), n)
+    }
+
+    /// Rolling updates collapse to the last value per key, sorted by key.
+    #[test]
+    fn rolling_result_shows_last_update_per_key() {
+        let r = result(vec![
+            pair("b", 1),
+            pair("a", 1),
+            pair("b", 2),
+            pair("a", 2),
+            pair("b", 3),
+        ]);
+        let text = result_text(&r, true);
+        assert!(text.contains("FINISHED in 1.500 s"), "{text}");
+        assert!(
+            text.ends_with(
+                "Result: the final value of each of 2 keys (5 updates received):\n  (a,2)\n  (b,3)\n"
+            ),
+            "{text}"
+        );
+        // Not rolling: every record, in arrival order.
+        let text = result_text(&r, false);
+        assert!(
+            text.contains("Result: 5 records collected:\n  (b,1)\n  (a,1)\n"),
+            "{text}"
+        );
+    }
+
+    /// Long plain results are cut after MAX_PRINTED_RECORDS lines.
+    #[test]
+    fn long_results_are_truncated() {
+        let r = result((0..120).map(Value::Int).collect());
+        let text = result_text(&r, false);
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("  ")).count(),
+            MAX_PRINTED_RECORDS + 1
+        );
+        assert!(text.ends_with("  ... and 70 more\n"), "{text}");
+    }
+
+    /// Chained causes are printed once, not repeated.
+    #[test]
+    fn error_text_drops_repeated_causes() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = anyhow::Error::from(ClientError::Connect {
+            addr: "x:1".into(),
+            source: io,
+        });
+        assert_eq!(
+            error_text(&e),
+            "cannot reach the JobManager at x:1: refused"
+        );
+        let e = anyhow!("inner").context("outer");
+        assert_eq!(error_text(&e), "outer: inner");
     }
 
     /// Bad values are refused by the parser, not by a panic later.

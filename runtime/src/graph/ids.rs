@@ -54,7 +54,17 @@ fn hash128(parts: &[&str]) -> u128 {
             h.write(p.as_bytes());
         }
     }
-    (u128::from(hi.finish()) << 64) | u128::from(lo.finish())
+    (u128::from(fmix64(hi.finish())) << 64) | u128::from(fmix64(lo.finish()))
+}
+
+/// MurmurHash3's finaliser: spreads every input bit over the output, so
+/// similar operator ids do not give similar-looking vertex ids.
+fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
 }
 
 macro_rules! hex_id {

@@ -165,6 +165,12 @@ pub struct StreamGraph {
     pub edges: Vec<StreamEdge>,
     /// Checkpoint interval in milliseconds; `None` means checkpointing is off.
     pub checkpoint_interval_ms: Option<u64>,
+    /// Aligned or unaligned checkpoints.
+    pub checkpoint_mode: crate::checkpoint::CheckpointMode,
+    /// Restart strategy; `None` takes Flink's default for the checkpointing setting.
+    pub restart: Option<crate::checkpoint::RestartStrategy>,
+    /// What restarts after a failure.
+    pub failover: crate::checkpoint::FailoverStrategy,
 }
 
 /// A program that Flink's client would refuse, located by node or edge so
@@ -281,7 +287,17 @@ impl StreamGraph {
             nodes: Vec::new(),
             edges: Vec::new(),
             checkpoint_interval_ms: None,
+            checkpoint_mode: Default::default(),
+            restart: None,
+            failover: Default::default(),
         }
+    }
+
+    /// The restart strategy in effect (Flink's default when none is set).
+    pub fn restart_strategy(&self) -> crate::checkpoint::RestartStrategy {
+        self.restart.clone().unwrap_or_else(|| {
+            crate::checkpoint::RestartStrategy::default_for(self.checkpoint_interval_ms.is_some())
+        })
     }
 
     /// Edge indices into `node`, in input order.

@@ -88,11 +88,23 @@ impl Dispatcher {
     }
 
     /// Tells every JobMaster that a TaskManager is gone.
-    pub fn task_manager_lost(&mut self, rid: &str, cause: &str, out: &mut Outbox) {
+    pub fn task_manager_lost(&mut self, rid: &str, cause: &str, rm: &mut ResourceManager, out: &mut Outbox) {
         for id in &self.order {
             if let Some(m) = self.jobs.get_mut(id) {
-                m.task_manager_lost(rid, cause, out);
+                m.task_manager_lost(rid, cause, rm, out);
             }
         }
+    }
+
+    /// Runs the JobMasters' timers.
+    pub fn tick(&mut self, rm: &mut ResourceManager, out: &mut Outbox) {
+        for id in &self.order {
+            if let Some(m) = self.jobs.get_mut(id)
+                && !m.status.is_terminal()
+            {
+                m.tick(rm, out);
+            }
+        }
+        rm.try_allocate(out);
     }
 }

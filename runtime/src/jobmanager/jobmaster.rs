@@ -12,16 +12,30 @@
 //! FAILED when a task fails or a TaskManager is lost, or CANCELLING →
 //! CANCELED on request. All moves go through [`JobStatus::check`] and
 //! [`ExecutionState::check`].
+//!
+//! With checkpointing on, its *CheckpointCoordinator* triggers a checkpoint
+//! every interval at the sources, collects every subtask's snapshot, and on
+//! completion commits the sinks' pre-committed transactions (two-phase
+//! commit: output is visible only once the checkpoint covering it is
+//! complete). A failure then restarts instead of failing, as the restart
+//! strategy allows: the failed pipelined region (or, with `full` failover,
+//! the whole job) is cancelled and redeployed after the delay, with the
+//! state of the latest completed checkpoint; new slots replace lost ones.
 
 use super::Outbox;
 use super::resourcemanager::ResourceManager;
+use crate::checkpoint::{FailoverStrategy, RestartStrategy, RestartTracker};
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{ExecutionGraph, JobGraph, JobId};
 use crate::operators::Value;
 use crate::rpc::{
     AllocationId, ExecutionAttemptId, InputGateDescriptor, JobResult, Location, ResourceId,
-    ResultPartitionDescriptor, SlotOffer, TaskDeploymentDescriptor, ToTaskManager, VertexMetrics,
+    ResultPartitionDescriptor, SlotOffer, TaskDeploymentDescriptor, ToTaskManager, Txn,
+    VertexMetrics,
 };
+use crate::rpc::CheckpointBarrier;
+use crate::operators::KindClass;
+use std::collections::BTreeSet;
 use crate::state::{ExecutionState, JobStatus};
 use std::collections::BTreeMap;
 
@@ -43,6 +57,8 @@ pub struct PoolSlot {
 pub struct ExecutionInfo {
     /// State of the current attempt.
     pub state: ExecutionState,
+    /// Attempt number (grows with each restart of its region).
+    pub attempt: u32,
     /// Counters reported for it.
     pub counters: TaskCounters,
     /// When it started running (ms).
@@ -67,16 +83,26 @@ pub struct JobMaster {
     pub status: JobStatus,
     /// Failure cause.
     pub cause: Option<String>,
-    /// The job's attempt generation (grows on restart).
-    pub attempt: u32,
     /// Executions by (vertex, subtask).
     pub executions: BTreeMap<(u32, u32), ExecutionInfo>,
     /// Requested allocations and the sharing slot each is for.
     pub requested: BTreeMap<AllocationId, SharingSlot>,
     /// Slots in the pool, by sharing slot.
     pub slots: BTreeMap<SharingSlot, PoolSlot>,
-    /// Records of collect sinks.
+    /// Committed records of collect sinks (visible output).
     pub collected: Vec<Value>,
+    /// Pre-committed transactions: (vertex, subtask, attempt, txn, records).
+    pub pending_txns: Vec<(u32, u32, u32, Txn, Vec<Value>)>,
+    /// Pipelined regions: the vertices of each connected part of the dataflow.
+    pub regions: Vec<Vec<u32>>,
+    /// Restart strategy in effect.
+    pub restart: RestartStrategy,
+    /// Failure history.
+    pub tracker: RestartTracker,
+    /// A restart waiting for its delay: (when, regions).
+    pub pending_restart: Option<(u64, BTreeSet<usize>)>,
+    /// The CheckpointCoordinator.
+    pub checkpoints: CheckpointCoordinator,
     /// Submission time.
     pub submitted_at: u64,
     /// When all tasks were first RUNNING.
@@ -102,20 +128,30 @@ impl JobMaster {
                 (ev.vertex as u32, ev.subtask),
                 ExecutionInfo {
                     state: ExecutionState::Created,
+                    attempt: 0,
                     counters: TaskCounters::default(),
                     running_since: None,
                     ended_at: None,
                 },
             );
         }
+        let checkpoints =
+            CheckpointCoordinator::new(job_graph.stream_graph.checkpoint_interval_ms, submitted_at);
+        let regions = pipelined_regions(&job_graph);
+        let restart = job_graph.stream_graph.restart_strategy();
         let mut jm = JobMaster {
             ctx,
             id,
             job_graph,
+            checkpoints,
+            regions,
+            restart,
+            tracker: RestartTracker::default(),
+            pending_restart: None,
+            pending_txns: Vec::new(),
             execution_graph,
             status: JobStatus::Initializing,
             cause: None,
-            attempt: 0,
             executions,
             requested: BTreeMap::new(),
             slots: BTreeMap::new(),
@@ -171,11 +207,12 @@ impl JobMaster {
         if to.is_terminal() {
             e.ended_at = Some(now);
         }
+        let attempt = e.attempt;
         self.ctx.emit(EventKind::TaskStateChanged {
             job: self.id.to_string(),
             vertex: name,
             subtask: s,
-            attempt: self.attempt,
+            attempt,
             from: from.to_string(),
             to: to.to_string(),
             cause,
@@ -200,14 +237,22 @@ impl JobMaster {
         for (v, s) in keys {
             self.set_state(v, s, ExecutionState::Scheduled, None);
         }
+        self.request_missing_slots(rm, out);
+    }
+
+    /// Requests every sharing slot that is neither in the pool nor asked for.
+    fn request_missing_slots(&mut self, rm: &mut ResourceManager, out: &mut Outbox) {
+        let asked: BTreeSet<SharingSlot> = self.requested.values().cloned().collect();
         for sharing in self.sharing_slots() {
-            let allocation = rm.request_slot(self.id, &sharing.0, out);
-            self.requested.insert(allocation, sharing);
+            if !self.slots.contains_key(&sharing) && !asked.contains(&sharing) {
+                let allocation = rm.request_slot(self.id, &sharing.0, out);
+                self.requested.insert(allocation, sharing);
+            }
         }
     }
 
     /// Slot offers from a TaskManager (`offerSlots`): accepted when they
-    /// answer a request of the current attempt, returned otherwise.
+    /// answer an open request, returned otherwise.
     pub fn offer_slots(
         &mut self,
         rid: &str,
@@ -218,7 +263,7 @@ impl JobMaster {
         let mut accepted = Vec::new();
         for offer in offers {
             match self.requested.remove(&offer.allocation) {
-                Some(sharing) if self.status == JobStatus::Running => {
+                Some(sharing) if matches!(self.status, JobStatus::Running | JobStatus::Restarting) => {
                     self.slots.insert(
                         sharing,
                         PoolSlot {
@@ -247,8 +292,16 @@ impl JobMaster {
                 },
             );
         }
-        if self.requested.is_empty() && self.status == JobStatus::Running {
-            self.deploy(out);
+        if self.requested.is_empty()
+            && self.status == JobStatus::Running
+            && self.pending_restart.is_none()
+            && self
+                .executions
+                .values()
+                .any(|e| e.state == ExecutionState::Scheduled)
+        {
+            let all: BTreeSet<usize> = (0..self.regions.len()).collect();
+            self.deploy(&all, out);
         }
     }
 
@@ -264,16 +317,28 @@ impl JobMaster {
         ))
     }
 
-    /// Deploys every subtask into its sharing slot (`submitTask`).
-    fn deploy(&mut self, out: &mut Outbox) {
+    fn region_of(&self, v: u32) -> usize {
+        self.regions
+            .iter()
+            .position(|r| r.contains(&v))
+            .expect("every vertex is in a region")
+    }
+
+    /// Deploys the subtasks of some regions into their sharing slots (`submitTask`).
+    fn deploy(&mut self, regions: &BTreeSet<usize>, out: &mut Outbox) {
         let jg = &self.job_graph;
         let eg = &self.execution_graph;
+        let restore = self.checkpoints.latest.as_ref();
         let mut deployments = Vec::new();
         for (v, vertex) in jg.vertices.iter().enumerate() {
+            if !regions.contains(&self.region_of(v as u32)) {
+                continue;
+            }
             for s in 0..vertex.parallelism {
                 let Some((slot, _)) = self.location(v, s) else {
                     continue;
                 };
+                let attempt = self.executions[&(v as u32, s)].attempt;
                 let inputs = jg
                     .edges
                     .iter()
@@ -311,13 +376,15 @@ impl JobMaster {
                         job: self.id,
                         vertex: v as u32,
                         subtask: s,
-                        attempt: self.attempt,
+                        attempt,
                     },
                     allocation: slot.allocation,
                     job_graph: jg.clone(),
                     parallelism: vertex.parallelism,
                     inputs,
                     outputs,
+                    checkpointing: jg.stream_graph.checkpoint_interval_ms.is_some(),
+                    restore: restore.and_then(|c| c.states.get(&(v as u32, s)).cloned()),
                 };
                 deployments.push((slot.resource_id.clone(), slot.slot, tdd));
             }
@@ -330,7 +397,7 @@ impl JobMaster {
                     vertex: self.vertex_name(v),
                     subtask: s,
                     parallelism: tdd.parallelism,
-                    attempt: self.attempt,
+                    attempt: tdd.attempt.attempt,
                     resource_id: rid.clone(),
                     slot,
                 });
@@ -340,7 +407,11 @@ impl JobMaster {
     }
 
     fn is_current(&self, attempt: &ExecutionAttemptId) -> bool {
-        attempt.job == self.id && attempt.attempt == self.attempt
+        attempt.job == self.id
+            && self
+                .executions
+                .get(&(attempt.vertex, attempt.subtask))
+                .is_some_and(|e| e.attempt == attempt.attempt)
     }
 
     /// A TaskManager reported a task's state (`updateTaskExecutionState`).
@@ -350,6 +421,7 @@ impl JobMaster {
         state: ExecutionState,
         cause: Option<String>,
         counters: TaskCounters,
+        rm: &mut ResourceManager,
         out: &mut Outbox,
     ) {
         if !self.is_current(&attempt) {
@@ -358,17 +430,18 @@ impl JobMaster {
         let (v, s) = (attempt.vertex, attempt.subtask);
         // A cancelled task answers with empty counters; keep the last real ones.
         if let Some(e) = self.executions.get_mut(&(v, s))
-            && !counters_are_empty(&counters)
+            && counters != TaskCounters::default()
         {
             e.counters = counters;
         }
-        let failure = cause.clone();
         // A task passes through INITIALIZING on its own; the JobMaster only
         // records what it hears, in order.
         if state == ExecutionState::Running {
             self.set_state(v, s, ExecutionState::Initializing, None);
         }
-        self.set_state(v, s, state, cause);
+        if !self.set_state(v, s, state, cause.clone()) {
+            return;
+        }
         if self.running_at.is_none()
             && self
                 .executions
@@ -377,16 +450,19 @@ impl JobMaster {
         {
             self.running_at = Some(self.ctx.now_ms());
         }
+        if state == ExecutionState::Finished {
+            self.checkpoints.task_finished(&self.ctx, self.id, (v, s));
+        }
         match state {
-            ExecutionState::Failed if self.status == JobStatus::Running => {
+            ExecutionState::Failed => {
                 let name = self.vertex_name(v);
                 let cause = format!(
                     "{name} ({}/{}) failed: {}",
                     s + 1,
                     self.job_graph.vertices[v as usize].parallelism,
-                    failure.unwrap_or_else(|| "unknown cause".into())
+                    cause.unwrap_or_else(|| "unknown cause".into())
                 );
-                self.fail(cause, out);
+                self.on_failure(vec![(v, s)], cause, rm, out);
             }
             _ => self.check_done(out),
         }
@@ -402,15 +478,226 @@ impl JobMaster {
         }
     }
 
-    /// Records from a collect sink.
-    pub fn collected(&mut self, attempt: ExecutionAttemptId, records: Vec<Value>) {
-        if self.is_current(&attempt) {
-            self.collected.extend(records);
+    /// Records from a collect sink: visible at once, or held as a
+    /// pre-committed transaction until its checkpoint (or the job) completes.
+    pub fn collected(&mut self, attempt: ExecutionAttemptId, txn: Txn, records: Vec<Value>) {
+        if !self.is_current(&attempt) {
+            return;
+        }
+        match txn {
+            Txn::Immediate => self.collected.extend(records),
+            _ => self
+                .pending_txns
+                .push((attempt.vertex, attempt.subtask, attempt.attempt, txn, records)),
         }
     }
 
-    /// A TaskManager is gone: executions on it fail, and so does the job.
-    pub fn task_manager_lost(&mut self, rid: &str, cause: &str, out: &mut Outbox) {
+    /// A subtask's snapshot for a checkpoint.
+    pub fn acknowledge(&mut self, attempt: ExecutionAttemptId, checkpoint: u64, state: Vec<u8>, alignment_ms: u64) {
+        if !self.is_current(&attempt) {
+            return;
+        }
+        let key = (attempt.vertex, attempt.subtask);
+        let name = self.vertex_name(attempt.vertex);
+        let total = self.executions.len();
+        if let Some(done) = self
+            .checkpoints
+            .acknowledge(&self.ctx, self.id, checkpoint, key, &name, state, alignment_ms, total)
+        {
+            self.commit(|t| matches!(t, Txn::Checkpoint(n) if n <= done));
+        }
+    }
+
+    /// Makes pre-committed transactions of current attempts visible.
+    fn commit(&mut self, which: impl Fn(Txn) -> bool) {
+        let txns = std::mem::take(&mut self.pending_txns);
+        for (v, s, a, txn, records) in txns {
+            let current = self.executions.get(&(v, s)).is_some_and(|e| e.attempt == a);
+            if !current {
+                continue;
+            }
+            if which(txn) {
+                self.collected.extend(records);
+            } else {
+                self.pending_txns.push((v, s, a, txn, records));
+            }
+        }
+    }
+
+    /// Timers: checkpoint triggers and due restarts.
+    pub fn tick(&mut self, rm: &mut ResourceManager, out: &mut Outbox) {
+        let now = self.ctx.now_ms();
+        if let Some((at, regions)) = &self.pending_restart
+            && *at <= now
+        {
+            let regions = regions.clone();
+            self.request_missing_slots(rm, out);
+            if self.requested.is_empty() {
+                self.pending_restart = None;
+                self.redeploy(regions, out);
+            }
+        }
+        if self.status == JobStatus::Running
+            && self.pending_restart.is_none()
+            && self
+                .executions
+                .values()
+                .all(|e| e.state == ExecutionState::Running)
+        {
+            let sources: Vec<ExecutionAttemptId> = self
+                .executions
+                .iter()
+                .filter(|((v, _), _)| {
+                    let head = self.job_graph.vertices[*v as usize].operators[0];
+                    self.job_graph.stream_graph.nodes[head].kind.class() == KindClass::Source
+                })
+                .map(|(&(v, s), e)| ExecutionAttemptId {
+                    job: self.id,
+                    vertex: v,
+                    subtask: s,
+                    attempt: e.attempt,
+                })
+                .collect();
+            if let Some(barrier) = self.checkpoints.maybe_trigger(&self.ctx, self.id, now) {
+                for a in sources {
+                    if let Some((slot, _)) = self.location(a.vertex as usize, a.subtask) {
+                        out.to_tm(
+                            slot.resource_id.clone(),
+                            ToTaskManager::TriggerCheckpoint {
+                                attempt: a,
+                                barrier,
+                                stop: false,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        self.checkpoints.expire(&self.ctx, self.id, now);
+    }
+
+    fn redeploy(&mut self, regions: BTreeSet<usize>, out: &mut Outbox) {
+        let mut names = Vec::new();
+        let mut attempt = 0;
+        let keys: Vec<(u32, u32)> = self.executions.keys().copied().collect();
+        for (v, s) in keys {
+            if !regions.contains(&self.region_of(v)) {
+                continue;
+            }
+            if s == 0 {
+                names.push(self.vertex_name(v));
+            }
+            let e = self.executions.get_mut(&(v, s)).expect("key exists");
+            e.attempt += 1;
+            e.state = ExecutionState::Created;
+            e.running_since = None;
+            e.ended_at = None;
+            attempt = attempt.max(e.attempt);
+            self.set_state(v, s, ExecutionState::Scheduled, None);
+        }
+        if self.status == JobStatus::Restarting {
+            self.move_to(JobStatus::Created, None);
+            self.move_to(JobStatus::Running, None);
+        }
+        self.ctx.emit(EventKind::Restarted {
+            job: self.id.to_string(),
+            name: self.job_graph.name.clone(),
+            vertices: names,
+            attempt,
+            from_checkpoint: self.checkpoints.latest.as_ref().map(|c| c.id),
+        });
+        self.deploy(&regions, out);
+    }
+
+    /// Failed executions: restart what the failover strategy says after the
+    /// restart strategy's delay, or fail the job when it gives up.
+    fn on_failure(&mut self, failed: Vec<(u32, u32)>, cause: String, rm: &mut ResourceManager, out: &mut Outbox) {
+        if !matches!(self.status, JobStatus::Running | JobStatus::Restarting) {
+            self.check_done(out);
+            return;
+        }
+        let now = self.ctx.now_ms();
+        let Some(delay) = self.tracker.on_failure(&self.restart, now) else {
+            self.fail(cause, out);
+            return;
+        };
+        let mut regions: BTreeSet<usize> = match self.job_graph.stream_graph.failover {
+            FailoverStrategy::Full => (0..self.regions.len()).collect(),
+            FailoverStrategy::Region => failed.iter().map(|&(v, _)| self.region_of(v)).collect(),
+        };
+        if let Some((_, earlier)) = self.pending_restart.take() {
+            regions.extend(earlier);
+        }
+        self.checkpoints.abort(&self.ctx, self.id, &format!("restart after: {cause}"));
+        let restarting: Vec<(u32, u32)> = self
+            .executions
+            .keys()
+            .copied()
+            .filter(|(v, _)| regions.contains(&self.region_of(*v)))
+            .collect();
+        for &(v, s) in &restarting {
+            self.cancel_execution(v, s, out);
+        }
+        let names: Vec<String> = self
+            .job_graph
+            .vertices
+            .iter()
+            .enumerate()
+            .filter(|(v, _)| regions.contains(&self.region_of(*v as u32)))
+            .map(|(_, vx)| vx.name.clone())
+            .collect();
+        if regions.len() == self.regions.len() && self.status == JobStatus::Running {
+            self.move_to(JobStatus::Restarting, Some(cause.clone()));
+        }
+        self.ctx.emit(EventKind::RestartScheduled {
+            job: self.id.to_string(),
+            name: self.job_graph.name.clone(),
+            vertices: names,
+            delay_ms: delay,
+            cause,
+        });
+        self.pending_restart = Some((now + delay, regions));
+        self.request_missing_slots(rm, out);
+    }
+
+    /// Cancels one execution at once (a restarting attempt does not wait for
+    /// the TaskManager's answer: its reports are stale from now on).
+    fn cancel_execution(&mut self, v: u32, s: u32, out: &mut Outbox) {
+        let e = &self.executions[&(v, s)];
+        let (state, attempt) = (e.state, e.attempt);
+        if matches!(
+            state,
+            ExecutionState::Deploying | ExecutionState::Initializing | ExecutionState::Running
+        ) && let Some((slot, _)) = self.location(v as usize, s)
+        {
+            out.to_tm(
+                slot.resource_id.clone(),
+                ToTaskManager::CancelTask {
+                    attempt: ExecutionAttemptId {
+                        job: self.id,
+                        vertex: v,
+                        subtask: s,
+                        attempt,
+                    },
+                },
+            );
+        }
+        if !state.is_terminal() {
+            self.set_state(v, s, ExecutionState::Canceling, None);
+            self.set_state(v, s, ExecutionState::Canceled, None);
+        }
+    }
+
+    /// An allocation this job was waiting for went away with its
+    /// TaskManager before the slot was offered: ask again.
+    pub fn allocation_lost(&mut self, allocation: AllocationId, rm: &mut ResourceManager, out: &mut Outbox) {
+        if self.requested.remove(&allocation).is_some() && !self.status.is_terminal() {
+            self.request_missing_slots(rm, out);
+        }
+    }
+
+    /// A TaskManager is gone: its slots leave the pool, executions on it fail.
+    pub fn task_manager_lost(&mut self, rid: &str, cause: &str, rm: &mut ResourceManager, out: &mut Outbox) {
         let on_it: Vec<(u32, u32)> = self
             .executions
             .iter()
@@ -429,16 +716,18 @@ impl JobMaster {
         for (v, s) in &on_it {
             self.set_state(*v, *s, ExecutionState::Failed, Some(cause.to_string()));
         }
-        if matches!(self.status, JobStatus::Running | JobStatus::Created) {
-            self.fail(cause.to_string(), out);
-        } else {
-            self.check_done(out);
+        if on_it.is_empty() {
+            // Only finished work lived there; a later restart re-requests the slot.
+            return;
         }
+        self.on_failure(on_it, cause.to_string(), rm, out);
     }
 
     /// Fails the job: cancels the remaining tasks, then FAILED.
     pub fn fail(&mut self, cause: String, out: &mut Outbox) {
         self.cause = Some(cause.clone());
+        self.pending_restart = None;
+        self.checkpoints.abort(&self.ctx, self.id, "the job failed");
         self.move_to(JobStatus::Failing, Some(cause));
         self.cancel_executions(out);
         self.check_done(out);
@@ -449,6 +738,8 @@ impl JobMaster {
         if self.status.is_terminal() || self.status == JobStatus::Cancelling {
             return false;
         }
+        self.pending_restart = None;
+        self.checkpoints.abort(&self.ctx, self.id, "the job is cancelled");
         self.move_to(JobStatus::Cancelling, None);
         self.cancel_executions(out);
         self.check_done(out);
@@ -458,7 +749,8 @@ impl JobMaster {
     fn cancel_executions(&mut self, out: &mut Outbox) {
         let keys: Vec<(u32, u32)> = self.executions.keys().copied().collect();
         for (v, s) in keys {
-            let state = self.executions[&(v, s)].state;
+            let e = &self.executions[&(v, s)];
+            let (state, attempt) = (e.state, e.attempt);
             match state {
                 ExecutionState::Created | ExecutionState::Scheduled => {
                     self.set_state(v, s, ExecutionState::Canceled, None);
@@ -474,7 +766,7 @@ impl JobMaster {
                                     job: self.id,
                                     vertex: v,
                                     subtask: s,
-                                    attempt: self.attempt,
+                                    attempt,
                                 },
                             },
                         );
@@ -489,7 +781,7 @@ impl JobMaster {
 
     /// Ends the job when every execution is terminal.
     fn check_done(&mut self, out: &mut Outbox) {
-        if !self.executions.values().all(|e| e.state.is_terminal()) {
+        if self.pending_restart.is_some() || !self.executions.values().all(|e| e.state.is_terminal()) {
             return;
         }
         let to = match self.status {
@@ -505,6 +797,10 @@ impl JobMaster {
             JobStatus::Cancelling => JobStatus::Canceled,
             _ => return,
         };
+        if to == JobStatus::Finished {
+            // Every task ended its input: the final transactions commit.
+            self.commit(|_| true);
+        }
         let cause = if to == JobStatus::Failed { self.cause.clone() } else { None };
         self.move_to(to, cause);
         self.release_slots(out);
@@ -567,10 +863,188 @@ impl JobMaster {
             submitted_at: self.submitted_at,
             running_at: self.running_at,
             ended_at: self.ended_at,
+            restarts: self.tracker.restarts(),
+            checkpoints_completed: self.checkpoints.completed,
+            latest_checkpoint: self.checkpoints.latest.as_ref().map(|c| c.id),
         }
     }
 }
 
-fn counters_are_empty(c: &TaskCounters) -> bool {
-    *c == TaskCounters::default()
+/// The pipelined regions of a streaming job: connected components of the
+/// JobGraph (every streaming exchange is pipelined, so a region is a
+/// connected part of the dataflow).
+pub fn pipelined_regions(jg: &JobGraph) -> Vec<Vec<u32>> {
+    let n = jg.vertices.len();
+    let mut region: Vec<usize> = (0..n).collect();
+    fn find(r: &mut [usize], x: usize) -> usize {
+        let mut x = x;
+        while r[x] != x {
+            r[x] = r[r[x]];
+            x = r[x];
+        }
+        x
+    }
+    for e in &jg.edges {
+        let (a, b) = (find(&mut region, e.source), find(&mut region, e.target));
+        if a != b {
+            region[a.max(b)] = a.min(b);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    for v in 0..n {
+        let root = find(&mut region, v);
+        groups.entry(root).or_default().push(v as u32);
+    }
+    groups.into_values().collect()
+}
+
+/// A checkpoint every subtask acknowledged.
+#[derive(Debug, Clone)]
+pub struct CompletedCheckpoint {
+    /// Id.
+    pub id: u64,
+    /// Each subtask's encoded snapshot.
+    pub states: BTreeMap<(u32, u32), Vec<u8>>,
+}
+
+/// A checkpoint in progress.
+#[derive(Debug, Clone)]
+pub struct PendingCheckpoint {
+    /// Id.
+    pub id: u64,
+    /// Trigger time (ms).
+    pub triggered_at: u64,
+    /// Snapshots so far, with alignment times.
+    pub acks: BTreeMap<(u32, u32), (Vec<u8>, u64)>,
+}
+
+/// Flink's `CheckpointCoordinator`: triggers, collects, completes.
+#[derive(Debug, Clone)]
+pub struct CheckpointCoordinator {
+    /// Interval (ms); `None` when checkpointing is off.
+    pub interval_ms: Option<u64>,
+    /// Next checkpoint id.
+    pub next_id: u64,
+    /// Next trigger time (ms).
+    pub next_trigger_at: u64,
+    /// The checkpoint in progress (at most one at a time).
+    pub pending: Option<PendingCheckpoint>,
+    /// The latest completed checkpoint (what a restart restores).
+    pub latest: Option<CompletedCheckpoint>,
+    /// Completed so far.
+    pub completed: u64,
+}
+
+impl CheckpointCoordinator {
+    /// A coordinator; the first checkpoint comes one interval after `now`.
+    pub fn new(interval_ms: Option<u64>, now: u64) -> Self {
+        CheckpointCoordinator {
+            interval_ms,
+            next_id: 1,
+            next_trigger_at: now + interval_ms.unwrap_or(0),
+            pending: None,
+            latest: None,
+            completed: 0,
+        }
+    }
+
+    /// Triggers the next checkpoint when it is due.
+    pub fn maybe_trigger(&mut self, ctx: &HostCtx, job: JobId, now: u64) -> Option<CheckpointBarrier> {
+        let interval = self.interval_ms?;
+        if self.pending.is_some() || now < self.next_trigger_at {
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.next_trigger_at = now + interval;
+        self.pending = Some(PendingCheckpoint {
+            id,
+            triggered_at: now,
+            acks: BTreeMap::new(),
+        });
+        ctx.emit(EventKind::CheckpointTriggered {
+            job: job.to_string(),
+            id,
+        });
+        Some(CheckpointBarrier {
+            id,
+            timestamp: now,
+            savepoint: false,
+        })
+    }
+
+    /// Records one acknowledgement; returns the id when it completed the checkpoint.
+    #[allow(clippy::too_many_arguments)]
+    pub fn acknowledge(
+        &mut self,
+        ctx: &HostCtx,
+        job: JobId,
+        id: u64,
+        subtask: (u32, u32),
+        vertex: &str,
+        state: Vec<u8>,
+        alignment_ms: u64,
+        total: usize,
+    ) -> Option<u64> {
+        let p = self.pending.as_mut().filter(|p| p.id == id)?;
+        ctx.emit(EventKind::CheckpointAcknowledged {
+            job: job.to_string(),
+            id,
+            vertex: vertex.to_string(),
+            subtask: subtask.1,
+            size: state.len() as u64,
+            alignment_ms,
+        });
+        p.acks.insert(subtask, (state, alignment_ms));
+        if p.acks.len() < total {
+            return None;
+        }
+        let p = self.pending.take()?;
+        let size = p.acks.values().map(|(s, _)| s.len() as u64).sum();
+        let alignment = p.acks.values().map(|(_, a)| *a).max().unwrap_or(0);
+        ctx.emit(EventKind::CheckpointCompleted {
+            job: job.to_string(),
+            id,
+            duration_ms: ctx.now_ms() - p.triggered_at,
+            size,
+            alignment_ms: alignment,
+            acks: p.acks.len() as u32,
+        });
+        self.completed += 1;
+        self.latest = Some(CompletedCheckpoint {
+            id,
+            states: p.acks.into_iter().map(|(k, (s, _))| (k, s)).collect(),
+        });
+        Some(id)
+    }
+
+    /// A task finished before acknowledging: the pending checkpoint cannot complete.
+    pub fn task_finished(&mut self, ctx: &HostCtx, job: JobId, subtask: (u32, u32)) {
+        if self.pending.as_ref().is_some_and(|p| !p.acks.contains_key(&subtask)) {
+            self.abort(ctx, job, "a task finished before acknowledging");
+        }
+    }
+
+    /// Gives up the pending checkpoint.
+    pub fn abort(&mut self, ctx: &HostCtx, job: JobId, cause: &str) {
+        if let Some(p) = self.pending.take() {
+            ctx.emit(EventKind::CheckpointAborted {
+                job: job.to_string(),
+                id: p.id,
+                cause: cause.to_string(),
+            });
+        }
+    }
+
+    /// Aborts a checkpoint that takes too long (10 intervals, at least 10 s).
+    pub fn expire(&mut self, ctx: &HostCtx, job: JobId, now: u64) {
+        let limit = self.interval_ms.unwrap_or(0).saturating_mul(10).max(10_000);
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| now.saturating_sub(p.triggered_at) > limit)
+        {
+            self.abort(ctx, job, "timed out");
+        }
+    }
 }

@@ -42,6 +42,9 @@ pub struct Outbox {
     pub lost: Vec<(ResourceId, String)>,
     /// Jobs that reached a terminal status.
     pub ended: Vec<JobId>,
+    /// Allocations that went away with a lost TaskManager before their
+    /// slot reached the JobMaster: (job, allocation).
+    pub lost_allocations: Vec<(JobId, crate::rpc::AllocationId)>,
 }
 
 impl Outbox {
@@ -121,7 +124,10 @@ pub async fn run_jobmanager(
         dispatcher: Dispatcher::new(ctx.clone()),
         writers: BTreeMap::new(),
     };
-    let mut tick = tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
+    let mut heartbeat = tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
+    // The JobMasters' timers (checkpoint triggers, restart delays) run on a
+    // finer tick than heartbeats.
+    let mut timers = tokio::time::interval(Duration::from_millis(10));
     loop {
         let mut out = Outbox::default();
         tokio::select! {
@@ -130,7 +136,8 @@ pub async fn run_jobmanager(
                 Some(m) => jm.on_inbound(m, &mut out),
                 None => return Ok(()),
             },
-            _ = tick.tick() => jm.rm.tick(&mut out),
+            _ = heartbeat.tick() => jm.rm.tick(&mut out),
+            _ = timers.tick() => jm.dispatcher.tick(&mut jm.rm, &mut out),
         }
         jm.drain(out);
     }
@@ -268,7 +275,17 @@ impl JobManager {
                 counters,
             } => {
                 if let Some(m) = self.dispatcher.master(attempt.job) {
-                    m.task_state(attempt, state, cause, counters, out);
+                    m.task_state(attempt, state, cause, counters, &mut self.rm, out);
+                }
+            }
+            FromTaskManager::AcknowledgeCheckpoint {
+                attempt,
+                checkpoint,
+                state,
+                alignment_ms,
+            } => {
+                if let Some(m) = self.dispatcher.master(attempt.job) {
+                    m.acknowledge(attempt, checkpoint, state, alignment_ms);
                 }
             }
             FromTaskManager::TaskMetrics { attempt, counters } => {
@@ -276,9 +293,13 @@ impl JobManager {
                     m.task_metrics(attempt, counters);
                 }
             }
-            FromTaskManager::Collected { attempt, records } => {
+            FromTaskManager::Collected {
+                attempt,
+                txn,
+                records,
+            } => {
                 if let Some(m) = self.dispatcher.master(attempt.job) {
-                    m.collected(attempt, records);
+                    m.collected(attempt, txn, records);
                 }
             }
         }
@@ -289,11 +310,18 @@ impl JobManager {
         loop {
             let lost = std::mem::take(&mut out.lost);
             let ended = std::mem::take(&mut out.ended);
-            if lost.is_empty() && ended.is_empty() {
+            let lost_allocations = std::mem::take(&mut out.lost_allocations);
+            if lost.is_empty() && ended.is_empty() && lost_allocations.is_empty() {
                 break;
             }
+            for (job, allocation) in lost_allocations {
+                if let Some(m) = self.dispatcher.master(job) {
+                    m.allocation_lost(allocation, &mut self.rm, &mut out);
+                }
+            }
             for (rid, cause) in lost {
-                self.dispatcher.task_manager_lost(&rid, &cause, &mut out);
+                self.dispatcher
+                    .task_manager_lost(&rid, &cause, &mut self.rm, &mut out);
             }
             for job in ended {
                 self.rm.cancel_requests(job);

@@ -330,7 +330,8 @@ impl ResourceManager {
             cause: cause.clone(),
         });
         for (i, s) in tm.slots.iter().enumerate() {
-            if let SlotState::Allocated { allocation, .. } = s {
+            if let SlotState::Allocated { allocation, job } = s {
+                out.lost_allocations.push((*job, *allocation));
                 self.ctx.emit(EventKind::SlotFreed {
                     allocation: allocation.to_string(),
                     resource_id: rid.to_string(),

@@ -104,6 +104,7 @@ enum SessionEnd {
 struct RunningTask {
     handle: JoinHandle<()>,
     allocation: crate::rpc::AllocationId,
+    control: mpsc::UnboundedSender<task::TaskControl>,
 }
 
 struct TaskExecutor {
@@ -252,15 +253,34 @@ impl TaskExecutor {
                     )
                     .await;
                 }
+                let (control, control_rx) = mpsc::unbounded_channel();
                 let tc = TaskContext {
                     ctx: self.ctx.clone(),
                     net: self.net.clone(),
                     cfg: self.cfg.clone(),
                     reports: reports.clone(),
+                    control: control_rx,
                 };
                 let allocation = tdd.allocation;
                 let handle = tokio::spawn(task::run_task(*tdd, tc));
-                self.tasks.insert(attempt, RunningTask { handle, allocation });
+                self.tasks.insert(
+                    attempt,
+                    RunningTask {
+                        handle,
+                        allocation,
+                        control,
+                    },
+                );
+                Ok(())
+            }
+            ToTaskManager::TriggerCheckpoint {
+                attempt,
+                barrier,
+                stop,
+            } => {
+                if let Some(t) = self.tasks.get(&attempt) {
+                    let _ = t.control.send(task::TaskControl::Trigger { barrier, stop });
+                }
                 Ok(())
             }
             ToTaskManager::CancelTask { attempt } => {
@@ -336,11 +356,35 @@ impl TaskExecutor {
                 }
                 FromTaskManager::TaskMetrics { attempt, counters }
             }
-            TaskReport::Collected { attempt, records } => {
+            TaskReport::Collected {
+                attempt,
+                txn,
+                records,
+            } => {
                 if !self.tasks.contains_key(&attempt) {
                     return Ok(());
                 }
-                FromTaskManager::Collected { attempt, records }
+                FromTaskManager::Collected {
+                    attempt,
+                    txn,
+                    records,
+                }
+            }
+            TaskReport::Ack {
+                attempt,
+                checkpoint,
+                state,
+                alignment_ms,
+            } => {
+                if !self.tasks.contains_key(&attempt) {
+                    return Ok(());
+                }
+                FromTaskManager::AcknowledgeCheckpoint {
+                    attempt,
+                    checkpoint,
+                    state,
+                    alignment_ms,
+                }
             }
         };
         Self::send(writer, &msg).await

@@ -21,7 +21,10 @@ use crate::operators::{
     KeySelector, KindClass, OperatorKind, Value, generator_record, key_group,
     operator_index_for_key_group,
 };
-use crate::rpc::{ChannelKey, ExecutionAttemptId, StreamElement, TaskDeploymentDescriptor};
+use crate::checkpoint::{CheckpointMode, OperatorSnapshot, TaskSnapshot};
+use crate::rpc::{
+    ChannelKey, CheckpointBarrier, ExecutionAttemptId, StreamElement, TaskDeploymentDescriptor, Txn,
+};
 use crate::state::ExecutionState;
 
 use crate::rng::SeededRng;
@@ -54,8 +57,33 @@ pub enum TaskReport {
     Collected {
         /// The attempt.
         attempt: ExecutionAttemptId,
+        /// Their transaction.
+        txn: Txn,
         /// The records.
         records: Vec<Value>,
+    },
+    /// The task's snapshot for a checkpoint.
+    Ack {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// Checkpoint id.
+        checkpoint: u64,
+        /// Encoded [`TaskSnapshot`].
+        state: Vec<u8>,
+        /// Time spent aligning (ms).
+        alignment_ms: u64,
+    },
+}
+
+/// What the TaskExecutor tells a running task.
+#[derive(Debug, Clone, Copy)]
+pub enum TaskControl {
+    /// (Sources) inject this barrier; with `stop`, end after it.
+    Trigger {
+        /// The barrier.
+        barrier: CheckpointBarrier,
+        /// Stop after the barrier (stop-with-savepoint).
+        stop: bool,
     },
 }
 
@@ -82,8 +110,6 @@ struct ChannelOut {
 struct Chain {
     /// Operators (StreamGraph nodes) in chain order.
     ops: Vec<ChainOp>,
-    /// Index of the op per node.
-    position: BTreeMap<NodeIdx, usize>,
     collected: Vec<Value>,
     print: Option<String>,
     /// Microseconds slow sinks still owe.
@@ -210,6 +236,41 @@ impl Chain {
     }
 }
 
+impl Chain {
+    /// The state of every chained operator (and a source's offset).
+    fn snapshot(&self, source_offset: Option<u64>) -> TaskSnapshot {
+        TaskSnapshot {
+            operators: self
+                .ops
+                .iter()
+                .enumerate()
+                .map(|(i, op)| OperatorSnapshot {
+                    source_offset: if i == 0 { source_offset } else { None },
+                    keyed: op.state.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                    windows: op
+                        .windows
+                        .iter()
+                        .map(|(s, m)| (*s, m.iter().map(|(k, v)| (k.clone(), *v)).collect()))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Loads a snapshot; returns a source's offset.
+    fn restore(&mut self, snap: &TaskSnapshot) -> Option<u64> {
+        for (op, st) in self.ops.iter_mut().zip(&snap.operators) {
+            op.state = st.keyed.iter().cloned().collect();
+            op.windows = st
+                .windows
+                .iter()
+                .map(|(s, m)| (*s, m.iter().cloned().collect()))
+                .collect();
+        }
+        snap.operators.first().and_then(|o| o.source_offset)
+    }
+}
+
 impl RecordWriter {
     /// Routes one record; returns its size in bytes.
     fn write(&mut self, v: Value, rng: &mut SeededRng, buffer_records: usize) -> u64 {
@@ -281,25 +342,43 @@ async fn flush(
     Ok(())
 }
 
-/// The input side: all channels of all input edges.
+/// One input channel with its alignment state.
+struct GateChannel {
+    key: ChannelKey,
+    channel: InputChannel,
+    /// EndOfPartition was read.
+    ended: bool,
+    /// Delivered the barrier of the checkpoint being aligned (aligned mode:
+    /// not read until the alignment completes).
+    blocked: bool,
+    /// Elements read past a barrier, to be processed after the alignment.
+    held: Buffer,
+}
+
+/// The input side: all channels of all input edges (Flink's `InputGate`).
 struct InputGate {
-    channels: Vec<(ChannelKey, InputChannel, bool)>,
+    channels: Vec<GateChannel>,
     next: usize,
 }
 
 impl InputGate {
     fn all_ended(&self) -> bool {
-        self.channels.iter().all(|c| c.2)
+        self.channels.iter().all(|c| c.ended)
     }
 
     fn try_next(&mut self) -> Result<Option<(usize, Buffer)>, String> {
         let n = self.channels.len();
         for i in 0..n {
             let idx = (self.next + i) % n;
-            let (key, ch, ended) = &mut self.channels[idx];
-            if *ended {
+            let c = &mut self.channels[idx];
+            if c.ended || c.blocked {
                 continue;
             }
+            if !c.held.is_empty() {
+                self.next = (idx + 1) % n;
+                return Ok(Some((idx, std::mem::take(&mut c.held))));
+            }
+            let (key, ch) = (&c.key, &mut c.channel);
             match ch.try_recv() {
                 Ok(b) => {
                     self.next = (idx + 1) % n;
@@ -317,10 +396,11 @@ impl InputGate {
             let n = self.channels.len();
             for i in 0..n {
                 let idx = (self.next + i) % n;
-                let (key, ch, ended) = &mut self.channels[idx];
-                if *ended {
+                let c = &mut self.channels[idx];
+                if c.ended || c.blocked {
                     continue;
                 }
+                let (key, ch) = (&c.key, &mut c.channel);
                 match ch.poll_recv(cx) {
                     std::task::Poll::Ready(Some(b)) => {
                         self.next = (idx + 1) % n;
@@ -351,191 +431,295 @@ pub struct TaskContext {
     pub cfg: TaskManagerConfig,
     /// Reports to the TaskExecutor.
     pub reports: mpsc::UnboundedSender<TaskReport>,
+    /// Commands from the TaskExecutor (checkpoint triggers for sources).
+    pub control: mpsc::UnboundedReceiver<TaskControl>,
 }
 
-/// Runs a task to its end, reporting state changes; returns its input
-/// channel keys so the TaskExecutor can release them.
-pub async fn run_task(tdd: TaskDeploymentDescriptor, tc: TaskContext) {
+/// Runs a task to its end, reporting state changes to the TaskExecutor.
+pub async fn run_task(tdd: TaskDeploymentDescriptor, mut tc: TaskContext) {
     let attempt = tdd.attempt;
-    let mut counters = TaskCounters::default();
-    let report = |state: ExecutionState, cause: Option<String>, counters: &TaskCounters| {
-        let _ = tc.reports.send(TaskReport::State {
-            attempt,
-            state,
-            cause,
-            counters: counters.clone(),
-        });
-    };
-    report(ExecutionState::Initializing, None, &counters);
-    let mut input_keys = Vec::new();
-    let outcome = run_chain(&tdd, &tc, &mut counters, &mut input_keys).await;
-    tc.net.release(&input_keys);
-    match outcome {
-        Ok(()) => report(ExecutionState::Finished, None, &counters),
-        Err(cause) => report(ExecutionState::Failed, Some(cause), &counters),
-    }
-}
-
-async fn run_chain(
-    tdd: &TaskDeploymentDescriptor,
-    tc: &TaskContext,
-    counters: &mut TaskCounters,
-    input_keys: &mut Vec<ChannelKey>,
-) -> Result<(), String> {
-    let jg: &JobGraph = &tdd.job_graph;
-    let g = &jg.stream_graph;
-    let attempt = tdd.attempt;
-    let vertex = &jg.vertices[attempt.vertex as usize];
-    let ctx = &tc.ctx;
-    let buffer_records = tc.cfg.buffer_records.max(1);
-
-    // Outputs: one record writer per job edge leaving the vertex.
-    let mut writers = Vec::new();
-    let mut writer_source = Vec::new();
-    for out in &tdd.outputs {
-        let edge = &jg.edges[out.edge as usize];
-        let mut channels = Vec::new();
-        for (to, loc) in &out.channels {
-            let key = ChannelKey {
-                job: attempt.job,
-                attempt: attempt.attempt,
-                edge: out.edge,
-                from: attempt.subtask,
-                to: *to,
-            };
-            let (tx, remote) = tc.net.output_channel(key, loc);
-            channels.push(ChannelOut {
-                to: *to,
-                tx,
-                remote,
-                pending: Vec::new(),
-                records: 0,
-                bytes: 0,
-            });
-        }
-        writers.push(RecordWriter {
-            edge: out.edge,
-            partitioner: out.partitioner,
-            consumer_parallelism: out.consumer_parallelism,
-            channels,
-            round_robin: attempt.subtask as usize,
-        });
-        writer_source.push(edge.source_operator);
-    }
-    // Inputs: one gate over every channel of every input edge.
-    let mut gate = InputGate {
-        channels: Vec::new(),
-        next: 0,
-    };
-    for input in &tdd.inputs {
-        for (from, loc) in &input.channels {
-            let key = ChannelKey {
-                job: attempt.job,
-                attempt: attempt.attempt,
-                edge: input.edge,
-                from: *from,
-                to: attempt.subtask,
-            };
-            let ch = tc
-                .net
-                .input_channel(key, loc)
-                .await
-                .map_err(|e| format!("cannot reach the producer on {}: {e}", loc.resource_id))?;
-            input_keys.push(key);
-            gate.channels.push((key, ch, false));
-        }
-    }
-    // The chain.
-    let key = tdd
-        .inputs
-        .first()
-        .and_then(|i| match jg.edges[i.edge as usize].partitioner {
-            Partitioner::Hash(k) => Some(k),
-            _ => None,
-        })
-        .unwrap_or(KeySelector::Value);
-    let position: BTreeMap<NodeIdx, usize> = vertex
-        .operators
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| (n, i))
-        .collect();
-    let ops = vertex
-        .operators
-        .iter()
-        .map(|&n| ChainOp {
-            kind: g.nodes[n].kind.clone(),
-            chained: vertex
-                .chained_edges
-                .iter()
-                .filter(|&&e| g.edges[e].source == n)
-                .map(|&e| position[&g.edges[e].target])
-                .collect(),
-            writers: writer_source
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| **s == n)
-                .map(|(i, _)| i)
-                .collect(),
-            key,
-            state: BTreeMap::new(),
-            windows: BTreeMap::new(),
-        })
-        .collect();
-    let mut chain = Chain {
-        ops,
-        position,
-        collected: Vec::new(),
-        print: tc
-            .cfg
-            .print_to_stdout
-            .then(|| format!("{}", attempt.subtask + 1)),
-        sink_debt_us: 0,
-        records_out: 0,
-        bytes_out: 0,
-    };
-    let _ = &chain.position;
-    let seed = ctx.seed ^ (u64::from(attempt.vertex) << 32) ^ u64::from(attempt.subtask) ^ (u64::from(attempt.attempt) << 48);
-    let mut rng = SeededRng::new(seed);
     let _ = tc.reports.send(TaskReport::State {
         attempt,
-        state: ExecutionState::Running,
+        state: ExecutionState::Initializing,
         cause: None,
-        counters: counters.clone(),
+        counters: TaskCounters::default(),
     });
+    let mut input_keys = Vec::new();
+    let (outcome, counters) = match TaskRunner::setup(&tdd, &tc, &mut input_keys).await {
+        Ok(mut runner) => {
+            let r = runner.run(&tdd, &mut tc).await;
+            (r, runner.counters)
+        }
+        Err(e) => (Err(e), TaskCounters::default()),
+    };
+    tc.net.release(&input_keys);
+    let (state, cause) = match outcome {
+        Ok(()) => (ExecutionState::Finished, None),
+        Err(cause) => (ExecutionState::Failed, Some(cause)),
+    };
+    let _ = tc.reports.send(TaskReport::State {
+        attempt,
+        state,
+        cause,
+        counters,
+    });
+}
 
-    let mut metrics = Metrics::new(vertex.name.clone(), ctx.now_ms(), tc.cfg.metrics_interval_ms);
-    let head_kind = g.nodes[vertex.operators[0]].kind.clone();
-    if head_kind.class() == KindClass::Source {
-        let (mut next, end, keys, rate) = source_range(&head_kind, attempt.subtask, tdd.parallelism);
-        let words = match &head_kind {
+/// A running task: its chain, its record writers and its input gate.
+struct TaskRunner {
+    ctx: HostCtx,
+    attempt: ExecutionAttemptId,
+    reports: mpsc::UnboundedSender<TaskReport>,
+    buffer_records: usize,
+    writers: Vec<RecordWriter>,
+    gate: InputGate,
+    chain: Chain,
+    rng: SeededRng,
+    counters: TaskCounters,
+    metrics: Metrics,
+    checkpointing: bool,
+    mode: CheckpointMode,
+    /// A source's next offset.
+    source_offset: Option<u64>,
+    /// The checkpoint being aligned: its barrier and when alignment began.
+    aligning: Option<(CheckpointBarrier, u64)>,
+}
+
+impl TaskRunner {
+    async fn setup(
+        tdd: &TaskDeploymentDescriptor,
+        tc: &TaskContext,
+        input_keys: &mut Vec<ChannelKey>,
+    ) -> Result<TaskRunner, String> {
+        let jg: &JobGraph = &tdd.job_graph;
+        let g = &jg.stream_graph;
+        let attempt = tdd.attempt;
+        let vertex = jg
+            .vertices
+            .get(attempt.vertex as usize)
+            .ok_or_else(|| format!("no vertex {} in the job graph", attempt.vertex))?;
+        // Outputs: one record writer per job edge leaving the vertex.
+        let mut writers = Vec::new();
+        let mut writer_source = Vec::new();
+        for out in &tdd.outputs {
+            let edge = &jg.edges[out.edge as usize];
+            let mut channels = Vec::new();
+            for (to, loc) in &out.channels {
+                let key = ChannelKey {
+                    job: attempt.job,
+                    attempt: attempt.attempt,
+                    edge: out.edge,
+                    from: attempt.subtask,
+                    to: *to,
+                };
+                let (tx, remote) = tc.net.output_channel(key, loc);
+                channels.push(ChannelOut {
+                    to: *to,
+                    tx,
+                    remote,
+                    pending: Vec::new(),
+                    records: 0,
+                    bytes: 0,
+                });
+            }
+            writers.push(RecordWriter {
+                edge: out.edge,
+                partitioner: out.partitioner,
+                consumer_parallelism: out.consumer_parallelism,
+                channels,
+                round_robin: attempt.subtask as usize,
+            });
+            writer_source.push(edge.source_operator);
+        }
+        // Inputs: one gate over every channel of every input edge.
+        let mut gate = InputGate {
+            channels: Vec::new(),
+            next: 0,
+        };
+        for input in &tdd.inputs {
+            for (from, loc) in &input.channels {
+                let key = ChannelKey {
+                    job: attempt.job,
+                    attempt: attempt.attempt,
+                    edge: input.edge,
+                    from: *from,
+                    to: attempt.subtask,
+                };
+                let channel = tc
+                    .net
+                    .input_channel(key, loc)
+                    .await
+                    .map_err(|e| format!("cannot reach the producer on {}: {e}", loc.resource_id))?;
+                input_keys.push(key);
+                gate.channels.push(GateChannel {
+                    key,
+                    channel,
+                    ended: false,
+                    blocked: false,
+                    held: Vec::new(),
+                });
+            }
+        }
+        // The chain: a keyed head keys by its input edge's key selector.
+        let key = tdd
+            .inputs
+            .first()
+            .and_then(|i| match jg.edges[i.edge as usize].partitioner {
+                Partitioner::Hash(k) => Some(k),
+                _ => None,
+            })
+            .unwrap_or(KeySelector::Value);
+        let position: BTreeMap<NodeIdx, usize> = vertex
+            .operators
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (n, i))
+            .collect();
+        let ops = vertex
+            .operators
+            .iter()
+            .map(|&n| ChainOp {
+                kind: g.nodes[n].kind.clone(),
+                chained: vertex
+                    .chained_edges
+                    .iter()
+                    .filter(|&&e| g.edges[e].source == n)
+                    .map(|&e| position[&g.edges[e].target])
+                    .collect(),
+                writers: writer_source
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| **s == n)
+                    .map(|(i, _)| i)
+                    .collect(),
+                key,
+                state: BTreeMap::new(),
+                windows: BTreeMap::new(),
+            })
+            .collect();
+        let mut chain = Chain {
+            ops,
+            collected: Vec::new(),
+            print: tc
+                .cfg
+                .print_to_stdout
+                .then(|| format!("{}", attempt.subtask + 1)),
+            sink_debt_us: 0,
+            records_out: 0,
+            bytes_out: 0,
+        };
+        let mut source_offset = None;
+        if let Some(bytes) = &tdd.restore {
+            let snap = TaskSnapshot::decode(bytes).ok_or("the checkpointed state is corrupt")?;
+            source_offset = chain.restore(&snap);
+        }
+        let ctx = tc.ctx.clone();
+        let seed = ctx.seed
+            ^ (u64::from(attempt.vertex) << 32)
+            ^ u64::from(attempt.subtask)
+            ^ (u64::from(attempt.attempt) << 48);
+        let now = ctx.now_ms();
+        Ok(TaskRunner {
+            metrics: Metrics::new(vertex.name.clone(), now, tc.cfg.metrics_interval_ms),
+            ctx,
+            attempt,
+            reports: tc.reports.clone(),
+            buffer_records: tc.cfg.buffer_records.max(1),
+            writers,
+            gate,
+            chain,
+            rng: SeededRng::new(seed),
+            counters: TaskCounters::default(),
+            checkpointing: g.checkpoint_interval_ms.is_some(),
+            mode: g.checkpoint_mode,
+            source_offset,
+            aligning: None,
+        })
+    }
+
+    fn push(&mut self, v: Value, now: u64) {
+        let mut out = Output {
+            writers: &mut self.writers,
+            rng: &mut self.rng,
+            buffer_records: self.buffer_records,
+        };
+        self.chain.push(0, v, &mut out, now);
+    }
+
+    async fn run(&mut self, tdd: &TaskDeploymentDescriptor, tc: &mut TaskContext) -> Result<(), String> {
+        let _ = self.reports.send(TaskReport::State {
+            attempt: self.attempt,
+            state: ExecutionState::Running,
+            cause: None,
+            counters: self.counters.clone(),
+        });
+        let jg = &tdd.job_graph;
+        let vertex = &jg.vertices[self.attempt.vertex as usize];
+        let head_kind = jg.stream_graph.nodes[vertex.operators[0]].kind.clone();
+        if head_kind.class() == KindClass::Source {
+            self.run_source(&head_kind, tdd.parallelism, &mut tc.control).await?;
+        } else {
+            self.run_inputs().await?;
+        }
+        // End of input: flush, commit what is staged, tell every consumer.
+        self.after_batch(true).await?;
+        if self.checkpointing {
+            self.send_collected(Txn::Final);
+        }
+        for w in self.writers.iter_mut() {
+            for c in w.channels.iter_mut() {
+                c.pending.push(StreamElement::EndOfPartition);
+            }
+        }
+        flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
+        Ok(())
+    }
+
+    async fn run_source(
+        &mut self,
+        head_kind: &OperatorKind,
+        parallelism: u32,
+        control: &mut mpsc::UnboundedReceiver<TaskControl>,
+    ) -> Result<(), String> {
+        let (start, end, keys, rate) = source_range(head_kind, self.attempt.subtask, parallelism);
+        let mut next = self.source_offset.unwrap_or(start).max(start);
+        let words = match head_kind {
             OperatorKind::Words { lines } => lines.clone(),
             _ => Vec::new(),
         };
         let mut debt_us: u64 = 0;
-        while next < end {
-            let batch_end = end.min(next + buffer_records as u64);
+        loop {
+            // Checkpoint triggers arrive between batches, as in Flink's
+            // source tasks (the mailbox model).
+            while let Ok(TaskControl::Trigger { barrier, stop }) = control.try_recv() {
+                self.source_offset = Some(next);
+                self.checkpoint(barrier, 0).await?;
+                if stop {
+                    return Ok(());
+                }
+            }
+            if next >= end {
+                return Ok(());
+            }
+            let batch_end = end.min(next + self.buffer_records as u64);
+            let now = self.ctx.now_ms();
             for i in next..batch_end {
-                let v = match &head_kind {
+                let v = match head_kind {
                     OperatorKind::Sequence { from, .. } => Value::Int(from.wrapping_add(i as i64)),
                     OperatorKind::Words { .. } => Value::Str(words[i as usize].clone()),
                     _ => generator_record(i, keys),
                 };
-                let now = ctx.now_ms();
-                let mut out = Output { writers: &mut writers, rng: &mut rng, buffer_records };
-                chain.push(0, v, &mut out, now);
+                self.push(v, now);
             }
             let produced = batch_end - next;
             next = batch_end;
-            counters.records_out = chain.records_out;
-            counters.bytes_out = chain.bytes_out;
-            after_batch(&mut chain, &mut writers, tc, counters, &mut metrics, &mut rng, attempt, false).await?;
+            self.after_batch(false).await?;
             if rate > 0 {
                 debt_us += produced * 1_000_000 / rate;
-                // Sleep in steps of at least 10 ms, so a throttled source still
-                // ships reasonably full buffers.
+                // Sleep in steps of at least 10 ms, so a throttled source
+                // still ships reasonably full buffers.
                 if debt_us >= 10_000 {
-                    flush(&mut writers, true, buffer_records, ctx, counters).await?;
+                    flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
                     tokio::time::sleep(std::time::Duration::from_micros(debt_us)).await;
                     debt_us = 0;
                 }
@@ -543,74 +727,193 @@ async fn run_chain(
                 tokio::task::yield_now().await;
             }
         }
-    } else {
-        while !gate.all_ended() {
-            let (idx, buf) = match gate.try_next()? {
+    }
+
+    async fn run_inputs(&mut self) -> Result<(), String> {
+        while !self.gate.all_ended() {
+            let (idx, buf) = match self.gate.try_next()? {
                 Some(x) => x,
                 None => {
                     // Nothing to read: ship what is batched before waiting,
                     // so records never sit in a half-full buffer while idle.
-                    flush(&mut writers, true, buffer_records, ctx, counters).await?;
-                    let t0 = ctx.now_ms();
-                    let wake = chain_next_timer(&chain);
-                    let r = match wake {
+                    flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
+                    let t0 = self.ctx.now_ms();
+                    let r = match chain_next_timer(&self.chain) {
                         Some(at) if at > t0 => {
-                            match tokio::time::timeout(std::time::Duration::from_millis(at - t0), gate.next()).await {
+                            let wait = std::time::Duration::from_millis(at - t0);
+                            match tokio::time::timeout(wait, self.gate.next()).await {
                                 Ok(r) => Some(r?),
                                 Err(_) => None,
                             }
                         }
-                        _ => Some(gate.next().await?),
+                        _ => Some(self.gate.next().await?),
                     };
-                    counters.idle_ms += ctx.now_ms() - t0;
+                    self.counters.idle_ms += self.ctx.now_ms() - t0;
                     match r {
                         Some(x) => x,
                         None => {
-                            let now = ctx.now_ms();
-                            let mut out = Output { writers: &mut writers, rng: &mut rng, buffer_records };
-                            chain.fire_windows(Some(now), &mut out);
+                            self.fire_windows(Some(self.ctx.now_ms()));
                             continue;
                         }
                     }
                 }
             };
-            let remote = gate.channels[idx].1.is_remote();
-            let now = ctx.now_ms();
-            for el in buf {
-                match el {
-                    StreamElement::Record(v) => {
-                        counters.records_in += 1;
-                        if remote {
-                            counters.bytes_in += v.encoded_len() as u64;
-                        }
-                        let mut out = Output { writers: &mut writers, rng: &mut rng, buffer_records };
-                        chain.push(0, v, &mut out, now);
+            self.process(idx, buf).await?;
+            self.fire_windows(Some(self.ctx.now_ms()));
+            self.after_batch(false).await?;
+        }
+        self.fire_windows(None);
+        Ok(())
+    }
+
+    fn fire_windows(&mut self, now: Option<u64>) {
+        let mut out = Output {
+            writers: &mut self.writers,
+            rng: &mut self.rng,
+            buffer_records: self.buffer_records,
+        };
+        self.chain.fire_windows(now, &mut out);
+    }
+
+    /// Processes one buffer from channel `idx`, handling barriers and ends.
+    async fn process(&mut self, idx: usize, buf: Buffer) -> Result<(), String> {
+        let remote = self.gate.channels[idx].channel.is_remote();
+        let now = self.ctx.now_ms();
+        let mut elements = buf.into_iter();
+        while let Some(el) = elements.next() {
+            match el {
+                StreamElement::Record(v) => {
+                    self.counters.records_in += 1;
+                    if remote {
+                        self.counters.bytes_in += v.encoded_len() as u64;
                     }
-                    StreamElement::EndOfPartition => gate.channels[idx].2 = true,
+                    self.push(v, now);
+                }
+                StreamElement::Barrier(b) => {
+                    let start = match self.aligning {
+                        Some((a, t)) if a.id == b.id => t,
+                        Some((a, _)) if a.id > b.id => continue,
+                        _ => now,
+                    };
+                    self.aligning = Some((b, start));
+                    let c = &mut self.gate.channels[idx];
+                    c.blocked = true;
+                    // Records behind the barrier wait for the alignment.
+                    c.held = elements.by_ref().collect();
+                    self.try_complete_alignment().await?;
+                    break;
+                }
+                StreamElement::EndOfPartition => {
+                    self.gate.channels[idx].ended = true;
+                    self.try_complete_alignment().await?;
                 }
             }
-            {
-                let mut out = Output { writers: &mut writers, rng: &mut rng, buffer_records };
-                chain.fire_windows(Some(now), &mut out);
+        }
+        let _ = self.mode;
+        Ok(())
+    }
+
+    /// When every open channel delivered the barrier: snapshot, forward, unblock.
+    async fn try_complete_alignment(&mut self) -> Result<(), String> {
+        let Some((barrier, started)) = self.aligning else {
+            return Ok(());
+        };
+        if !self.gate.channels.iter().all(|c| c.blocked || c.ended) {
+            return Ok(());
+        }
+        self.aligning = None;
+        let alignment_ms = self.ctx.now_ms() - started;
+        self.checkpoint(barrier, alignment_ms).await?;
+        for c in self.gate.channels.iter_mut() {
+            c.blocked = false;
+        }
+        Ok(())
+    }
+
+    /// Takes the snapshot, pre-commits the sink's transaction, acknowledges,
+    /// and forwards the barrier behind the records produced before it.
+    async fn checkpoint(&mut self, barrier: CheckpointBarrier, alignment_ms: u64) -> Result<(), String> {
+        let snap = self.chain.snapshot(self.source_offset);
+        if self.checkpointing {
+            self.send_collected(Txn::Checkpoint(barrier.id));
+        }
+        let _ = self.reports.send(TaskReport::Ack {
+            attempt: self.attempt,
+            checkpoint: barrier.id,
+            state: snap.encode(),
+            alignment_ms,
+        });
+        for w in self.writers.iter_mut() {
+            for c in w.channels.iter_mut() {
+                c.pending.push(StreamElement::Barrier(barrier));
             }
-            counters.records_out = chain.records_out;
-            counters.bytes_out = chain.bytes_out;
-            after_batch(&mut chain, &mut writers, tc, counters, &mut metrics, &mut rng, attempt, false).await?;
         }
-        let mut out = Output { writers: &mut writers, rng: &mut rng, buffer_records };
-        chain.fire_windows(None, &mut out);
+        flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await
     }
-    // End of input: flush and tell every consumer this partition ended.
-    counters.records_out = chain.records_out;
-    counters.bytes_out = chain.bytes_out;
-    after_batch(&mut chain, &mut writers, tc, counters, &mut metrics, &mut rng, attempt, true).await?;
-    for w in writers.iter_mut() {
-        for c in w.channels.iter_mut() {
-            c.pending.push(StreamElement::EndOfPartition);
+
+    fn send_collected(&mut self, txn: Txn) {
+        let records = std::mem::take(&mut self.chain.collected);
+        if !records.is_empty() || txn != Txn::Immediate {
+            let _ = self.reports.send(TaskReport::Collected {
+                attempt: self.attempt,
+                txn,
+                records,
+            });
         }
     }
-    flush(&mut writers, true, buffer_records, ctx, counters).await?;
-    Ok(())
+
+    async fn after_batch(&mut self, last: bool) -> Result<(), String> {
+        self.counters.records_out = self.chain.records_out;
+        self.counters.bytes_out = self.chain.bytes_out;
+        flush(&mut self.writers, last, self.buffer_records, &self.ctx, &mut self.counters).await?;
+        if !self.checkpointing && !self.chain.collected.is_empty() {
+            self.send_collected(Txn::Immediate);
+        }
+        if self.chain.sink_debt_us >= 1_000 {
+            let t = std::mem::take(&mut self.chain.sink_debt_us);
+            tokio::time::sleep(std::time::Duration::from_micros(t)).await;
+        }
+        let now = self.ctx.now_ms();
+        let m = &mut self.metrics;
+        if now >= m.next_report || last {
+            let span = (now - m.last_report_at).max(1);
+            let bp = self.counters.backpressured_ms - m.last_backpressured_ms;
+            let permille = ((bp * 1000) / span).min(1000) as u32;
+            m.last_backpressured_ms = self.counters.backpressured_ms;
+            m.last_report_at = now;
+            m.next_report = now + m.interval;
+            let job = self.attempt.job.to_string();
+            self.ctx.emit(EventKind::TaskMetrics {
+                job: job.clone(),
+                vertex: m.vertex_name.clone(),
+                subtask: self.attempt.subtask,
+                counters: self.counters.clone(),
+                backpressure_permille: permille,
+            });
+            for w in self.writers.iter_mut() {
+                for c in w.channels.iter_mut() {
+                    if c.records > 0 {
+                        self.ctx.emit(EventKind::ChannelTraffic {
+                            job: job.clone(),
+                            edge: w.edge as usize,
+                            from: self.attempt.subtask,
+                            to: c.to,
+                            records: c.records,
+                            bytes: c.bytes,
+                            remote: c.remote,
+                        });
+                        c.records = 0;
+                        c.bytes = 0;
+                    }
+                }
+            }
+            let _ = self.reports.send(TaskReport::Metrics {
+                attempt: self.attempt,
+                counters: self.counters.clone(),
+            });
+        }
+        Ok(())
+    }
 }
 
 fn chain_next_timer(chain: &Chain) -> Option<u64> {
@@ -624,7 +927,7 @@ fn chain_next_timer(chain: &Chain) -> Option<u64> {
         .min()
 }
 
-/// The offsets a source subtask emits, `[next, end)` of its share (Flink
+/// The offsets a source subtask emits, `[start, end)` of its share (Flink
 /// splits a sequence into one contiguous range per subtask), the key space
 /// (generator) and the rate.
 fn source_range(kind: &OperatorKind, subtask: u32, parallelism: u32) -> (u64, u64, u64, u64) {
@@ -634,8 +937,8 @@ fn source_range(kind: &OperatorKind, subtask: u32, parallelism: u32) -> (u64, u6
         (s * n / p, (s + 1) * n / p)
     };
     match kind {
+        // Offsets count from `from`; the record at offset i is from + i.
         OperatorKind::Sequence { from, to } => {
-            // Offsets count from `from`; the record at offset i is from + i.
             let n = if to >= from { to.abs_diff(*from) + 1 } else { 0 };
             let (a, b) = split(n);
             (a, b, 0, 0)
@@ -672,66 +975,3 @@ impl Metrics {
         }
     }
 }
-
-#[allow(clippy::too_many_arguments)]
-async fn after_batch(
-    chain: &mut Chain,
-    writers: &mut [RecordWriter],
-    tc: &TaskContext,
-    counters: &mut TaskCounters,
-    metrics: &mut Metrics,
-    _rng: &mut SeededRng,
-    attempt: ExecutionAttemptId,
-    last: bool,
-) -> Result<(), String> {
-    let ctx = &tc.ctx;
-    flush(writers, last, tc.cfg.buffer_records.max(1), ctx, counters).await?;
-    if !chain.collected.is_empty() {
-        let records = std::mem::take(&mut chain.collected);
-        let _ = tc.reports.send(TaskReport::Collected { attempt, records });
-    }
-    if chain.sink_debt_us >= 1_000 {
-        let t = chain.sink_debt_us;
-        chain.sink_debt_us = 0;
-        tokio::time::sleep(std::time::Duration::from_micros(t)).await;
-    }
-    let now = ctx.now_ms();
-    if now >= metrics.next_report || last {
-        let span = (now - metrics.last_report_at).max(1);
-        let bp = counters.backpressured_ms - metrics.last_backpressured_ms;
-        let permille = ((bp * 1000) / span).min(1000) as u32;
-        metrics.last_backpressured_ms = counters.backpressured_ms;
-        metrics.last_report_at = now;
-        metrics.next_report = now + metrics.interval;
-        ctx.emit(EventKind::TaskMetrics {
-            job: attempt.job.to_string(),
-            vertex: metrics.vertex_name.clone(),
-            subtask: attempt.subtask,
-            counters: counters.clone(),
-            backpressure_permille: permille,
-        });
-        for w in writers.iter_mut() {
-            for c in w.channels.iter_mut() {
-                if c.records > 0 {
-                    ctx.emit(EventKind::ChannelTraffic {
-                        job: attempt.job.to_string(),
-                        edge: w.edge as usize,
-                        from: attempt.subtask,
-                        to: c.to,
-                        records: c.records,
-                        bytes: c.bytes,
-                        remote: c.remote,
-                    });
-                    c.records = 0;
-                    c.bytes = 0;
-                }
-            }
-        }
-        let _ = tc.reports.send(TaskReport::Metrics {
-            attempt,
-            counters: counters.clone(),
-        });
-    }
-    Ok(())
-}
-

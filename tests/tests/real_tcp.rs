@@ -1,0 +1,484 @@
+//! Real-TCP smoke test: a whole session cluster as separate processes.
+//!
+//! What the simulator checks on virtual hosts, this checks once for real:
+//! one `mini-flink jobmanager` process (on a free port), two
+//! `mini-flink taskmanager` processes with two slots each, and
+//! `mini-flink run` submitting a streaming word count whose keyed exchange
+//! crosses the two TaskManagers over TCP. The result the client prints must
+//! equal the word count computed right here from the same input lines.
+//!
+//! Every process is killed when the test ends, also when it fails (the
+//! [`Cluster`] guard kills its children on drop), and every wait has a
+//! deadline, so the test cannot hang. The processes' output goes to files
+//! in a temporary folder and is shown when something goes wrong.
+
+use runtime::graph::StreamGraph;
+use runtime::jobfile::load_job_file;
+use runtime::operators::{FlatMapFn, KindClass, MapFn, OperatorKind};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace root (this crate lives in `tests/`).
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The `mini-flink` binary next to this test executable
+/// (`target/<profile>/deps/real_tcp-…` → `target/<profile>/mini-flink`).
+///
+/// Cargo builds a package's binaries only for that package's own tests, so
+/// it is built here (a no-op when up to date), which also keeps it from
+/// being stale after the runtime changed.
+fn mini_flink_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable lives in target/<profile>/deps")
+        .to_path_buf();
+    let bin = profile_dir.join(format!("mini-flink{}", std::env::consts::EXE_SUFFIX));
+    let target_dir = profile_dir.parent().expect("target/<profile> has a parent");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "runtime",
+            "--bin",
+            "mini-flink",
+            "--target-dir",
+        ])
+        .arg(target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    match build.stdin(Stdio::null()).spawn() {
+        Ok(mut child) => match wait_until(&mut child, Duration::from_secs(600)) {
+            Some(s) if s.success() => {}
+            Some(s) => panic!("`cargo build -p runtime --bin mini-flink` failed ({s})"),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("`cargo build -p runtime --bin mini-flink` did not finish within 10 minutes")
+            }
+        },
+        Err(e) if bin.exists() => {
+            eprintln!(
+                "cannot run cargo ({e}); using the existing {}",
+                bin.display()
+            );
+        }
+        Err(e) => panic!(
+            "cannot run cargo to build {} ({e}); build it with `cargo build -p runtime --bin mini-flink`",
+            bin.display()
+        ),
+    }
+    assert!(
+        bin.exists(),
+        "{} is missing; build it with `cargo build -p runtime --bin mini-flink`",
+        bin.display()
+    );
+    bin
+}
+
+/// Waits for a child with a deadline; `None` if it is still running.
+fn wait_until(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => return None,
+        }
+    }
+}
+
+/// A cluster of processes that are all killed when it is dropped.
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    children: Vec<(String, Child)>,
+}
+
+impl Cluster {
+    fn new() -> Cluster {
+        let dir = std::env::temp_dir().join(format!("mini-flink-real-tcp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temporary folder");
+        Cluster {
+            bin: mini_flink_binary(),
+            dir,
+            children: Vec::new(),
+        }
+    }
+
+    fn out_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.out"))
+    }
+
+    fn err_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.err"))
+    }
+
+    /// Starts `mini-flink ARGS`, its output going to `<name>.out` / `<name>.err`.
+    fn spawn(&mut self, name: &str, args: &[&str]) -> &mut Child {
+        let out = File::create(self.out_path(name)).expect("create stdout file");
+        let err = File::create(self.err_path(name)).expect("create stderr file");
+        let child = Command::new(&self.bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.bin.display()));
+        self.children.push((name.to_string(), child));
+        &mut self.children.last_mut().expect("just pushed").1
+    }
+
+    /// Runs `mini-flink ARGS` to completion (at most `limit`); returns its
+    /// exit status and standard output.
+    fn run(&mut self, name: &str, args: &[&str], limit: Duration) -> (ExitStatus, String) {
+        let child = self.spawn(name, args);
+        let status = wait_until(child, limit);
+        let Some(status) = status else {
+            panic!(
+                "`mini-flink {}` did not finish within {} s\n{}",
+                args.join(" "),
+                limit.as_secs(),
+                self.logs()
+            );
+        };
+        (status, self.read(&self.out_path(name)))
+    }
+
+    fn read(&self, path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    /// Waits until a line of `<name>.out` starts with `prefix`; returns the rest.
+    fn wait_for_line(&self, name: &str, prefix: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let out = self.read(&self.out_path(name));
+            if let Some(rest) = out.lines().find_map(|l| l.strip_prefix(prefix)) {
+                return rest.trim().to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} printed no line starting with {prefix:?} within {} s\n{}",
+                limit.as_secs(),
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until `<name>.err` holds `n` events of kind `event` (`--events` JSON lines).
+    fn wait_for_event(&self, name: &str, event: &str, n: usize, limit: Duration) {
+        let needle = format!("\"event\":\"{event}\"");
+        let deadline = Instant::now() + limit;
+        while self.read(&self.err_path(name)).matches(&needle).count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{name} reported fewer than {n} {event} events within {} s\n{}",
+                limit.as_secs(),
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything the processes printed, for failure messages.
+    fn logs(&self) -> String {
+        let mut s = String::new();
+        for (name, _) in &self.children {
+            for (what, path) in [
+                ("stdout", self.out_path(name)),
+                ("stderr", self.err_path(name)),
+            ] {
+                let text = self.read(&path);
+                if !text.trim().is_empty() {
+                    s.push_str(&format!("----- {name} {what} -----\n{text}\n"));
+                }
+            }
+        }
+        s
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("process output kept in {}", self.dir.display());
+        }
+    }
+}
+
+/// Whether a job is the word count this test can check: lines from a
+/// `words` source, split by `tokenize`, counted by a keyed rolling sum or
+/// count straight into `collect`, needing two to four slots (so that it can
+/// spread over two TaskManagers of two slots each).
+fn is_checkable_wordcount(g: &StreamGraph) -> bool {
+    let jg = runtime::graph::JobGraph::from_stream_graph(g);
+    let kinds: Vec<&OperatorKind> = g.nodes.iter().map(|n| &n.kind).collect();
+    let count = |f: &dyn Fn(&OperatorKind) -> bool| kinds.iter().filter(|k| f(k)).count();
+    let sources = count(&|k| k.class() == KindClass::Source);
+    let words = count(&|k| matches!(k, OperatorKind::Words { .. }));
+    let tokenize = count(&|k| matches!(k, OperatorKind::FlatMap(FlatMapFn::Tokenize)));
+    let flat_maps = count(&|k| matches!(k, OperatorKind::FlatMap(_)));
+    let filters = count(&|k| matches!(k, OperatorKind::Filter(_)));
+    let other_maps = count(
+        &|k| matches!(k, OperatorKind::Map(m) if !matches!(m, MapFn::ToPair | MapFn::Identity)),
+    );
+    let keyed = count(&|k| k.class() == KindClass::Keyed);
+    let rolling = count(&|k| matches!(k, OperatorKind::Sum | OperatorKind::Count));
+    let collects: Vec<usize> = (0..g.nodes.len())
+        .filter(|&i| matches!(g.nodes[i].kind, OperatorKind::Collect { .. }))
+        .collect();
+    let collect_fed_by_rolling = collects.len() == 1
+        && g.edges.iter().filter(|e| e.target == collects[0]).all(|e| {
+            matches!(
+                g.nodes[e.source].kind,
+                OperatorKind::Sum | OperatorKind::Count
+            )
+        });
+    sources == 1
+        && words == 1
+        && tokenize == 1
+        && flat_maps == 1
+        && filters == 0
+        && other_maps == 0
+        && keyed == 1
+        && rolling == 1
+        && collect_fed_by_rolling
+        && (2..=4).contains(&jg.slots_needed())
+}
+
+/// The lines of the job's `words` source.
+fn source_lines(g: &StreamGraph) -> Vec<String> {
+    g.nodes
+        .iter()
+        .find_map(|n| match &n.kind {
+            OperatorKind::Words { lines } => Some(lines.clone()),
+            _ => None,
+        })
+        .expect("the job has a words source")
+}
+
+/// The word count, computed here without the runtime: words are runs of
+/// letters and digits, lower-cased (the `tokenize` function's definition).
+fn expected_counts(lines: &[String]) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for line in lines {
+        for word in line
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            *counts.entry(word.to_lowercase()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// The `(word,n)` lines `mini-flink run` prints under "Result:".
+fn printed_counts(stdout: &str) -> BTreeMap<String, i64> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Result:"))
+        .skip(1)
+        .filter_map(|l| {
+            let inner = l.trim().strip_prefix('(')?.strip_suffix(')')?;
+            let (word, n) = inner.rsplit_once(',')?;
+            Some((word.to_string(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The jobs to run: this test's own word count (four slots, so every slot
+/// of the cluster), then the scenario's `wordcount.toml` when it exists and
+/// has the shape checked here (it runs on the slots the first job freed).
+fn jobs() -> Vec<(PathBuf, StreamGraph)> {
+    let own = workspace().join("tests/data/real_tcp_wordcount.toml");
+    let g = load_job_file(&own).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        is_checkable_wordcount(&g),
+        "{} is not a checkable word count",
+        own.display()
+    );
+    let mut jobs = vec![(own, g)];
+    let shared = workspace().join("scenarios/jobs/wordcount.toml");
+    match load_job_file(&shared) {
+        Ok(g) if is_checkable_wordcount(&g) => jobs.push((shared, g)),
+        Ok(_) => eprintln!(
+            "skipping {}: not a plain tokenize-and-sum word count on 2 to 4 slots",
+            shared.display()
+        ),
+        Err(e) => eprintln!("skipping {}:\n{e}", shared.display()),
+    }
+    jobs
+}
+
+/// Word counts over a JobManager and two TaskManagers, all real processes
+/// on localhost, give exactly the counts computed directly.
+#[test]
+fn wordcount_on_a_real_cluster() {
+    let jobs = jobs();
+    let mut cluster = Cluster::new();
+    // --spread places the job's slots on both TaskManagers (Flink's
+    // `cluster.evenly-spread-out-slots`), so the keyed exchange runs
+    // between the two processes over TCP.
+    cluster.spawn(
+        "jobmanager",
+        &[
+            "jobmanager",
+            "--bind",
+            "127.0.0.1:0",
+            "--heartbeat-interval-ms",
+            "500",
+            "--spread",
+            "--events",
+        ],
+    );
+    let addr = cluster.wait_for_line(
+        "jobmanager",
+        "JobManager listening on ",
+        Duration::from_secs(15),
+    );
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "the JobManager should print its real port, printed {addr:?}"
+    );
+    for name in ["tm-1", "tm-2"] {
+        cluster.spawn(
+            name,
+            &[
+                "taskmanager",
+                "--jobmanager",
+                &addr,
+                "--slots",
+                "2",
+                "--id",
+                name,
+                "--events",
+            ],
+        );
+        cluster.wait_for_line(
+            name,
+            &format!("TaskManager {name} (2 slots) connecting to "),
+            Duration::from_secs(15),
+        );
+    }
+    // Submit only once both have registered, or the first one alone could
+    // take every slot.
+    cluster.wait_for_event(
+        "jobmanager",
+        "TaskManagerRegistered",
+        2,
+        Duration::from_secs(15),
+    );
+
+    for (k, (job, graph)) in jobs.iter().enumerate() {
+        let expected = expected_counts(&source_lines(graph));
+        let total_words: i64 = expected.values().sum();
+        assert!(
+            !expected.is_empty(),
+            "{}: the input has no words",
+            job.display()
+        );
+        let job_arg = job.to_string_lossy().into_owned();
+        let name = format!("run-{k}");
+        let (status, stdout) = cluster.run(
+            &name,
+            &["run", &job_arg, "--jobmanager", &addr],
+            Duration::from_secs(60),
+        );
+        assert!(
+            status.success(),
+            "`mini-flink run {job_arg}` failed ({status})\n{}",
+            cluster.logs()
+        );
+        assert!(
+            stdout.contains("Job has been submitted with JobID "),
+            "{stdout}"
+        );
+        assert!(stdout.contains(") FINISHED"), "{stdout}");
+        let printed = printed_counts(&stdout);
+        assert_eq!(
+            printed,
+            expected,
+            "{job_arg}: word counts differ\n{}",
+            cluster.logs()
+        );
+        // Every word is one update of the rolling sum: none lost, none doubled.
+        assert!(
+            stdout.contains(&format!("({total_words} updates received)")),
+            "{job_arg}: expected {total_words} updates\n{stdout}"
+        );
+    }
+
+    // Both TaskManagers ran tasks (each offered slots), and records crossed
+    // the network between them: a channel reported as remote in the
+    // TaskManagers' traffic events (sent at the latest with the next
+    // metrics report, a second after the tasks end).
+    for name in ["tm-1", "tm-2"] {
+        cluster.wait_for_event(name, "SlotOffered", 1, Duration::from_secs(5));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !["tm-1", "tm-2"].iter().any(|name| {
+        cluster
+            .read(&cluster.err_path(name))
+            .lines()
+            .any(|l| l.contains("\"event\":\"ChannelTraffic\"") && l.contains("\"remote\":true"))
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "no channel between the TaskManagers reported traffic\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // `list` shows every job FINISHED; `cancel` refuses a malformed id clearly.
+    let (status, listing) = cluster.run(
+        "list",
+        &["list", "--jobmanager", &addr],
+        Duration::from_secs(20),
+    );
+    assert!(
+        status.success(),
+        "`mini-flink list` failed\n{}",
+        cluster.logs()
+    );
+    for (_, graph) in &jobs {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.contains(&graph.job_name) && l.ends_with("FINISHED")),
+            "{listing}"
+        );
+    }
+    let (status, _) = cluster.run(
+        "cancel",
+        &["cancel", "not-a-job-id", "--jobmanager", &addr],
+        Duration::from_secs(20),
+    );
+    assert!(!status.success(), "cancelling a malformed id must fail");
+    let err = cluster.read(&cluster.err_path("cancel"));
+    assert!(err.contains("is not a job id"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
