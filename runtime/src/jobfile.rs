@@ -50,7 +50,12 @@ impl std::error::Error for JobFileError {}
 impl fmt::Display for JobFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "error: {}", self.message)?;
-        write!(f, " --> {}:{}:{}", self.file, self.line, self.column)?;
+        if self.line == 0 {
+            // Nothing in the file to point at (it could not be read).
+            write!(f, " --> {}", self.file)?;
+        } else {
+            write!(f, " --> {}:{}:{}", self.file, self.line, self.column)?;
+        }
         if let Some((src, len)) = &self.snippet {
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());

@@ -144,14 +144,17 @@ impl ExecutionState {
     /// Whether `self → to` is a legal move.
     pub fn can_move_to(self, to: ExecutionState) -> bool {
         use ExecutionState::*;
-        match (self, to) {
-            (Created, Scheduled) | (Scheduled, Deploying) => true,
-            (Deploying, Initializing) | (Initializing, Running) | (Running, Finished) => true,
-            (Created | Scheduled | Deploying | Initializing | Running, Canceling) => true,
-            (Created | Scheduled | Deploying | Initializing | Running | Canceling, Canceled) => true,
-            (Scheduled | Deploying | Initializing | Running | Canceling, Failed) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (Created, Scheduled)
+                | (Scheduled, Deploying)
+                | (Deploying, Initializing)
+                | (Initializing, Running)
+                | (Running, Finished)
+                | (Created | Scheduled | Deploying | Initializing | Running, Canceling)
+                | (Created | Scheduled | Deploying | Initializing | Running | Canceling, Canceled)
+                | (Scheduled | Deploying | Initializing | Running | Canceling, Failed)
+        )
     }
 
     /// Checks a move; the error names both states.

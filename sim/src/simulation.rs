@@ -31,11 +31,15 @@ pub const JOBMANAGER_ADDR: &str = "jobmanager:6123";
 /// Every TaskManager's data port.
 pub const DATA_PORT: u16 = 6121;
 
+/// A request of the active ResourceManager: start a TaskManager with
+/// `Some(slots)`, stop it with `None`.
+type WorkerRequest = (String, Option<u32>);
+
 /// Requests of the active ResourceManager to its environment, carried out
 /// by the simulation between steps.
 #[derive(Debug, Default, Clone)]
 pub struct SimProvider {
-    requests: Arc<Mutex<Vec<(String, Option<u32>)>>>,
+    requests: Arc<Mutex<Vec<WorkerRequest>>>,
 }
 
 impl ResourceProvider for SimProvider {
@@ -371,7 +375,7 @@ impl<'a> Simulation<'a> {
             self.next_fault += 1;
             self.inject(&action);
         }
-        let requests: Vec<(String, Option<u32>)> = self
+        let requests: Vec<WorkerRequest> = self
             .provider
             .requests
             .lock()

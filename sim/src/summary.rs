@@ -123,7 +123,9 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
     }
     out.push_str("\nSlots (allocation -> job, from .. to)\n");
     let names = job_names(&o.events);
-    let mut slots: BTreeMap<(String, u32), Vec<(String, u64, Option<u64>)>> = BTreeMap::new();
+    // (TaskManager, slot) -> [(job, from, to)]
+    type Uses = Vec<(String, u64, Option<u64>)>;
+    let mut slots: BTreeMap<(String, u32), Uses> = BTreeMap::new();
     for e in &o.events {
         match &e.kind {
             EventKind::SlotAllocated { job, resource_id, slot, .. } => {

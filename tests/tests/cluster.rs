@@ -14,10 +14,12 @@ fn scenario(name: &str) -> sim::Scenario {
 }
 
 fn run(s: &sim::Scenario) -> sim::Outcome {
-    sim::Simulation::new(s, None).run().expect("simulation runs")
+    sim::Simulation::new(s, None)
+        .run()
+        .expect("simulation runs")
 }
 
-fn first<'a>(events: &'a [Event], f: impl Fn(&EventKind) -> bool) -> Option<&'a Event> {
+fn first(events: &[Event], f: impl Fn(&EventKind) -> bool) -> Option<&Event> {
     events.iter().find(|e| f(&e.kind))
 }
 
@@ -28,9 +30,10 @@ fn taskmanager_crash_is_detected_by_heartbeat_timeout() {
     let s = scenario("tm-crash");
     let o = run(&s);
     let crash = first(&o.events, |k| matches!(k, EventKind::FaultInjected { .. })).expect("fault");
-    let timeout = first(&o.events, |k| {
-        matches!(k, EventKind::HeartbeatTimeout { peer, .. } if peer == "taskmanager-1")
-    })
+    let timeout = first(
+        &o.events,
+        |k| matches!(k, EventKind::HeartbeatTimeout { peer, .. } if peer == "taskmanager-1"),
+    )
     .expect("heartbeat timeout for taskmanager-1");
     let hb = &s.cluster;
     assert!(
@@ -64,19 +67,26 @@ fn taskmanager_crash_is_detected_by_heartbeat_timeout() {
 fn standalone_requests_wait_for_a_taskmanager() {
     let s = scenario("standalone-wait");
     let o = run(&s);
-    let pending = first(&o.events, |k| matches!(k, EventKind::SlotRequestPending { .. }))
-        .expect("a request waits");
+    let pending = first(&o.events, |k| {
+        matches!(k, EventKind::SlotRequestPending { .. })
+    })
+    .expect("a request waits");
     let tm2 = first(&o.events, |k| {
         matches!(k, EventKind::TaskManagerRegistered { resource_id, .. } if resource_id == "taskmanager-2")
     })
     .expect("taskmanager-2 registers");
     assert!(pending.t < tm2.t);
     assert!(
-        !o.events.iter().any(|e| matches!(e.kind, EventKind::WorkerRequested { .. })),
+        !o.events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::WorkerRequested { .. })),
         "a standalone ResourceManager never starts TaskManagers"
     );
     let first_deploy = first(&o.events, |k| matches!(k, EventKind::TaskDeployed { .. })).unwrap();
-    assert!(first_deploy.t >= tm2.t, "nothing deploys before all slots are there");
+    assert!(
+        first_deploy.t >= tm2.t,
+        "nothing deploys before all slots are there"
+    );
     let r = o.jobs[0].result.as_ref().unwrap();
     assert_eq!(r.status, JobStatus::Finished);
     assert!(r.running_at.unwrap() >= tm2.t);
@@ -103,13 +113,17 @@ fn active_resourcemanager_starts_and_releases_taskmanagers() {
             matches!(k, EventKind::TaskManagerRegistered { resource_id, .. } if resource_id == tm)
         })
         .expect("the started TaskManager registers");
-        let rel = first(&o.events, |k| {
-            matches!(k, EventKind::WorkerReleased { resource_id } if resource_id == tm)
-        })
+        let rel = first(
+            &o.events,
+            |k| matches!(k, EventKind::WorkerReleased { resource_id } if resource_id == tm),
+        )
         .expect("and is released when idle");
         assert!(rel.t >= reg.t + s.cluster.idle_timeout_ms);
     }
-    assert_eq!(o.jobs[0].result.as_ref().unwrap().status, JobStatus::Finished);
+    assert_eq!(
+        o.jobs[0].result.as_ref().unwrap().status,
+        JobStatus::Finished
+    );
 }
 
 /// A slow sink back-pressures the source: the source's rate drops to the
@@ -131,7 +145,10 @@ fn slow_sink_backpressures_the_source() {
         assert!(src.name.starts_with("Source"));
         let secs = (r.ended_at.unwrap() - r.running_at.unwrap()).max(1) as f64 / 1000.0;
         assert_eq!(r.vertices[1].counters.records_in, 20_000, "no record lost");
-        (src.counters.records_out as f64 / secs, src.backpressure_permille)
+        (
+            src.counters.records_out as f64 / secs,
+            src.backpressure_permille,
+        )
     };
     let (slow_rate, slow_bp) = rate_and_bp(&run(&slow));
     let (fast_rate, fast_bp) = rate_and_bp(&run(&fast));
@@ -139,9 +156,18 @@ fn slow_sink_backpressures_the_source() {
         slow_rate * 3.0 < fast_rate,
         "source rate with a slow sink {slow_rate:.0}/s should be far below {fast_rate:.0}/s"
     );
-    assert!(slow_rate < 2_500.0, "two sink subtasks at 1000/s each bound the source: {slow_rate:.0}/s");
-    assert!(slow_bp >= 700, "source back-pressured {slow_bp}‰ with a slow sink");
-    assert!(fast_bp <= 200, "source back-pressured {fast_bp}‰ without it");
+    assert!(
+        slow_rate < 2_500.0,
+        "two sink subtasks at 1000/s each bound the source: {slow_rate:.0}/s"
+    );
+    assert!(
+        slow_bp >= 700,
+        "source back-pressured {slow_bp}‰ with a slow sink"
+    );
+    assert!(
+        fast_bp <= 200,
+        "source back-pressured {fast_bp}‰ without it"
+    );
 }
 
 /// The wordcount of `session.toml` counts exactly what a direct count of its
@@ -159,7 +185,10 @@ fn wordcount_result_equals_a_direct_count() {
         if let OperatorKind::Words { lines } = &n.kind {
             for line in lines {
                 let lower = line.to_lowercase();
-                for w in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+                for w in lower
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                {
                     *expected.entry(w.to_string()).or_default() += 1;
                 }
             }
@@ -188,5 +217,9 @@ fn wordcount_result_equals_a_direct_count() {
     }
     assert_eq!(got, expected);
     let updates: i64 = expected.values().sum();
-    assert_eq!(r.collected.len() as i64, updates, "one rolling update per word");
+    assert_eq!(
+        r.collected.len() as i64,
+        updates,
+        "one rolling update per word"
+    );
 }

@@ -337,10 +337,7 @@ impl StreamGraph {
         }
         let mut order = Vec::with_capacity(self.nodes.len());
         let mut done = vec![false; self.nodes.len()];
-        loop {
-            let Some(n) = (0..self.nodes.len()).find(|&n| !done[n] && indeg[n] == 0) else {
-                break;
-            };
+        while let Some(n) = (0..self.nodes.len()).find(|&n| !done[n] && indeg[n] == 0) {
             done[n] = true;
             order.push(n);
             for e in self.out_edges(n) {

@@ -44,6 +44,10 @@ pub enum WireError {
         /// Decoder's complaint.
         reason: String,
     },
+    /// The byte stream is not framed as expected (e.g. a length over
+    /// [`MAX_FRAME`]): the peer is not a mini-flink process, or is broken.
+    #[error("invalid frame: {0} (is the peer a mini-flink process?)")]
+    BadFrame(String),
     /// The peer speaks another protocol version.
     #[error("protocol version mismatch: we speak {ours}, {peer} speaks {theirs}")]
     Version {
@@ -94,10 +98,7 @@ impl FrameReader {
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<T, WireError> {
         match self.inner.next().await {
             None => Err(WireError::Closed),
-            Some(Err(e)) if e.kind() == io::ErrorKind::InvalidData => Err(WireError::Malformed {
-                len: 0,
-                reason: e.to_string(),
-            }),
+            Some(Err(e)) if e.kind() == io::ErrorKind::InvalidData => Err(WireError::BadFrame(e.to_string())),
             Some(Err(e)) => Err(WireError::Io(e)),
             Some(Ok(bytes)) => decode(&bytes),
         }

@@ -186,7 +186,10 @@ impl Chain {
                 match &op.kind {
                     OperatorKind::Print { .. } => {
                         if let Some(prefix) = &self.print {
-                            println!("{prefix}> {v}");
+                            // Like Flink's `.out` file; a closed stdout must
+                            // not fail the task.
+                            use std::io::Write as _;
+                            let _ = writeln!(std::io::stdout(), "{prefix}> {v}");
                         }
                     }
                     OperatorKind::Collect { .. } => self.collected.push(v),
@@ -714,8 +717,8 @@ impl TaskRunner {
             let produced = batch_end - next;
             next = batch_end;
             self.after_batch(false).await?;
-            if rate > 0 {
-                debt_us += produced * 1_000_000 / rate;
+            if let Some(us) = (produced * 1_000_000).checked_div(rate) {
+                debt_us += us;
                 // Sleep in steps of at least 10 ms, so a throttled source
                 // still ships reasonably full buffers.
                 if debt_us >= 10_000 {
