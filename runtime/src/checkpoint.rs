@@ -249,3 +249,52 @@ mod tests {
         assert_eq!(TaskSnapshot::decode(&s.encode()), Some(s));
     }
 }
+
+/// A completed checkpoint or savepoint as written to checkpoint storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCheckpoint {
+    /// The job's name.
+    pub job_name: String,
+    /// Checkpoint id.
+    pub id: u64,
+    /// Whether it is a savepoint.
+    pub savepoint: bool,
+    /// The job vertices it has state for: (id, parallelism), in vertex order.
+    pub vertices: Vec<(crate::graph::JobVertexId, u32)>,
+    /// Each subtask's encoded [`TaskSnapshot`], by (vertex index, subtask).
+    pub states: Vec<((u32, u32), Vec<u8>)>,
+    /// The sinks' output committed up to this checkpoint (what a new
+    /// leader shows as the job's result so far).
+    pub committed: Vec<Value>,
+}
+
+impl StoredCheckpoint {
+    /// Whether this state fits a job graph: same chains, same parallelism.
+    pub fn check_fits(&self, jg: &crate::graph::JobGraph) -> Result<(), String> {
+        let want: Vec<(crate::graph::JobVertexId, u32)> =
+            jg.vertices.iter().map(|v| (v.id, v.parallelism)).collect();
+        if want.len() != self.vertices.len() {
+            return Err(format!(
+                "the savepoint has state for {} job vertices, the job has {}",
+                self.vertices.len(),
+                want.len()
+            ));
+        }
+        for (i, ((a, pa), (b, pb))) in want.iter().zip(&self.vertices).enumerate() {
+            if a != b {
+                return Err(format!(
+                    "job vertex {} (\"{}\") is not in the savepoint (its operators or their ids changed)",
+                    i + 1,
+                    jg.vertices[i].name
+                ));
+            }
+            if pa != pb {
+                return Err(format!(
+                    "job vertex \"{}\" has parallelism {pa}, the savepoint was taken at {pb} (rescaling is not supported)",
+                    jg.vertices[i].name
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -42,15 +42,32 @@ pub struct ClusterClient {
 impl ClusterClient {
     /// Connects to the JobManager at `addr`, as host `me`.
     pub async fn connect(net: &NetworkRef, addr: &str, me: &str) -> Result<Self, ClientError> {
-        let stream = net
-            .connect(addr.to_string())
+        // A crashed host may never answer: give up after 5 seconds.
+        let stream = tokio::time::timeout(Duration::from_secs(5), net.connect(addr.to_string()))
             .await
+            .unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no answer within 5 s",
+                ))
+            })
             .map_err(|source| ClientError::Connect {
                 addr: addr.to_string(),
                 source,
             })?;
         let (reader, writer, _) = handshake(stream, "client", me).await?;
         Ok(ClusterClient { reader, writer })
+    }
+
+    /// Connects to the leading JobManager named by the HA coordinator at
+    /// `coordinator` (Flink's leader retrieval), waiting for one to lead.
+    pub async fn connect_to_leader(
+        ctx: &crate::events::HostCtx,
+        coordinator: &str,
+    ) -> Result<Self, ClientError> {
+        let mut ha = crate::ha::HaClient::new(ctx.clone(), coordinator.to_string());
+        let leader = ha.wait_for_leader().await;
+        Self::connect(&ctx.net, &leader.addr, &ctx.host).await
     }
 
     /// Connects, retrying every 200 ms for up to `attempts` times (a
@@ -84,6 +101,26 @@ impl ClusterClient {
     pub async fn submit(&mut self, jg: JobGraph) -> Result<JobId, ClientError> {
         match self.call(ClientRequest::Submit(Box::new(jg))).await? {
             ClientResponse::Submitted(id) => Ok(id),
+            r => Err(ClientError::Unexpected(format!("{r:?}"))),
+        }
+    }
+
+    /// Submits a compiled job that resumes from a savepoint.
+    pub async fn submit_from_savepoint(&mut self, jg: JobGraph, path: &str) -> Result<JobId, ClientError> {
+        match self
+            .call(ClientRequest::SubmitFromSavepoint(Box::new(jg), path.to_string()))
+            .await?
+        {
+            ClientResponse::Submitted(id) => Ok(id),
+            r => Err(ClientError::Unexpected(format!("{r:?}"))),
+        }
+    }
+
+    /// Triggers a savepoint; with `stop`, the job finishes after it. The
+    /// savepoint's path appears in the job's result once it is complete.
+    pub async fn savepoint(&mut self, id: JobId, stop: bool) -> Result<(), ClientError> {
+        match self.call(ClientRequest::Savepoint { job: id, stop }).await? {
+            ClientResponse::SavepointTriggered => Ok(()),
             r => Err(ClientError::Unexpected(format!("{r:?}"))),
         }
     }

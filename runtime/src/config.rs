@@ -45,6 +45,15 @@ impl ResourceProvider for Standalone {
     fn stop_worker(&self, _resource_id: &str) {}
 }
 
+/// High-availability settings of a JobManager or TaskManager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaConfig {
+    /// The coordinator's address ("coordinator:2181").
+    pub coordinator: String,
+    /// Leader lease (ms): a leader that cannot renew for this long steps down.
+    pub lease_ms: u64,
+}
+
 /// JobManager settings.
 #[derive(Clone)]
 pub struct JobManagerConfig {
@@ -64,6 +73,13 @@ pub struct JobManagerConfig {
     pub worker_prefix: String,
     /// The active provider stops a TaskManager idle this long (ms); 0 never.
     pub idle_timeout_ms: u64,
+    /// Where completed checkpoints and savepoints are written.
+    pub storage: Arc<dyn crate::storage::CheckpointStorage>,
+    /// High availability: campaign for leadership at this coordinator.
+    pub ha: Option<HaConfig>,
+    /// The RPC address others reach this JobManager at (published as the
+    /// leader's address); `None` uses the bound address.
+    pub advertise: Option<String>,
 }
 
 impl Default for JobManagerConfig {
@@ -77,6 +93,9 @@ impl Default for JobManagerConfig {
             worker_slots: 2,
             worker_prefix: "taskmanager-".into(),
             idle_timeout_ms: 0,
+            storage: Arc::new(crate::storage::MemoryStorage::new()),
+            ha: None,
+            advertise: None,
         }
     }
 }
@@ -118,6 +137,9 @@ pub struct TaskManagerConfig {
     pub print_to_stdout: bool,
     /// Artificial time per record in sinks, µs (to demonstrate back-pressure).
     pub sink_delay_us: u64,
+    /// High availability: find the leading JobManager through this coordinator
+    /// (then `jobmanager` is ignored).
+    pub ha: Option<HaConfig>,
 }
 
 impl Default for TaskManagerConfig {
@@ -133,6 +155,7 @@ impl Default for TaskManagerConfig {
             metrics_interval_ms: 1_000,
             print_to_stdout: false,
             sink_delay_us: 0,
+            ha: None,
         }
     }
 }

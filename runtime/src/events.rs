@@ -241,6 +241,9 @@ pub enum EventKind {
         job: String,
         /// Checkpoint id.
         id: u64,
+        /// Whether it is a savepoint.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        savepoint: bool,
     },
     /// A subtask took its snapshot and acknowledged.
     CheckpointAcknowledged {
@@ -271,6 +274,17 @@ pub enum EventKind {
         alignment_ms: u64,
         /// Acknowledgements (= subtasks).
         acks: u32,
+    },
+    /// A savepoint completed and was written to checkpoint storage.
+    SavepointCompleted {
+        /// Job id.
+        job: String,
+        /// Checkpoint id.
+        id: u64,
+        /// Where it is.
+        path: String,
+        /// Whether the job stops after it.
+        stop: bool,
     },
     /// A checkpoint was given up.
     CheckpointAborted {
@@ -306,6 +320,42 @@ pub enum EventKind {
         /// New attempt number.
         attempt: u32,
         /// The checkpoint their state comes from.
+        from_checkpoint: Option<u64>,
+    },
+    /// A JobManager won the leader election.
+    LeaderElected {
+        /// The new leader's host.
+        leader: String,
+        /// Its fencing token.
+        token: u64,
+    },
+    /// A JobManager lost its leadership (its lease ran out).
+    LeaderLost {
+        /// The deposed leader.
+        leader: String,
+        /// Its (now stale) token.
+        token: u64,
+        /// Why.
+        cause: String,
+    },
+    /// A message from a deposed leader was refused.
+    FencedMessageRejected {
+        /// Who refused it.
+        at: String,
+        /// The sender's token.
+        token: u64,
+        /// The current leader's token.
+        current: u64,
+        /// What it was.
+        what: String,
+    },
+    /// A new leader took over the jobs of its predecessor.
+    JobRecovered {
+        /// Job id.
+        job: String,
+        /// Job name.
+        name: String,
+        /// The checkpoint it resumes from.
         from_checkpoint: Option<u64>,
     },
     /// The simulator injected a fault.
@@ -520,9 +570,27 @@ impl EventKind {
             }
             EventKind::ConnectionLost { peer, cause } => format!("connection to {peer} lost: {cause}"),
             EventKind::FaultInjected { fault } => format!("FAULT: {fault}"),
-            EventKind::CheckpointTriggered { job, id } => {
-                format!("checkpoint {id} of job {} triggered: sources inject barriers", short(job))
+            EventKind::LeaderElected { leader, token } => {
+                format!("{leader} is elected JobManager leader (fencing token {token})")
             }
+            EventKind::LeaderLost { leader, token, cause } => {
+                format!("{leader} lost its leadership (token {token}, {cause}): it stops serving")
+            }
+            EventKind::FencedMessageRejected { at, token, current, what } => format!(
+                "{at} refused a message from a deposed leader ({what}, token {token} < {current})"
+            ),
+            EventKind::JobRecovered { name, from_checkpoint, .. } => format!(
+                "new leader recovers job \"{name}\" {}",
+                match from_checkpoint {
+                    Some(id) => format!("from checkpoint {id}"),
+                    None => "from scratch (no checkpoint yet)".to_string(),
+                }
+            ),
+            EventKind::CheckpointTriggered { job, id, savepoint } => format!(
+                "{} {id} of job {} triggered: sources inject barriers",
+                if *savepoint { "savepoint" } else { "checkpoint" },
+                short(job)
+            ),
             EventKind::CheckpointAcknowledged { id, vertex, subtask, size, alignment_ms, .. } => format!(
                 "{vertex} [{}] acknowledged checkpoint {id} ({size} bytes, aligned in {alignment_ms} ms)",
                 subtask + 1
@@ -530,6 +598,11 @@ impl EventKind {
             EventKind::CheckpointCompleted { job, id, duration_ms, size, acks, .. } => format!(
                 "checkpoint {id} of job {} completed in {duration_ms} ms: {acks} subtasks, {size} bytes",
                 short(job)
+            ),
+            EventKind::SavepointCompleted { job, id, path, stop } => format!(
+                "savepoint {id} of job {} written to {path}{}",
+                short(job),
+                if *stop { ": the sources stop and the job finishes" } else { "" }
             ),
             EventKind::CheckpointAborted { job, id, cause } => {
                 format!("checkpoint {id} of job {} aborted: {cause}", short(job))

@@ -11,11 +11,13 @@
 //! | [`graph`] | StreamGraph → JobGraph (operator chaining) → ExecutionGraph, and the plan |
 //! | [`checkpoint`] | snapshots, restart strategies, failover regions |
 //! | [`client`] | the client: compiles, submits, polls, fetches results |
+//! | [`ha`] | high availability: leader election, fencing, job graph and checkpoint stores |
 //! | [`jobmanager`] | the JobManager: Dispatcher, ResourceManager (SlotManager), JobMaster (SlotPool, scheduler) |
 //! | [`taskmanager`] | the TaskManager: TaskExecutor, TaskSlotTable, tasks, network stack |
 //! | [`rpc`] | the gateways: message sets between components |
 //! | [`net`] | the transport seam (TCP or simulated) and framing |
 //! | [`events`] | the event stream everything observable leaves through |
+//! | [`storage`] | checkpoint storage: a directory, or memory in the simulator |
 //! | [`state`] | JobStatus and ExecutionState lifecycles |
 //! | [`config`] | JobManager and TaskManager settings |
 //!
@@ -29,6 +31,7 @@ pub mod client;
 pub mod config;
 pub mod events;
 pub mod graph;
+pub mod ha;
 pub mod jobfile;
 pub mod jobmanager;
 pub mod net;
@@ -36,4 +39,5 @@ pub mod operators;
 pub mod rng;
 pub mod rpc;
 pub mod state;
+pub mod storage;
 pub mod taskmanager;

@@ -237,8 +237,11 @@ pub enum FromTaskManager {
 /// JobManager → TaskManager (TaskExecutorGateway).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToTaskManager {
-    /// Registration accepted.
-    Registered,
+    /// Registration accepted by the leader with this fencing token.
+    Registered {
+        /// The leader's fencing token (0 without high availability).
+        token: u64,
+    },
     /// Heartbeat request; answered by [`FromTaskManager::Heartbeat`].
     HeartbeatRequest,
     /// Allocate a slot for a job and offer it to the job's JobMaster (`requestSlot`).
@@ -320,6 +323,25 @@ pub enum DataMessage {
     },
 }
 
+/// A JobManager → TaskManager frame: the message and the sender's fencing
+/// token, so a TaskManager can refuse a deposed leader's messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fenced {
+    /// The leader's token (0 without high availability).
+    pub token: u64,
+    /// The message.
+    pub msg: ToTaskManager,
+}
+
+/// What the HA job graph store keeps per running job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The submitted graph.
+    pub job_graph: JobGraph,
+    /// The savepoint it started from, if any.
+    pub savepoint: Option<String>,
+}
+
 /// Summary of one job for lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobOverview {
@@ -373,6 +395,10 @@ pub struct JobResult {
     pub checkpoints_completed: u64,
     /// The latest completed checkpoint.
     pub latest_checkpoint: Option<u64>,
+    /// Savepoints taken, oldest first (paths in checkpoint storage).
+    pub savepoints: Vec<String>,
+    /// The savepoint the job started from.
+    pub restored_from: Option<String>,
 }
 
 /// Client → Dispatcher (DispatcherGateway).
@@ -386,6 +412,15 @@ pub enum ClientRequest {
     Result(JobId),
     /// Cancel a job.
     Cancel(JobId),
+    /// Submit a compiled job that starts from a savepoint (its path).
+    SubmitFromSavepoint(Box<JobGraph>, String),
+    /// Take a savepoint; with `stop`, the job then finishes (stop-with-savepoint).
+    Savepoint {
+        /// The job.
+        job: JobId,
+        /// Stop the job after the savepoint.
+        stop: bool,
+    },
 }
 
 /// Dispatcher → client.
@@ -399,6 +434,8 @@ pub enum ClientResponse {
     Result(Box<JobResult>),
     /// Cancellation started.
     Cancelling,
+    /// The savepoint was triggered; its path appears in the job's result.
+    SavepointTriggered,
     /// The request failed.
     Error(String),
 }

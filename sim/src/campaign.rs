@@ -26,7 +26,33 @@ pub fn fault_schedule(s: &Scenario, seed: u64) -> Vec<Fault> {
     for _ in 0..n {
         let at = 300 + rng.below(horizon);
         let tm = format!("taskmanager-{}", 1 + rng.below(tms));
-        match rng.below(3) {
+        let jms = s.cluster.jobmanager_hosts();
+        let kinds = if s.cluster.ha() { 5 } else { 3 };
+        match rng.below(kinds) {
+            // With HA: a JobManager (perhaps the leader) crashes and restarts,
+            3 => {
+                let jm = jms[rng.below(jms.len() as u64) as usize].clone();
+                faults.push(Fault {
+                    at_ms: at,
+                    action: FaultAction::Crash(jm.clone()),
+                });
+                faults.push(Fault {
+                    at_ms: at + 200 + rng.below(5_000),
+                    action: FaultAction::Restart(jm),
+                });
+            }
+            // or one is cut off from the coordinator (and is deposed if it led).
+            4 => {
+                let jm = jms[rng.below(jms.len() as u64) as usize].clone();
+                faults.push(Fault {
+                    at_ms: at,
+                    action: FaultAction::Partition("coordinator".into(), jm.clone()),
+                });
+                faults.push(Fault {
+                    at_ms: at + 500 + rng.below(6_000),
+                    action: FaultAction::Repair("coordinator".into(), jm),
+                });
+            }
             0 => {
                 faults.push(Fault {
                     at_ms: at,
@@ -38,18 +64,19 @@ pub fn fault_schedule(s: &Scenario, seed: u64) -> Vec<Fault> {
                 });
             }
             1 => {
+                let jm = jms[rng.below(jms.len() as u64) as usize].clone();
                 faults.push(Fault {
                     at_ms: at,
-                    action: FaultAction::Partition("jobmanager".into(), tm.clone()),
+                    action: FaultAction::Partition(jm.clone(), tm.clone()),
                 });
                 faults.push(Fault {
                     at_ms: at + 500 + rng.below(8_000),
-                    action: FaultAction::Repair("jobmanager".into(), tm),
+                    action: FaultAction::Repair(jm, tm),
                 });
             }
             _ => {
                 let other = if rng.below(2) == 0 {
-                    "jobmanager".to_string()
+                    jms[rng.below(jms.len() as u64) as usize].clone()
                 } else {
                     format!("taskmanager-{}", 1 + rng.below(tms))
                 };
@@ -127,7 +154,7 @@ pub fn check_seed(s: &Scenario, seed: u64, reference: &[Vec<Value>]) -> SeedRepo
     };
     for e in &o.events {
         match e.kind {
-            EventKind::Restarted { .. } => report.recoveries += 1,
+            EventKind::Restarted { .. } | EventKind::JobRecovered { .. } => report.recoveries += 1,
             EventKind::CheckpointCompleted { .. } => report.checkpoints += 1,
             _ => {}
         }

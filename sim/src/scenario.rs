@@ -88,6 +88,27 @@ pub struct Cluster {
     pub buffers_per_channel: u32,
     /// One-way network latency (ms).
     pub latency_ms: u64,
+    /// JobManagers; more than one means high availability (a coordinator
+    /// elects the leader, the others stand by).
+    pub jobmanagers: u32,
+    /// Leader lease (ms) with high availability.
+    pub lease_ms: u64,
+}
+
+impl Cluster {
+    /// Whether JobManagers run with high availability.
+    pub fn ha(&self) -> bool {
+        self.jobmanagers > 1
+    }
+
+    /// The JobManager host names.
+    pub fn jobmanager_hosts(&self) -> Vec<String> {
+        if self.ha() {
+            (1..=self.jobmanagers).map(|i| format!("jobmanager-{i}")).collect()
+        } else {
+            vec!["jobmanager".to_string()]
+        }
+    }
 }
 
 /// A job of the scenario.
@@ -97,6 +118,8 @@ pub struct ScenarioJob {
     pub graph: StreamGraph,
     /// Submission time (ms).
     pub at_ms: u64,
+    /// Resume from the latest savepoint of the job with this name.
+    pub resume: Option<String>,
 }
 
 /// What a fault does.
@@ -116,6 +139,10 @@ pub enum FaultAction {
     Delay(String, String, u64),
     /// Cancel the job with this name.
     CancelJob(String),
+    /// Take a savepoint of the job with this name.
+    Savepoint(String),
+    /// Stop the job with this name with a savepoint.
+    StopWithSavepoint(String),
 }
 
 /// A fault at a time.
@@ -137,6 +164,8 @@ impl std::fmt::Display for FaultAction {
             FaultAction::Repair(a, b) => write!(f, "repair {a} <-> {b}"),
             FaultAction::Delay(a, b, ms) => write!(f, "delay {a} <-> {b} by {ms} ms"),
             FaultAction::CancelJob(j) => write!(f, "cancel job {j}"),
+            FaultAction::Savepoint(j) => write!(f, "savepoint of job {j}"),
+            FaultAction::StopWithSavepoint(j) => write!(f, "stop job {j} with a savepoint"),
         }
     }
 }
@@ -172,6 +201,8 @@ struct RawCluster {
     buffer_records: Option<usize>,
     buffers_per_channel: Option<u32>,
     latency_ms: Option<u64>,
+    jobmanagers: Option<u32>,
+    lease_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +212,7 @@ struct RawScenarioJob {
     job: Option<Spanned<RawJob>>,
     #[serde(default)]
     at_ms: u64,
+    resume: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,6 +281,8 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
         buffer_records: c.buffer_records.unwrap_or(64).max(1),
         buffers_per_channel: c.buffers_per_channel.unwrap_or(2).max(1),
         latency_ms: c.latency_ms.unwrap_or(1),
+        jobmanagers: c.jobmanagers.unwrap_or(1).max(1),
+        lease_ms: c.lease_ms.unwrap_or(3_000).max(10),
     };
     let mut jobs = Vec::new();
     for j in &raw.jobs {
@@ -276,9 +310,26 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                 ));
             }
         };
-        jobs.push(ScenarioJob { graph, at_ms: j.at_ms });
+        if let Some(r) = &j.resume
+            && !jobs.iter().any(|sj: &ScenarioJob| &sj.graph.job_name == r.get_ref())
+        {
+            return Err(src.error_at(
+                r.span(),
+                format!("no earlier job named `{}` to resume from", r.get_ref()),
+                "resume names a job listed before this one, whose savepoint it starts from",
+            ));
+        }
+        jobs.push(ScenarioJob {
+            graph,
+            at_ms: j.at_ms,
+            resume: j.resume.as_ref().map(|r| r.get_ref().clone()),
+        });
     }
-    let mut hosts: Vec<String> = vec!["jobmanager".into(), "client".into()];
+    let mut hosts: Vec<String> = cluster.jobmanager_hosts();
+    hosts.push("client".into());
+    if cluster.ha() {
+        hosts.push("coordinator".into());
+    }
     hosts.extend((1..=cluster.taskmanagers).map(|i| format!("taskmanager-{i}")));
     let mut faults = Vec::new();
     for f in &raw.faults {
@@ -357,20 +408,29 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                 })?;
                 FaultAction::Delay(a, b, ms)
             }
-            "cancel" => {
+            "cancel" | "savepoint" | "stop" => {
                 let j = f.job.as_ref().ok_or_else(|| {
-                    src.error_at(f.action.span(), "`cancel` needs a job name", "add job = \"wordcount\"")
+                    src.error_at(
+                        f.action.span(),
+                        format!("`{}` needs a job name", f.action.get_ref()),
+                        "add job = \"wordcount\"",
+                    )
                 })?;
                 if !jobs.iter().any(|sj| &sj.graph.job_name == j.get_ref()) {
                     return Err(src.error_at(j.span(), format!("no job named `{}`", j.get_ref()), "use a job's `name`"));
                 }
-                FaultAction::CancelJob(j.get_ref().clone())
+                let name = j.get_ref().clone();
+                match f.action.get_ref().as_str() {
+                    "cancel" => FaultAction::CancelJob(name),
+                    "savepoint" => FaultAction::Savepoint(name),
+                    _ => FaultAction::StopWithSavepoint(name),
+                }
             }
             other => {
                 return Err(src.error_at(
                     f.action.span(),
                     format!("unknown fault action `{other}`"),
-                    "actions are: crash, restart, start, partition, repair, delay, cancel",
+                    "actions are: crash, restart, start, partition, repair, delay, cancel, savepoint, stop",
                 ));
             }
         };

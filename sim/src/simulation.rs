@@ -21,13 +21,28 @@ use runtime::graph::{JobGraph, JobId};
 use runtime::net::NetworkRef;
 use runtime::rpc::JobResult;
 use std::cell::RefCell;
+use runtime::storage::MemoryStorage;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// What the simulated client is asked to do to a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAction {
+    /// Cancel it.
+    Cancel,
+    /// Take a savepoint; with `stop`, stop the job after it.
+    Savepoint {
+        /// Stop after the savepoint.
+        stop: bool,
+    },
+}
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-/// The JobManager's RPC address inside the simulator.
+/// The JobManager's RPC address inside the simulator (without HA).
 pub const JOBMANAGER_ADDR: &str = "jobmanager:6123";
+/// The HA coordinator's address inside the simulator.
+pub const COORDINATOR_ADDR: &str = "coordinator:2181";
 /// Every TaskManager's data port.
 pub const DATA_PORT: u16 = 6121;
 
@@ -108,8 +123,10 @@ pub struct Simulation<'a> {
     next_fault: usize,
     provider: SimProvider,
     client: Rc<RefCell<Vec<ClientJob>>>,
-    /// Cancellations requested of the client (job index).
-    cancels: Rc<RefCell<BTreeSet<usize>>>,
+    /// Requests for the client to make: (job index, action).
+    requests: Rc<RefCell<Vec<(usize, ClientAction)>>>,
+    /// The durable checkpoint storage every JobManager writes to.
+    storage: MemoryStorage,
     done: bool,
     crashed: BTreeSet<String>,
 }
@@ -142,6 +159,10 @@ fn tm_config(s: &Scenario, host: &str, slots: u32) -> TaskManagerConfig {
         metrics_interval_ms: 1_000,
         print_to_stdout: false,
         sink_delay_us: 0,
+        ha: s.cluster.ha().then(|| runtime::config::HaConfig {
+            coordinator: COORDINATOR_ADDR.into(),
+            lease_ms: s.cluster.lease_ms,
+        }),
     }
 }
 
@@ -170,11 +191,26 @@ impl<'a> Simulation<'a> {
             next_fault: 0,
             provider,
             client: Rc::new(RefCell::new(Vec::new())),
-            cancels: Rc::new(RefCell::new(BTreeSet::new())),
+            requests: Rc::new(RefCell::new(Vec::new())),
+            storage: MemoryStorage::new(),
             done: false,
             crashed: BTreeSet::new(),
         };
-        me.add_jobmanager();
+        if me.scenario.cluster.ha() {
+            let events = me.events.clone();
+            let seed = me.seed;
+            me.sim.host("coordinator", move || {
+                let ctx = ctx("coordinator", &events, seed);
+                async move {
+                    runtime::ha::run_coordinator(ctx, "0.0.0.0:2181".into())
+                        .await
+                        .map_err(|e| e.into())
+                }
+            });
+        }
+        for host in me.scenario.cluster.jobmanager_hosts() {
+            me.add_jobmanager(&host);
+        }
         for i in 1..=me.scenario.cluster.taskmanagers {
             let slots = me.scenario.cluster.slots;
             me.add_taskmanager(&format!("taskmanager-{i}"), slots);
@@ -183,7 +219,7 @@ impl<'a> Simulation<'a> {
         me
     }
 
-    fn add_jobmanager(&mut self) {
+    fn add_jobmanager(&mut self, host: &str) {
         let c = &self.scenario.cluster;
         let provider: Arc<dyn ResourceProvider> = match c.provider {
             Provider::Standalone => Arc::new(Standalone),
@@ -198,11 +234,18 @@ impl<'a> Simulation<'a> {
             worker_slots: c.slots,
             worker_prefix: "taskmanager-".into(),
             idle_timeout_ms: c.idle_timeout_ms,
+            storage: Arc::new(self.storage.clone()),
+            ha: c.ha().then(|| runtime::config::HaConfig {
+                coordinator: COORDINATOR_ADDR.into(),
+                lease_ms: c.lease_ms,
+            }),
+            advertise: Some(format!("{host}:6123")),
         };
         let events = self.events.clone();
         let seed = self.seed;
-        self.sim.host("jobmanager", move || {
-            let ctx = ctx("jobmanager", &events, seed);
+        let name = host.to_string();
+        self.sim.host(host, move || {
+            let ctx = ctx(&name, &events, seed);
             let cfg = cfg.clone();
             async move {
                 runtime::jobmanager::run_jobmanager(ctx, cfg, None)
@@ -229,11 +272,16 @@ impl<'a> Simulation<'a> {
     }
 
     fn add_client(&mut self) {
-        let jobs: Vec<(u64, JobGraph)> = self
+        let jobs: Vec<(u64, JobGraph, Option<usize>)> = self
             .scenario
             .jobs
             .iter()
-            .map(|j| (j.at_ms, JobGraph::from_stream_graph(&j.graph)))
+            .map(|j| {
+                let resume = j.resume.as_ref().and_then(|name| {
+                    self.scenario.jobs.iter().position(|o| &o.graph.job_name == name)
+                });
+                (j.at_ms, JobGraph::from_stream_graph(&j.graph), resume)
+            })
             .collect();
         *self.client.borrow_mut() = jobs
             .iter()
@@ -244,13 +292,26 @@ impl<'a> Simulation<'a> {
             .collect();
         let run_until = self.scenario.run_until_ms;
         let state = self.client.clone();
-        let cancels = self.cancels.clone();
+        let requests = self.requests.clone();
         let ctx = ctx("client", &self.events, self.seed);
+        let ha = self.scenario.cluster.ha();
         self.sim.client("client", async move {
             let net = ctx.net.clone();
-            let mut client = ClusterClient::connect_retrying(&net, JOBMANAGER_ADDR, "client", 50)
-                .await
-                .map_err(|e| e.to_string())?;
+            // Without HA: the one JobManager. With HA: whoever leads, found
+            // through the coordinator, again after every failure.
+            let connect = || async {
+                if ha {
+                    loop {
+                        if let Ok(c) = ClusterClient::connect_to_leader(&ctx, COORDINATOR_ADDR).await {
+                            return Ok(c);
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                } else {
+                    ClusterClient::connect_retrying(&net, JOBMANAGER_ADDR, "client", 50).await
+                }
+            };
+            let mut client = connect().await.map_err(|e| e.to_string())?;
             let mut order: Vec<usize> = (0..jobs.len()).collect();
             order.sort_by_key(|&i| jobs[i].0);
             let mut submitted = 0;
@@ -258,24 +319,50 @@ impl<'a> Simulation<'a> {
                 let now = ctx.now_ms();
                 while submitted < order.len() && jobs[order[submitted]].0 <= now {
                     let i = order[submitted];
-                    let id = client.submit(jobs[i].1.clone()).await.map_err(|e| e.to_string())?;
-                    state.borrow_mut()[i].id = Some(id);
                     submitted += 1;
+                    let (_, graph, resume) = &jobs[i];
+                    let savepoint = resume.and_then(|r| {
+                        state.borrow()[r]
+                            .result
+                            .as_ref()
+                            .and_then(|res| res.savepoints.last().cloned())
+                    });
+                    let submitted_id = match (resume, savepoint) {
+                        (None, _) => client.submit(graph.clone()).await,
+                        (Some(_), Some(path)) => client.submit_from_savepoint(graph.clone(), &path).await,
+                        // Nothing to resume from: the job is not submitted.
+                        (Some(_), None) => continue,
+                    };
+                    if let Ok(id) = submitted_id {
+                        state.borrow_mut()[i].id = Some(id);
+                    }
                 }
-                let pending_cancels: Vec<usize> = std::mem::take(&mut *cancels.borrow_mut()).into_iter().collect();
-                for i in pending_cancels {
+                let pending: Vec<(usize, ClientAction)> = std::mem::take(&mut *requests.borrow_mut());
+                for (i, action) in pending {
                     let id = state.borrow()[i].id;
                     if let Some(id) = id {
-                        let _ = client.cancel(id).await;
+                        let _ = match action {
+                            ClientAction::Cancel => client.cancel(id).await,
+                            ClientAction::Savepoint { stop } => client.savepoint(id, stop).await,
+                        };
                     }
                 }
                 let mut all_done = submitted == order.len();
                 for i in 0..jobs.len() {
                     let id = state.borrow()[i].id;
                     if let Some(id) = id {
-                        let r = client.result(id).await.map_err(|e| e.to_string())?;
-                        all_done &= r.status.is_terminal();
-                        state.borrow_mut()[i].result = Some(r);
+                        match client.result(id).await {
+                            Ok(r) => {
+                                all_done &= r.status.is_terminal();
+                                state.borrow_mut()[i].result = Some(r);
+                            }
+                            Err(_) if ha => {
+                                // The leader changed: find the new one and ask again.
+                                all_done = false;
+                                client = connect().await.map_err(|e| e.to_string())?;
+                            }
+                            Err(e) => return Err(e.to_string().into()),
+                        }
                     }
                 }
                 if all_done && ctx.now_ms() >= run_until {
@@ -354,12 +441,29 @@ impl<'a> Simulation<'a> {
                 self.sim
                     .set_link_latency(a.as_str(), b.as_str(), Duration::from_millis(*ms))
             }
-            FaultAction::CancelJob(name) => {
-                if let Some(i) = self.scenario.jobs.iter().position(|j| &j.graph.job_name == name) {
-                    self.cancels.borrow_mut().insert(i);
-                }
+            FaultAction::CancelJob(name) => self.ask_client(name, ClientAction::Cancel),
+            FaultAction::Savepoint(name) => self.ask_client(name, ClientAction::Savepoint { stop: false }),
+            FaultAction::StopWithSavepoint(name) => {
+                self.ask_client(name, ClientAction::Savepoint { stop: true })
             }
         }
+    }
+
+    fn ask_client(&mut self, job: &str, action: ClientAction) {
+        // The latest job of that name (a resumed job carries its predecessor's name).
+        let client = self.client.borrow();
+        let target = (0..self.scenario.jobs.len())
+            .rev()
+            .find(|&i| self.scenario.jobs[i].graph.job_name == job && client[i].id.is_some());
+        drop(client);
+        if let Some(i) = target {
+            self.requests.borrow_mut().push((i, action));
+        }
+    }
+
+    /// The checkpoint storage (savepoints and checkpoints written so far).
+    pub fn storage(&self) -> &MemoryStorage {
+        &self.storage
     }
 
     /// Advances one tick (1 ms of virtual time); returns whether the run is over.

@@ -49,7 +49,12 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
     let _ = writeln!(out, "Scenario \"{}\" (seed {seed})", s.name);
     let _ = writeln!(
         out,
-        "Cluster: 1 JobManager, {} TaskManagers x {} slots, {} ResourceManager, heartbeat {} ms / timeout {} ms",
+        "Cluster: {}, {} TaskManagers x {} slots, {} ResourceManager, heartbeat {} ms / timeout {} ms",
+        if c.ha() {
+            format!("{} JobManagers (HA, lease {} ms)", c.jobmanagers, c.lease_ms)
+        } else {
+            "1 JobManager".to_string()
+        },
         c.taskmanagers,
         c.slots,
         match c.provider {

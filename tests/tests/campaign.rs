@@ -44,3 +44,24 @@ fn fault_schedules_are_a_function_of_the_seed() {
         sim::campaign::fault_schedule(&s, 4)
     );
 }
+
+/// 50 seeds on ha.toml: leader crashes, leaders cut off from the
+/// coordinator, TaskManager crashes and partitions; the job must finish with
+/// exactly the fault-free output every time.
+#[test]
+fn ha_campaign_50_seeds_exactly_once() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/ha.toml");
+    let s = sim::load(&p).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.cluster.ha());
+    let reference = sim::campaign::reference(&s).expect("fault-free run");
+    let reports: Vec<_> = (1..=50)
+        .map(|seed| sim::campaign::check_seed(&s, seed, &reference))
+        .collect();
+    let summary = sim::campaign::summary("scenarios/ha.toml", &reports);
+    eprintln!("{summary}");
+    assert!(reports.iter().all(|r| r.failure.is_none()), "{summary}");
+    assert!(
+        reports.iter().map(|r| r.recoveries).sum::<usize>() >= 25,
+        "the schedules must actually make jobs recover: {summary}"
+    );
+}

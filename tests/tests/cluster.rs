@@ -223,3 +223,66 @@ fn wordcount_result_equals_a_direct_count() {
         "one rolling update per word"
     );
 }
+
+/// Stop-with-savepoint, then resume: the two runs together commit exactly
+/// what one uninterrupted run commits, and the second run starts from the
+/// savepoint (its checkpoint numbering goes on).
+#[test]
+fn stop_with_savepoint_and_resume_is_exactly_once() {
+    let s = scenario("savepoint");
+    let o = run(&s);
+    assert_eq!(o.jobs.len(), 2);
+    let first = o.jobs[0].result.as_ref().expect("first run");
+    let second = o.jobs[1].result.as_ref().expect("resumed run");
+    assert_eq!(first.status, JobStatus::Finished, "stop-with-savepoint finishes the job");
+    assert_eq!(first.savepoints.len(), 1);
+    assert_eq!(second.status, JobStatus::Finished);
+    assert_eq!(second.restored_from.as_ref(), first.savepoints.last());
+    assert!(second.latest_checkpoint > first.latest_checkpoint);
+    // The same program without the stop.
+    let mut whole = s.clone();
+    whole.faults.clear();
+    whole.jobs.truncate(1);
+    let w = run(&whole);
+    let mut expected = w.jobs[0].result.as_ref().unwrap().collected.clone();
+    let mut got = first.collected.clone();
+    got.extend(second.collected.iter().cloned());
+    expected.sort();
+    got.sort();
+    assert!(!first.collected.is_empty() && !second.collected.is_empty());
+    assert_eq!(got, expected, "nothing lost, nothing twice across stop and resume");
+}
+
+/// With high availability, the leader's crash hands the job to the standby,
+/// which recovers it from the latest checkpoint; the output is exact.
+#[test]
+fn leader_crash_is_survived_by_the_standby() {
+    let s = scenario("ha");
+    let o = run(&s);
+    let leaders: Vec<(&str, u64)> = o
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::LeaderElected { leader, token } => Some((leader.as_str(), *token)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(leaders, [("jobmanager-1", 1), ("jobmanager-2", 2)]);
+    let recovered = first(&o.events, |k| matches!(k, EventKind::JobRecovered { .. }))
+        .expect("the new leader recovers the job");
+    assert_eq!(recovered.host, "jobmanager-2");
+    assert!(matches!(
+        recovered.kind,
+        EventKind::JobRecovered { from_checkpoint: Some(_), .. }
+    ));
+    let r = o.jobs[0].result.as_ref().unwrap();
+    assert_eq!(r.status, JobStatus::Finished);
+    let mut clean = s.clone();
+    clean.faults.clear();
+    let c = run(&clean);
+    let mut want = c.jobs[0].result.as_ref().unwrap().collected.clone();
+    let mut got = r.collected.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}

@@ -10,6 +10,9 @@
 //! | `mini-flink run JOB.toml` | `flink run` (compile and chain on the client, submit, wait) |
 //! | `mini-flink list` | `flink list` |
 //! | `mini-flink cancel JOBID` | `flink cancel` |
+//! | `mini-flink savepoint JOBID [--stop]` | `flink savepoint` (and `flink stop`) |
+//! | `mini-flink stop JOBID` | `flink stop` (stop-with-savepoint) |
+//! | `mini-flink run -s PATH JOB.toml` | `flink run -s` (resume from a savepoint) |
 //! | `mini-flink plan JOB.toml` | the plan Flink's web UI and `GET /jobs/:id/plan` show, before submitting |
 //!
 //! A session cluster on one machine:
@@ -19,6 +22,17 @@
 //! mini-flink taskmanager --jobmanager 127.0.0.1:6123 --slots 2 &
 //! mini-flink taskmanager --jobmanager 127.0.0.1:6123 --slots 2 &
 //! mini-flink run scenarios/jobs/wordcount.toml
+//! ```
+//!
+//! Checkpoints and savepoints go to the JobManager's `--checkpoint-dir`
+//! (Flink's `state.checkpoints.dir`), by default a folder in the system's
+//! temporary directory. A job stopped with a savepoint continues where it
+//! stopped:
+//!
+//! ```text
+//! mini-flink run -d JOB.toml                 # prints the job id
+//! mini-flink stop JOBID                      # prints the savepoint's path
+//! mini-flink run --from-savepoint PATH JOB.toml
 //! ```
 //!
 //! The JobManager and TaskManagers run exactly the code the simulator runs
@@ -38,6 +52,7 @@ use runtime::net::{NetworkRef, TcpNetwork};
 use runtime::operators::{OperatorKind, Value};
 use runtime::rpc::JobResult;
 use runtime::state::JobStatus;
+use runtime::storage::DirStorage;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -117,6 +132,10 @@ enum Command {
     List(ListArgs),
     /// Cancel a job.
     Cancel(CancelArgs),
+    /// Take a savepoint of a running job (with --stop: then stop the job).
+    Savepoint(SavepointArgs),
+    /// Stop a job with a savepoint (the same as `savepoint --stop`).
+    Stop(StopArgs),
 }
 
 /// `mini-flink plan`.
@@ -162,6 +181,11 @@ struct JobManagerArgs {
     /// (Flink's `cluster.evenly-spread-out-slots: true`).
     #[arg(long)]
     spread: bool,
+    /// Directory for completed checkpoints and savepoints (Flink's
+    /// `state.checkpoints.dir`) [default: mini-flink-checkpoints in the
+    /// system's temporary directory].
+    #[arg(long, value_name = "DIR")]
+    checkpoint_dir: Option<PathBuf>,
     #[command(flatten)]
     events: EventsArg,
 }
@@ -197,6 +221,11 @@ struct RunArgs {
     /// Submit, print the job id and return without waiting for the result.
     #[arg(long, short = 'd')]
     detached: bool,
+    /// Start from this savepoint (a path `mini-flink savepoint` or
+    /// `mini-flink stop` printed): sources continue from their saved
+    /// offsets, operators from their saved state.
+    #[arg(long, short = 's', value_name = "PATH")]
+    from_savepoint: Option<String>,
 }
 
 /// `mini-flink list`.
@@ -215,6 +244,40 @@ struct CancelArgs {
     /// The JobManager's address.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
     jobmanager: String,
+}
+
+/// `mini-flink savepoint`.
+#[derive(Debug, Args)]
+struct SavepointArgs {
+    /// The job's id: 32 hex digits, as `mini-flink run` and `mini-flink list` print it.
+    job_id: String,
+    /// Stop the job after the savepoint (stop-with-savepoint: the job FINISHES).
+    #[arg(long)]
+    stop: bool,
+    #[command(flatten)]
+    wait: SavepointWait,
+}
+
+/// `mini-flink stop`.
+#[derive(Debug, Args)]
+struct StopArgs {
+    /// The job's id: 32 hex digits, as `mini-flink run` and `mini-flink list` print it.
+    job_id: String,
+    #[command(flatten)]
+    wait: SavepointWait,
+}
+
+/// Where a savepoint is taken and how long to wait for it.
+#[derive(Debug, Args)]
+struct SavepointWait {
+    /// The JobManager's address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
+    jobmanager: String,
+    /// Give up waiting for the savepoint after this many seconds (it may
+    /// still complete later; `mini-flink list` shows the job's status).
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
 
 /// Parses `--dot`'s view name.
@@ -260,6 +323,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Run(a) => block_on(run(a)),
         Command::List(a) => block_on(list(a)),
         Command::Cancel(a) => block_on(cancel(a)),
+        Command::Savepoint(a) => block_on(savepoint(&a.job_id, a.stop, &a.wait)),
+        Command::Stop(a) => block_on(savepoint(&a.job_id, true, &a.wait)),
     }
 }
 
@@ -338,6 +403,7 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
             a.heartbeat_interval_ms
         );
     }
+    let checkpoint_dir = checkpoint_dir(a.checkpoint_dir)?;
     let cfg = JobManagerConfig {
         bind: a.bind.clone(),
         heartbeat_interval_ms: a.heartbeat_interval_ms,
@@ -347,6 +413,7 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
         } else {
             Placement::Fill
         },
+        storage: Arc::new(DirStorage::new(&checkpoint_dir)),
         ..JobManagerConfig::default()
     };
     let ctx = host_ctx("jobmanager".into(), a.events.events);
@@ -360,12 +427,39 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     // comes out of the server task below.
     if let Ok(addr) = ready_rx.await {
         say!("JobManager listening on {addr}");
+        say!(
+            "Checkpoints and savepoints go to {}",
+            checkpoint_dir.display()
+        );
     }
     match server.await {
         Ok(Ok(())) => Ok(ExitCode::SUCCESS),
         Ok(Err(e)) => Err(anyhow!(e)).context("the JobManager stopped"),
         Err(e) => Err(anyhow!("the JobManager crashed: {e}")),
     }
+}
+
+/// The checkpoint directory: the one given, or `mini-flink-checkpoints` in
+/// the system's temporary directory; created now (so that a directory that
+/// cannot be written is reported at start, not at the first checkpoint) and
+/// made absolute (savepoint paths are printed for use from anywhere).
+fn checkpoint_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = given.unwrap_or_else(|| std::env::temp_dir().join("mini-flink-checkpoints"));
+    std::fs::create_dir_all(&dir).with_context(|| {
+        format!(
+            "--checkpoint-dir {}: cannot create the directory",
+            dir.display()
+        )
+    })?;
+    let dir = std::fs::canonicalize(&dir)
+        .with_context(|| format!("--checkpoint-dir {}", dir.display()))?;
+    // A directory that exists but is read-only fails here, not at the
+    // first checkpoint.
+    let probe = dir.join(format!(".mini-flink-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("--checkpoint-dir {}: cannot write there", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(dir)
 }
 
 async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
@@ -449,14 +543,36 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
     let rolling = collects_rolling_aggregates(&jg);
     let slots = jg.slots_needed();
     let mut client = connect(&a.jobmanager).await?;
-    let id = timed(
-        "submitting",
-        &a.jobmanager,
-        ANSWER_TIMEOUT,
-        client.submit(jg),
-    )
-    .await?;
+    let id = match &a.from_savepoint {
+        None => {
+            timed(
+                "submitting",
+                &a.jobmanager,
+                ANSWER_TIMEOUT,
+                client.submit(jg),
+            )
+            .await?
+        }
+        Some(path) => timed(
+            "submitting",
+            &a.jobmanager,
+            ANSWER_TIMEOUT,
+            client.submit_from_savepoint(jg, path),
+        )
+        .await
+        .map_err(|e| match e.downcast::<ClientError>() {
+            // The JobManager's own words say what is wrong with the savepoint.
+            Ok(ClientError::Refused(why)) => {
+                anyhow!("the job was not submitted: {why}")
+            }
+            Ok(other) => anyhow::Error::from(other),
+            Err(e) => e,
+        })?,
+    };
     say!("Job has been submitted with JobID {id}");
+    if let Some(path) = &a.from_savepoint {
+        say!("Restoring from savepoint {path}");
+    }
     if a.detached {
         return Ok(ExitCode::SUCCESS);
     }
@@ -547,6 +663,9 @@ fn result_text(r: &JobResult, rolling: bool) -> String {
     if r.restarts > 0 {
         let _ = writeln!(s, "Restarts: {}", r.restarts);
     }
+    if let Some(path) = &r.restored_from {
+        let _ = writeln!(s, "Restored from savepoint: {path}");
+    }
     if r.checkpoints_completed > 0 {
         let latest = r
             .latest_checkpoint
@@ -557,6 +676,9 @@ fn result_text(r: &JobResult, rolling: bool) -> String {
             "Checkpoints completed: {}{latest}",
             r.checkpoints_completed
         );
+    }
+    for path in &r.savepoints {
+        let _ = writeln!(s, "Savepoint taken: {path}");
     }
     if !r.vertices.is_empty() {
         s.push('\n');
@@ -630,13 +752,15 @@ async fn list(a: ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Parses a job id given on the command line.
+fn parse_job_id(s: &str) -> Result<JobId> {
+    JobId::parse(s.trim()).ok_or_else(|| {
+        anyhow!("`{s}` is not a job id: a job id is 32 hex digits, as `mini-flink list` prints it")
+    })
+}
+
 async fn cancel(a: CancelArgs) -> Result<ExitCode> {
-    let id = JobId::parse(&a.job_id).ok_or_else(|| {
-        anyhow!(
-            "`{}` is not a job id: a job id is 32 hex digits, as `mini-flink list` prints it",
-            a.job_id
-        )
-    })?;
+    let id = parse_job_id(&a.job_id)?;
     let mut client = connect(&a.jobmanager).await?;
     timed(
         "cancelling",
@@ -660,6 +784,125 @@ async fn cancel(a: CancelArgs) -> Result<ExitCode> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+// ---------------------------------------------------------------- savepoints
+
+/// How often `savepoint` and `stop` ask for the job's state.
+const SAVEPOINT_POLL: Duration = Duration::from_millis(200);
+
+/// `mini-flink savepoint JOBID [--stop]` and `mini-flink stop JOBID`
+/// (Flink's `flink savepoint` and `flink stop`): triggers a savepoint, waits
+/// until its path appears in the job's result (and, with `stop`, until the
+/// job has finished), and prints the path.
+async fn savepoint(job_id: &str, stop: bool, w: &SavepointWait) -> Result<ExitCode> {
+    let id = parse_job_id(job_id)?;
+    let addr = w.jobmanager.as_str();
+    let limit = Duration::from_secs(w.timeout);
+    let mut client = connect(addr).await?;
+    // What the job had before: the savepoint to wait for is the next one.
+    let before = timed(
+        "asking for the job",
+        addr,
+        ANSWER_TIMEOUT,
+        client.result(id),
+    )
+    .await?;
+    if before.status.is_terminal() {
+        bail!(
+            "job {id} (\"{}\") is already {}: there is nothing to take a savepoint of",
+            before.name,
+            before.status
+        );
+    }
+    if stop {
+        say!(
+            "Suspending job {id} (\"{}\") with a savepoint.",
+            before.name
+        );
+    } else {
+        say!("Triggering savepoint for job {id} (\"{}\").", before.name);
+    }
+    timed(
+        "triggering",
+        addr,
+        ANSWER_TIMEOUT,
+        client.savepoint(id, stop),
+    )
+    .await
+    .map_err(|e| match e.downcast::<ClientError>() {
+        Ok(ClientError::Refused(why)) => {
+            anyhow!("the JobManager refused the savepoint of job {id}: {why}")
+        }
+        Ok(other) => anyhow::Error::from(other),
+        Err(e) => e,
+    })?;
+    say!("Waiting for response...");
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut path: Option<String> = None;
+    loop {
+        let r = timed("polling", addr, ANSWER_TIMEOUT, client.result(id)).await?;
+        if path.is_none()
+            && let Some(p) = r.savepoints.get(before.savepoints.len())
+        {
+            say!("Savepoint completed. Path: {p}");
+            path = Some(p.clone());
+        }
+        match (&path, stop, r.status) {
+            (Some(_), false, _) | (Some(_), true, JobStatus::Finished) => {
+                if stop {
+                    say!("Job {id} is FINISHED.");
+                }
+                say!(
+                    "You can resume your program from this savepoint with \
+                     `mini-flink run --from-savepoint PATH JOB.toml`."
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            (Some(_), true, status) if status.is_terminal() => bail!(
+                "the savepoint is complete, but job {id} then ended {status} instead of FINISHED{}",
+                cause_suffix(&r)
+            ),
+            (None, _, status) if status.is_terminal() => bail!(
+                "job {id} ended {status} before the savepoint completed{}",
+                cause_suffix(&r)
+            ),
+            _ => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let restarts = r.restarts.saturating_sub(before.restarts);
+            let restarted = if restarts > 0 {
+                format!(
+                    "; it restarted {restarts} time{} meanwhile, which aborts a savepoint in progress",
+                    if restarts == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            };
+            match path {
+                Some(_) => bail!(
+                    "the savepoint is complete, but job {id} is still {} after {} s{restarted}",
+                    r.status,
+                    limit.as_secs()
+                ),
+                None => bail!(
+                    "no savepoint of job {id} completed within {} s (the job is {}{restarted}); \
+                     try again, or wait longer with --timeout SECS",
+                    limit.as_secs(),
+                    r.status
+                ),
+            }
+        }
+        tokio::time::sleep(SAVEPOINT_POLL).await;
+    }
+}
+
+/// ": CAUSE" when the job has a failure cause.
+fn cause_suffix(r: &JobResult) -> String {
+    r.cause
+        .as_deref()
+        .map(|c| format!(": {c}"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -747,6 +990,8 @@ input = "seq"
             restarts: 0,
             checkpoints_completed: 0,
             latest_checkpoint: None,
+            savepoints: vec![],
+            restored_from: None,
         }
     }
 

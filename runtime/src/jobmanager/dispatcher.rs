@@ -11,11 +11,24 @@ use super::resourcemanager::ResourceManager;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
 use crate::rpc::{ClientRequest, ClientResponse, JobOverview};
+use super::HaOp;
+use crate::checkpoint::StoredCheckpoint;
+use crate::ha::{CoordRequest, CoordResponse, HaClient};
+use crate::rpc::{JobRecord, JobResult};
+use crate::storage::CheckpointStorage;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The Dispatcher.
 pub struct Dispatcher {
     ctx: HostCtx,
+    storage: Arc<dyn CheckpointStorage>,
+    /// This leader's fencing token; attempts of its JobMasters start at
+    /// `token * ATTEMPTS_PER_LEADER` so no channel of a predecessor's
+    /// tasks can be mistaken for one of ours.
+    token: u64,
+    /// Results of jobs that ended under an earlier leader.
+    pub archived: BTreeMap<JobId, JobResult>,
     /// Every job ever submitted, by id.
     pub jobs: BTreeMap<JobId, JobMaster>,
     /// Submission order.
@@ -24,9 +37,12 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// No jobs yet.
-    pub fn new(ctx: HostCtx) -> Self {
+    pub fn new(ctx: HostCtx, storage: Arc<dyn CheckpointStorage>, token: u64) -> Self {
         Dispatcher {
             ctx,
+            storage,
+            token,
+            archived: BTreeMap::new(),
             jobs: BTreeMap::new(),
             order: Vec::new(),
         }
@@ -40,7 +56,18 @@ impl Dispatcher {
     /// Answers a client.
     pub fn handle(&mut self, req: ClientRequest, rm: &mut ResourceManager, out: &mut Outbox) -> ClientResponse {
         match req {
-            ClientRequest::Submit(jg) => ClientResponse::Submitted(self.submit(*jg, rm, out)),
+            ClientRequest::Submit(jg) => ClientResponse::Submitted(self.submit(*jg, None, rm, out)),
+            ClientRequest::SubmitFromSavepoint(jg, path) => match self.read_savepoint(&jg, &path) {
+                Ok(stored) => ClientResponse::Submitted(self.submit(*jg, Some((path, stored)), rm, out)),
+                Err(e) => ClientResponse::Error(e),
+            },
+            ClientRequest::Savepoint { job, stop } => match self.jobs.get_mut(&job) {
+                Some(m) => match m.request_savepoint(stop) {
+                    Ok(()) => ClientResponse::SavepointTriggered,
+                    Err(e) => ClientResponse::Error(e),
+                },
+                None => ClientResponse::Error(format!("no job with id {job}")),
+            },
             ClientRequest::List => ClientResponse::Jobs(
                 self.order
                     .iter()
@@ -53,9 +80,10 @@ impl Dispatcher {
                     })
                     .collect(),
             ),
-            ClientRequest::Result(id) => match self.jobs.get(&id) {
-                Some(m) => ClientResponse::Result(Box::new(m.result())),
-                None => ClientResponse::Error(format!("no job with id {id}")),
+            ClientRequest::Result(id) => match (self.jobs.get(&id), self.archived.get(&id)) {
+                (Some(m), _) => ClientResponse::Result(Box::new(m.result())),
+                (None, Some(r)) => ClientResponse::Result(Box::new(r.clone())),
+                (None, None) => ClientResponse::Error(format!("no job with id {id}")),
             },
             ClientRequest::Cancel(id) => match self.jobs.get_mut(&id) {
                 Some(m) => {
@@ -70,21 +98,143 @@ impl Dispatcher {
         }
     }
 
+    /// Reads a savepoint and checks that it fits the job.
+    fn read_savepoint(&self, jg: &JobGraph, path: &str) -> Result<StoredCheckpoint, String> {
+        let bytes = self
+            .storage
+            .read(path)
+            .map_err(|e| format!("cannot read the savepoint {path}: {e}"))?;
+        let stored: StoredCheckpoint = crate::net::frame::decode(&bytes)
+            .map_err(|e| format!("{path} is not a savepoint: {e}"))?;
+        stored
+            .check_fits(jg)
+            .map_err(|e| format!("cannot resume from {path}: {e}"))?;
+        Ok(stored)
+    }
+
     /// Accepts a job and starts its JobMaster.
-    pub fn submit(&mut self, jg: JobGraph, rm: &mut ResourceManager, out: &mut Outbox) -> JobId {
-        let n = self.order.len() + 1;
-        let id = JobId::from_parts(&["job", &n.to_string(), &jg.name, &self.ctx.seed.to_string()]);
+    pub fn submit(
+        &mut self,
+        jg: JobGraph,
+        restore: Option<(String, StoredCheckpoint)>,
+        rm: &mut ResourceManager,
+        out: &mut Outbox,
+    ) -> JobId {
+        let n = self.order.len() + self.archived.len() + 1;
+        let id = JobId::from_parts(&[
+            "job",
+            &n.to_string(),
+            &jg.name,
+            &self.ctx.seed.to_string(),
+            &self.token.to_string(),
+        ]);
+        // The job graph store: a successor leader recovers the job from it.
+        out.ha.push(HaOp::Put(
+            format!("jobgraphs/{id}"),
+            crate::net::frame::encode(&JobRecord {
+                job_graph: jg.clone(),
+                savepoint: restore.as_ref().map(|(p, _)| p.clone()),
+            }),
+        ));
         self.ctx.emit(EventKind::JobSubmitted {
             job: id.to_string(),
             name: jg.name.clone(),
             vertices: jg.vertices.len(),
             slots: jg.slots_needed(),
         });
-        let master = JobMaster::start(self.ctx.clone(), id, jg, rm, out);
+        let master = JobMaster::start(
+            self.ctx.clone(),
+            id,
+            jg,
+            self.storage.clone(),
+            restore.map(|(p, s)| (p, s, false)),
+            self.token * ATTEMPTS_PER_LEADER,
+            rm,
+            out,
+        );
         rm.try_allocate(out);
         self.order.push(id);
         self.jobs.insert(id, master);
         id
+    }
+
+    /// A job reached a terminal status: archive its result, drop it from the
+    /// job graph store.
+    pub fn job_ended(&mut self, job: JobId, out: &mut Outbox) {
+        if let Some(m) = self.jobs.get(&job) {
+            out.ha.push(HaOp::Put(
+                format!("results/{job}"),
+                crate::net::frame::encode(&m.result()),
+            ));
+            out.ha.push(HaOp::Delete(format!("jobgraphs/{job}")));
+            out.ha.push(HaOp::Delete(format!("checkpoints/{job}")));
+        }
+    }
+
+    /// A new leader takes over: archived results, and every job in the job
+    /// graph store restarted from its latest checkpoint (or its savepoint,
+    /// or from scratch).
+    pub async fn recover(
+        &mut self,
+        client: &mut HaClient,
+        storage: &Arc<dyn CheckpointStorage>,
+        rm: &mut ResourceManager,
+    ) {
+        let keys = |resp| match resp {
+            Ok(CoordResponse::Keys(k)) => k,
+            _ => Vec::new(),
+        };
+        for key in keys(client.call(CoordRequest::List { prefix: "results/".into() }, 2_000).await) {
+            if let Ok(CoordResponse::Value(Some(bytes))) =
+                client.call(CoordRequest::Get { key: key.clone() }, 2_000).await
+                && let Ok(r) = crate::net::frame::decode::<JobResult>(&bytes)
+            {
+                self.archived.insert(r.id, r);
+            }
+        }
+        let mut out = Outbox::default();
+        for key in keys(client.call(CoordRequest::List { prefix: "jobgraphs/".into() }, 2_000).await) {
+            let Some(id) = key.strip_prefix("jobgraphs/").and_then(JobId::parse) else {
+                continue;
+            };
+            let Ok(CoordResponse::Value(Some(bytes))) =
+                client.call(CoordRequest::Get { key: key.clone() }, 2_000).await
+            else {
+                continue;
+            };
+            let Ok(record) = crate::net::frame::decode::<JobRecord>(&bytes) else {
+                continue;
+            };
+            let pointer = match client
+                .call(CoordRequest::Get { key: format!("checkpoints/{id}") }, 2_000)
+                .await
+            {
+                Ok(CoordResponse::Value(Some(p))) => String::from_utf8(p).ok(),
+                _ => None,
+            };
+            let restore = match (&pointer, &record.savepoint) {
+                (Some(p), _) => read_stored(storage, p).map(|s| (p.clone(), s, true)),
+                (None, Some(p)) => read_stored(storage, p).map(|s| (p.clone(), s, false)),
+                (None, None) => None,
+            };
+            self.ctx.emit(EventKind::JobRecovered {
+                job: id.to_string(),
+                name: record.job_graph.name.clone(),
+                from_checkpoint: restore.as_ref().map(|(_, s, _)| s.id),
+            });
+            let master = JobMaster::start(
+                self.ctx.clone(),
+                id,
+                record.job_graph,
+                self.storage.clone(),
+                restore,
+                self.token * ATTEMPTS_PER_LEADER,
+                rm,
+                &mut out,
+            );
+            self.order.push(id);
+            self.jobs.insert(id, master);
+        }
     }
 
     /// Tells every JobMaster that a TaskManager is gone.
@@ -107,4 +257,11 @@ impl Dispatcher {
         }
         rm.try_allocate(out);
     }
+}
+
+/// Attempt numbers reserved per leader generation.
+pub const ATTEMPTS_PER_LEADER: u64 = 1 << 16;
+
+fn read_stored(storage: &Arc<dyn CheckpointStorage>, path: &str) -> Option<StoredCheckpoint> {
+    crate::net::frame::decode(&storage.read(path).ok()?).ok()
 }

@@ -35,7 +35,10 @@ use crate::rpc::{
 };
 use crate::rpc::CheckpointBarrier;
 use crate::operators::KindClass;
+use crate::checkpoint::StoredCheckpoint;
+use crate::storage::CheckpointStorage;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use crate::state::{ExecutionState, JobStatus};
 use std::collections::BTreeMap;
 
@@ -103,6 +106,12 @@ pub struct JobMaster {
     pub pending_restart: Option<(u64, BTreeSet<usize>)>,
     /// The CheckpointCoordinator.
     pub checkpoints: CheckpointCoordinator,
+    /// Checkpoint storage.
+    pub storage: Arc<dyn CheckpointStorage>,
+    /// Savepoints taken (described paths).
+    pub savepoints: Vec<String>,
+    /// The savepoint the job started from.
+    pub restored_from: Option<String>,
     /// Submission time.
     pub submitted_at: u64,
     /// When all tasks were first RUNNING.
@@ -117,6 +126,9 @@ impl JobMaster {
         ctx: HostCtx,
         id: JobId,
         job_graph: JobGraph,
+        storage: Arc<dyn CheckpointStorage>,
+        restore: Option<(String, StoredCheckpoint, bool)>,
+        attempt_base: u64,
         rm: &mut ResourceManager,
         out: &mut Outbox,
     ) -> JobMaster {
@@ -128,15 +140,33 @@ impl JobMaster {
                 (ev.vertex as u32, ev.subtask),
                 ExecutionInfo {
                     state: ExecutionState::Created,
-                    attempt: 0,
+                    attempt: attempt_base as u32,
                     counters: TaskCounters::default(),
                     running_since: None,
                     ended_at: None,
                 },
             );
         }
-        let checkpoints =
+        let mut checkpoints =
             CheckpointCoordinator::new(job_graph.stream_graph.checkpoint_interval_ms, submitted_at);
+        // `recovered`: a new leader resumes its predecessor's job (with the
+        // output committed so far); otherwise a new job starts from a savepoint.
+        let mut committed = Vec::new();
+        let restored_from = restore
+            .as_ref()
+            .filter(|(_, _, recovered)| !recovered)
+            .map(|(path, _, _)| path.clone());
+        if let Some((_, stored, recovered)) = restore {
+            // Numbering goes on from the checkpoint, as in Flink.
+            checkpoints.next_id = stored.id + 1;
+            checkpoints.latest = Some(CompletedCheckpoint {
+                id: stored.id,
+                states: stored.states.into_iter().collect(),
+            });
+            if recovered {
+                committed = stored.committed;
+            }
+        }
         let regions = pipelined_regions(&job_graph);
         let restart = job_graph.stream_graph.restart_strategy();
         let mut jm = JobMaster {
@@ -144,18 +174,21 @@ impl JobMaster {
             id,
             job_graph,
             checkpoints,
+            storage,
+            savepoints: Vec::new(),
+            restored_from,
             regions,
             restart,
             tracker: RestartTracker::default(),
             pending_restart: None,
             pending_txns: Vec::new(),
+            collected: committed,
             execution_graph,
             status: JobStatus::Initializing,
             cause: None,
             executions,
             requested: BTreeMap::new(),
             slots: BTreeMap::new(),
-            collected: Vec::new(),
             submitted_at,
             running_at: None,
             ended_at: None,
@@ -493,7 +526,14 @@ impl JobMaster {
     }
 
     /// A subtask's snapshot for a checkpoint.
-    pub fn acknowledge(&mut self, attempt: ExecutionAttemptId, checkpoint: u64, state: Vec<u8>, alignment_ms: u64) {
+    pub fn acknowledge(
+        &mut self,
+        attempt: ExecutionAttemptId,
+        checkpoint: u64,
+        state: Vec<u8>,
+        alignment_ms: u64,
+        out: &mut Outbox,
+    ) {
         if !self.is_current(&attempt) {
             return;
         }
@@ -504,8 +544,78 @@ impl JobMaster {
             .checkpoints
             .acknowledge(&self.ctx, self.id, checkpoint, key, &name, state, alignment_ms, total)
         {
-            self.commit(|t| matches!(t, Txn::Checkpoint(n) if n <= done));
+            self.commit(|t| matches!(t, Txn::Checkpoint(n) if n <= done.id));
+            self.persist(done, out);
         }
+    }
+
+    /// Writes a completed checkpoint (or savepoint) to checkpoint storage.
+    fn persist(&mut self, done: Completion, out: &mut Outbox) {
+        let Some(latest) = &self.checkpoints.latest else {
+            return;
+        };
+        let stored = StoredCheckpoint {
+            job_name: self.job_graph.name.clone(),
+            id: done.id,
+            savepoint: done.savepoint,
+            vertices: self
+                .job_graph
+                .vertices
+                .iter()
+                .map(|v| (v.id, v.parallelism))
+                .collect(),
+            states: latest.states.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            committed: self.collected.clone(),
+        };
+        let path = if done.savepoint {
+            let job = self.id.to_string();
+            format!(
+                "savepoints/{}/savepoint-{}-{}",
+                self.job_graph.name,
+                &job[..6],
+                done.id
+            )
+        } else {
+            format!("checkpoints/{}/chk-{}", self.id, done.id)
+        };
+        match self
+            .storage
+            .write(&path, &crate::net::frame::encode(&stored))
+        {
+            Ok(()) if done.savepoint => {
+                let described = self.storage.describe(&path);
+                self.ctx.emit(EventKind::SavepointCompleted {
+                    job: self.id.to_string(),
+                    id: done.id,
+                    path: described.clone(),
+                    stop: done.stop,
+                });
+                self.savepoints.push(described);
+            }
+            Ok(()) => out.ha.push(super::HaOp::Put(
+                format!("checkpoints/{}", self.id),
+                path.into_bytes(),
+            )),
+            Err(e) => self.ctx.emit(EventKind::CheckpointAborted {
+                job: self.id.to_string(),
+                id: done.id,
+                cause: format!("cannot write {}: {e}", self.storage.describe(&path)),
+            }),
+        }
+    }
+
+    /// Asks for a savepoint (`triggerSavepoint`, or `stopWithSavepoint`).
+    pub fn request_savepoint(&mut self, stop: bool) -> Result<(), String> {
+        if self.status != JobStatus::Running {
+            return Err(format!("job {} is {}, not RUNNING", self.id, self.status));
+        }
+        if self.checkpoints.requested_savepoint.is_some()
+            || self.checkpoints.pending.as_ref().is_some_and(|p| p.savepoint)
+        {
+            return Err("a savepoint is already in progress".into());
+        }
+        self.checkpoints.requested_savepoint = Some(stop);
+        Ok(())
     }
 
     /// Makes pre-committed transactions of current attempts visible.
@@ -558,7 +668,7 @@ impl JobMaster {
                     attempt: e.attempt,
                 })
                 .collect();
-            if let Some(barrier) = self.checkpoints.maybe_trigger(&self.ctx, self.id, now) {
+            if let Some((barrier, stop)) = self.checkpoints.maybe_trigger(&self.ctx, self.id, now) {
                 for a in sources {
                     if let Some((slot, _)) = self.location(a.vertex as usize, a.subtask) {
                         out.to_tm(
@@ -566,7 +676,7 @@ impl JobMaster {
                             ToTaskManager::TriggerCheckpoint {
                                 attempt: a,
                                 barrier,
-                                stop: false,
+                                stop,
                             },
                         );
                     }
@@ -866,6 +976,8 @@ impl JobMaster {
             restarts: self.tracker.restarts(),
             checkpoints_completed: self.checkpoints.completed,
             latest_checkpoint: self.checkpoints.latest.as_ref().map(|c| c.id),
+            savepoints: self.savepoints.clone(),
+            restored_from: self.restored_from.clone(),
         }
     }
 }
@@ -912,6 +1024,10 @@ pub struct CompletedCheckpoint {
 pub struct PendingCheckpoint {
     /// Id.
     pub id: u64,
+    /// Whether it is a savepoint.
+    pub savepoint: bool,
+    /// Whether the sources stop after it.
+    pub stop: bool,
     /// Trigger time (ms).
     pub triggered_at: u64,
     /// Snapshots so far, with alignment times.
@@ -933,6 +1049,19 @@ pub struct CheckpointCoordinator {
     pub latest: Option<CompletedCheckpoint>,
     /// Completed so far.
     pub completed: u64,
+    /// A savepoint asked for and not yet triggered: `Some(stop)`.
+    pub requested_savepoint: Option<bool>,
+}
+
+/// What [`CheckpointCoordinator::acknowledge`] completed.
+#[derive(Debug, Clone, Copy)]
+pub struct Completion {
+    /// Id.
+    pub id: u64,
+    /// Whether it was a savepoint.
+    pub savepoint: bool,
+    /// Whether the job stops after it.
+    pub stop: bool,
 }
 
 impl CheckpointCoordinator {
@@ -945,32 +1074,49 @@ impl CheckpointCoordinator {
             pending: None,
             latest: None,
             completed: 0,
+            requested_savepoint: None,
         }
     }
 
-    /// Triggers the next checkpoint when it is due.
-    pub fn maybe_trigger(&mut self, ctx: &HostCtx, job: JobId, now: u64) -> Option<CheckpointBarrier> {
-        let interval = self.interval_ms?;
-        if self.pending.is_some() || now < self.next_trigger_at {
+    /// Triggers a requested savepoint, or the next checkpoint when it is
+    /// due; returns the barrier and whether the sources stop after it.
+    pub fn maybe_trigger(&mut self, ctx: &HostCtx, job: JobId, now: u64) -> Option<(CheckpointBarrier, bool)> {
+        if self.pending.is_some() {
             return None;
         }
+        let (savepoint, stop) = match self.requested_savepoint.take() {
+            Some(stop) => (true, stop),
+            None => {
+                let interval = self.interval_ms?;
+                if now < self.next_trigger_at {
+                    return None;
+                }
+                self.next_trigger_at = now + interval;
+                (false, false)
+            }
+        };
         let id = self.next_id;
         self.next_id += 1;
-        self.next_trigger_at = now + interval;
         self.pending = Some(PendingCheckpoint {
             id,
+            savepoint,
+            stop,
             triggered_at: now,
             acks: BTreeMap::new(),
         });
         ctx.emit(EventKind::CheckpointTriggered {
             job: job.to_string(),
             id,
+            savepoint,
         });
-        Some(CheckpointBarrier {
-            id,
-            timestamp: now,
-            savepoint: false,
-        })
+        Some((
+            CheckpointBarrier {
+                id,
+                timestamp: now,
+                savepoint,
+            },
+            stop,
+        ))
     }
 
     /// Records one acknowledgement; returns the id when it completed the checkpoint.
@@ -985,7 +1131,7 @@ impl CheckpointCoordinator {
         state: Vec<u8>,
         alignment_ms: u64,
         total: usize,
-    ) -> Option<u64> {
+    ) -> Option<Completion> {
         let p = self.pending.as_mut().filter(|p| p.id == id)?;
         ctx.emit(EventKind::CheckpointAcknowledged {
             job: job.to_string(),
@@ -1015,7 +1161,11 @@ impl CheckpointCoordinator {
             id,
             states: p.acks.into_iter().map(|(k, (s, _))| (k, s)).collect(),
         });
-        Some(id)
+        Some(Completion {
+            id,
+            savepoint: p.savepoint,
+            stop: p.stop,
+        })
     }
 
     /// A task finished before acknowledging: the pending checkpoint cannot complete.

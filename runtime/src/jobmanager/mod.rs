@@ -19,6 +19,7 @@ pub mod jobmaster;
 pub mod resourcemanager;
 
 use crate::config::JobManagerConfig;
+use crate::ha::{CoordRequest, CoordResponse, HaClient};
 use crate::events::{EventKind, HostCtx};
 use crate::graph::JobId;
 use crate::net::frame::{FrameReader, WireError, encode, handshake};
@@ -45,6 +46,19 @@ pub struct Outbox {
     /// Allocations that went away with a lost TaskManager before their
     /// slot reached the JobMaster: (job, allocation).
     pub lost_allocations: Vec<(JobId, crate::rpc::AllocationId)>,
+    /// Writes to the HA stores (job graphs, checkpoint pointers, results).
+    pub ha: Vec<HaOp>,
+    /// This leader's fencing token (0 without high availability).
+    pub token: u64,
+}
+
+/// A write to the HA service's stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HaOp {
+    /// Store a value.
+    Put(String, Vec<u8>),
+    /// Remove a key.
+    Delete(String),
 }
 
 impl Outbox {
@@ -81,18 +95,59 @@ enum Inbound {
     FromTm(ConnId, FromTaskManager),
     FromClient(ConnId, ClientRequest),
     Closed(ConnId, String),
+    /// The leader lease could not be renewed, or a write was fenced.
+    LeadershipLost(String),
 }
 
 /// Runs a JobManager: binds, accepts TaskManagers and clients, and serves
-/// until the process is stopped. `ready` receives the bound address.
+/// until the process is stopped. `ready` receives the bound address. With
+/// high availability it first campaigns for leadership, serves while it
+/// leads, and campaigns again when it loses the lease.
 pub async fn run_jobmanager(
     ctx: HostCtx,
     cfg: JobManagerConfig,
-    ready: Option<tokio::sync::oneshot::Sender<String>>,
+    mut ready: Option<tokio::sync::oneshot::Sender<String>>,
 ) -> Result<(), JobManagerError> {
     ctx.emit(EventKind::HostStarted {
         role: "jobmanager".into(),
     });
+    let Some(ha) = cfg.ha.clone() else {
+        return serve(&ctx, &cfg, ready, None).await.map(|_| ());
+    };
+    let mut client = HaClient::new(ctx.clone(), ha.coordinator.clone());
+    let advertise = cfg.advertise.clone().unwrap_or_else(|| cfg.bind.clone());
+    loop {
+        // Standby: campaign until elected.
+        let token = loop {
+            let req = CoordRequest::Campaign {
+                candidate: ctx.host.clone(),
+                addr: advertise.clone(),
+                lease_ms: ha.lease_ms,
+            };
+            if let Ok(CoordResponse::Leader(Some(l))) = client.call(req, ha.lease_ms / 3).await
+                && l.leader == ctx.host
+            {
+                break l.token;
+            }
+            tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
+        };
+        let cause = serve(&ctx, &cfg, ready.take(), Some((&mut client, token))).await?;
+        ctx.emit(EventKind::LeaderLost {
+            leader: ctx.host.clone(),
+            token,
+            cause,
+        });
+        tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
+    }
+}
+
+/// Serves as the (or the only) JobManager; returns why, when leadership is lost.
+async fn serve(
+    ctx: &HostCtx,
+    cfg: &JobManagerConfig,
+    ready: Option<tokio::sync::oneshot::Sender<String>>,
+    leader: Option<(&mut HaClient, u64)>,
+) -> Result<String, JobManagerError> {
     let (mut listener, bound) = ctx
         .net
         .bind(cfg.bind.clone())
@@ -104,42 +159,119 @@ pub async fn run_jobmanager(
     if let Some(r) = ready {
         let _ = r.send(bound);
     }
+    let token = leader.as_ref().map_or(0, |(_, t)| *t);
     let (tx, mut inbox) = mpsc::unbounded_channel::<Inbound>();
+    let mut background = Vec::new();
     {
         let host = ctx.host.clone();
-        tokio::spawn(async move {
+        let tx = tx.clone();
+        background.push(tokio::spawn(async move {
             let mut next_conn: ConnId = 1;
+            // Dropping the set (when this task is aborted) aborts every
+            // connection with it.
+            let mut conns = tokio::task::JoinSet::new();
             while let Ok((stream, peer)) = listener.accept().await {
                 let conn = next_conn;
                 next_conn += 1;
-                let tx = tx.clone();
-                let host = host.clone();
-                tokio::spawn(serve_connection(conn, stream, peer, host, tx));
+                conns.spawn(serve_connection(conn, stream, peer, host.clone(), tx.clone()));
             }
-        });
+        }));
     }
     let mut jm = JobManager {
         ctx: ctx.clone(),
         rm: ResourceManager::new(ctx.clone(), cfg.clone()),
-        dispatcher: Dispatcher::new(ctx.clone()),
+        dispatcher: Dispatcher::new(ctx.clone(), cfg.storage.clone(), token),
         writers: BTreeMap::new(),
+        token,
+        ha_ops: None,
     };
+    if let Some((client, token)) = leader {
+        let ha = cfg.ha.clone().expect("leader implies HA");
+        jm.dispatcher.recover(client, &cfg.storage, &mut jm.rm).await;
+        // The lease keeper renews in the background; the HA writer applies
+        // the stores' writes in order, fenced by our token.
+        let (ops_tx, ops_rx) = mpsc::unbounded_channel::<HaOp>();
+        jm.ha_ops = Some(ops_tx);
+        background.push(tokio::spawn(keep_lease(
+            ctx.clone(),
+            ha.clone(),
+            token,
+            ops_rx,
+            tx.clone(),
+        )));
+    }
     let mut heartbeat = tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
     // The JobMasters' timers (checkpoint triggers, restart delays) run on a
     // finer tick than heartbeats.
     let mut timers = tokio::time::interval(Duration::from_millis(10));
-    loop {
-        let mut out = Outbox::default();
+    let result = loop {
+        let mut out = Outbox {
+            token,
+            ..Outbox::default()
+        };
         tokio::select! {
             biased;
             msg = inbox.recv() => match msg {
+                Some(Inbound::LeadershipLost(cause)) => break Ok(cause),
                 Some(m) => jm.on_inbound(m, &mut out),
-                None => return Ok(()),
+                None => break Ok("the JobManager stopped".to_string()),
             },
             _ = heartbeat.tick() => jm.rm.tick(&mut out),
             _ = timers.tick() => jm.dispatcher.tick(&mut jm.rm, &mut out),
         }
         jm.drain(out);
+    };
+    // Stepping down: stop accepting, drop every connection.
+    for b in background {
+        b.abort();
+    }
+    result
+}
+
+/// Renews the leader lease and applies HA writes; reports a lost lease.
+async fn keep_lease(
+    ctx: HostCtx,
+    ha: crate::config::HaConfig,
+    token: u64,
+    mut ops: mpsc::UnboundedReceiver<HaOp>,
+    inbox: mpsc::UnboundedSender<Inbound>,
+) {
+    let mut client = HaClient::new(ctx.clone(), ha.coordinator.clone());
+    let period = (ha.lease_ms / 3).max(1);
+    let mut last_ok = ctx.now_ms();
+    let mut renew = tokio::time::interval(Duration::from_millis(period));
+    loop {
+        tokio::select! {
+            biased;
+            op = ops.recv() => {
+                let Some(op) = op else { return };
+                let req = match op {
+                    HaOp::Put(key, value) => CoordRequest::Put { key, value, token },
+                    HaOp::Delete(key) => CoordRequest::Delete { key, token },
+                };
+                if let Ok(CoordResponse::Fenced { current }) = client.call(req, period).await {
+                    let _ = inbox.send(Inbound::LeadershipLost(format!("fenced by token {current}")));
+                    return;
+                }
+            }
+            _ = renew.tick() => {
+                let started = ctx.now_ms();
+                match client.call(CoordRequest::Renew { candidate: ctx.host.clone(), token }, period).await {
+                    Ok(CoordResponse::Ok) => last_ok = started,
+                    Ok(_) => {
+                        let _ = inbox.send(Inbound::LeadershipLost("the lease was taken over".into()));
+                        return;
+                    }
+                    Err(_) => {}
+                }
+                // Step down before the coordinator can hand the lease to
+                // someone else: our lease started no later than `last_ok`.
+                if ctx.now_ms() + period >= last_ok + ha.lease_ms {
+                    let _ = inbox.send(Inbound::LeadershipLost("the lease could not be renewed".into()));
+                    return;
+                }
+            }
+        }
     }
 }
 
@@ -201,6 +333,10 @@ struct JobManager {
     rm: ResourceManager,
     dispatcher: Dispatcher,
     writers: BTreeMap<ConnId, (String, mpsc::UnboundedSender<Vec<u8>>)>,
+    /// Fencing token stamped on every message to TaskManagers.
+    token: u64,
+    /// Writes to the HA stores, when leading with high availability.
+    ha_ops: Option<mpsc::UnboundedSender<HaOp>>,
 }
 
 impl JobManager {
@@ -226,6 +362,7 @@ impl JobManager {
                 out.to_client.push((conn, resp));
             }
             Inbound::FromTm(conn, msg) => self.on_task_manager(conn, msg, out),
+            Inbound::LeadershipLost(_) => {}
         }
     }
 
@@ -285,7 +422,7 @@ impl JobManager {
                 alignment_ms,
             } => {
                 if let Some(m) = self.dispatcher.master(attempt.job) {
-                    m.acknowledge(attempt, checkpoint, state, alignment_ms);
+                    m.acknowledge(attempt, checkpoint, state, alignment_ms, out);
                 }
             }
             FromTaskManager::TaskMetrics { attempt, counters } => {
@@ -325,13 +462,22 @@ impl JobManager {
             }
             for job in ended {
                 self.rm.cancel_requests(job);
+                self.dispatcher.job_ended(job, &mut out);
+            }
+        }
+        if let Some(ops) = &self.ha_ops {
+            for op in out.ha.drain(..) {
+                let _ = ops.send(op);
             }
         }
         for (rid, msg) in out.to_tm {
             if let Some(conn) = self.rm.conn_of(&rid)
                 && let Some((_, w)) = self.writers.get(&conn)
             {
-                let _ = w.send(encode(&msg));
+                let _ = w.send(encode(&crate::rpc::Fenced {
+                    token: self.token,
+                    msg,
+                }));
             }
         }
         for (conn, resp) in out.to_client {

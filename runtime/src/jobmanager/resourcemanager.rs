@@ -124,7 +124,7 @@ impl ResourceManager {
             slots,
             data_addr,
         });
-        out.to_tm(resource_id, ToTaskManager::Registered);
+        out.to_tm(resource_id, ToTaskManager::Registered { token: out.token });
         self.try_allocate(out);
     }
 

@@ -76,6 +76,7 @@ pub async fn run_taskmanager(ctx: HostCtx, cfg: TaskManagerConfig) -> Result<(),
     }
     let mut executor = TaskExecutor {
         ctx: ctx.clone(),
+        leader_token: 0,
         cfg: cfg.clone(),
         net,
         slots: TaskSlotTable::new(cfg.slots),
@@ -109,6 +110,8 @@ struct RunningTask {
 
 struct TaskExecutor {
     ctx: HostCtx,
+    /// The highest leader token seen: messages with a lower one are refused.
+    leader_token: u64,
     cfg: TaskManagerConfig,
     net: Arc<NetworkEnvironment>,
     slots: TaskSlotTable,
@@ -116,17 +119,46 @@ struct TaskExecutor {
 }
 
 enum Input {
-    FromJm(Result<ToTaskManager, WireError>),
+    FromJm(Result<crate::rpc::Fenced, WireError>),
     Report(TaskReport),
     Tick,
+    /// The coordinator names a newer leader than the one we serve.
+    NewLeader(crate::ha::LeaderInfo),
 }
 
 impl TaskExecutor {
-    /// One registration: connect, register, serve until the JobManager is lost.
+    /// One registration: find the leader, connect, register, serve until
+    /// the JobManager is lost or another one leads.
     async fn session(&mut self, data_addr: &str) -> SessionEnd {
+        let (jobmanager, leader_token) = match &self.cfg.ha {
+            None => (self.cfg.jobmanager.clone(), 0),
+            Some(ha) => {
+                let mut client = crate::ha::HaClient::new(self.ctx.clone(), ha.coordinator.clone());
+                let l = client.wait_for_leader().await;
+                (l.addr, l.token)
+            }
+        };
+        self.leader_token = self.leader_token.max(leader_token);
         let stream = loop {
-            match self.ctx.net.connect(self.cfg.jobmanager.clone()).await {
+            // A crashed host may never answer: give up after a second.
+            let attempt = tokio::time::timeout(
+                Duration::from_millis(1_000),
+                self.ctx.net.connect(jobmanager.clone()),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connect timed out",
+                ))
+            });
+            match attempt {
                 Ok(s) => break s,
+                // With HA the leader we were told of may be gone: ask again.
+                Err(e) if self.cfg.ha.is_some() => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return SessionEnd::Lost(format!("cannot reach the leader at {jobmanager}: {e}"));
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
             }
         };
@@ -148,12 +180,31 @@ impl TaskExecutor {
         let (jm_tx, mut jm_rx) = mpsc::unbounded_channel();
         let reader_task = tokio::spawn(async move {
             loop {
-                let r = reader.recv::<ToTaskManager>().await;
+                let r = reader.recv::<crate::rpc::Fenced>().await;
                 let stop = r.is_err();
                 if jm_tx.send(r).is_err() || stop {
                     break;
                 }
             }
+        });
+        // With high availability, watch the leader: when the coordinator
+        // names a newer one, this session is over (Flink's leader retrieval).
+        let (leader_tx, mut leader_rx) = mpsc::unbounded_channel();
+        let watcher = self.cfg.ha.clone().map(|ha| {
+            let ctx = self.ctx.clone();
+            let current = leader_token;
+            tokio::spawn(async move {
+                let mut client = crate::ha::HaClient::new(ctx, ha.coordinator.clone());
+                loop {
+                    tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
+                    if let Some(l) = client.leader().await
+                        && l.token > current
+                    {
+                        let _ = leader_tx.send(l);
+                        return;
+                    }
+                }
+            })
         });
         let (report_tx, mut report_rx) = mpsc::unbounded_channel();
         let mut tick = tokio::time::interval(Duration::from_millis(
@@ -168,12 +219,33 @@ impl TaskExecutor {
                     Some(r) => Input::Report(r),
                     None => continue,
                 },
+                l = leader_rx.recv(), if watcher.is_some() => match l {
+                    Some(l) => Input::NewLeader(l),
+                    None => continue,
+                },
                 _ = tick.tick() => Input::Tick,
             };
             let result = match input {
-                Input::FromJm(Ok(msg)) => {
+                Input::FromJm(Ok(fenced)) if fenced.token < self.leader_token => {
+                    // A deposed leader's late message: refused.
+                    self.ctx.emit(EventKind::FencedMessageRejected {
+                        at: self.ctx.host.clone(),
+                        token: fenced.token,
+                        current: self.leader_token,
+                        what: message_name(&fenced.msg).to_string(),
+                    });
+                    Ok(())
+                }
+                Input::FromJm(Ok(fenced)) => {
                     last_heard = self.ctx.now_ms();
-                    self.on_message(msg, &mut writer, &report_tx).await
+                    self.on_message(fenced.msg, &mut writer, &report_tx).await
+                }
+                Input::NewLeader(l) => {
+                    self.leader_token = self.leader_token.max(l.token);
+                    Err(SessionEnd::Lost(format!(
+                        "{} is the new leader (token {})",
+                        l.leader, l.token
+                    )))
                 }
                 Input::FromJm(Err(e)) => Err(SessionEnd::Lost(e.to_string())),
                 Input::Report(r) => self.on_report(r, &mut writer).await,
@@ -197,6 +269,9 @@ impl TaskExecutor {
             }
         };
         reader_task.abort();
+        if let Some(w) = watcher {
+            w.abort();
+        }
         end
     }
 
@@ -214,7 +289,7 @@ impl TaskExecutor {
         reports: &mpsc::UnboundedSender<TaskReport>,
     ) -> Result<(), SessionEnd> {
         match msg {
-            ToTaskManager::Registered => Ok(()),
+            ToTaskManager::Registered { .. } => Ok(()),
             ToTaskManager::HeartbeatRequest => {
                 let slots = self.slots.report();
                 Self::send(writer, &FromTaskManager::Heartbeat { slots }).await
@@ -402,5 +477,20 @@ impl TaskExecutor {
                 slot,
             });
         }
+    }
+}
+
+/// A message's name, for events.
+fn message_name(m: &ToTaskManager) -> &'static str {
+    match m {
+        ToTaskManager::Registered { .. } => "Registered",
+        ToTaskManager::HeartbeatRequest => "HeartbeatRequest",
+        ToTaskManager::RequestSlot { .. } => "RequestSlot",
+        ToTaskManager::SlotsAccepted { .. } => "SlotsAccepted",
+        ToTaskManager::SubmitTask(_) => "SubmitTask",
+        ToTaskManager::TriggerCheckpoint { .. } => "TriggerCheckpoint",
+        ToTaskManager::CancelTask { .. } => "CancelTask",
+        ToTaskManager::FreeSlot { .. } => "FreeSlot",
+        ToTaskManager::Shutdown => "Shutdown",
     }
 }

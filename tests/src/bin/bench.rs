@@ -66,7 +66,11 @@ fn simulator(records: u64) {
         base_dir: std::path::Path::new("."),
     };
     let mut s = sim::scenario::parse(&src, std::path::Path::new("bench-scenario.toml")).expect("scenario");
-    s.jobs.push(sim::scenario::ScenarioJob { graph: job(records), at_ms: 0 });
+    s.jobs.push(sim::scenario::ScenarioJob {
+        graph: job(records),
+        at_ms: 0,
+        resume: None,
+    });
     let t0 = Instant::now();
     let o = sim::Simulation::new(&s, None).run().expect("simulation");
     let wall = t0.elapsed().as_secs_f64();
