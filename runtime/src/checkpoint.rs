@@ -33,6 +33,15 @@ pub struct OperatorSnapshot {
 pub struct TaskSnapshot {
     /// One per chained operator, in chain order.
     pub operators: Vec<OperatorSnapshot>,
+    /// Unaligned checkpoints: records that were in flight towards this task
+    /// when it snapshotted (received after its first barrier on channels
+    /// whose barrier had not arrived); processed first on restore.
+    #[serde(default)]
+    pub input_channel_state: Vec<Value>,
+    /// Unaligned checkpoints: records the barrier overtook in this task's
+    /// output buffers, per (edge, consumer subtask); sent first on restore.
+    #[serde(default)]
+    pub output_channel_state: Vec<(u32, u32, Vec<Value>)>,
 }
 
 impl TaskSnapshot {
@@ -245,6 +254,8 @@ mod tests {
                 keyed: vec![(Value::Str("to".into()), 3)],
                 windows: vec![],
             }],
+            input_channel_state: vec![Value::Int(1)],
+            output_channel_state: vec![(0, 1, vec![Value::Int(2)])],
         };
         assert_eq!(TaskSnapshot::decode(&s.encode()), Some(s));
     }

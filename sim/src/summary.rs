@@ -88,6 +88,36 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
             let _ = write!(times, ", ended {}", secs(t));
         }
         let _ = writeln!(out, "{times}");
+        let stats: Vec<(u64, u64, u64)> = o
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::CheckpointCompleted {
+                    job,
+                    duration_ms,
+                    size,
+                    alignment_ms,
+                    ..
+                } if *job == r.id.to_string() => Some((*duration_ms, *size, *alignment_ms)),
+                _ => None,
+            })
+            .collect();
+        if !stats.is_empty() {
+            let mut d: Vec<u64> = stats.iter().map(|s| s.0).collect();
+            d.sort_unstable();
+            let _ = writeln!(
+                out,
+                "    checkpoints: {} completed, duration median {} ms / max {} ms, alignment max {} ms, last size {} bytes",
+                stats.len(),
+                d[d.len() / 2],
+                d[d.len() - 1],
+                stats.iter().map(|s| s.2).max().unwrap_or(0),
+                stats.last().map_or(0, |s| s.1)
+            );
+        }
+        if r.restarts > 0 {
+            let _ = writeln!(out, "    restarts: {}", r.restarts);
+        }
         for v in &r.vertices {
             let _ = writeln!(
                 out,

@@ -1,1 +1,104 @@
-fn main() {}
+//! `tui`: watch and break a simulated Flink cluster.
+//!
+//! ```text
+//! cargo run -p tui -- scenarios/session.toml [--seed N] [--speed X] [--paused]
+//! cargo run -p tui -- scenarios/tm-crash.toml --replay trace.jsonl
+//! ```
+//!
+//! Errors in the scenario (or the trace) are printed before the terminal
+//! is touched (exit code 2). The terminal is restored on exit, on Ctrl-C
+//! (a key in raw mode, handled as quit) and on panic (ratatui's hook).
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tui::app::{App, secs};
+use tui::term::{self, CrosstermInput};
+
+#[derive(Parser)]
+#[command(
+    name = "tui",
+    version,
+    about = "Run a mini-flink scenario in the simulator and watch it live (or replay a trace)"
+)]
+struct Cli {
+    /// The scenario file (with --replay too: it gives the jobs' graphs).
+    scenario: PathBuf,
+    /// Seed (overrides the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Virtual seconds per real second (1 = real time; 1/64 .. 64).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Play back a recorded trace (`sim run SCENARIO --trace TRACE`) instead of running.
+    #[arg(long, value_name = "TRACE")]
+    replay: Option<PathBuf>,
+    /// Start paused.
+    #[arg(long)]
+    paused: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let scenario = match sim::load(&cli.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !(cli.speed.is_finite() && cli.speed > 0.0) {
+        eprintln!("error: --speed must be a positive number, like 0.5 or 4");
+        return ExitCode::from(2);
+    }
+    let mut app = match &cli.replay {
+        Some(path) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot read the trace {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            };
+            match tui::app::parse_trace(&text) {
+                Ok(events) => App::replay(&scenario, events),
+                Err(e) => {
+                    eprintln!(
+                        "error: {}: {e}\n  help: a trace is what `cargo run -p sim -- run SCENARIO --trace FILE` writes, one JSON event per line",
+                        path.display()
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => App::live(&scenario, cli.seed),
+    };
+    app.speed = cli.speed.clamp(tui::app::SPEEDS.0, tui::app::SPEEDS.1);
+    app.paused = cli.paused;
+
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            eprintln!("error: cannot set up the terminal: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = term::run(&mut terminal, &mut app, &mut CrosstermInput);
+    ratatui::restore();
+    match result {
+        Ok(()) => {
+            println!(
+                "mini-flink tui: left \"{}\" at t={} ({} events)",
+                app.title,
+                secs(app.now_ms),
+                app.events.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! fetched later, as Flink keeps an archive of finished jobs.
 
 use super::Outbox;
-use super::jobmaster::JobMaster;
+use super::jobmaster::{JobMaster, JobStart};
 use super::resourcemanager::ResourceManager;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
@@ -142,16 +142,13 @@ impl Dispatcher {
             vertices: jg.vertices.len(),
             slots: jg.slots_needed(),
         });
-        let master = JobMaster::start(
-            self.ctx.clone(),
-            id,
-            jg,
-            self.storage.clone(),
-            restore.map(|(p, s)| (p, s, false)),
-            self.token * ATTEMPTS_PER_LEADER,
-            rm,
-            out,
-        );
+        let start = JobStart {
+            job_graph: jg,
+            storage: self.storage.clone(),
+            restore: restore.map(|(p, s)| (p, s, false)),
+            attempt_base: self.token * ATTEMPTS_PER_LEADER,
+        };
+        let master = JobMaster::start(self.ctx.clone(), id, start, rm, out);
         rm.try_allocate(out);
         self.order.push(id);
         self.jobs.insert(id, master);
@@ -222,16 +219,13 @@ impl Dispatcher {
                 name: record.job_graph.name.clone(),
                 from_checkpoint: restore.as_ref().map(|(_, s, _)| s.id),
             });
-            let master = JobMaster::start(
-                self.ctx.clone(),
-                id,
-                record.job_graph,
-                self.storage.clone(),
+            let start = JobStart {
+                job_graph: record.job_graph,
+                storage: self.storage.clone(),
                 restore,
-                self.token * ATTEMPTS_PER_LEADER,
-                rm,
-                &mut out,
-            );
+                attempt_base: self.token * ATTEMPTS_PER_LEADER,
+            };
+            let master = JobMaster::start(self.ctx.clone(), id, start, rm, &mut out);
             self.order.push(id);
             self.jobs.insert(id, master);
         }

@@ -70,6 +70,19 @@ pub struct ExecutionInfo {
     pub ended_at: Option<u64>,
 }
 
+/// What a JobMaster starts from.
+pub struct JobStart {
+    /// The job.
+    pub job_graph: JobGraph,
+    /// Checkpoint storage.
+    pub storage: Arc<dyn CheckpointStorage>,
+    /// State to restore: (path, checkpoint, `recovered` = taken over from a
+    /// previous leader rather than a savepoint of another job).
+    pub restore: Option<(String, StoredCheckpoint, bool)>,
+    /// First attempt number of its executions (unique per leader).
+    pub attempt_base: u64,
+}
+
 /// A slot sharing slot: (group, index).
 pub type SharingSlot = (String, u32);
 
@@ -122,16 +135,13 @@ pub struct JobMaster {
 
 impl JobMaster {
     /// Creates the JobMaster: builds the ExecutionGraph and starts scheduling.
-    pub fn start(
-        ctx: HostCtx,
-        id: JobId,
-        job_graph: JobGraph,
-        storage: Arc<dyn CheckpointStorage>,
-        restore: Option<(String, StoredCheckpoint, bool)>,
-        attempt_base: u64,
-        rm: &mut ResourceManager,
-        out: &mut Outbox,
-    ) -> JobMaster {
+    pub fn start(ctx: HostCtx, id: JobId, start: JobStart, rm: &mut ResourceManager, out: &mut Outbox) -> JobMaster {
+        let JobStart {
+            job_graph,
+            storage,
+            restore,
+            attempt_base,
+        } = start;
         let execution_graph = ExecutionGraph::from_job_graph(&job_graph);
         let submitted_at = ctx.now_ms();
         let mut executions = BTreeMap::new();

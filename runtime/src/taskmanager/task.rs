@@ -28,7 +28,7 @@ use crate::rpc::{
 use crate::state::ExecutionState;
 
 use crate::rng::SeededRng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -243,6 +243,8 @@ impl Chain {
     /// The state of every chained operator (and a source's offset).
     fn snapshot(&self, source_offset: Option<u64>) -> TaskSnapshot {
         TaskSnapshot {
+            input_channel_state: Vec::new(),
+            output_channel_state: Vec::new(),
             operators: self
                 .ops
                 .iter()
@@ -486,6 +488,17 @@ struct TaskRunner {
     source_offset: Option<u64>,
     /// The checkpoint being aligned: its barrier and when alignment began.
     aligning: Option<(CheckpointBarrier, u64)>,
+    /// The unaligned checkpoint in progress.
+    unaligned: Option<UnalignedCheckpoint>,
+}
+
+/// An unaligned checkpoint between the first barrier and the last.
+struct UnalignedCheckpoint {
+    barrier: CheckpointBarrier,
+    /// The snapshot taken at the first barrier (with the overtaken output).
+    snapshot: TaskSnapshot,
+    /// Input channels whose barrier has not arrived yet.
+    waiting: BTreeSet<usize>,
 }
 
 impl TaskRunner {
@@ -612,9 +625,23 @@ impl TaskRunner {
             bytes_out: 0,
         };
         let mut source_offset = None;
+        let mut in_flight = (Vec::new(), Vec::new());
         if let Some(bytes) = &tdd.restore {
             let snap = TaskSnapshot::decode(bytes).ok_or("the checkpointed state is corrupt")?;
             source_offset = chain.restore(&snap);
+            in_flight = (snap.input_channel_state, snap.output_channel_state);
+        }
+        // Unaligned checkpoints: first what the barrier overtook on the way
+        // out, to the same channels, then what was in flight on the way in.
+        for (edge, to, records) in in_flight.1 {
+            if let Some(c) = writers
+                .iter_mut()
+                .filter(|w| w.edge == edge)
+                .flat_map(|w| w.channels.iter_mut())
+                .find(|c| c.to == to)
+            {
+                c.pending.extend(records.into_iter().map(StreamElement::Record));
+            }
         }
         let ctx = tc.ctx.clone();
         let seed = ctx.seed
@@ -622,7 +649,8 @@ impl TaskRunner {
             ^ u64::from(attempt.subtask)
             ^ (u64::from(attempt.attempt) << 48);
         let now = ctx.now_ms();
-        Ok(TaskRunner {
+        let replay_input = in_flight.0;
+        let mut runner = TaskRunner {
             metrics: Metrics::new(vertex.name.clone(), now, tc.cfg.metrics_interval_ms),
             ctx,
             attempt,
@@ -637,7 +665,13 @@ impl TaskRunner {
             mode: g.checkpoint_mode,
             source_offset,
             aligning: None,
-        })
+            unaligned: None,
+        };
+        let now = runner.ctx.now_ms();
+        for v in replay_input {
+            runner.push(v, now);
+        }
+        Ok(runner)
     }
 
     fn push(&mut self, v: Value, now: u64) {
@@ -790,7 +824,16 @@ impl TaskRunner {
                     if remote {
                         self.counters.bytes_in += v.encoded_len() as u64;
                     }
+                    if let Some(u) = &mut self.unaligned
+                        && u.waiting.contains(&idx)
+                    {
+                        // In flight when we snapshotted: part of the checkpoint.
+                        u.snapshot.input_channel_state.push(v.clone());
+                    }
                     self.push(v, now);
+                }
+                StreamElement::Barrier(b) if self.mode == CheckpointMode::Unaligned && !b.savepoint => {
+                    self.unaligned_barrier(idx, b).await?;
                 }
                 StreamElement::Barrier(b) => {
                     let start = match self.aligning {
@@ -809,11 +852,75 @@ impl TaskRunner {
                 StreamElement::EndOfPartition => {
                     self.gate.channels[idx].ended = true;
                     self.try_complete_alignment().await?;
+                    if let Some(u) = &mut self.unaligned {
+                        u.waiting.remove(&idx);
+                    }
+                    self.try_complete_unaligned();
                 }
             }
         }
-        let _ = self.mode;
         Ok(())
+    }
+
+    /// Unaligned checkpoints: at the first barrier, snapshot at once and let
+    /// the barrier overtake the buffered output (which goes into the
+    /// snapshot); keep reading every channel, recording what arrives on the
+    /// others until their barriers come; then acknowledge.
+    async fn unaligned_barrier(&mut self, idx: usize, b: CheckpointBarrier) -> Result<(), String> {
+        match &mut self.unaligned {
+            Some(u) if u.barrier.id == b.id => {
+                u.waiting.remove(&idx);
+            }
+            Some(u) if u.barrier.id > b.id => {}
+            _ => {
+                let mut snapshot = self.chain.snapshot(self.source_offset);
+                if self.checkpointing {
+                    self.send_collected(Txn::Checkpoint(b.id));
+                }
+                for w in self.writers.iter_mut() {
+                    for c in w.channels.iter_mut() {
+                        let overtaken: Vec<Value> = c
+                            .pending
+                            .drain(..)
+                            .filter_map(|e| match e {
+                                StreamElement::Record(v) => Some(v),
+                                _ => None,
+                            })
+                            .collect();
+                        c.pending.push(StreamElement::Barrier(b));
+                        c.pending
+                            .extend(overtaken.iter().cloned().map(StreamElement::Record));
+                        if !overtaken.is_empty() {
+                            snapshot.output_channel_state.push((w.edge, c.to, overtaken));
+                        }
+                    }
+                }
+                let waiting = (0..self.gate.channels.len())
+                    .filter(|&i| i != idx && !self.gate.channels[i].ended)
+                    .collect();
+                self.unaligned = Some(UnalignedCheckpoint {
+                    barrier: b,
+                    snapshot,
+                    waiting,
+                });
+                flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
+            }
+        }
+        self.try_complete_unaligned();
+        Ok(())
+    }
+
+    fn try_complete_unaligned(&mut self) {
+        if self.unaligned.as_ref().is_some_and(|u| u.waiting.is_empty())
+            && let Some(u) = self.unaligned.take()
+        {
+            let _ = self.reports.send(TaskReport::Ack {
+                attempt: self.attempt,
+                checkpoint: u.barrier.id,
+                state: u.snapshot.encode(),
+                alignment_ms: 0,
+            });
+        }
     }
 
     /// When every open channel delivered the barrier: snapshot, forward, unblock.

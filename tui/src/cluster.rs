@@ -1,0 +1,1018 @@
+//! The cluster as the UI knows it: a fold of the event stream.
+//!
+//! Flink's web UI shows what the JobManager's REST API reports: the
+//! TaskManagers and their slots, the jobs, their vertices and metrics. Here
+//! all of that is one value, [`ClusterView`], built by folding
+//! [`Event`]s one at a time with [`fold`]. Nothing here reaches into the
+//! runtime: a recorded trace folds to exactly the same view as a live run,
+//! which is what makes replay and time travel possible (fold the first `n`
+//! events again, and you see the cluster as it was after event `n`).
+//!
+//! The nouns are Flink's: a TaskManager offers task slots; the
+//! ResourceManager's SlotManager allocates a slot to a job (an allocation);
+//! the JobMaster deploys one subtask of each job vertex (operator chain)
+//! into a slot (slot sharing), each an execution attempt with an
+//! `ExecutionState`.
+
+use runtime::events::{Event, EventKind, TaskCounters};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// What the UI knows of a TaskManager's process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TmStatus {
+    /// The active ResourceManager asked its environment for it.
+    Requested,
+    /// The process started and is registering at the ResourceManager.
+    Starting,
+    /// Registered: its slots are the ResourceManager's to allocate.
+    Registered,
+    /// The process was killed; the JobManager does not know yet (it
+    /// notices only when heartbeats time out).
+    Crashed {
+        /// When it was killed (ms).
+        at: u64,
+    },
+    /// The ResourceManager declared it lost, and its slots with it.
+    Lost {
+        /// When (ms).
+        at: u64,
+        /// Why (usually a heartbeat timeout).
+        cause: String,
+    },
+    /// Stopped by the active ResourceManager because it was idle.
+    Released,
+}
+
+impl TmStatus {
+    /// One word for the status.
+    pub fn label(&self) -> &'static str {
+        match self {
+            TmStatus::Requested => "REQUESTED",
+            TmStatus::Starting => "STARTING",
+            TmStatus::Registered => "REGISTERED",
+            TmStatus::Crashed { .. } => "CRASHED",
+            TmStatus::Lost { .. } => "LOST",
+            TmStatus::Released => "RELEASED",
+        }
+    }
+}
+
+/// One TaskManager and its task slots (its `TaskSlotTable`).
+#[derive(Debug, Clone)]
+pub struct TaskManagerView {
+    /// Resource id (host name), e.g. `taskmanager-1`.
+    pub name: String,
+    /// Process / registration status.
+    pub status: TmStatus,
+    /// Its slots, by index.
+    pub slots: Vec<SlotView>,
+    /// When its process was last killed (kept after it is declared lost).
+    pub crashed_at: Option<u64>,
+    /// When the JobManager saw its control connection drop.
+    pub connection_lost_at: Option<u64>,
+    /// How often its process was restarted.
+    pub restarts: u32,
+}
+
+/// Whether a slot is free, allocated to a job, or running its subtasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotState {
+    /// Offered by the TaskManager, not allocated.
+    Free,
+    /// Allocated to a job; no subtask running in it (yet, or any more).
+    Allocated,
+    /// At least one subtask in it is RUNNING.
+    Running,
+}
+
+/// One task slot.
+#[derive(Debug, Clone, Default)]
+pub struct SlotView {
+    /// The allocation id it carries, when allocated.
+    pub allocation: Option<String>,
+    /// The job (id) it is allocated to.
+    pub job: Option<String>,
+    /// The subtasks deployed into it: one per job vertex at most (slot sharing).
+    pub tasks: Vec<SlotTask>,
+    /// When it last changed hands (allocated or freed), to highlight it.
+    pub changed_at: u64,
+}
+
+impl SlotView {
+    /// Free, allocated or running.
+    pub fn state(&self) -> SlotState {
+        if self.allocation.is_none() && self.tasks.is_empty() {
+            SlotState::Free
+        } else if self.tasks.iter().any(|t| t.state == "RUNNING") {
+            SlotState::Running
+        } else {
+            SlotState::Allocated
+        }
+    }
+}
+
+/// A subtask as it sits in a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotTask {
+    /// Job vertex (operator chain) name.
+    pub vertex: String,
+    /// Subtask index (0-based).
+    pub subtask: u32,
+    /// Parallelism of the vertex.
+    pub parallelism: u32,
+    /// Execution attempt.
+    pub attempt: u32,
+    /// ExecutionState, Flink's spelling.
+    pub state: String,
+}
+
+/// One job as the JobMaster reports it.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    /// Job id (32 hex digits).
+    pub id: String,
+    /// Job name.
+    pub name: String,
+    /// JobStatus, Flink's spelling.
+    pub status: String,
+    /// Why it failed, when it did.
+    pub cause: Option<String>,
+    /// When the Dispatcher accepted it (ms).
+    pub submitted_at: u64,
+    /// When it reached a terminal status (ms).
+    pub ended_at: Option<u64>,
+    /// Position in submission order (picks its colour).
+    pub color: usize,
+    /// Index of its dataflow in the scenario, when known.
+    pub template: Option<usize>,
+    /// Its job vertices (operator chains).
+    pub vertices: Vec<VertexView>,
+    /// Latest traffic per channel `(job edge, producer, consumer)`.
+    pub channels: BTreeMap<(usize, u32, u32), ChannelRate>,
+    /// Slot requests waiting for a free slot.
+    pub pending_slots: BTreeSet<String>,
+    /// How often the restart strategy restarted (part of) it.
+    pub restarts: u32,
+    /// The last restart: `(attempt, checkpoint restored, when)`.
+    pub last_restart: Option<(u32, Option<u64>, u64)>,
+    /// Checkpoints, as Flink's checkpoint tab counts them.
+    pub checkpoints: CheckpointStats,
+}
+
+/// A job's checkpoints (the CheckpointCoordinator's statistics).
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointStats {
+    /// How many completed.
+    pub completed: u32,
+    /// How many were aborted.
+    pub aborted: u32,
+    /// The latest completed one.
+    pub last: Option<CompletedCheckpoint>,
+    /// The one in flight: `(id, triggered at, acknowledgements so far)`.
+    pub pending: Option<(u64, u64, u32)>,
+    /// Why the last aborted one was given up.
+    pub last_abort_cause: Option<String>,
+    /// Savepoints taken: `(id, path)`.
+    pub savepoints: Vec<(u64, String)>,
+}
+
+/// A completed checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedCheckpoint {
+    /// Checkpoint id.
+    pub id: u64,
+    /// When it completed (ms).
+    pub at: u64,
+    /// From trigger to completion (ms).
+    pub duration_ms: u64,
+    /// Total state size (bytes).
+    pub size: u64,
+    /// Subtasks that acknowledged.
+    pub acks: u32,
+}
+
+/// One job vertex (operator chain) and its subtasks.
+#[derive(Debug, Clone)]
+pub struct VertexView {
+    /// Chain name, operators joined by ` -> `.
+    pub name: String,
+    /// Parallelism.
+    pub parallelism: u32,
+    /// One entry per subtask.
+    pub subtasks: Vec<SubtaskView>,
+}
+
+/// One subtask (ExecutionVertex) and its current attempt.
+#[derive(Debug, Clone, Default)]
+pub struct SubtaskView {
+    /// ExecutionState of the current attempt.
+    pub state: String,
+    /// Current attempt number.
+    pub attempt: u32,
+    /// `(TaskManager, slot)` it was deployed to.
+    pub location: Option<(String, u32)>,
+    /// Latest counters.
+    pub counters: TaskCounters,
+    /// Back-pressure of the last interval, per mille.
+    pub backpressure_permille: u32,
+    /// When the counters were reported (ms).
+    pub metrics_at: Option<u64>,
+    /// Records out per second over the last interval.
+    pub out_per_sec: u64,
+    /// Records in per second over the last interval.
+    pub in_per_sec: u64,
+    /// When it started RUNNING (ms).
+    pub running_since: Option<u64>,
+    /// Why it failed.
+    pub cause: Option<String>,
+}
+
+/// The traffic of one channel in its last report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelRate {
+    /// Records per second.
+    pub per_sec: u64,
+    /// When reported (ms).
+    pub at: u64,
+    /// Whether it crosses TaskManagers (network) or stays in memory.
+    pub remote: bool,
+}
+
+/// Everything the UI shows, as of the last folded event.
+#[derive(Debug, Clone)]
+pub struct ClusterView {
+    /// Time of the last folded event (ms).
+    pub now_ms: u64,
+    /// How many events were folded.
+    pub folded: usize,
+    /// TaskManagers, in natural name order (`taskmanager-2` before `-10`).
+    pub taskmanagers: Vec<TaskManagerView>,
+    /// Jobs, in submission order.
+    pub jobs: Vec<JobView>,
+    /// The JobManager that leads (the one whose process runs).
+    pub leader: Option<String>,
+    /// How many times a JobManager gained leadership (more than one means
+    /// the leader changed: a crash, a restart, a failover).
+    pub elections: u32,
+    /// Network partitions in force, each pair sorted.
+    pub partitions: BTreeSet<(String, String)>,
+    /// Faults injected so far.
+    pub faults: u32,
+    /// The scenario's dataflows, to know a job's vertices and edges.
+    catalog: Arc<Vec<viz::Dataflow>>,
+}
+
+/// The JobStatus values after which nothing changes.
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, "FINISHED" | "FAILED" | "CANCELED")
+}
+
+fn natural_key(name: &str) -> (String, u64) {
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (prefix, num) = name.split_at(name.len() - digits);
+    (prefix.to_string(), num.parse().unwrap_or(0))
+}
+
+impl ClusterView {
+    /// An empty cluster that knows the scenario's dataflows (by job name).
+    pub fn new(catalog: Arc<Vec<viz::Dataflow>>) -> Self {
+        ClusterView {
+            now_ms: 0,
+            folded: 0,
+            taskmanagers: Vec::new(),
+            jobs: Vec::new(),
+            leader: None,
+            elections: 0,
+            partitions: BTreeSet::new(),
+            faults: 0,
+            catalog,
+        }
+    }
+
+    /// The scenario's dataflows.
+    pub fn catalog(&self) -> &[viz::Dataflow] {
+        &self.catalog
+    }
+
+    /// The dataflow of a job, when the scenario has it.
+    pub fn dataflow(&self, job: &JobView) -> Option<&viz::Dataflow> {
+        job.template.and_then(|i| self.catalog.get(i))
+    }
+
+    /// A TaskManager by name.
+    pub fn taskmanager(&self, name: &str) -> Option<&TaskManagerView> {
+        self.taskmanagers.iter().find(|t| t.name == name)
+    }
+
+    /// A job by id.
+    pub fn job(&self, id: &str) -> Option<&JobView> {
+        self.jobs.iter().find(|j| j.id == id)
+    }
+
+    /// Whether `a` and `b` are cut from each other.
+    pub fn partitioned(&self, a: &str, b: &str) -> bool {
+        let key = if a <= b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        };
+        self.partitions.contains(&key)
+    }
+
+    fn tm_mut(&mut self, name: &str, status: TmStatus) -> &mut TaskManagerView {
+        let pos = match self.taskmanagers.iter().position(|t| t.name == name) {
+            Some(p) => p,
+            None => {
+                let key = natural_key(name);
+                let at = self
+                    .taskmanagers
+                    .iter()
+                    .position(|t| natural_key(&t.name) > key)
+                    .unwrap_or(self.taskmanagers.len());
+                self.taskmanagers.insert(
+                    at,
+                    TaskManagerView {
+                        name: name.to_string(),
+                        status,
+                        slots: Vec::new(),
+                        crashed_at: None,
+                        connection_lost_at: None,
+                        restarts: 0,
+                    },
+                );
+                at
+            }
+        };
+        &mut self.taskmanagers[pos]
+    }
+
+    fn slot_mut(&mut self, tm: &str, slot: u32) -> &mut SlotView {
+        let t = self.tm_mut(tm, TmStatus::Registered);
+        let i = slot as usize;
+        if t.slots.len() <= i {
+            t.slots.resize_with(i + 1, SlotView::default);
+        }
+        &mut t.slots[i]
+    }
+
+    fn job_mut(&mut self, id: &str, name: &str, t: u64) -> &mut JobView {
+        let pos = match self.jobs.iter().position(|j| j.id == id) {
+            Some(p) => p,
+            None => {
+                let taken: BTreeSet<usize> = self.jobs.iter().filter_map(|j| j.template).collect();
+                let template = self
+                    .catalog
+                    .iter()
+                    .enumerate()
+                    .position(|(i, d)| d.name == name && !taken.contains(&i))
+                    .or_else(|| self.catalog.iter().position(|d| d.name == name));
+                let vertices = template
+                    .map(|i| {
+                        self.catalog[i]
+                            .vertices
+                            .iter()
+                            .map(|v| VertexView {
+                                name: v.name.clone(),
+                                parallelism: v.parallelism,
+                                subtasks: (0..v.parallelism)
+                                    .map(|_| SubtaskView {
+                                        state: "CREATED".into(),
+                                        ..SubtaskView::default()
+                                    })
+                                    .collect(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.jobs.push(JobView {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                    status: "INITIALIZING".into(),
+                    cause: None,
+                    submitted_at: t,
+                    ended_at: None,
+                    color: self.jobs.len(),
+                    template,
+                    vertices,
+                    channels: BTreeMap::new(),
+                    pending_slots: BTreeSet::new(),
+                    restarts: 0,
+                    last_restart: None,
+                    checkpoints: CheckpointStats::default(),
+                });
+                self.jobs.len() - 1
+            }
+        };
+        &mut self.jobs[pos]
+    }
+
+    fn subtask_mut(
+        &mut self,
+        job: &str,
+        vertex: &str,
+        subtask: u32,
+        parallelism: u32,
+        t: u64,
+    ) -> &mut SubtaskView {
+        let j = self.job_mut(job, job.get(..8).unwrap_or(job), t);
+        let v = match j.vertices.iter().position(|v| v.name == vertex) {
+            Some(p) => p,
+            None => {
+                j.vertices.push(VertexView {
+                    name: vertex.to_string(),
+                    parallelism,
+                    subtasks: Vec::new(),
+                });
+                j.vertices.len() - 1
+            }
+        };
+        let v = &mut j.vertices[v];
+        let i = subtask as usize;
+        if v.subtasks.len() <= i {
+            v.subtasks.resize_with(i + 1, || SubtaskView {
+                state: "CREATED".into(),
+                ..SubtaskView::default()
+            });
+            v.parallelism = v.parallelism.max(i as u32 + 1);
+        }
+        &mut v.subtasks[i]
+    }
+
+    /// Producer vertex index of a job edge, from the scenario's dataflow.
+    fn edges_from(&self, job: &JobView, vertex: &str) -> Vec<usize> {
+        let Some(df) = self.dataflow(job) else {
+            return Vec::new();
+        };
+        let Some(v) = df.vertices.iter().position(|x| x.name == vertex) else {
+            return Vec::new();
+        };
+        df.vertex_edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.from == v)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// What a `FaultInjected` event's text says (the simulator's `FaultAction`
+/// display form: `crash h`, `restart h`, `start h`, `partition a | b`,
+/// `repair a <-> b`, `delay a <-> b by n ms`, `cancel job j`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultText {
+    /// `crash h`.
+    Crash(String),
+    /// `restart h`.
+    Restart(String),
+    /// `start h`.
+    Start(String),
+    /// `partition a | b`.
+    Partition(String, String),
+    /// `repair a <-> b`.
+    Repair(String, String),
+    /// Anything else (delays, cancellations).
+    Other,
+}
+
+impl FaultText {
+    /// Reads a fault's description.
+    pub fn parse(s: &str) -> FaultText {
+        let pair = |rest: &str, sep: &str| {
+            rest.split_once(sep)
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+        };
+        if let Some(h) = s.strip_prefix("crash ") {
+            FaultText::Crash(h.trim().to_string())
+        } else if let Some(h) = s.strip_prefix("restart ") {
+            FaultText::Restart(h.trim().to_string())
+        } else if let Some(h) = s.strip_prefix("start ") {
+            FaultText::Start(h.trim().to_string())
+        } else if let Some((a, b)) = s.strip_prefix("partition ").and_then(|r| pair(r, " | ")) {
+            FaultText::Partition(a, b)
+        } else if let Some((a, b)) = s.strip_prefix("repair ").and_then(|r| pair(r, " <-> ")) {
+            FaultText::Repair(a, b)
+        } else {
+            FaultText::Other
+        }
+    }
+}
+
+fn is_taskmanager(view: &ClusterView, host: &str) -> bool {
+    host.starts_with("taskmanager") || view.taskmanager(host).is_some()
+}
+
+fn sorted_pair(a: String, b: String) -> (String, String) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Folds one event into the view. Unknown or purely informative events
+/// only advance the clock.
+pub fn fold(view: &mut ClusterView, e: &Event) {
+    view.now_ms = view.now_ms.max(e.t);
+    view.folded += 1;
+    let t = e.t;
+    match &e.kind {
+        EventKind::HostStarted { role } => match role.as_str() {
+            "taskmanager" => {
+                let tm = view.tm_mut(&e.host, TmStatus::Starting);
+                tm.status = TmStatus::Starting;
+                tm.slots.clear();
+                tm.connection_lost_at = None;
+            }
+            "jobmanager" => {
+                view.elections += 1;
+                view.leader = Some(e.host.clone());
+            }
+            _ => {}
+        },
+        EventKind::TaskManagerRegistered {
+            resource_id, slots, ..
+        } => {
+            let tm = view.tm_mut(resource_id, TmStatus::Registered);
+            let fresh = !matches!(tm.status, TmStatus::Registered);
+            tm.status = TmStatus::Registered;
+            tm.connection_lost_at = None;
+            if fresh {
+                tm.slots.clear();
+            }
+            tm.slots.resize_with(*slots as usize, SlotView::default);
+        }
+        EventKind::TaskManagerLost { resource_id, cause } => {
+            let tm = view.tm_mut(resource_id, TmStatus::Registered);
+            tm.status = TmStatus::Lost {
+                at: t,
+                cause: cause.clone(),
+            };
+        }
+        EventKind::WorkerRequested { resource_id, .. } => {
+            view.tm_mut(resource_id, TmStatus::Requested);
+        }
+        EventKind::WorkerReleased { resource_id } => {
+            let tm = view.tm_mut(resource_id, TmStatus::Released);
+            tm.status = TmStatus::Released;
+            tm.slots.clear();
+        }
+        EventKind::ConnectionLost { peer, .. }
+            if e.host == "jobmanager" && is_taskmanager(view, peer) =>
+        {
+            view.tm_mut(peer, TmStatus::Registered).connection_lost_at = Some(t);
+        }
+        EventKind::SlotRequestPending { job, allocation } => {
+            view.job_mut(job, job.get(..8).unwrap_or(job), t)
+                .pending_slots
+                .insert(allocation.clone());
+        }
+        EventKind::SlotAllocated {
+            job,
+            allocation,
+            resource_id,
+            slot,
+        } => {
+            view.job_mut(job, job.get(..8).unwrap_or(job), t)
+                .pending_slots
+                .remove(allocation);
+            let s = view.slot_mut(resource_id, *slot);
+            s.allocation = Some(allocation.clone());
+            s.job = Some(job.clone());
+            s.tasks.clear();
+            s.changed_at = t;
+        }
+        EventKind::SlotFreed {
+            allocation,
+            resource_id,
+            slot,
+        } => {
+            let s = view.slot_mut(resource_id, *slot);
+            if s.allocation.is_none() || s.allocation.as_ref() == Some(allocation) {
+                *s = SlotView {
+                    changed_at: t,
+                    ..SlotView::default()
+                };
+            }
+        }
+        EventKind::JobSubmitted { job, name, .. } => {
+            let j = view.job_mut(job, name, t);
+            j.name = name.clone();
+            j.submitted_at = t;
+        }
+        EventKind::JobStatusChanged {
+            job,
+            name,
+            to,
+            cause,
+            ..
+        } => {
+            let j = view.job_mut(job, name, t);
+            j.status = to.clone();
+            if cause.is_some() {
+                j.cause = cause.clone();
+            } else if to == "RUNNING" {
+                // Recovered: the restart line tells what happened.
+                j.cause = None;
+            }
+            if is_terminal(to) {
+                j.ended_at = Some(t);
+                j.channels.clear();
+                for v in &mut j.vertices {
+                    for s in &mut v.subtasks {
+                        s.out_per_sec = 0;
+                        s.in_per_sec = 0;
+                    }
+                }
+            }
+        }
+        EventKind::TaskDeployed {
+            job,
+            vertex,
+            subtask,
+            parallelism,
+            attempt,
+            resource_id,
+            slot,
+        } => {
+            let st = view.subtask_mut(job, vertex, *subtask, *parallelism, t);
+            let old = st.location.take();
+            st.location = Some((resource_id.clone(), *slot));
+            if *attempt != st.attempt {
+                // A new execution attempt counts from zero again.
+                st.counters = TaskCounters::default();
+                st.metrics_at = None;
+                st.out_per_sec = 0;
+                st.in_per_sec = 0;
+            }
+            st.attempt = *attempt;
+            st.cause = None;
+            if let Some((otm, oslot)) = old
+                && (otm != *resource_id || oslot != *slot)
+            {
+                let s = view.slot_mut(&otm, oslot);
+                s.tasks
+                    .retain(|x| !(x.vertex == *vertex && x.subtask == *subtask));
+            }
+            let s = view.slot_mut(resource_id, *slot);
+            if s.job.is_none() {
+                s.job = Some(job.clone());
+            }
+            let task = SlotTask {
+                vertex: vertex.clone(),
+                subtask: *subtask,
+                parallelism: *parallelism,
+                attempt: *attempt,
+                state: "DEPLOYING".into(),
+            };
+            match s
+                .tasks
+                .iter_mut()
+                .find(|x| x.vertex == *vertex && x.subtask == *subtask)
+            {
+                Some(x) => *x = task,
+                None => s.tasks.push(task),
+            }
+        }
+        EventKind::TaskStateChanged {
+            job,
+            vertex,
+            subtask,
+            attempt,
+            to,
+            cause,
+            ..
+        } => {
+            let st = view.subtask_mut(job, vertex, *subtask, subtask + 1, t);
+            if *attempt < st.attempt {
+                return;
+            }
+            st.attempt = *attempt;
+            st.state = to.clone();
+            if cause.is_some() {
+                st.cause = cause.clone();
+            }
+            if to == "RUNNING" {
+                st.running_since = Some(t);
+            }
+            let ended = matches!(to.as_str(), "FINISHED" | "FAILED" | "CANCELED");
+            if ended {
+                st.out_per_sec = 0;
+                st.in_per_sec = 0;
+            }
+            let location = st.location.clone();
+            if let Some((tm, slot)) = location {
+                let s = view.slot_mut(&tm, slot);
+                if let Some(x) = s
+                    .tasks
+                    .iter_mut()
+                    .find(|x| x.vertex == *vertex && x.subtask == *subtask)
+                {
+                    x.state = to.clone();
+                    x.attempt = *attempt;
+                }
+            }
+            if ended && let Some(j) = view.job(job) {
+                let edges = view.edges_from(j, vertex);
+                if let Some(j) = view.jobs.iter_mut().find(|j| j.id == *job) {
+                    j.channels
+                        .retain(|(edge, from, _), _| !(edges.contains(edge) && from == subtask));
+                }
+            }
+        }
+        EventKind::TaskMetrics {
+            job,
+            vertex,
+            subtask,
+            counters,
+            backpressure_permille,
+        } => {
+            let st = view.subtask_mut(job, vertex, *subtask, subtask + 1, t);
+            let since = st.metrics_at.or(st.running_since);
+            let (prev_out, prev_in) = (st.counters.records_out, st.counters.records_in);
+            let dt = since.map_or(1_000, |s| t.saturating_sub(s)).max(1);
+            st.out_per_sec = counters.records_out.saturating_sub(prev_out) * 1_000 / dt;
+            st.in_per_sec = counters.records_in.saturating_sub(prev_in) * 1_000 / dt;
+            st.counters = counters.clone();
+            st.backpressure_permille = *backpressure_permille;
+            st.metrics_at = Some(t);
+        }
+        EventKind::ChannelTraffic {
+            job,
+            edge,
+            from,
+            to,
+            records,
+            remote,
+            ..
+        } => {
+            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let key = (*edge, *from, *to);
+            let dt = j
+                .channels
+                .get(&key)
+                .map_or(1_000, |c| t.saturating_sub(c.at))
+                .max(1);
+            j.channels.insert(
+                key,
+                ChannelRate {
+                    per_sec: records * 1_000 / dt,
+                    at: t,
+                    remote: *remote,
+                },
+            );
+        }
+        EventKind::CheckpointTriggered { job, id, .. } => {
+            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            j.checkpoints.pending = Some((*id, t, 0));
+        }
+        EventKind::CheckpointAcknowledged { job, id, .. } => {
+            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            if let Some((pid, _, acks)) = &mut j.checkpoints.pending
+                && *pid == *id
+            {
+                *acks += 1;
+            }
+        }
+        EventKind::CheckpointCompleted {
+            job,
+            id,
+            duration_ms,
+            size,
+            acks,
+            ..
+        } => {
+            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let c = &mut j.checkpoints;
+            c.completed += 1;
+            c.last = Some(CompletedCheckpoint {
+                id: *id,
+                at: t,
+                duration_ms: *duration_ms,
+                size: *size,
+                acks: *acks,
+            });
+            if c.pending.is_some_and(|(p, _, _)| p <= *id) {
+                c.pending = None;
+            }
+        }
+        EventKind::SavepointCompleted { job, id, path, .. } => {
+            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            j.checkpoints.savepoints.push((*id, path.clone()));
+            if j.checkpoints.pending.is_some_and(|(p, _, _)| p == *id) {
+                j.checkpoints.pending = None;
+            }
+        }
+        EventKind::CheckpointAborted { job, id, cause } => {
+            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let c = &mut j.checkpoints;
+            c.aborted += 1;
+            c.last_abort_cause = Some(cause.clone());
+            if c.pending.is_some_and(|(p, _, _)| p == *id) {
+                c.pending = None;
+            }
+        }
+        EventKind::RestartScheduled { job, name, .. } => {
+            let j = view.job_mut(job, name, t);
+            j.restarts += 1;
+            j.checkpoints.pending = None;
+        }
+        EventKind::Restarted {
+            job,
+            name,
+            attempt,
+            from_checkpoint,
+            ..
+        } => {
+            let j = view.job_mut(job, name, t);
+            j.last_restart = Some((*attempt, *from_checkpoint, t));
+        }
+        EventKind::FaultInjected { fault } => {
+            view.faults += 1;
+            match FaultText::parse(fault) {
+                FaultText::Crash(h) => {
+                    if is_taskmanager(view, &h) {
+                        let tm = view.tm_mut(&h, TmStatus::Registered);
+                        if !matches!(tm.status, TmStatus::Lost { .. } | TmStatus::Released) {
+                            tm.status = TmStatus::Crashed { at: t };
+                        }
+                        tm.crashed_at = Some(t);
+                    } else if view.leader.as_deref() == Some(h.as_str()) {
+                        view.leader = None;
+                    }
+                }
+                FaultText::Restart(h) => {
+                    if is_taskmanager(view, &h) {
+                        let tm = view.tm_mut(&h, TmStatus::Starting);
+                        tm.restarts += 1;
+                    } else if view.leader.as_deref() == Some(h.as_str()) {
+                        view.leader = None;
+                    }
+                }
+                FaultText::Start(h) => {
+                    view.tm_mut(&h, TmStatus::Starting);
+                }
+                FaultText::Partition(a, b) => {
+                    view.partitions.insert(sorted_pair(a, b));
+                }
+                FaultText::Repair(a, b) => {
+                    view.partitions.remove(&sorted_pair(a, b));
+                }
+                FaultText::Other => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether an event is a measurement or a per-subtask detail that the
+/// logs and stepping leave out (metrics, checkpoint acknowledgements).
+pub fn is_noise(e: &Event) -> bool {
+    e.kind.is_metric() || matches!(e.kind, EventKind::CheckpointAcknowledged { .. })
+}
+
+/// Folds many events.
+pub fn fold_all<'a>(view: &mut ClusterView, events: impl IntoIterator<Item = &'a Event>) {
+    for e in events {
+        fold(view, e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(t: u64, host: &str, kind: EventKind) -> Event {
+        Event {
+            t,
+            host: host.into(),
+            kind,
+        }
+    }
+
+    /// A TaskManager's slots fill with a job's subtasks, and a crash is
+    /// first only a crash (the JobManager does not know), then a loss.
+    #[test]
+    fn slots_fill_and_a_crash_becomes_a_loss() {
+        let mut v = ClusterView::new(Arc::new(Vec::new()));
+        let events = vec![
+            ev(
+                0,
+                "taskmanager-1",
+                EventKind::HostStarted {
+                    role: "taskmanager".into(),
+                },
+            ),
+            ev(
+                3,
+                "jobmanager",
+                EventKind::TaskManagerRegistered {
+                    resource_id: "taskmanager-1".into(),
+                    slots: 2,
+                    data_addr: "x".into(),
+                },
+            ),
+            ev(
+                10,
+                "jobmanager",
+                EventKind::SlotAllocated {
+                    job: "j1".into(),
+                    allocation: "alloc-1".into(),
+                    resource_id: "taskmanager-1".into(),
+                    slot: 1,
+                },
+            ),
+            ev(
+                11,
+                "jobmanager",
+                EventKind::TaskDeployed {
+                    job: "j1".into(),
+                    vertex: "A -> B".into(),
+                    subtask: 0,
+                    parallelism: 1,
+                    attempt: 0,
+                    resource_id: "taskmanager-1".into(),
+                    slot: 1,
+                },
+            ),
+            ev(
+                12,
+                "jobmanager",
+                EventKind::TaskStateChanged {
+                    job: "j1".into(),
+                    vertex: "A -> B".into(),
+                    subtask: 0,
+                    attempt: 0,
+                    from: "INITIALIZING".into(),
+                    to: "RUNNING".into(),
+                    cause: None,
+                },
+            ),
+        ];
+        fold_all(&mut v, &events);
+        let tm = &v.taskmanagers[0];
+        assert_eq!(tm.slots[0].state(), SlotState::Free);
+        assert_eq!(tm.slots[1].state(), SlotState::Running);
+        fold(
+            &mut v,
+            &ev(
+                20,
+                "sim",
+                EventKind::FaultInjected {
+                    fault: "crash taskmanager-1".into(),
+                },
+            ),
+        );
+        assert_eq!(v.taskmanagers[0].status, TmStatus::Crashed { at: 20 });
+        fold(
+            &mut v,
+            &ev(
+                30,
+                "jobmanager",
+                EventKind::TaskManagerLost {
+                    resource_id: "taskmanager-1".into(),
+                    cause: "timeout".into(),
+                },
+            ),
+        );
+        assert!(matches!(
+            v.taskmanagers[0].status,
+            TmStatus::Lost { at: 30, .. }
+        ));
+        assert_eq!(v.taskmanagers[0].crashed_at, Some(20));
+    }
+
+    /// TaskManagers sort by number, not by string.
+    #[test]
+    fn natural_order() {
+        let mut v = ClusterView::new(Arc::new(Vec::new()));
+        for n in ["taskmanager-10", "taskmanager-2", "taskmanager-1"] {
+            fold(
+                &mut v,
+                &ev(
+                    0,
+                    n,
+                    EventKind::HostStarted {
+                        role: "taskmanager".into(),
+                    },
+                ),
+            );
+        }
+        let names: Vec<&str> = v.taskmanagers.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["taskmanager-1", "taskmanager-2", "taskmanager-10"]);
+    }
+
+    /// The simulator's fault descriptions are read back.
+    #[test]
+    fn fault_text() {
+        assert_eq!(
+            FaultText::parse("crash taskmanager-1"),
+            FaultText::Crash("taskmanager-1".into())
+        );
+        assert_eq!(
+            FaultText::parse("partition jobmanager | taskmanager-2"),
+            FaultText::Partition("jobmanager".into(), "taskmanager-2".into())
+        );
+        assert_eq!(
+            FaultText::parse("repair jobmanager <-> taskmanager-2"),
+            FaultText::Repair("jobmanager".into(), "taskmanager-2".into())
+        );
+        assert_eq!(FaultText::parse("cancel job x"), FaultText::Other);
+    }
+}

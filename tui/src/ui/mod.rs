@@ -1,0 +1,337 @@
+//! Drawing: a pure function of [`App`] onto a ratatui [`Frame`].
+//!
+//! One header line (scenario, clock, pace, the JobManager leader), the
+//! screen's body, one status line, and the help overlay on top. Each
+//! screen shows one of Flink's pictures of a running cluster:
+//!
+//! | module | shows | Flink concept |
+//! |---|---|---|
+//! | [`slots`] | TaskManagers and their task slots | TaskExecutor, TaskSlotTable, slot sharing |
+//! | [`jobs`] | jobs, vertices, metrics | JobMaster, ExecutionGraph, task metrics |
+//! | [`log`] | the event stream, explained | everything observable is an event |
+//! | [`dataflow`] | the condensed and the parallel dataflow | StreamGraph, JobGraph, ExecutionGraph |
+//! | [`help`] | keys and legend | |
+//!
+//! Nothing here changes state or looks at the clock: the same [`App`]
+//! always draws the same cells, which is what the snapshot tests rely on.
+
+pub mod dataflow;
+pub mod help;
+pub mod jobs;
+pub mod log;
+pub mod slots;
+
+use crate::app::{App, Mode, Screen, secs, speed_label};
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+
+/// Colours that tell jobs apart (by submission order).
+pub const JOB_COLORS: [Color; 6] = [
+    Color::Cyan,
+    Color::Magenta,
+    Color::LightBlue,
+    Color::LightYellow,
+    Color::LightMagenta,
+    Color::LightCyan,
+];
+
+/// The colour of the job with this index.
+pub fn job_color(i: usize) -> Color {
+    JOB_COLORS[i % JOB_COLORS.len()]
+}
+
+/// The colour of an ExecutionState or JobStatus.
+pub fn state_color(state: &str) -> Color {
+    match state {
+        "RUNNING" => Color::Green,
+        "FINISHED" => Color::DarkGray,
+        "FAILED" | "FAILING" => Color::Red,
+        "CANCELED" | "CANCELING" | "CANCELLING" => Color::Magenta,
+        "RESTARTING" => Color::LightRed,
+        _ => Color::Yellow,
+    }
+}
+
+/// Back-pressure colour: green below 10%, yellow below 50%, red above.
+pub fn backpressure_color(permille: u32) -> Color {
+    if permille < 100 {
+        Color::Green
+    } else if permille < 500 {
+        Color::Yellow
+    } else {
+        Color::Red
+    }
+}
+
+/// `950/s`, `12.3k/s`, `1.2M/s`.
+pub fn fmt_rate(per_sec: u64) -> String {
+    if per_sec < 1_000 {
+        format!("{per_sec}/s")
+    } else if per_sec < 1_000_000 {
+        format!("{:.1}k/s", per_sec as f64 / 1e3)
+    } else {
+        format!("{:.1}M/s", per_sec as f64 / 1e6)
+    }
+}
+
+/// `950`, `12.3k`, `1.2M`.
+pub fn fmt_count(n: u64) -> String {
+    if n < 10_000 {
+        format!("{n}")
+    } else if n < 1_000_000 {
+        format!("{:.1}k", n as f64 / 1e3)
+    } else {
+        format!("{:.1}M", n as f64 / 1e6)
+    }
+}
+
+/// `Split -> Pair` as `Split->Pair`, and `Sum -> Sink: Collect` as `Sum->Sink`.
+pub fn short_chain(name: &str) -> String {
+    name.split(" -> ")
+        .map(|op| op.split(": ").next().unwrap_or(op))
+        .collect::<Vec<_>>()
+        .join("->")
+}
+
+/// `taskmanager-3` as `tm-3`, `jobmanager` as `jm`.
+pub fn short_host(host: &str) -> String {
+    if let Some(n) = host.strip_prefix("taskmanager-") {
+        format!("tm-{n}")
+    } else if host == "jobmanager" {
+        "jm".into()
+    } else {
+        host.to_string()
+    }
+}
+
+/// Word-wraps `text` into at most `max_lines` lines of `width` (an ellipsis
+/// marks a cut).
+pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    if lines.len() > max_lines {
+        lines.truncate(max_lines);
+        if let Some(l) = lines.last_mut() {
+            l.push('…');
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| {
+            if l.chars().count() > width {
+                l.chars().take(width.saturating_sub(1)).collect::<String>() + "…"
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
+/// Draws the whole screen.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    render_to(app, area, frame.buffer_mut());
+}
+
+/// Draws the whole screen into a buffer (what [`render`] does, for benches).
+pub fn render_to(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.width < 40 || area.height < 10 {
+        buf.set_stringn(
+            area.x,
+            area.y,
+            "mini-flink: the terminal is too small (80x24 or more)",
+            area.width as usize,
+            Style::default(),
+        );
+        return;
+    }
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header(app, head, buf);
+    match app.screen {
+        Screen::Cluster => cluster_screen(app, body, buf),
+        Screen::Dataflow => dataflow::render(app, body, buf),
+        Screen::Events => log::render_full(app, body, buf),
+    }
+    footer(app, foot, buf);
+    if app.help {
+        help::render(app, area, buf);
+    }
+}
+
+fn cluster_screen(app: &App, area: Rect, buf: &mut Buffer) {
+    let jobs_w = if area.width >= 110 {
+        area.width * 2 / 5
+    } else {
+        area.width * 3 / 8
+    };
+    let slots_w = area.width - jobs_w;
+    // The log gets what the slots and jobs do not need (at least 5 rows).
+    let wanted = slots::wanted_height(app, slots_w).max(jobs::wanted_height(app, jobs_w));
+    let min_log = if area.height >= 30 { 8 } else { 5 };
+    let top_h = wanted.clamp(
+        area.height.min(12),
+        area.height.saturating_sub(min_log).max(6),
+    );
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(jobs_w)]).areas(top);
+    slots::render(app, left, buf);
+    jobs::render(app, right, buf);
+    log::render(app, bottom, buf);
+}
+
+fn header(app: &App, area: Rect, buf: &mut Buffer) {
+    let base = Style::default().bg(Color::Blue).fg(Color::White);
+    buf.set_style(area, base);
+    let mut spans: Vec<Span> = vec![Span::styled(
+        " mini-flink ",
+        base.add_modifier(Modifier::BOLD),
+    )];
+    spans.push(Span::styled(format!("{} ", app.title), base));
+    let (mode, mode_style) = if !app.at_present() && app.shown_ms() < app.now_ms {
+        (
+            "◀ PAST",
+            base.bg(Color::Magenta).add_modifier(Modifier::BOLD),
+        )
+    } else if !app.at_present() {
+        ("‖ STEP", base.bg(Color::Yellow).fg(Color::Black))
+    } else if app.ended {
+        ("■ ENDED", base.bg(Color::DarkGray))
+    } else if app.paused {
+        ("‖ PAUSED", base.bg(Color::Yellow).fg(Color::Black))
+    } else {
+        ("▶", base.bg(Color::Green).fg(Color::Black))
+    };
+    let source = match app.mode {
+        Mode::Live => "LIVE",
+        Mode::Replay => "REPLAY",
+    };
+    spans.push(Span::styled(
+        format!(" {mode} {source} {} ", speed_label(app.speed)),
+        mode_style,
+    ));
+    spans.push(Span::styled(
+        format!(" t={} ", secs(app.shown_ms())),
+        base.add_modifier(Modifier::BOLD),
+    ));
+    if !app.at_present() {
+        spans.push(Span::styled(
+            format!("event {}/{} ", app.cursor, app.available()),
+            base,
+        ));
+    }
+    let v = &app.view;
+    let leader = match &v.leader {
+        Some(l) if v.elections > 1 => Span::styled(
+            format!(" leader {l} (elected {}x) ", v.elections),
+            base.fg(Color::LightYellow),
+        ),
+        Some(l) => Span::styled(format!(" leader {l} "), base),
+        None if v.elections > 0 => Span::styled(
+            " NO LEADER ",
+            base.bg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+        None => Span::styled(" no JobManager yet ", base),
+    };
+    spans.push(leader);
+    let tabs = [
+        ("1", "Cluster", Screen::Cluster),
+        ("2", "Dataflow", Screen::Dataflow),
+        ("3", "Events", Screen::Events),
+    ];
+    let tab_w: usize = tabs.iter().map(|(k, n, _)| k.len() + n.len() + 2).sum();
+    let seed = format!("seed {} ", app.seed);
+    let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + seed.len();
+    if used + tab_w <= area.width as usize {
+        spans.push(Span::styled(seed, base.fg(Color::Gray)));
+        spans.push(Span::styled(
+            " ".repeat(area.width as usize - used - tab_w),
+            base,
+        ));
+        for (k, name, s) in tabs {
+            let st = if app.screen == s {
+                base.bg(Color::White)
+                    .fg(Color::Blue)
+                    .add_modifier(Modifier::BOLD)
+            } else {
+                base
+            };
+            spans.push(Span::styled(format!("{k} {name}"), st));
+            spans.push(Span::styled(" ", base));
+        }
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+fn footer(app: &App, area: Rect, buf: &mut Buffer) {
+    if let Some(msg) = &app.status {
+        let line = Line::from(vec![
+            Span::raw(" "),
+            Span::styled(msg.clone(), Style::default().fg(Color::Yellow).bold()),
+        ]);
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    let keys: &[(&str, &str)] = match app.mode {
+        Mode::Live => &[
+            ("Tab", "TM"),
+            ("c", "crash"),
+            ("r", "restart"),
+            ("p", "partition"),
+            ("x", "cancel"),
+            ("␣", "pause"),
+            ("←→", "step"),
+            ("v", "graph"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::Replay => &[
+            ("␣", "play/pause"),
+            ("←→", "step"),
+            ("Home/End", "start/end"),
+            ("+-", "pace"),
+            ("Tab", "TM"),
+            ("v", "graph"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+    };
+    let mut spans = Vec::new();
+    for (k, what) in keys {
+        spans.push(Span::styled(
+            format!(" {k}"),
+            Style::default().fg(Color::Black).bg(Color::Gray),
+        ));
+        spans.push(Span::styled(
+            format!(" {what}"),
+            Style::default().fg(Color::Gray),
+        ));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// A bordered panel with a title; returns the inside.
+pub fn panel(buf: &mut Buffer, area: Rect, title: Line<'_>, border: Style) -> Rect {
+    use ratatui::widgets::{Block, Widget};
+    let block = Block::bordered().title(title).border_style(border);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
