@@ -314,6 +314,14 @@ pub enum DataMessage {
         /// How many.
         n: u32,
     },
+    /// Producer → consumer: an unaligned checkpoint barrier, sent ahead of
+    /// every queued buffer and without credit (a priority event).
+    PriorityBarrier {
+        /// The channel.
+        key: ChannelKey,
+        /// The barrier.
+        barrier: CheckpointBarrier,
+    },
     /// Producer → consumer: one buffer of elements (`BufferResponse`).
     Buffer {
         /// The channel.

@@ -65,3 +65,17 @@ fn ha_campaign_50_seeds_exactly_once() {
         "the schedules must actually make jobs recover: {summary}"
     );
 }
+
+/// 20 seeds with unaligned checkpoints under back-pressure: restoring
+/// in-flight data must neither lose nor repeat a record.
+#[test]
+fn unaligned_failover_campaign_20_seeds_exactly_once() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/failover-unaligned.toml");
+    let s = sim::load(&p).unwrap_or_else(|e| panic!("{e}"));
+    let reference = sim::campaign::reference(&s).expect("fault-free run");
+    let reports: Vec<_> = (1..=20)
+        .map(|seed| sim::campaign::check_seed(&s, seed, &reference))
+        .collect();
+    let summary = sim::campaign::summary("scenarios/failover-unaligned.toml", &reports);
+    assert!(reports.iter().all(|r| r.failure.is_none()), "{summary}");
+}

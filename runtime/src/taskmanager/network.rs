@@ -23,7 +23,7 @@
 
 use crate::events::{EventKind, HostCtx};
 use crate::net::frame::{FrameReader, FrameWriter, handshake};
-use crate::rpc::{ChannelKey, DataMessage, Location, StreamElement};
+use crate::rpc::{ChannelKey, CheckpointBarrier, DataMessage, Location, StreamElement};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, mpsc};
@@ -31,19 +31,33 @@ use tokio::sync::{Semaphore, mpsc};
 /// A batch of elements: the unit of transfer and of credit (Flink's network buffer).
 pub type Buffer = Vec<StreamElement>;
 
-/// The producer half of a channel: a bounded queue of buffers.
-pub type OutputChannel = mpsc::Sender<Buffer>;
+/// The producer half of a channel: a bounded queue of buffers, and a
+/// priority lane for unaligned checkpoint barriers that overtake them.
+#[derive(Debug, Clone)]
+pub struct OutputChannel {
+    /// Buffers, in order, bounded (back-pressure).
+    pub data: mpsc::Sender<Buffer>,
+    /// Priority barriers: no bound, no credit, ahead of all data.
+    pub priority: mpsc::UnboundedSender<CheckpointBarrier>,
+}
 
 /// The consumer half of a channel.
 #[derive(Debug)]
 pub enum InputChannel {
     /// From a producer on this TaskManager (`LocalInputChannel`).
-    Local(mpsc::Receiver<Buffer>),
+    Local {
+        /// Buffers.
+        rx: mpsc::Receiver<Buffer>,
+        /// Priority barriers.
+        priority: mpsc::UnboundedReceiver<CheckpointBarrier>,
+    },
     /// From a producer on another TaskManager (`RemoteInputChannel`):
     /// buffers arrive from the connection; each one taken returns a credit.
     Remote {
         /// Buffers as they arrive.
         rx: mpsc::UnboundedReceiver<Buffer>,
+        /// Priority barriers as they arrive.
+        priority: mpsc::UnboundedReceiver<CheckpointBarrier>,
         /// The connection to the producer's TaskManager.
         conn: mpsc::UnboundedSender<DataMessage>,
         /// The channel.
@@ -52,6 +66,24 @@ pub enum InputChannel {
 }
 
 impl InputChannel {
+    /// A priority barrier, if one arrived.
+    pub fn try_priority(&mut self) -> Option<CheckpointBarrier> {
+        match self {
+            InputChannel::Local { priority, .. } | InputChannel::Remote { priority, .. } => {
+                priority.try_recv().ok()
+            }
+        }
+    }
+
+    /// Polls the priority lane.
+    pub fn poll_priority(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<CheckpointBarrier>> {
+        match self {
+            InputChannel::Local { priority, .. } | InputChannel::Remote { priority, .. } => {
+                priority.poll_recv(cx)
+            }
+        }
+    }
+
     /// Whether the channel crosses TaskManagers.
     pub fn is_remote(&self) -> bool {
         matches!(self, InputChannel::Remote { .. })
@@ -60,7 +92,7 @@ impl InputChannel {
     /// Takes a buffer if one is there; `Err(true)` if the producer side is gone.
     pub fn try_recv(&mut self) -> Result<Buffer, bool> {
         let r = match self {
-            InputChannel::Local(rx) => rx.try_recv(),
+            InputChannel::Local { rx, .. } => rx.try_recv(),
             InputChannel::Remote { rx, .. } => rx.try_recv(),
         };
         match r {
@@ -76,7 +108,7 @@ impl InputChannel {
     /// Polls for a buffer.
     pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Buffer>> {
         let r = match self {
-            InputChannel::Local(rx) => rx.poll_recv(cx),
+            InputChannel::Local { rx, .. } => rx.poll_recv(cx),
             InputChannel::Remote { rx, .. } => rx.poll_recv(cx),
         };
         if let std::task::Poll::Ready(Some(_)) = &r {
@@ -96,19 +128,22 @@ impl InputChannel {
 /// producer (its queue) and the consumer (its request) arrives first.
 struct Outgoing {
     credits: Arc<Semaphore>,
-    queue: Option<mpsc::Receiver<Buffer>>,
+    queue: Option<(mpsc::Receiver<Buffer>, mpsc::UnboundedReceiver<CheckpointBarrier>)>,
     conn: Option<mpsc::UnboundedSender<DataMessage>>,
 }
 
 enum LocalHalf {
-    Sender(mpsc::Sender<Buffer>),
-    Receiver(mpsc::Receiver<Buffer>),
+    Sender(OutputChannel),
+    Receiver(mpsc::Receiver<Buffer>, mpsc::UnboundedReceiver<CheckpointBarrier>),
 }
+
+/// Consumer-side ends of a remote channel: data and priority.
+type Incoming = (mpsc::UnboundedSender<Buffer>, mpsc::UnboundedSender<CheckpointBarrier>);
 
 #[derive(Default)]
 struct Registry {
     outgoing: BTreeMap<ChannelKey, Outgoing>,
-    incoming: BTreeMap<ChannelKey, mpsc::UnboundedSender<Buffer>>,
+    incoming: BTreeMap<ChannelKey, Incoming>,
     local: BTreeMap<ChannelKey, LocalHalf>,
 }
 
@@ -156,25 +191,26 @@ impl NetworkEnvironment {
     /// The producer half of channel `key` to a consumer at `consumer`.
     pub fn output_channel(self: &Arc<Self>, key: ChannelKey, consumer: &Location) -> (OutputChannel, bool) {
         let cap = self.credit as usize;
+        let (data, rx) = mpsc::channel(cap);
+        let (priority, prx) = mpsc::unbounded_channel();
+        let out = OutputChannel { data, priority };
         if self.is_local(consumer) {
             let mut reg = self.registry();
             if let Some(LocalHalf::Sender(tx)) = reg.local.remove(&key) {
                 return (tx, false);
             }
-            let (tx, rx) = mpsc::channel(cap);
-            reg.local.insert(key, LocalHalf::Receiver(rx));
-            return (tx, false);
+            reg.local.insert(key, LocalHalf::Receiver(rx, prx));
+            return (out, false);
         }
-        let (tx, rx) = mpsc::channel(cap);
         let mut reg = self.registry();
         let entry = reg.outgoing.entry(key).or_insert_with(|| Outgoing {
             credits: Arc::new(Semaphore::new(0)),
             queue: None,
             conn: None,
         });
-        entry.queue = Some(rx);
+        entry.queue = Some((rx, prx));
         self.maybe_start_sender(key, entry);
-        (tx, true)
+        (out, true)
     }
 
     /// The consumer half of channel `key` from a producer at `producer`.
@@ -185,21 +221,28 @@ impl NetworkEnvironment {
     ) -> std::io::Result<InputChannel> {
         if self.is_local(producer) {
             let mut reg = self.registry();
-            if let Some(LocalHalf::Receiver(rx)) = reg.local.remove(&key) {
-                return Ok(InputChannel::Local(rx));
+            if let Some(LocalHalf::Receiver(rx, priority)) = reg.local.remove(&key) {
+                return Ok(InputChannel::Local { rx, priority });
             }
-            let (tx, rx) = mpsc::channel(self.credit as usize);
-            reg.local.insert(key, LocalHalf::Sender(tx));
-            return Ok(InputChannel::Local(rx));
+            let (data, rx) = mpsc::channel(self.credit as usize);
+            let (ptx, priority) = mpsc::unbounded_channel();
+            reg.local.insert(key, LocalHalf::Sender(OutputChannel { data, priority: ptx }));
+            return Ok(InputChannel::Local { rx, priority });
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        self.registry().incoming.insert(key, tx);
+        let (ptx, priority) = mpsc::unbounded_channel();
+        self.registry().incoming.insert(key, (tx, ptx));
         let conn = self.peer(&producer.data_addr, &producer.resource_id).await?;
         let _ = conn.send(DataMessage::PartitionRequest {
             key,
             credit: self.credit,
         });
-        Ok(InputChannel::Remote { rx, conn, key })
+        Ok(InputChannel::Remote {
+            rx,
+            priority,
+            conn,
+            key,
+        })
     }
 
     /// Forgets a task's channels after it ended, so late buffers for them
@@ -283,8 +326,13 @@ impl NetworkEnvironment {
             DataMessage::Buffer { key, elements } => {
                 // A buffer for a channel nobody reads (an attempt that was
                 // replaced) is dropped: stale data must not reach new tasks.
-                if let Some(tx) = reg.incoming.get(&key) {
+                if let Some((tx, _)) = reg.incoming.get(&key) {
                     let _ = tx.send(elements);
+                }
+            }
+            DataMessage::PriorityBarrier { key, barrier } => {
+                if let Some((_, ptx)) = reg.incoming.get(&key) {
+                    let _ = ptx.send(barrier);
                 }
             }
         }
@@ -294,18 +342,40 @@ impl NetworkEnvironment {
         let (Some(_), Some(_)) = (&entry.queue, &entry.conn) else {
             return;
         };
-        let (Some(mut queue), Some(conn)) = (entry.queue.take(), entry.conn.clone()) else {
+        let (Some((mut queue, mut priority)), Some(conn)) = (entry.queue.take(), entry.conn.clone())
+        else {
             return;
         };
         let credits = entry.credits.clone();
         tokio::spawn(async move {
-            while let Some(elements) = queue.recv().await {
-                let Ok(permit) = credits.acquire().await else {
-                    break;
+            let prio = |barrier| DataMessage::PriorityBarrier { key, barrier };
+            loop {
+                let elements = tokio::select! {
+                    biased;
+                    Some(b) = priority.recv() => {
+                        if conn.send(prio(b)).is_err() { return; }
+                        continue;
+                    }
+                    e = queue.recv() => match e {
+                        Some(e) => e,
+                        None => return,
+                    },
                 };
-                permit.forget();
+                // Wait for credit; priority barriers still pass meanwhile.
+                loop {
+                    tokio::select! {
+                        biased;
+                        Some(b) = priority.recv() => {
+                            if conn.send(prio(b)).is_err() { return; }
+                        }
+                        permit = credits.acquire() => match permit {
+                            Ok(p) => { p.forget(); break; }
+                            Err(_) => return,
+                        },
+                    }
+                }
                 if conn.send(DataMessage::Buffer { key, elements }).is_err() {
-                    break;
+                    return;
                 }
             }
         });

@@ -315,11 +315,11 @@ impl RecordWriter {
 
 /// Sends a buffer, measuring the time blocked on a full channel.
 async fn send_buffer(tx: &OutputChannel, buf: Buffer, ctx: &HostCtx, counters: &mut TaskCounters) -> Result<(), String> {
-    match tx.try_send(buf) {
+    match tx.data.try_send(buf) {
         Ok(()) => Ok(()),
         Err(mpsc::error::TrySendError::Full(buf)) => {
             let t0 = ctx.now_ms();
-            let r = tx.send(buf).await;
+            let r = tx.data.send(buf).await;
             counters.backpressured_ms += ctx.now_ms() - t0;
             r.map_err(|_| "a downstream task is gone".to_string())
         }
@@ -356,8 +356,18 @@ struct GateChannel {
     /// Delivered the barrier of the checkpoint being aligned (aligned mode:
     /// not read until the alignment completes).
     blocked: bool,
-    /// Elements read past a barrier, to be processed after the alignment.
-    held: Buffer,
+    /// Elements read ahead (past an aligned barrier, or drained by an
+    /// unaligned checkpoint), to be processed next; the flag says whether
+    /// the record is already stored as in-flight state.
+    held: Vec<(StreamElement, bool)>,
+}
+
+/// What the input gate yields.
+enum GateEvent {
+    /// Elements of channel `idx` (with their already-stored flags).
+    Data(usize, Vec<(StreamElement, bool)>),
+    /// A priority (unaligned) barrier on channel `idx`.
+    Priority(usize, CheckpointBarrier),
 }
 
 /// The input side: all channels of all input edges (Flink's `InputGate`).
@@ -371,8 +381,15 @@ impl InputGate {
         self.channels.iter().all(|c| c.ended)
     }
 
-    fn try_next(&mut self) -> Result<Option<(usize, Buffer)>, String> {
+    fn try_next(&mut self) -> Result<Option<GateEvent>, String> {
         let n = self.channels.len();
+        for (idx, c) in self.channels.iter_mut().enumerate() {
+            if !c.ended
+                && let Some(b) = c.channel.try_priority()
+            {
+                return Ok(Some(GateEvent::Priority(idx, b)));
+            }
+        }
         for i in 0..n {
             let idx = (self.next + i) % n;
             let c = &mut self.channels[idx];
@@ -381,13 +398,13 @@ impl InputGate {
             }
             if !c.held.is_empty() {
                 self.next = (idx + 1) % n;
-                return Ok(Some((idx, std::mem::take(&mut c.held))));
+                return Ok(Some(GateEvent::Data(idx, std::mem::take(&mut c.held))));
             }
             let (key, ch) = (&c.key, &mut c.channel);
             match ch.try_recv() {
                 Ok(b) => {
                     self.next = (idx + 1) % n;
-                    return Ok(Some((idx, b)));
+                    return Ok(Some(GateEvent::Data(idx, b.into_iter().map(|e| (e, false)).collect())));
                 }
                 Err(false) => {}
                 Err(true) => return Err(format!("input channel from subtask {} closed before its end", key.from)),
@@ -396,9 +413,24 @@ impl InputGate {
         Ok(None)
     }
 
-    async fn next(&mut self) -> Result<(usize, Buffer), String> {
+    fn try_priority(&mut self) -> Option<(usize, CheckpointBarrier)> {
+        self.channels
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, c)| !c.ended)
+            .find_map(|(i, c)| c.channel.try_priority().map(|b| (i, b)))
+    }
+
+    async fn next(&mut self) -> Result<GateEvent, String> {
         std::future::poll_fn(|cx| {
             let n = self.channels.len();
+            for (idx, c) in self.channels.iter_mut().enumerate() {
+                if !c.ended
+                    && let std::task::Poll::Ready(Some(b)) = c.channel.poll_priority(cx)
+                {
+                    return std::task::Poll::Ready(Ok(GateEvent::Priority(idx, b)));
+                }
+            }
             for i in 0..n {
                 let idx = (self.next + i) % n;
                 let c = &mut self.channels[idx];
@@ -409,7 +441,10 @@ impl InputGate {
                 match ch.poll_recv(cx) {
                     std::task::Poll::Ready(Some(b)) => {
                         self.next = (idx + 1) % n;
-                        return std::task::Poll::Ready(Ok((idx, b)));
+                        return std::task::Poll::Ready(Ok(GateEvent::Data(
+                            idx,
+                            b.into_iter().map(|e| (e, false)).collect(),
+                        )));
                     }
                     std::task::Poll::Ready(None) => {
                         return std::task::Poll::Ready(Err(format!(
@@ -490,6 +525,8 @@ struct TaskRunner {
     aligning: Option<(CheckpointBarrier, u64)>,
     /// The unaligned checkpoint in progress.
     unaligned: Option<UnalignedCheckpoint>,
+    /// The last unaligned checkpoint acknowledged.
+    unaligned_done: u64,
 }
 
 /// An unaligned checkpoint between the first barrier and the last.
@@ -666,6 +703,7 @@ impl TaskRunner {
             source_offset,
             aligning: None,
             unaligned: None,
+            unaligned_done: 0,
         };
         let now = runner.ctx.now_ms();
         for v in replay_input {
@@ -727,7 +765,7 @@ impl TaskRunner {
         let mut debt_us: u64 = 0;
         loop {
             // Checkpoint triggers arrive between batches, as in Flink's
-            // source tasks (the mailbox model).
+            // source tasks (the mailbox model)...
             while let Ok(TaskControl::Trigger { barrier, stop }) = control.try_recv() {
                 self.source_offset = Some(next);
                 self.checkpoint(barrier, 0).await?;
@@ -750,13 +788,24 @@ impl TaskRunner {
             }
             let produced = batch_end - next;
             next = batch_end;
+            // ...and also while the source waits for room downstream
+            // (back-pressure), so a checkpoint is never stuck behind it.
+            let throttled = rate > 0 && debt_us + produced * 1_000_000 / rate.max(1) >= 10_000;
+            while let Some(TaskControl::Trigger { barrier, stop }) =
+                self.flush_source(throttled, control).await?
+            {
+                self.source_offset = Some(next);
+                self.checkpoint(barrier, 0).await?;
+                if stop {
+                    return Ok(());
+                }
+            }
             self.after_batch(false).await?;
             if let Some(us) = (produced * 1_000_000).checked_div(rate) {
                 debt_us += us;
                 // Sleep in steps of at least 10 ms, so a throttled source
                 // still ships reasonably full buffers.
                 if debt_us >= 10_000 {
-                    flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
                     tokio::time::sleep(std::time::Duration::from_micros(debt_us)).await;
                     debt_us = 0;
                 }
@@ -766,9 +815,53 @@ impl TaskRunner {
         }
     }
 
+    /// Sends full buffers (or all, with `all`) while watching for checkpoint
+    /// triggers: a trigger arriving while a channel is full interrupts the
+    /// wait (the buffer in hand goes back in front of the pending ones).
+    async fn flush_source(
+        &mut self,
+        all: bool,
+        control: &mut mpsc::UnboundedReceiver<TaskControl>,
+    ) -> Result<Option<TaskControl>, String> {
+        let n = self.buffer_records;
+        for w in self.writers.iter_mut() {
+            for c in w.channels.iter_mut() {
+                while c.pending.len() >= n || (all && !c.pending.is_empty()) {
+                    let take = c.pending.len().min(n);
+                    let buf: Buffer = c.pending.drain(..take).collect();
+                    let buf = match c.tx.data.try_send(buf) {
+                        Ok(()) => continue,
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            return Err("a downstream task is gone".into());
+                        }
+                        Err(mpsc::error::TrySendError::Full(buf)) => buf,
+                    };
+                    let t0 = self.ctx.now_ms();
+                    let waited = tokio::select! {
+                        biased;
+                        ctrl = control.recv() => Err(ctrl),
+                        permit = c.tx.data.reserve() => Ok(permit),
+                    };
+                    self.counters.backpressured_ms += self.ctx.now_ms() - t0;
+                    match waited {
+                        Ok(Ok(permit)) => permit.send(buf),
+                        Ok(Err(_)) => return Err("a downstream task is gone".into()),
+                        Err(ctrl) => {
+                            let mut back = buf;
+                            back.append(&mut c.pending);
+                            c.pending = back;
+                            return Ok(ctrl);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
     async fn run_inputs(&mut self) -> Result<(), String> {
         while !self.gate.all_ended() {
-            let (idx, buf) = match self.gate.try_next()? {
+            let event = match self.gate.try_next()? {
                 Some(x) => x,
                 None => {
                     // Nothing to read: ship what is batched before waiting,
@@ -795,7 +888,14 @@ impl TaskRunner {
                     }
                 }
             };
-            self.process(idx, buf).await?;
+            match event {
+                GateEvent::Data(idx, elements) => self.process(idx, elements).await?,
+                GateEvent::Priority(idx, b) => self.unaligned_barrier(idx, b, true).await?,
+            }
+            if self.unaligned.is_some() {
+                self.drain_in_flight();
+                self.try_complete_unaligned();
+            }
             self.fire_windows(Some(self.ctx.now_ms()));
             self.after_batch(false).await?;
         }
@@ -813,18 +913,19 @@ impl TaskRunner {
     }
 
     /// Processes one buffer from channel `idx`, handling barriers and ends.
-    async fn process(&mut self, idx: usize, buf: Buffer) -> Result<(), String> {
+    async fn process(&mut self, idx: usize, buf: Vec<(StreamElement, bool)>) -> Result<(), String> {
         let remote = self.gate.channels[idx].channel.is_remote();
         let now = self.ctx.now_ms();
         let mut elements = buf.into_iter();
-        while let Some(el) = elements.next() {
+        while let Some((el, stored)) = elements.next() {
             match el {
                 StreamElement::Record(v) => {
                     self.counters.records_in += 1;
                     if remote {
                         self.counters.bytes_in += v.encoded_len() as u64;
                     }
-                    if let Some(u) = &mut self.unaligned
+                    if !stored
+                        && let Some(u) = &mut self.unaligned
                         && u.waiting.contains(&idx)
                     {
                         // In flight when we snapshotted: part of the checkpoint.
@@ -833,7 +934,7 @@ impl TaskRunner {
                     self.push(v, now);
                 }
                 StreamElement::Barrier(b) if self.mode == CheckpointMode::Unaligned && !b.savepoint => {
-                    self.unaligned_barrier(idx, b).await?;
+                    self.unaligned_barrier(idx, b, false).await?;
                 }
                 StreamElement::Barrier(b) => {
                     let start = match self.aligning {
@@ -866,10 +967,17 @@ impl TaskRunner {
     /// the barrier overtake the buffered output (which goes into the
     /// snapshot); keep reading every channel, recording what arrives on the
     /// others until their barriers come; then acknowledge.
-    async fn unaligned_barrier(&mut self, idx: usize, b: CheckpointBarrier) -> Result<(), String> {
+    async fn unaligned_barrier(&mut self, idx: usize, b: CheckpointBarrier, priority: bool) -> Result<(), String> {
+        if b.id <= self.unaligned_done {
+            // The other copy of a barrier already handled.
+            return Ok(());
+        }
         match &mut self.unaligned {
             Some(u) if u.barrier.id == b.id => {
-                u.waiting.remove(&idx);
+                // The in-lane copy marks where the channel's in-flight data ends.
+                if !priority {
+                    u.waiting.remove(&idx);
+                }
             }
             Some(u) if u.barrier.id > b.id => {}
             _ => {
@@ -877,32 +985,16 @@ impl TaskRunner {
                 if self.checkpointing {
                     self.send_collected(Txn::Checkpoint(b.id));
                 }
-                for w in self.writers.iter_mut() {
-                    for c in w.channels.iter_mut() {
-                        let overtaken: Vec<Value> = c
-                            .pending
-                            .drain(..)
-                            .filter_map(|e| match e {
-                                StreamElement::Record(v) => Some(v),
-                                _ => None,
-                            })
-                            .collect();
-                        c.pending.push(StreamElement::Barrier(b));
-                        c.pending
-                            .extend(overtaken.iter().cloned().map(StreamElement::Record));
-                        if !overtaken.is_empty() {
-                            snapshot.output_channel_state.push((w.edge, c.to, overtaken));
-                        }
-                    }
-                }
+                self.emit_barrier(b, Some(&mut snapshot));
                 let waiting = (0..self.gate.channels.len())
-                    .filter(|&i| i != idx && !self.gate.channels[i].ended)
+                    .filter(|&i| (priority || i != idx) && !self.gate.channels[i].ended)
                     .collect();
                 self.unaligned = Some(UnalignedCheckpoint {
                     barrier: b,
                     snapshot,
                     waiting,
                 });
+                self.drain_in_flight();
                 flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
             }
         }
@@ -910,10 +1002,106 @@ impl TaskRunner {
         Ok(())
     }
 
+    /// Puts a barrier on every output channel. With `overtake` (unaligned),
+    /// a priority copy goes ahead of everything queued, and the in-lane copy
+    /// goes ahead of the records still buffered here, which are stored in
+    /// the snapshot as output in-flight data.
+    fn emit_barrier(&mut self, b: CheckpointBarrier, overtake: Option<&mut TaskSnapshot>) {
+        let Some(snapshot) = overtake else {
+            for w in self.writers.iter_mut() {
+                for c in w.channels.iter_mut() {
+                    c.pending.push(StreamElement::Barrier(b));
+                }
+            }
+            return;
+        };
+        for w in self.writers.iter_mut() {
+            for c in w.channels.iter_mut() {
+                let overtaken: Vec<Value> = c
+                    .pending
+                    .drain(..)
+                    .filter_map(|e| match e {
+                        StreamElement::Record(v) => Some(v),
+                        _ => None,
+                    })
+                    .collect();
+                let _ = c.tx.priority.send(b);
+                c.pending.push(StreamElement::Barrier(b));
+                c.pending
+                    .extend(overtaken.iter().cloned().map(StreamElement::Record));
+                if !overtaken.is_empty() {
+                    snapshot.output_channel_state.push((w.edge, c.to, overtaken));
+                }
+            }
+        }
+    }
+
+    /// Moves what is queued on the channels still waiting for their in-lane
+    /// barrier into memory, storing the records as in-flight state, so the
+    /// checkpoint does not wait for them to be processed.
+    fn drain_in_flight(&mut self) {
+        let Some(u) = &mut self.unaligned else {
+            return;
+        };
+        let id = u.barrier.id;
+        for (i, c) in self.gate.channels.iter_mut().enumerate() {
+            if !u.waiting.contains(&i) {
+                continue;
+            }
+            // What was read ahead earlier comes first.
+            for (el, stored) in c.held.iter_mut() {
+                if !u.waiting.contains(&i) {
+                    break;
+                }
+                match el {
+                    StreamElement::Record(v) if !*stored => {
+                        u.snapshot.input_channel_state.push(v.clone());
+                        *stored = true;
+                    }
+                    StreamElement::Barrier(b) if b.id == id => {
+                        u.waiting.remove(&i);
+                    }
+                    StreamElement::EndOfPartition => {
+                        u.waiting.remove(&i);
+                    }
+                    _ => {}
+                }
+            }
+            while u.waiting.contains(&i) {
+                let Ok(buf) = c.channel.try_recv() else {
+                    break;
+                };
+                for el in buf {
+                    let stored = if u.waiting.contains(&i) {
+                        match &el {
+                            StreamElement::Record(v) => {
+                                u.snapshot.input_channel_state.push(v.clone());
+                                true
+                            }
+                            StreamElement::Barrier(b) if b.id == id => {
+                                u.waiting.remove(&i);
+                                false
+                            }
+                            StreamElement::EndOfPartition => {
+                                u.waiting.remove(&i);
+                                false
+                            }
+                            StreamElement::Barrier(_) => false,
+                        }
+                    } else {
+                        false
+                    };
+                    c.held.push((el, stored));
+                }
+            }
+        }
+    }
+
     fn try_complete_unaligned(&mut self) {
         if self.unaligned.as_ref().is_some_and(|u| u.waiting.is_empty())
             && let Some(u) = self.unaligned.take()
         {
+            self.unaligned_done = u.barrier.id;
             let _ = self.reports.send(TaskReport::Ack {
                 attempt: self.attempt,
                 checkpoint: u.barrier.id,
@@ -943,22 +1131,41 @@ impl TaskRunner {
     /// Takes the snapshot, pre-commits the sink's transaction, acknowledges,
     /// and forwards the barrier behind the records produced before it.
     async fn checkpoint(&mut self, barrier: CheckpointBarrier, alignment_ms: u64) -> Result<(), String> {
-        let snap = self.chain.snapshot(self.source_offset);
+        let mut snap = self.chain.snapshot(self.source_offset);
         if self.checkpointing {
             self.send_collected(Txn::Checkpoint(barrier.id));
         }
+        // A source in unaligned mode lets its barrier overtake its buffers
+        // too (savepoints are always aligned).
+        let overtake = self.mode == CheckpointMode::Unaligned && !barrier.savepoint;
+        self.emit_barrier(barrier, overtake.then_some(&mut snap));
         let _ = self.reports.send(TaskReport::Ack {
             attempt: self.attempt,
             checkpoint: barrier.id,
             state: snap.encode(),
             alignment_ms,
         });
-        for w in self.writers.iter_mut() {
-            for c in w.channels.iter_mut() {
-                c.pending.push(StreamElement::Barrier(barrier));
+        flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await
+    }
+
+    /// A slow sink takes its time in steps of at most 5 ms and, between
+    /// steps, still notices priority barriers and moves in-flight data of
+    /// an unaligned checkpoint into memory, as Flink's task mailbox lets a
+    /// busy task handle checkpoint events between records.
+    async fn pace(&mut self) -> Result<(), String> {
+        while self.chain.sink_debt_us >= 1_000 {
+            let step = self.chain.sink_debt_us.min(5_000);
+            self.chain.sink_debt_us -= step;
+            tokio::time::sleep(std::time::Duration::from_micros(step)).await;
+            while let Some((idx, b)) = self.gate.try_priority() {
+                self.unaligned_barrier(idx, b, true).await?;
+            }
+            if self.unaligned.is_some() {
+                self.drain_in_flight();
+                self.try_complete_unaligned();
             }
         }
-        flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await
+        Ok(())
     }
 
     fn send_collected(&mut self, txn: Txn) {
@@ -979,10 +1186,7 @@ impl TaskRunner {
         if !self.checkpointing && !self.chain.collected.is_empty() {
             self.send_collected(Txn::Immediate);
         }
-        if self.chain.sink_debt_us >= 1_000 {
-            let t = std::mem::take(&mut self.chain.sink_debt_us);
-            tokio::time::sleep(std::time::Duration::from_micros(t)).await;
-        }
+        self.pace().await?;
         let now = self.ctx.now_ms();
         let m = &mut self.metrics;
         if now >= m.next_report || last {
