@@ -99,3 +99,37 @@ fn plan_ids_are_stable() {
         plan_json(&job("union.toml"))["plan"]["jid"]
     );
 }
+
+/// The three pictures of both teaching jobs, as `mini-flink plan --dot`
+/// prints them (condensed, chained, parallel), pinned as DOT text; and,
+/// where graphviz is installed, each renders to SVG.
+#[test]
+fn dot_views_of_the_teaching_jobs() {
+    for file in ["wordcount.toml", "union.toml"] {
+        let jg = job(file);
+        let model = runtime::graph::viz_model(&jg);
+        let stem = file.trim_end_matches(".toml");
+        for view in viz::View::ALL {
+            let dot = viz::dot(&model, view);
+            assert!(dot.starts_with("digraph"), "{stem} {view}: {dot}");
+            assert_eq!(dot, viz::dot(&model, view), "deterministic");
+            insta::assert_snapshot!(format!("{stem}_dot_{view}"), dot);
+            if viz::dot_available() {
+                let out = std::env::temp_dir().join(format!(
+                    "mini-flink-{stem}-{view}-{}.svg",
+                    std::process::id()
+                ));
+                viz::render_svg(&dot, &out).expect("graphviz renders our DOT");
+                let svg = std::fs::read_to_string(&out).expect("svg written");
+                assert!(svg.contains("<svg"));
+                let _ = std::fs::remove_file(out);
+            } else {
+                eprintln!("skipping the SVG rendering of {stem} {view}: graphviz's `dot` is not installed");
+            }
+        }
+        // Every channel of the parallel view is an edge.
+        let parallel = viz::dot(&model, viz::View::Parallel);
+        let channels: usize = model.vertex_edges.iter().map(|e| e.channels.len()).sum();
+        assert!(parallel.matches("->").count() >= channels, "{stem}");
+    }
+}
