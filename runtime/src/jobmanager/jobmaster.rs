@@ -783,29 +783,40 @@ impl JobMaster {
     /// Cancels one execution at once (a restarting attempt does not wait for
     /// the TaskManager's answer: its reports are stale from now on).
     fn cancel_execution(&mut self, v: u32, s: u32, out: &mut Outbox) {
-        let e = &self.executions[&(v, s)];
-        let (state, attempt) = (e.state, e.attempt);
-        if matches!(
-            state,
-            ExecutionState::Deploying | ExecutionState::Initializing | ExecutionState::Running
-        ) && let Some((slot, _)) = self.location(v as usize, s)
-        {
-            out.to_tm(
-                slot.resource_id.clone(),
-                ToTaskManager::CancelTask {
-                    attempt: ExecutionAttemptId {
-                        job: self.id,
-                        vertex: v,
-                        subtask: s,
-                        attempt,
-                    },
-                },
-            );
-        }
+        let state = self.executions[&(v, s)].state;
+        self.send_cancel(v, s, out);
         if !state.is_terminal() {
             self.set_state(v, s, ExecutionState::Canceling, None);
             self.set_state(v, s, ExecutionState::Canceled, None);
         }
+    }
+
+    /// Tells the TaskManager running an execution to cancel it (`cancelTask`);
+    /// false when it is not deployed anywhere.
+    fn send_cancel(&mut self, v: u32, s: u32, out: &mut Outbox) -> bool {
+        let e = &self.executions[&(v, s)];
+        let (state, attempt) = (e.state, e.attempt);
+        if !matches!(
+            state,
+            ExecutionState::Deploying | ExecutionState::Initializing | ExecutionState::Running
+        ) {
+            return false;
+        }
+        let Some((slot, _)) = self.location(v as usize, s) else {
+            return false;
+        };
+        out.to_tm(
+            slot.resource_id.clone(),
+            ToTaskManager::CancelTask {
+                attempt: ExecutionAttemptId {
+                    job: self.id,
+                    vertex: v,
+                    subtask: s,
+                    attempt,
+                },
+            },
+        );
+        true
     }
 
     /// An allocation this job was waiting for went away with its
@@ -866,35 +877,19 @@ impl JobMaster {
         true
     }
 
+    /// Cancels every execution; deployed ones become CANCELED when their
+    /// TaskManager confirms.
     fn cancel_executions(&mut self, out: &mut Outbox) {
         let keys: Vec<(u32, u32)> = self.executions.keys().copied().collect();
         for (v, s) in keys {
-            let e = &self.executions[&(v, s)];
-            let (state, attempt) = (e.state, e.attempt);
-            match state {
-                ExecutionState::Created | ExecutionState::Scheduled => {
-                    self.set_state(v, s, ExecutionState::Canceled, None);
-                }
-                ExecutionState::Deploying | ExecutionState::Initializing | ExecutionState::Running => {
-                    self.set_state(v, s, ExecutionState::Canceling, None);
-                    if let Some((slot, _)) = self.location(v as usize, s) {
-                        let rid = slot.resource_id.clone();
-                        out.to_tm(
-                            rid,
-                            ToTaskManager::CancelTask {
-                                attempt: ExecutionAttemptId {
-                                    job: self.id,
-                                    vertex: v,
-                                    subtask: s,
-                                    attempt,
-                                },
-                            },
-                        );
-                    } else {
-                        self.set_state(v, s, ExecutionState::Canceled, None);
-                    }
-                }
-                _ => {}
+            let state = self.executions[&(v, s)].state;
+            if state.is_terminal() {
+                continue;
+            }
+            let deployed = self.send_cancel(v, s, out);
+            self.set_state(v, s, ExecutionState::Canceling, None);
+            if !deployed {
+                self.set_state(v, s, ExecutionState::Canceled, None);
             }
         }
     }
