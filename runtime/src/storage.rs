@@ -20,6 +20,8 @@ pub trait CheckpointStorage: Send + Sync + 'static {
     fn read(&self, path: &str) -> io::Result<Vec<u8>>;
     /// Where a path is, for people ("/tmp/ckpt/savepoints/x" or "mem://...").
     fn describe(&self, path: &str) -> String;
+    /// Removes a file (a checkpoint superseded by a newer one).
+    fn delete(&self, path: &str) -> io::Result<()>;
 }
 
 /// Storage in memory, shared by clones (the simulator's durable store).
@@ -58,6 +60,13 @@ impl CheckpointStorage for MemoryStorage {
     fn describe(&self, path: &str) -> String {
         format!("mem://{path}")
     }
+    fn delete(&self, path: &str) -> io::Result<()> {
+        self.files
+            .lock()
+            .map_err(|_| io::Error::other("storage lock poisoned"))?
+            .remove(path.trim_start_matches("mem://"));
+        Ok(())
+    }
 }
 
 /// Storage in a directory (real processes; `--checkpoint-dir`).
@@ -84,9 +93,14 @@ impl CheckpointStorage for DirStorage {
         if let Some(dir) = full.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        // Write then rename, so a crash never leaves half a checkpoint.
+        // Write, sync, then rename, so a crash never leaves half a checkpoint.
         let tmp = full.with_extension("tmp");
-        std::fs::write(&tmp, bytes)?;
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, &full)
     }
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
@@ -94,6 +108,9 @@ impl CheckpointStorage for DirStorage {
     }
     fn describe(&self, path: &str) -> String {
         self.full(path).display().to_string()
+    }
+    fn delete(&self, path: &str) -> io::Result<()> {
+        std::fs::remove_file(self.full(path))
     }
 }
 

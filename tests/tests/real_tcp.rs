@@ -10,224 +10,18 @@
 //! Every process is killed when the test ends, also when it fails (the
 //! [`Cluster`] guard kills its children on drop), and every wait has a
 //! deadline, so the test cannot hang. The processes' output goes to files
-//! in a temporary folder and is shown when something goes wrong.
+//! in a temporary folder and is shown when something goes wrong (see
+//! `real_tcp_support`, shared with `real_tcp_failover.rs`).
 
+mod real_tcp_support;
+
+use real_tcp_support::{Cluster, printed_counts, workspace};
 use runtime::graph::StreamGraph;
 use runtime::jobfile::load_job_file;
 use runtime::operators::{FlatMapFn, KindClass, MapFn, OperatorKind};
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// The workspace root (this crate lives in `tests/`).
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-/// The `mini-flink` binary next to this test executable
-/// (`target/<profile>/deps/real_tcp-…` → `target/<profile>/mini-flink`).
-///
-/// Cargo builds a package's binaries only for that package's own tests, so
-/// it is built here (a no-op when up to date), which also keeps it from
-/// being stale after the runtime changed.
-fn mini_flink_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test executable lives in target/<profile>/deps")
-        .to_path_buf();
-    let bin = profile_dir.join(format!("mini-flink{}", std::env::consts::EXE_SUFFIX));
-    let target_dir = profile_dir.parent().expect("target/<profile> has a parent");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .current_dir(workspace())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "runtime",
-            "--bin",
-            "mini-flink",
-            "--target-dir",
-        ])
-        .arg(target_dir);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    match build.stdin(Stdio::null()).spawn() {
-        Ok(mut child) => match wait_until(&mut child, Duration::from_secs(600)) {
-            Some(s) if s.success() => {}
-            Some(s) => panic!("`cargo build -p runtime --bin mini-flink` failed ({s})"),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("`cargo build -p runtime --bin mini-flink` did not finish within 10 minutes")
-            }
-        },
-        Err(e) if bin.exists() => {
-            eprintln!(
-                "cannot run cargo ({e}); using the existing {}",
-                bin.display()
-            );
-        }
-        Err(e) => panic!(
-            "cannot run cargo to build {} ({e}); build it with `cargo build -p runtime --bin mini-flink`",
-            bin.display()
-        ),
-    }
-    assert!(
-        bin.exists(),
-        "{} is missing; build it with `cargo build -p runtime --bin mini-flink`",
-        bin.display()
-    );
-    bin
-}
-
-/// Waits for a child with a deadline; `None` if it is still running.
-fn wait_until(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => return None,
-        }
-    }
-}
-
-/// A cluster of processes that are all killed when it is dropped.
-struct Cluster {
-    bin: PathBuf,
-    dir: PathBuf,
-    children: Vec<(String, Child)>,
-}
-
-impl Cluster {
-    fn new() -> Cluster {
-        let dir = std::env::temp_dir().join(format!("mini-flink-real-tcp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a temporary folder");
-        Cluster {
-            bin: mini_flink_binary(),
-            dir,
-            children: Vec::new(),
-        }
-    }
-
-    fn out_path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.out"))
-    }
-
-    fn err_path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.err"))
-    }
-
-    /// Starts `mini-flink ARGS`, its output going to `<name>.out` / `<name>.err`.
-    fn spawn(&mut self, name: &str, args: &[&str]) -> &mut Child {
-        let out = File::create(self.out_path(name)).expect("create stdout file");
-        let err = File::create(self.err_path(name)).expect("create stderr file");
-        let child = Command::new(&self.bin)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.bin.display()));
-        self.children.push((name.to_string(), child));
-        &mut self.children.last_mut().expect("just pushed").1
-    }
-
-    /// Runs `mini-flink ARGS` to completion (at most `limit`); returns its
-    /// exit status and standard output.
-    fn run(&mut self, name: &str, args: &[&str], limit: Duration) -> (ExitStatus, String) {
-        let child = self.spawn(name, args);
-        let status = wait_until(child, limit);
-        let Some(status) = status else {
-            panic!(
-                "`mini-flink {}` did not finish within {} s\n{}",
-                args.join(" "),
-                limit.as_secs(),
-                self.logs()
-            );
-        };
-        (status, self.read(&self.out_path(name)))
-    }
-
-    fn read(&self, path: &Path) -> String {
-        std::fs::read_to_string(path).unwrap_or_default()
-    }
-
-    /// Waits until a line of `<name>.out` starts with `prefix`; returns the rest.
-    fn wait_for_line(&self, name: &str, prefix: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let out = self.read(&self.out_path(name));
-            if let Some(rest) = out.lines().find_map(|l| l.strip_prefix(prefix)) {
-                return rest.trim().to_string();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} printed no line starting with {prefix:?} within {} s\n{}",
-                limit.as_secs(),
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits until `<name>.err` holds `n` events of kind `event` (`--events` JSON lines).
-    fn wait_for_event(&self, name: &str, event: &str, n: usize, limit: Duration) {
-        let needle = format!("\"event\":\"{event}\"");
-        let deadline = Instant::now() + limit;
-        while self.read(&self.err_path(name)).matches(&needle).count() < n {
-            assert!(
-                Instant::now() < deadline,
-                "{name} reported fewer than {n} {event} events within {} s\n{}",
-                limit.as_secs(),
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Everything the processes printed, for failure messages.
-    fn logs(&self) -> String {
-        let mut s = String::new();
-        for (name, _) in &self.children {
-            for (what, path) in [
-                ("stdout", self.out_path(name)),
-                ("stderr", self.err_path(name)),
-            ] {
-                let text = self.read(&path);
-                if !text.trim().is_empty() {
-                    s.push_str(&format!("----- {name} {what} -----\n{text}\n"));
-                }
-            }
-        }
-        s
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("process output kept in {}", self.dir.display());
-        }
-    }
-}
 
 /// Whether a job is the word count this test can check: lines from a
 /// `words` source, split by `tokenize`, counted by a keyed rolling sum or
@@ -295,20 +89,6 @@ fn expected_counts(lines: &[String]) -> BTreeMap<String, i64> {
     counts
 }
 
-/// The `(word,n)` lines `mini-flink run` prints under "Result:".
-fn printed_counts(stdout: &str) -> BTreeMap<String, i64> {
-    stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("Result:"))
-        .skip(1)
-        .filter_map(|l| {
-            let inner = l.trim().strip_prefix('(')?.strip_suffix(')')?;
-            let (word, n) = inner.rsplit_once(',')?;
-            Some((word.to_string(), n.parse().ok()?))
-        })
-        .collect()
-}
-
 /// The jobs to run: this test's own word count (four slots, so every slot
 /// of the cluster), then the scenario's `wordcount.toml` when it exists and
 /// has the shape checked here (it runs on the slots the first job freed).
@@ -338,7 +118,7 @@ fn jobs() -> Vec<(PathBuf, StreamGraph)> {
 #[test]
 fn wordcount_on_a_real_cluster() {
     let jobs = jobs();
-    let mut cluster = Cluster::new();
+    let mut cluster = Cluster::new("real-tcp");
     // --spread places the job's slots on both TaskManagers (Flink's
     // `cluster.evenly-spread-out-slots`), so the keyed exchange runs
     // between the two processes over TCP.

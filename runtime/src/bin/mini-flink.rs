@@ -136,6 +136,34 @@ enum Command {
     Savepoint(SavepointArgs),
     /// Stop a job with a savepoint (the same as `savepoint --stop`).
     Stop(StopArgs),
+    /// Start the high-availability coordinator (the ZooKeeper of mini-flink):
+    /// JobManagers started with `--ha ADDR` elect their leader through it.
+    Coordinator(CoordinatorArgs),
+}
+
+/// `mini-flink coordinator`.
+#[derive(Debug, Args)]
+struct CoordinatorArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2181")]
+    bind: String,
+    #[command(flatten)]
+    events: EventsArg,
+}
+
+/// High availability for JobManagers and TaskManagers.
+#[derive(Debug, Args)]
+struct HaArgs {
+    /// Run with high availability through the coordinator at ADDR (see
+    /// `mini-flink coordinator`): JobManagers campaign for leadership,
+    /// TaskManagers follow the leader. Clients then use
+    /// `--jobmanager ha://ADDR`.
+    #[arg(long, value_name = "ADDR")]
+    ha: Option<String>,
+    /// Leader lease, ms: a leader that cannot renew it for this long steps down.
+    #[arg(long, value_name = "MS", default_value_t = 3_000,
+          value_parser = clap::value_parser!(u64).range(100..))]
+    lease_ms: u64,
 }
 
 /// `mini-flink plan`.
@@ -187,6 +215,8 @@ struct JobManagerArgs {
     #[arg(long, value_name = "DIR")]
     checkpoint_dir: Option<PathBuf>,
     #[command(flatten)]
+    ha: HaArgs,
+    #[command(flatten)]
     events: EventsArg,
 }
 
@@ -206,6 +236,8 @@ struct TaskManagerArgs {
     /// Resource id of this TaskManager (default: taskmanager-<pid>).
     #[arg(long, value_name = "NAME")]
     id: Option<String>,
+    #[command(flatten)]
+    ha: HaArgs,
     #[command(flatten)]
     events: EventsArg,
 }
@@ -280,6 +312,15 @@ struct SavepointWait {
     timeout: u64,
 }
 
+async fn coordinator(a: CoordinatorArgs) -> Result<ExitCode> {
+    let ctx = host_ctx("coordinator".into(), a.events.events);
+    say!("Coordinator listening on {}", a.bind);
+    runtime::ha::run_coordinator(ctx, a.bind.clone())
+        .await
+        .with_context(|| format!("the coordinator on {} stopped", a.bind))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Parses `--dot`'s view name.
 fn parse_view(s: &str) -> Result<viz::View, String> {
     viz::View::parse(s)
@@ -325,6 +366,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Cancel(a) => block_on(cancel(a)),
         Command::Savepoint(a) => block_on(savepoint(&a.job_id, a.stop, &a.wait)),
         Command::Stop(a) => block_on(savepoint(&a.job_id, true, &a.wait)),
+        Command::Coordinator(a) => block_on(coordinator(a)),
     }
 }
 
@@ -404,7 +446,18 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
         );
     }
     let checkpoint_dir = checkpoint_dir(a.checkpoint_dir)?;
+    if a.ha.ha.is_some() && a.bind.ends_with(":0") {
+        bail!(
+            "with --ha, --bind needs a fixed port ({}): the leader's address is published for TaskManagers and clients",
+            a.bind
+        );
+    }
     let cfg = JobManagerConfig {
+        ha: a.ha.ha.clone().map(|coordinator| runtime::config::HaConfig {
+            coordinator,
+            lease_ms: a.ha.lease_ms,
+        }),
+        advertise: a.ha.ha.is_some().then(|| a.bind.clone()),
         bind: a.bind.clone(),
         heartbeat_interval_ms: a.heartbeat_interval_ms,
         heartbeat_timeout_ms: a.heartbeat_timeout_ms,
@@ -416,7 +469,19 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
         storage: Arc::new(DirStorage::new(&checkpoint_dir)),
         ..JobManagerConfig::default()
     };
-    let ctx = host_ctx("jobmanager".into(), a.events.events);
+    // Candidates are told apart by name at the coordinator: with HA each
+    // JobManager process needs its own.
+    let name = if a.ha.ha.is_some() {
+        format!("jobmanager-{}", std::process::id())
+    } else {
+        "jobmanager".to_string()
+    };
+    let mut ctx = host_ctx(name, a.events.events);
+    // Job ids derive from the seed: with a fixed one, the first job of every
+    // JobManager run would get the same id, and its checkpoints and
+    // savepoints would overwrite those of an earlier run in the same
+    // --checkpoint-dir. Flink's JobIDs are random; so are these.
+    ctx.seed = unique_seed();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(runtime::jobmanager::run_jobmanager(
         ctx,
@@ -425,6 +490,9 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     ));
     // The sender is dropped unanswered when binding fails; the error then
     // comes out of the server task below.
+    if let Some(c) = &a.ha.ha {
+        say!("JobManager campaigning for leadership at the coordinator {c}");
+    }
     if let Ok(addr) = ready_rx.await {
         say!("JobManager listening on {addr}");
         say!(
@@ -439,12 +507,28 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     }
 }
 
+/// A seed that differs between processes and runs: the wall clock's
+/// nanoseconds mixed with the process id.
+fn unique_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
+
 /// The checkpoint directory: the one given, or `mini-flink-checkpoints` in
 /// the system's temporary directory; created now (so that a directory that
 /// cannot be written is reported at start, not at the first checkpoint) and
 /// made absolute (savepoint paths are printed for use from anywhere).
 fn checkpoint_dir(given: Option<PathBuf>) -> Result<PathBuf> {
     let dir = given.unwrap_or_else(|| std::env::temp_dir().join("mini-flink-checkpoints"));
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "--checkpoint-dir {}: this is a file, not a directory",
+            dir.display()
+        );
+    }
     std::fs::create_dir_all(&dir).with_context(|| {
         format!(
             "--checkpoint-dir {}: cannot create the directory",
@@ -470,7 +554,7 @@ async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
     }
     // The TaskManager retries an unreachable JobManager forever (it may
     // start later), so catch an address that can never work up front.
-    if let Err(e) = tokio::net::lookup_host(&a.jobmanager).await {
+    if let Err(e) = tokio::net::lookup_host(a.ha.ha.as_deref().unwrap_or(&a.jobmanager)).await {
         bail!(
             "--jobmanager {}: not an address ({e}); give HOST:PORT, e.g. {DEFAULT_JOBMANAGER}",
             a.jobmanager
@@ -482,6 +566,10 @@ async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
         data_bind: a.data_bind,
         data_advertise: None,
         print_to_stdout: true,
+        ha: a.ha.ha.clone().map(|coordinator| runtime::config::HaConfig {
+            coordinator,
+            lease_ms: a.ha.lease_ms,
+        }),
         ..TaskManagerConfig::default()
     };
     say!(
@@ -520,10 +608,37 @@ where
     }
 }
 
-/// Connects a client to the JobManager at `addr`.
+/// Rewords the JobManager's refusal of a request ([`ClientError::Refused`],
+/// whose text says what was wrong) with `f`; other errors pass unchanged.
+fn reword_refusal(e: anyhow::Error, f: impl FnOnce(&str) -> String) -> anyhow::Error {
+    match e.downcast::<ClientError>() {
+        Ok(ClientError::Refused(why)) => anyhow!(f(&why)),
+        Ok(other) => anyhow::Error::from(other),
+        Err(e) => e,
+    }
+}
+
+/// Connects a client to the JobManager at `addr`; `ha://COORDINATOR`
+/// means: whichever JobManager leads (Flink's leader retrieval).
 async fn connect(addr: &str) -> Result<ClusterClient> {
     let net: NetworkRef = Arc::new(TcpNetwork);
     let me = format!("client-{}", std::process::id());
+    let leader;
+    let addr = match addr.strip_prefix("ha://") {
+        None => addr,
+        Some(coordinator) => {
+            let ctx = host_ctx(me.clone(), false);
+            let mut ha = runtime::ha::HaClient::new(ctx, coordinator.to_string());
+            leader = match tokio::time::timeout(CONNECT_TIMEOUT, ha.wait_for_leader()).await {
+                Ok(l) => l.addr,
+                Err(_) => bail!(
+                    "no JobManager leads at the coordinator {coordinator} (none elected within {} s)",
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            };
+            leader.as_str()
+        }
+    };
     match tokio::time::timeout(CONNECT_TIMEOUT, ClusterClient::connect(&net, addr, &me)).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e @ ClientError::Connect { .. })) => bail!(
@@ -560,14 +675,8 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
             client.submit_from_savepoint(jg, path),
         )
         .await
-        .map_err(|e| match e.downcast::<ClientError>() {
-            // The JobManager's own words say what is wrong with the savepoint.
-            Ok(ClientError::Refused(why)) => {
-                anyhow!("the job was not submitted: {why}")
-            }
-            Ok(other) => anyhow::Error::from(other),
-            Err(e) => e,
-        })?,
+        // The JobManager's own words say what is wrong with the savepoint.
+        .map_err(|e| reword_refusal(e, |why| format!("the job was not submitted: {why}")))?,
     };
     say!("Job has been submitted with JobID {id}");
     if let Some(path) = &a.from_savepoint {
@@ -584,7 +693,20 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
     let waiting = tokio::time::Instant::now();
     let mut hinted = false;
     let result = loop {
-        let r = timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await?;
+        let r = match timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await {
+            Ok(r) => r,
+            // With HA the leader may change under us: find the new one
+            // (it recovers the job under the same id) and ask again.
+            Err(e) if a.jobmanager.starts_with("ha://") => {
+                say!("lost the JobManager ({}); looking for the new leader", error_text(&e));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if let Ok(c) = connect(&a.jobmanager).await {
+                    client = c;
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if last != Some(r.status) {
             say!("Job status: {}", r.status);
             last = Some(r.status);
@@ -773,7 +895,20 @@ async fn cancel(a: CancelArgs) -> Result<ExitCode> {
     // Wait a little for the cancellation to complete, as `flink cancel` does.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let r = timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await?;
+        let r = match timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await {
+            Ok(r) => r,
+            // With HA the leader may change under us: find the new one
+            // (it recovers the job under the same id) and ask again.
+            Err(e) if a.jobmanager.starts_with("ha://") => {
+                say!("lost the JobManager ({}); looking for the new leader", error_text(&e));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if let Ok(c) = connect(&a.jobmanager).await {
+                    client = c;
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if r.status.is_terminal() {
             say!("Job {id} is {}.", r.status);
             return Ok(ExitCode::SUCCESS);
@@ -807,7 +942,12 @@ async fn savepoint(job_id: &str, stop: bool, w: &SavepointWait) -> Result<ExitCo
         ANSWER_TIMEOUT,
         client.result(id),
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        reword_refusal(e, |why| {
+            format!("{why}\n  hint: `mini-flink list --jobmanager {addr}` shows the jobs there")
+        })
+    })?;
     if before.status.is_terminal() {
         bail!(
             "job {id} (\"{}\") is already {}: there is nothing to take a savepoint of",
@@ -830,12 +970,10 @@ async fn savepoint(job_id: &str, stop: bool, w: &SavepointWait) -> Result<ExitCo
         client.savepoint(id, stop),
     )
     .await
-    .map_err(|e| match e.downcast::<ClientError>() {
-        Ok(ClientError::Refused(why)) => {
-            anyhow!("the JobManager refused the savepoint of job {id}: {why}")
-        }
-        Ok(other) => anyhow::Error::from(other),
-        Err(e) => e,
+    .map_err(|e| {
+        reword_refusal(e, |why| {
+            format!("the JobManager refused the savepoint of job {id}: {why}")
+        })
     })?;
     say!("Waiting for response...");
     let deadline = tokio::time::Instant::now() + limit;
@@ -849,13 +987,13 @@ async fn savepoint(job_id: &str, stop: bool, w: &SavepointWait) -> Result<ExitCo
             path = Some(p.clone());
         }
         match (&path, stop, r.status) {
-            (Some(_), false, _) | (Some(_), true, JobStatus::Finished) => {
+            (Some(p), false, _) | (Some(p), true, JobStatus::Finished) => {
                 if stop {
                     say!("Job {id} is FINISHED.");
                 }
                 say!(
-                    "You can resume your program from this savepoint with \
-                     `mini-flink run --from-savepoint PATH JOB.toml`."
+                    "Resume the job from this savepoint with \
+                     `mini-flink run --from-savepoint {p} JOB.toml`."
                 );
                 return Ok(ExitCode::SUCCESS);
             }
@@ -1023,6 +1161,82 @@ input = "seq"
             text.contains("Result: 5 records collected:\n  (b,1)\n  (a,1)\n"),
             "{text}"
         );
+    }
+
+    /// Fault-tolerance facts are shown when there are any.
+    #[test]
+    fn result_shows_restarts_checkpoints_and_savepoints() {
+        let plain = result_text(&result(vec![]), false);
+        for absent in ["Restarts", "Checkpoints", "Savepoint", "Restored"] {
+            assert!(!plain.contains(absent), "{plain}");
+        }
+        let mut r = result(vec![]);
+        r.restarts = 2;
+        r.checkpoints_completed = 7;
+        r.latest_checkpoint = Some(9);
+        r.savepoints = vec!["/ckpt/savepoints/t/savepoint-ab-9".into()];
+        r.restored_from = Some("/ckpt/savepoints/t/savepoint-ab-3".into());
+        let text = result_text(&r, false);
+        for line in [
+            "Restarts: 2\n",
+            "Restored from savepoint: /ckpt/savepoints/t/savepoint-ab-3\n",
+            "Checkpoints completed: 7 (latest: checkpoint 9)\n",
+            "Savepoint taken: /ckpt/savepoints/t/savepoint-ab-9\n",
+        ] {
+            assert!(text.contains(line), "{text}");
+        }
+    }
+
+    /// `run -s`, `savepoint --stop` and `stop` parse as Flink's CLI spells them.
+    #[test]
+    fn savepoint_commands_parse() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let cli = Cli::try_parse_from(["mini-flink", "run", "-s", "/sp/x", "j.toml"]).unwrap();
+        match cli.command {
+            Command::Run(a) => assert_eq!(a.from_savepoint.as_deref(), Some("/sp/x")),
+            c => panic!("parsed as {c:?}"),
+        }
+        let cli = Cli::try_parse_from(["mini-flink", "savepoint", id, "--stop"]).unwrap();
+        match cli.command {
+            Command::Savepoint(a) => {
+                assert!(a.stop);
+                assert_eq!(a.wait.timeout, 60);
+                assert_eq!(a.wait.jobmanager, DEFAULT_JOBMANAGER);
+            }
+            c => panic!("parsed as {c:?}"),
+        }
+        let cli = Cli::try_parse_from(["mini-flink", "stop", id, "--timeout", "5"]).unwrap();
+        match cli.command {
+            Command::Stop(a) => assert_eq!(a.wait.timeout, 5),
+            c => panic!("parsed as {c:?}"),
+        }
+        assert!(Cli::try_parse_from(["mini-flink", "stop", id, "--timeout", "0"]).is_err());
+        assert!(parse_job_id("nope").is_err());
+        assert!(parse_job_id(id).is_ok());
+    }
+
+    /// The checkpoint directory is created, made absolute, and refused
+    /// clearly when it is a file.
+    #[test]
+    fn checkpoint_dir_is_created_and_checked() {
+        let base = std::env::temp_dir().join(format!("mini-flink-cli-{}", std::process::id()));
+        let dir = checkpoint_dir(Some(base.join("a/b"))).unwrap();
+        assert!(dir.is_absolute() && dir.is_dir(), "{}", dir.display());
+        let file = base.join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let e = checkpoint_dir(Some(file)).unwrap_err();
+        assert!(error_text(&e).contains("not a directory"), "{e}");
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    /// The JobManager's refusal is reworded; other errors are kept.
+    #[test]
+    fn refusals_are_reworded() {
+        let e = anyhow::Error::from(ClientError::Refused("no job with id x".into()));
+        let e = reword_refusal(e, |why| format!("cannot: {why}"));
+        assert_eq!(error_text(&e), "cannot: no job with id x");
+        let e = reword_refusal(anyhow!("other"), |_| unreachable!());
+        assert_eq!(error_text(&e), "other");
     }
 
     /// Long plain results are cut after MAX_PRINTED_RECORDS lines.

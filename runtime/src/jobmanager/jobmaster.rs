@@ -125,6 +125,8 @@ pub struct JobMaster {
     pub savepoints: Vec<String>,
     /// The savepoint the job started from.
     pub restored_from: Option<String>,
+    /// Where the latest completed checkpoint was written.
+    pub last_checkpoint_path: Option<String>,
     /// Submission time.
     pub submitted_at: u64,
     /// When all tasks were first RUNNING.
@@ -187,6 +189,7 @@ impl JobMaster {
             storage,
             savepoints: Vec::new(),
             restored_from,
+            last_checkpoint_path: None,
             regions,
             restart,
             tracker: RestartTracker::default(),
@@ -550,20 +553,35 @@ impl JobMaster {
         let key = (attempt.vertex, attempt.subtask);
         let name = self.vertex_name(attempt.vertex);
         let total = self.executions.len();
-        if let Some(done) = self
+        if let Some(acked) = self
             .checkpoints
             .acknowledge(&self.ctx, self.id, checkpoint, key, &name, state, alignment_ms, total)
         {
-            self.commit(|t| matches!(t, Txn::Checkpoint(n) if n <= done.id));
-            self.persist(done, out);
+            // Complete only once it is durable: a checkpoint that cannot be
+            // written is never restored from, and commits nothing.
+            let id = acked.id;
+            if self.persist(&acked, out) {
+                self.checkpoints.complete(&self.ctx, self.id, acked);
+                self.commit(|t| matches!(t, Txn::Checkpoint(n) if n <= id));
+            }
         }
     }
 
+    /// The output that is visible once checkpoint `id` completes.
+    fn committed_through(&self, id: u64) -> Vec<Value> {
+        let mut out = self.collected.clone();
+        for (v, s, a, txn, records) in &self.pending_txns {
+            let current = self.executions.get(&(*v, *s)).is_some_and(|e| e.attempt == *a);
+            if current && matches!(txn, Txn::Checkpoint(n) if *n <= id) {
+                out.extend(records.iter().cloned());
+            }
+        }
+        out
+    }
+
     /// Writes a completed checkpoint (or savepoint) to checkpoint storage.
-    fn persist(&mut self, done: Completion, out: &mut Outbox) {
-        let Some(latest) = &self.checkpoints.latest else {
-            return;
-        };
+    /// Returns whether it was written.
+    fn persist(&mut self, done: &PendingCheckpoint, out: &mut Outbox) -> bool {
         let stored = StoredCheckpoint {
             job_name: self.job_graph.name.clone(),
             id: done.id,
@@ -574,14 +592,14 @@ impl JobMaster {
                 .iter()
                 .map(|v| (v.id, v.parallelism))
                 .collect(),
-            states: latest.states.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            committed: self.collected.clone(),
+            states: done.acks.iter().map(|(k, (v, _))| (*k, v.clone())).collect(),
+            committed: self.committed_through(done.id),
         };
         let path = if done.savepoint {
             let job = self.id.to_string();
             format!(
                 "savepoints/{}/savepoint-{}-{}",
-                self.job_graph.name,
+                self.job_graph.name.replace(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'), "_"),
                 &job[..6],
                 done.id
             )
@@ -601,16 +619,28 @@ impl JobMaster {
                     stop: done.stop,
                 });
                 self.savepoints.push(described);
+                true
             }
-            Ok(()) => out.ha.push(super::HaOp::Put(
-                format!("checkpoints/{}", self.id),
-                path.into_bytes(),
-            )),
-            Err(e) => self.ctx.emit(EventKind::CheckpointAborted {
-                job: self.id.to_string(),
-                id: done.id,
-                cause: format!("cannot write {}: {e}", self.storage.describe(&path)),
-            }),
+            Ok(()) => {
+                out.ha.push(super::HaOp::Put(
+                    format!("checkpoints/{}", self.id),
+                    path.clone().into_bytes(),
+                ));
+                // Flink retains one completed checkpoint by default
+                // (`state.checkpoints.num-retained`): drop the previous one.
+                if let Some(old) = self.last_checkpoint_path.replace(path) {
+                    let _ = self.storage.delete(&old);
+                }
+                true
+            }
+            Err(e) => {
+                self.ctx.emit(EventKind::CheckpointAborted {
+                    job: self.id.to_string(),
+                    id: done.id,
+                    cause: format!("cannot write {}: {e}", self.storage.describe(&path)),
+                });
+                false
+            }
         }
     }
 
@@ -1136,7 +1166,7 @@ impl CheckpointCoordinator {
         state: Vec<u8>,
         alignment_ms: u64,
         total: usize,
-    ) -> Option<Completion> {
+    ) -> Option<PendingCheckpoint> {
         let p = self.pending.as_mut().filter(|p| p.id == id)?;
         ctx.emit(EventKind::CheckpointAcknowledged {
             job: job.to_string(),
@@ -1150,7 +1180,13 @@ impl CheckpointCoordinator {
         if p.acks.len() < total {
             return None;
         }
-        let p = self.pending.take()?;
+        self.pending.take()
+    }
+
+    /// Marks a fully acknowledged (and stored) checkpoint complete: it is
+    /// now what a restart restores.
+    pub fn complete(&mut self, ctx: &HostCtx, job: JobId, p: PendingCheckpoint) -> Completion {
+        let id = p.id;
         let size = p.acks.values().map(|(s, _)| s.len() as u64).sum();
         let alignment = p.acks.values().map(|(_, a)| *a).max().unwrap_or(0);
         ctx.emit(EventKind::CheckpointCompleted {
@@ -1166,11 +1202,11 @@ impl CheckpointCoordinator {
             id,
             states: p.acks.into_iter().map(|(k, (s, _))| (k, s)).collect(),
         });
-        Some(Completion {
+        Completion {
             id,
             savepoint: p.savepoint,
             stop: p.stop,
-        })
+        }
     }
 
     /// A task finished before acknowledging: the pending checkpoint cannot complete.

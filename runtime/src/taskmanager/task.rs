@@ -484,15 +484,19 @@ pub async fn run_task(tdd: TaskDeploymentDescriptor, mut tc: TaskContext) {
         cause: None,
         counters: TaskCounters::default(),
     });
-    let mut input_keys = Vec::new();
-    let (outcome, counters) = match TaskRunner::setup(&tdd, &tc, &mut input_keys).await {
+    // Released however the task ends, also when it is cancelled (aborted).
+    let mut inputs = ReleaseOnDrop {
+        net: tc.net.clone(),
+        keys: Vec::new(),
+    };
+    let (outcome, counters) = match TaskRunner::setup(&tdd, &tc, &mut inputs.keys).await {
         Ok(mut runner) => {
             let r = runner.run(&tdd, &mut tc).await;
             (r, runner.counters)
         }
         Err(e) => (Err(e), TaskCounters::default()),
     };
-    tc.net.release(&input_keys);
+    drop(inputs);
     let (state, cause) = match outcome {
         Ok(()) => (ExecutionState::Finished, None),
         Err(cause) => (ExecutionState::Failed, Some(cause)),
@@ -503,6 +507,19 @@ pub async fn run_task(tdd: TaskDeploymentDescriptor, mut tc: TaskContext) {
         cause,
         counters,
     });
+}
+
+/// Forgets a task's input channels when dropped, so buffers still on their
+/// way for a cancelled task are dropped rather than kept.
+struct ReleaseOnDrop {
+    net: Arc<NetworkEnvironment>,
+    keys: Vec<ChannelKey>,
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.net.release(&self.keys);
+    }
 }
 
 /// A running task: its chain, its record writers and its input gate.

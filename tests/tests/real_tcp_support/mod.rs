@@ -1,0 +1,385 @@
+//! What the real-TCP tests share: the `mini-flink` binary, a [`Cluster`] of
+//! its processes that are all killed when the test ends (also when it
+//! fails), waits with deadlines, and readers of the processes' output and
+//! `--events` lines.
+//!
+//! Every process writes to files in a temporary folder; the folder is
+//! removed when a test passes and kept (its path printed) when it fails,
+//! and failure messages include everything the processes printed.
+
+// Each test crate uses a different part of this module.
+#![allow(dead_code)]
+
+use runtime::client::ClusterClient;
+use runtime::graph::JobId;
+use runtime::net::{NetworkRef, TcpNetwork};
+use runtime::rpc::JobResult;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The `mini-flink` binary next to this test executable
+/// (`target/<profile>/deps/real_tcp-…` → `target/<profile>/mini-flink`).
+///
+/// Cargo builds a package's binaries only for that package's own tests, so
+/// it is built here (a no-op when up to date), which also keeps it from
+/// being stale after the runtime changed.
+pub fn mini_flink_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable lives in target/<profile>/deps")
+        .to_path_buf();
+    let bin = profile_dir.join(format!("mini-flink{}", std::env::consts::EXE_SUFFIX));
+    let target_dir = profile_dir.parent().expect("target/<profile> has a parent");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "runtime",
+            "--bin",
+            "mini-flink",
+            "--target-dir",
+        ])
+        .arg(target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    match build.stdin(Stdio::null()).spawn() {
+        Ok(mut child) => match wait_until(&mut child, Duration::from_secs(600)) {
+            Some(s) if s.success() => {}
+            Some(s) => panic!("`cargo build -p runtime --bin mini-flink` failed ({s})"),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("`cargo build -p runtime --bin mini-flink` did not finish within 10 minutes")
+            }
+        },
+        Err(e) if bin.exists() => {
+            eprintln!(
+                "cannot run cargo ({e}); using the existing {}",
+                bin.display()
+            );
+        }
+        Err(e) => panic!(
+            "cannot run cargo to build {} ({e}); build it with `cargo build -p runtime --bin mini-flink`",
+            bin.display()
+        ),
+    }
+    assert!(
+        bin.exists(),
+        "{} is missing; build it with `cargo build -p runtime --bin mini-flink`",
+        bin.display()
+    );
+    bin
+}
+
+/// Waits for a child with a deadline; `None` if it is still running.
+pub fn wait_until(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => return None,
+        }
+    }
+}
+
+/// Clusters made by this test process, to give each its own folder.
+static CLUSTERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A cluster of processes that are all killed when it is dropped.
+pub struct Cluster {
+    bin: PathBuf,
+    /// The folder of the processes' output (and of anything else the test puts there).
+    pub dir: PathBuf,
+    children: Vec<(String, Child)>,
+}
+
+impl Cluster {
+    /// A cluster without processes yet; `tag` names its folder.
+    pub fn new(tag: &str) -> Cluster {
+        let n = CLUSTERS.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mini-flink-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temporary folder");
+        Cluster {
+            bin: mini_flink_binary(),
+            dir,
+            children: Vec::new(),
+        }
+    }
+
+    /// Where `<name>`'s standard output goes.
+    pub fn out_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.out"))
+    }
+
+    /// Where `<name>`'s standard error goes.
+    pub fn err_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.err"))
+    }
+
+    /// Starts `mini-flink ARGS`, its output going to `<name>.out` / `<name>.err`.
+    pub fn spawn(&mut self, name: &str, args: &[&str]) -> &mut Child {
+        assert!(
+            self.children.iter().all(|(n, _)| n != name),
+            "two processes named {name}"
+        );
+        let out = File::create(self.out_path(name)).expect("create stdout file");
+        let err = File::create(self.err_path(name)).expect("create stderr file");
+        let child = Command::new(&self.bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.bin.display()));
+        self.children.push((name.to_string(), child));
+        &mut self.children.last_mut().expect("just pushed").1
+    }
+
+    fn child(&mut self, name: &str) -> &mut Child {
+        match self.children.iter_mut().find(|(n, _)| n == name) {
+            Some((_, c)) => c,
+            None => panic!("no process named {name}"),
+        }
+    }
+
+    /// Waits (at most `limit`) for the process `name` started with
+    /// [`Cluster::spawn`] to end; returns its exit status and standard output.
+    pub fn wait_for_exit(&mut self, name: &str, limit: Duration) -> (ExitStatus, String) {
+        let status = wait_until(self.child(name), limit);
+        let Some(status) = status else {
+            panic!(
+                "{name} did not finish within {} s\n{}",
+                limit.as_secs(),
+                self.logs()
+            );
+        };
+        (status, self.read(&self.out_path(name)))
+    }
+
+    /// Runs `mini-flink ARGS` to completion (at most `limit`); returns its
+    /// exit status and standard output.
+    pub fn run(&mut self, name: &str, args: &[&str], limit: Duration) -> (ExitStatus, String) {
+        self.spawn(name, args);
+        self.wait_for_exit(name, limit)
+    }
+
+    /// Kills the process `name` with SIGKILL (`kill -9`: no goodbye to
+    /// anyone) and reaps it.
+    pub fn kill(&mut self, name: &str) {
+        let child = self.child(name);
+        child.kill().expect("kill the process");
+        let _ = child.wait();
+    }
+
+    /// A file's text, or "" when it cannot be read.
+    pub fn read(&self, path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    /// Waits until a line of `<name>.out` starts with `prefix`; returns the rest.
+    pub fn wait_for_line(&self, name: &str, prefix: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let out = self.read(&self.out_path(name));
+            if let Some(rest) = out.lines().find_map(|l| l.strip_prefix(prefix)) {
+                return rest.trim().to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} printed no line starting with {prefix:?} within {} s\n{}",
+                limit.as_secs(),
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until `<name>.err` holds `n` events of kind `event` (`--events` JSON lines).
+    pub fn wait_for_event(&self, name: &str, event: &str, n: usize, limit: Duration) {
+        self.wait_for_events(name, limit, &format!("{n} {event} events"), |evs| {
+            evs.iter().filter(|e| e["event"] == event).count() >= n
+        });
+    }
+
+    /// The `--events` JSON lines `<name>` wrote to standard error so far
+    /// (other lines, and a last line still being written, are left out).
+    pub fn events(&self, name: &str) -> Vec<serde_json::Value> {
+        self.read(&self.err_path(name))
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits until `done` holds for `<name>`'s events; `what` says what
+    /// was waited for, in the failure message.
+    pub fn wait_for_events(
+        &self,
+        name: &str,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let events = self.events(name);
+            if done(&events) {
+                return events;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not report {what} within {} s\n{}",
+                limit.as_secs(),
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts `mini-flink jobmanager --bind 127.0.0.1:0 --events ARGS`
+    /// as process "jobmanager"; returns the address it listens on.
+    pub fn start_jobmanager(&mut self, args: &[&str]) -> String {
+        let mut all = vec!["jobmanager", "--bind", "127.0.0.1:0", "--events"];
+        all.extend_from_slice(args);
+        self.spawn("jobmanager", &all);
+        let addr = self.wait_for_line(
+            "jobmanager",
+            "JobManager listening on ",
+            Duration::from_secs(30),
+        );
+        assert!(
+            addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+            "the JobManager should print its real port, printed {addr:?}"
+        );
+        addr
+    }
+
+    /// Starts TaskManagers named `names` (their `--id`s too) with `slots`
+    /// slots each, and waits until the JobManager registered all of them.
+    pub fn start_taskmanagers(&mut self, addr: &str, names: &[&str], slots: u32) {
+        let before = self
+            .events("jobmanager")
+            .iter()
+            .filter(|e| e["event"] == "TaskManagerRegistered")
+            .count();
+        let slots = slots.to_string();
+        for name in names {
+            self.spawn(
+                name,
+                &[
+                    "taskmanager",
+                    "--jobmanager",
+                    addr,
+                    "--slots",
+                    &slots,
+                    "--id",
+                    name,
+                    "--events",
+                ],
+            );
+        }
+        self.wait_for_event(
+            "jobmanager",
+            "TaskManagerRegistered",
+            before + names.len(),
+            Duration::from_secs(30),
+        );
+    }
+
+    /// Everything the processes printed, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        for (name, _) in &self.children {
+            for (what, path) in [
+                ("stdout", self.out_path(name)),
+                ("stderr", self.err_path(name)),
+            ] {
+                let text = self.read(&path);
+                if !text.trim().is_empty() {
+                    s.push_str(&format!("----- {name} {what} -----\n{text}\n"));
+                }
+            }
+        }
+        s
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("process output kept in {}", self.dir.display());
+        }
+    }
+}
+
+/// The `(key,n)` lines `mini-flink run` prints under "Result:".
+pub fn printed_counts(stdout: &str) -> BTreeMap<String, i64> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Result:"))
+        .skip(1)
+        .filter_map(|l| {
+            let inner = l.trim().strip_prefix('(')?.strip_suffix(')')?;
+            let (key, n) = inner.rsplit_once(',')?;
+            Some((key.to_string(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The job id in `mini-flink run`'s "Job has been submitted with JobID …" line.
+pub fn submitted_job_id(stdout: &str) -> Option<String> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Job has been submitted with JobID "))
+        .map(|id| id.trim().to_string())
+}
+
+/// Asks the JobManager at `addr` for a job's result, as a client of its
+/// own (the test's view of everything a collect sink committed).
+pub fn fetch_result(addr: &str, job: &str) -> JobResult {
+    let id = JobId::parse(job).unwrap_or_else(|| panic!("{job:?} is not a job id"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async {
+        let net: NetworkRef = Arc::new(TcpNetwork);
+        let ask = async {
+            let mut client = ClusterClient::connect(&net, addr, "real-tcp-test").await?;
+            client.result(id).await
+        };
+        match tokio::time::timeout(Duration::from_secs(30), ask).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => panic!("asking the JobManager at {addr} for job {job}: {e}"),
+            Err(_) => panic!("the JobManager at {addr} did not answer within 30 s"),
+        }
+    })
+}
