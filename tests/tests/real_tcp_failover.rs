@@ -553,3 +553,141 @@ fn stop_with_savepoint_and_resume() {
         );
     }
 }
+
+/// A free port on 127.0.0.1 (bound and released; the JobManagers with HA
+/// need fixed ports, published as the leader's address).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// JobManager high availability over real processes: a coordinator, two
+/// JobManagers campaigning through it, two TaskManagers and a client that
+/// all follow the leader. The leading JobManager is killed (SIGKILL) once
+/// checkpoints completed; the standby is elected, recovers the job from
+/// its latest checkpoint, and the job finishes with exactly the expected
+/// output.
+#[test]
+fn killed_leader_jobmanager_is_replaced_by_the_standby() {
+    let _one = one_cluster_at_a_time();
+    let job = job_file();
+    let job_arg = job.to_string_lossy().into_owned();
+    let (keys, count) = generator_of(&job);
+    let expected = expected_sums(keys, count);
+    let mut cluster = Cluster::new("real-tcp-ha");
+    let checkpoints = cluster
+        .dir
+        .join("checkpoints")
+        .to_string_lossy()
+        .into_owned();
+    let coordinator = format!("127.0.0.1:{}", free_port());
+    cluster.spawn("coordinator", &["coordinator", "--bind", &coordinator]);
+    cluster.wait_for_line(
+        "coordinator",
+        "Coordinator listening on ",
+        Duration::from_secs(30),
+    );
+    let jm = |port: u16| format!("127.0.0.1:{port}");
+    let (jm1, jm2) = (jm(free_port()), jm(free_port()));
+    let ha_args = |bind: &str| -> Vec<String> {
+        [
+            "jobmanager",
+            "--bind",
+            bind,
+            "--ha",
+            &coordinator,
+            "--lease-ms",
+            "1500",
+            "--heartbeat-interval-ms",
+            "200",
+            "--heartbeat-timeout-ms",
+            "1500",
+            "--checkpoint-dir",
+            &checkpoints,
+            "--events",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let a1 = ha_args(&jm1);
+    cluster.spawn(
+        "jobmanager-1",
+        &a1.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    cluster.wait_for_line(
+        "jobmanager-1",
+        "JobManager listening on ",
+        Duration::from_secs(30),
+    );
+    let a2 = ha_args(&jm2);
+    cluster.spawn(
+        "jobmanager-2",
+        &a2.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    for tm in ["tm-1", "tm-2"] {
+        cluster.spawn(
+            tm,
+            &[
+                "taskmanager",
+                "--ha",
+                &coordinator,
+                "--lease-ms",
+                "1500",
+                "--slots",
+                "2",
+                "--id",
+                tm,
+            ],
+        );
+    }
+    let leader = format!("ha://{coordinator}");
+    cluster.spawn("run", &["run", &job_arg, "--jobmanager", &leader]);
+    let job_id = cluster.wait_for_line(
+        "run",
+        "Job has been submitted with JobID ",
+        Duration::from_secs(30),
+    );
+    let events = cluster.wait_for_events(
+        "jobmanager-1",
+        Duration::from_secs(60),
+        "two completed checkpoints",
+        |evs| ended(evs, &job_id) || of_job(evs, &job_id, "CheckpointCompleted").count() >= 2,
+    );
+    assert!(
+        !ended(&events, &job_id),
+        "the job ended before the leader could be killed"
+    );
+    cluster.kill("jobmanager-1");
+
+    let recovered = cluster.wait_for_events(
+        "jobmanager-2",
+        Duration::from_secs(60),
+        "the standby recovers the job",
+        |evs| of_job(evs, &job_id, "JobRecovered").count() > 0,
+    );
+    let r = of_job(&recovered, &job_id, "JobRecovered")
+        .next()
+        .expect("waited for it");
+    assert!(r["from_checkpoint"].as_u64().is_some(), "{r}");
+
+    let (status, stdout) = cluster.wait_for_exit("run", Duration::from_secs(180));
+    assert!(
+        status.success(),
+        "`mini-flink run` failed ({status})\n{}",
+        cluster.logs()
+    );
+    assert!(stdout.contains(") FINISHED"), "{stdout}");
+    assert_eq!(
+        printed_counts(&stdout),
+        expected,
+        "final sums differ\n{}",
+        cluster.logs()
+    );
+    assert!(
+        stdout.contains(&format!("({count} updates received)")),
+        "expected exactly {count} updates: none lost, none twice\n{stdout}"
+    );
+}
