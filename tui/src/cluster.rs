@@ -255,6 +255,8 @@ pub struct ClusterView {
     /// How many times a JobManager gained leadership (more than one means
     /// the leader changed: a crash, a restart, a failover).
     pub elections: u32,
+    /// Whether JobManagers run with high availability (a leader election was seen).
+    pub ha: bool,
     /// Network partitions in force, each pair sorted.
     pub partitions: BTreeSet<(String, String)>,
     /// Faults injected so far.
@@ -283,6 +285,7 @@ impl ClusterView {
             taskmanagers: Vec::new(),
             jobs: Vec::new(),
             leader: None,
+            ha: false,
             elections: 0,
             partitions: BTreeSet::new(),
             faults: 0,
@@ -520,12 +523,25 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
                 tm.slots.clear();
                 tm.connection_lost_at = None;
             }
-            "jobmanager" => {
+            // Without high availability the one JobManager leads once it runs.
+            "jobmanager" if !view.ha => {
                 view.elections += 1;
                 view.leader = Some(e.host.clone());
             }
             _ => {}
         },
+        // With high availability the coordinator says who leads.
+        EventKind::LeaderElected { leader, .. } => {
+            if !view.ha {
+                view.ha = true;
+                view.elections = 0;
+            }
+            view.elections += 1;
+            view.leader = Some(leader.clone());
+        }
+        EventKind::LeaderLost { leader, .. } if view.leader.as_deref() == Some(leader.as_str()) => {
+            view.leader = None;
+        }
         EventKind::TaskManagerRegistered {
             resource_id, slots, ..
         } => {

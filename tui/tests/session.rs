@@ -240,3 +240,15 @@ fn every_scenario_renders() {
         }
     }
 }
+
+/// With high availability the header names the JobManager the coordinator
+/// elected, and after the leader's crash the standby that took over.
+#[test]
+fn the_elected_leader_is_shown() {
+    let mut app = App::live(&scenario("ha.toml"), None);
+    app.run_until(1_000);
+    assert_eq!(app.view.leader.as_deref(), Some("jobmanager-1"));
+    app.run_until(8_000);
+    assert_eq!(app.view.leader.as_deref(), Some("jobmanager-2"));
+    assert!(app.view.elections >= 2);
+}
