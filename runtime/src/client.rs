@@ -6,8 +6,8 @@
 //! the same over a framed connection to the JobManager, in both worlds.
 
 use crate::graph::{JobGraph, JobId};
-use crate::net::frame::{FrameReader, FrameWriter, WireError, handshake};
 use crate::net::NetworkRef;
+use crate::net::frame::{FrameReader, FrameWriter, WireError, handshake};
 use crate::rpc::{ClientRequest, ClientResponse, JobOverview, JobResult};
 use std::time::Duration;
 
@@ -106,9 +106,16 @@ impl ClusterClient {
     }
 
     /// Submits a compiled job that resumes from a savepoint.
-    pub async fn submit_from_savepoint(&mut self, jg: JobGraph, path: &str) -> Result<JobId, ClientError> {
+    pub async fn submit_from_savepoint(
+        &mut self,
+        jg: JobGraph,
+        path: &str,
+    ) -> Result<JobId, ClientError> {
         match self
-            .call(ClientRequest::SubmitFromSavepoint(Box::new(jg), path.to_string()))
+            .call(ClientRequest::SubmitFromSavepoint(
+                Box::new(jg),
+                path.to_string(),
+            ))
             .await?
         {
             ClientResponse::Submitted(id) => Ok(id),
@@ -119,7 +126,10 @@ impl ClusterClient {
     /// Triggers a savepoint; with `stop`, the job finishes after it. The
     /// savepoint's path appears in the job's result once it is complete.
     pub async fn savepoint(&mut self, id: JobId, stop: bool) -> Result<(), ClientError> {
-        match self.call(ClientRequest::Savepoint { job: id, stop }).await? {
+        match self
+            .call(ClientRequest::Savepoint { job: id, stop })
+            .await?
+        {
             ClientResponse::SavepointTriggered => Ok(()),
             r => Err(ClientError::Unexpected(format!("{r:?}"))),
         }

@@ -30,6 +30,13 @@ pub trait ResourceProvider: Send + Sync + 'static {
     fn start_worker(&self, resource_id: &str, slots: u32);
     /// Asks the environment to stop a TaskManager it started.
     fn stop_worker(&self, resource_id: &str);
+    /// Application mode: the application is done (`status` is "SUCCEEDED",
+    /// "FAILED" or "CANCELED"), so the environment may stop the whole
+    /// cluster (Flink's `ResourceManagerDriver.deregisterApplication`). A
+    /// standalone cluster is stopped by hand: nothing happens.
+    fn deregister_application(&self, status: &str, diagnostics: Option<&str>) {
+        let _ = (status, diagnostics);
+    }
 }
 
 /// The standalone provider: TaskManagers are started by hand; pending
@@ -80,6 +87,10 @@ pub struct JobManagerConfig {
     /// The RPC address others reach this JobManager at (published as the
     /// leader's address); `None` uses the bound address.
     pub advertise: Option<String>,
+    /// Application mode: the program whose `main` this JobManager runs
+    /// (Flink's `ApplicationDispatcherBootstrap`); `None` for a session or
+    /// job cluster, whose jobs come from a client.
+    pub application: Option<crate::application::Application>,
 }
 
 impl Default for JobManagerConfig {
@@ -96,6 +107,7 @@ impl Default for JobManagerConfig {
             storage: Arc::new(crate::storage::MemoryStorage::new()),
             ha: None,
             advertise: None,
+            application: None,
         }
     }
 }
@@ -108,6 +120,10 @@ impl std::fmt::Debug for JobManagerConfig {
             .field("heartbeat_timeout_ms", &self.heartbeat_timeout_ms)
             .field("placement", &self.placement)
             .field("active", &self.provider.is_active())
+            .field(
+                "application",
+                &self.application.as_ref().map(|a| a.name.as_str()),
+            )
             .finish()
     }
 }

@@ -358,6 +358,59 @@ pub enum EventKind {
         /// The checkpoint it resumes from.
         from_checkpoint: Option<u64>,
     },
+    /// A process is being launched; it takes `startup_ms` before it runs
+    /// (a JVM starting, a container being scheduled). `HostStarted` follows.
+    HostLaunching {
+        /// "jobmanager" or "taskmanager".
+        role: String,
+        /// Start-up time (ms).
+        startup_ms: u64,
+    },
+    /// The client deploys a cluster of its own: a job cluster for one job,
+    /// or an application cluster for one application (Flink's
+    /// `ClusterDescriptor.deployJobCluster` / `deployApplicationCluster`).
+    ClusterDeploying {
+        /// The cluster's name ("job1", "app2"); its hosts start with it.
+        cluster: String,
+        /// "job" or "application".
+        mode: String,
+        /// Its JobManager's host.
+        jobmanager: String,
+        /// The jobs it is for (an application's, in order).
+        jobs: Vec<String>,
+    },
+    /// A job or application cluster was shut down: every process of it stops.
+    ClusterTornDown {
+        /// The cluster's name.
+        cluster: String,
+        /// The hosts that were still running and are stopped now.
+        hosts: Vec<String>,
+        /// Why.
+        reason: String,
+    },
+    /// A program's `main` starts: the host of this event is where it runs
+    /// (the client, or the JobManager in application mode).
+    ApplicationStarted {
+        /// Application name.
+        name: String,
+        /// The jobs `main` will submit, in order.
+        jobs: Vec<String>,
+        /// "sequential" or "parallel".
+        order: String,
+    },
+    /// A program's `main` returned: all its jobs ended, or one did not
+    /// finish and `main` stopped there.
+    ApplicationFinished {
+        /// Application name.
+        name: String,
+        /// Jobs that FINISHED.
+        finished: usize,
+        /// Jobs `main` has.
+        jobs: usize,
+        /// Why `main` stopped early, if it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<String>,
+    },
     /// The simulator injected a fault.
     FaultInjected {
         /// Human-readable description.
@@ -501,85 +554,234 @@ impl EventKind {
     /// Whether this is a periodic measurement rather than a state change
     /// (timelines usually leave these out).
     pub fn is_metric(&self) -> bool {
-        matches!(self, EventKind::TaskMetrics { .. } | EventKind::ChannelTraffic { .. })
+        matches!(
+            self,
+            EventKind::TaskMetrics { .. } | EventKind::ChannelTraffic { .. }
+        )
     }
 
     /// The event in plain words, for timelines and the TUI's event log.
     pub fn describe(&self) -> String {
         match self {
             EventKind::HostStarted { role } => format!("{role} process started"),
-            EventKind::TaskManagerRegistered { resource_id, slots, .. } => {
+            EventKind::TaskManagerRegistered {
+                resource_id, slots, ..
+            } => {
                 format!("{resource_id} registered at the ResourceManager with {slots} slots")
             }
             EventKind::TaskManagerLost { resource_id, cause } => {
                 format!("{resource_id} is lost ({cause}): its slots are released")
             }
             EventKind::HeartbeatTimeout { peer, timeout_ms } => {
-                format!("{peer} missed heartbeats for {} s", *timeout_ms as f64 / 1000.0)
+                format!(
+                    "{peer} missed heartbeats for {} s",
+                    *timeout_ms as f64 / 1000.0
+                )
             }
-            EventKind::WorkerRequested { resource_id, pending_requests } => format!(
+            EventKind::WorkerRequested {
+                resource_id,
+                pending_requests,
+            } => format!(
                 "active ResourceManager starts {resource_id} for {pending_requests} waiting slot request(s)"
             ),
             EventKind::WorkerReleased { resource_id } => {
                 format!("active ResourceManager stops idle {resource_id}")
             }
-            EventKind::SlotRequested { job, allocation, group } => {
-                format!("job {} asks for a slot ({allocation}, sharing group \"{group}\")", short(job))
+            EventKind::SlotRequested {
+                job,
+                allocation,
+                group,
+            } => {
+                format!(
+                    "job {} asks for a slot ({allocation}, sharing group \"{group}\")",
+                    short(job)
+                )
             }
             EventKind::SlotRequestPending { job, allocation } => {
-                format!("no free slot for job {} ({allocation}): the request waits", short(job))
+                format!(
+                    "no free slot for job {} ({allocation}): the request waits",
+                    short(job)
+                )
             }
-            EventKind::SlotAllocated { job, allocation, resource_id, slot } => format!(
+            EventKind::SlotAllocated {
+                job,
+                allocation,
+                resource_id,
+                slot,
+            } => format!(
                 "SlotManager gives slot {slot} of {resource_id} to job {} ({allocation})",
                 short(job)
             ),
-            EventKind::SlotOffered { job, resource_id, slot, .. } => {
-                format!("{resource_id} offers slot {slot} to the JobMaster of job {}", short(job))
+            EventKind::SlotOffered {
+                job,
+                resource_id,
+                slot,
+                ..
+            } => {
+                format!(
+                    "{resource_id} offers slot {slot} to the JobMaster of job {}",
+                    short(job)
+                )
             }
-            EventKind::SlotFreed { resource_id, slot, .. } => {
+            EventKind::SlotFreed {
+                resource_id, slot, ..
+            } => {
                 format!("slot {slot} of {resource_id} is free again")
             }
-            EventKind::JobSubmitted { job, name, vertices, slots } => format!(
+            EventKind::JobSubmitted {
+                job,
+                name,
+                vertices,
+                slots,
+            } => format!(
                 "job \"{name}\" ({}) submitted: {vertices} job vertices (operator chains), needs {slots} slots",
                 short(job)
             ),
-            EventKind::JobStatusChanged { name, to, cause, .. } => match cause {
+            EventKind::JobStatusChanged {
+                name, to, cause, ..
+            } => match cause {
                 Some(c) => format!("job \"{name}\" is {to}: {c}"),
                 None => format!("job \"{name}\" is {to}"),
             },
-            EventKind::TaskDeployed { vertex, subtask, parallelism, resource_id, slot, .. } => {
-                format!("{vertex} ({}/{parallelism}) deployed to slot {slot} of {resource_id}", subtask + 1)
+            EventKind::TaskDeployed {
+                vertex,
+                subtask,
+                parallelism,
+                resource_id,
+                slot,
+                ..
+            } => {
+                format!(
+                    "{vertex} ({}/{parallelism}) deployed to slot {slot} of {resource_id}",
+                    subtask + 1
+                )
             }
-            EventKind::TaskStateChanged { vertex, subtask, to, cause, .. } => match cause {
+            EventKind::TaskStateChanged {
+                vertex,
+                subtask,
+                to,
+                cause,
+                ..
+            } => match cause {
                 Some(c) => format!("{vertex} [{}] is {to}: {c}", subtask + 1),
                 None => format!("{vertex} [{}] is {to}", subtask + 1),
             },
-            EventKind::TaskMetrics { vertex, subtask, counters, backpressure_permille, .. } => format!(
+            EventKind::TaskMetrics {
+                vertex,
+                subtask,
+                counters,
+                backpressure_permille,
+                ..
+            } => format!(
                 "{vertex} [{}]: {} records in, {} out, back-pressured {}%",
                 subtask + 1,
                 counters.records_in,
                 counters.records_out,
                 backpressure_permille / 10
             ),
-            EventKind::ChannelTraffic { edge, from, to, records, bytes, remote, .. } => format!(
+            EventKind::ChannelTraffic {
+                edge,
+                from,
+                to,
+                records,
+                bytes,
+                remote,
+                ..
+            } => format!(
                 "edge {edge} channel {from}->{to}: {records} records, {bytes} bytes{}",
-                if *remote { " over the network" } else { " in memory" }
+                if *remote {
+                    " over the network"
+                } else {
+                    " in memory"
+                }
             ),
             EventKind::DataConnectionOpened { from, to } => {
                 format!("{from} opened a data connection to {to}")
             }
-            EventKind::ConnectionLost { peer, cause } => format!("connection to {peer} lost: {cause}"),
+            EventKind::ConnectionLost { peer, cause } => {
+                format!("connection to {peer} lost: {cause}")
+            }
             EventKind::FaultInjected { fault } => format!("FAULT: {fault}"),
+            EventKind::HostLaunching { role, startup_ms } => format!(
+                "{role} process launching: it needs {} s to start up",
+                *startup_ms as f64 / 1000.0
+            ),
+            EventKind::ClusterDeploying {
+                cluster,
+                mode,
+                jobmanager,
+                jobs,
+            } => format!(
+                "client deploys {} cluster \"{cluster}\" for {}: launches {jobmanager}, \
+                 whose active ResourceManager starts TaskManagers on demand",
+                if mode == "application" {
+                    "an application"
+                } else {
+                    "a job"
+                },
+                match jobs.as_slice() {
+                    [one] => format!("job \"{one}\""),
+                    many => format!("{} jobs ({})", many.len(), many.join(", ")),
+                }
+            ),
+            EventKind::ClusterTornDown {
+                cluster,
+                hosts,
+                reason,
+            } => format!(
+                "cluster \"{cluster}\" torn down ({reason}): {} stopped",
+                if hosts.is_empty() {
+                    "no process".to_string()
+                } else {
+                    hosts.join(", ")
+                }
+            ),
+            EventKind::ApplicationStarted { name, jobs, order } => format!(
+                "main() of application \"{name}\" runs here: it submits {} job(s) {} ({})",
+                jobs.len(),
+                if order == "parallel" {
+                    "all at once"
+                } else {
+                    "one after another"
+                },
+                jobs.join(", ")
+            ),
+            EventKind::ApplicationFinished {
+                name,
+                finished,
+                jobs,
+                cause,
+            } => match cause {
+                Some(c) => format!(
+                    "main() of application \"{name}\" stopped: {c} ({finished} of {jobs} jobs finished)"
+                ),
+                None => format!(
+                    "main() of application \"{name}\" returned: {finished} of {jobs} jobs finished"
+                ),
+            },
             EventKind::LeaderElected { leader, token } => {
                 format!("{leader} is elected JobManager leader (fencing token {token})")
             }
-            EventKind::LeaderLost { leader, token, cause } => {
+            EventKind::LeaderLost {
+                leader,
+                token,
+                cause,
+            } => {
                 format!("{leader} lost its leadership (token {token}, {cause}): it stops serving")
             }
-            EventKind::FencedMessageRejected { at, token, current, what } => format!(
+            EventKind::FencedMessageRejected {
+                at,
+                token,
+                current,
+                what,
+            } => format!(
                 "{at} refused a message from a deposed leader ({what}, token {token} < {current})"
             ),
-            EventKind::JobRecovered { name, from_checkpoint, .. } => format!(
+            EventKind::JobRecovered {
+                name,
+                from_checkpoint,
+                ..
+            } => format!(
                 "new leader recovers job \"{name}\" {}",
                 match from_checkpoint {
                     Some(id) => format!("from checkpoint {id}"),
@@ -588,30 +790,69 @@ impl EventKind {
             ),
             EventKind::CheckpointTriggered { job, id, savepoint } => format!(
                 "{} {id} of job {} triggered: sources inject barriers",
-                if *savepoint { "savepoint" } else { "checkpoint" },
+                if *savepoint {
+                    "savepoint"
+                } else {
+                    "checkpoint"
+                },
                 short(job)
             ),
-            EventKind::CheckpointAcknowledged { id, vertex, subtask, size, alignment_ms, .. } => format!(
+            EventKind::CheckpointAcknowledged {
+                id,
+                vertex,
+                subtask,
+                size,
+                alignment_ms,
+                ..
+            } => format!(
                 "{vertex} [{}] acknowledged checkpoint {id} ({size} bytes, aligned in {alignment_ms} ms)",
                 subtask + 1
             ),
-            EventKind::CheckpointCompleted { job, id, duration_ms, size, acks, .. } => format!(
+            EventKind::CheckpointCompleted {
+                job,
+                id,
+                duration_ms,
+                size,
+                acks,
+                ..
+            } => format!(
                 "checkpoint {id} of job {} completed in {duration_ms} ms: {acks} subtasks, {size} bytes",
                 short(job)
             ),
-            EventKind::SavepointCompleted { job, id, path, stop } => format!(
+            EventKind::SavepointCompleted {
+                job,
+                id,
+                path,
+                stop,
+            } => format!(
                 "savepoint {id} of job {} written to {path}{}",
                 short(job),
-                if *stop { ": the sources stop and the job finishes" } else { "" }
+                if *stop {
+                    ": the sources stop and the job finishes"
+                } else {
+                    ""
+                }
             ),
             EventKind::CheckpointAborted { job, id, cause } => {
                 format!("checkpoint {id} of job {} aborted: {cause}", short(job))
             }
-            EventKind::RestartScheduled { name, vertices, delay_ms, cause, .. } => format!(
+            EventKind::RestartScheduled {
+                name,
+                vertices,
+                delay_ms,
+                cause,
+                ..
+            } => format!(
                 "job \"{name}\": restarting {} in {delay_ms} ms after: {cause}",
                 vertices.join(", ")
             ),
-            EventKind::Restarted { name, vertices, attempt, from_checkpoint, .. } => format!(
+            EventKind::Restarted {
+                name,
+                vertices,
+                attempt,
+                from_checkpoint,
+                ..
+            } => format!(
                 "job \"{name}\": {} redeployed (attempt {attempt}) {}",
                 vertices.join(", "),
                 match from_checkpoint {

@@ -143,16 +143,16 @@ impl CoordState {
                 }
                 CoordResponse::Leader(self.leader.clone())
             }
-            CoordRequest::Renew { candidate, token } => {
-                match &self.leader {
-                    Some(l) if valid && l.leader == candidate && l.token == token => {
-                        self.lease_until = now + self.lease_len;
-                        CoordResponse::Ok
-                    }
-                    _ => CoordResponse::Fenced { current },
+            CoordRequest::Renew { candidate, token } => match &self.leader {
+                Some(l) if valid && l.leader == candidate && l.token == token => {
+                    self.lease_until = now + self.lease_len;
+                    CoordResponse::Ok
                 }
+                _ => CoordResponse::Fenced { current },
+            },
+            CoordRequest::GetLeader => {
+                CoordResponse::Leader(if valid { self.leader.clone() } else { None })
             }
-            CoordRequest::GetLeader => CoordResponse::Leader(if valid { self.leader.clone() } else { None }),
             CoordRequest::Put { key, value, token } => {
                 if token < current {
                     ctx.emit(EventKind::FencedMessageRejected {
@@ -224,7 +224,10 @@ pub async fn run_coordinator(ctx: HostCtx, bind: String) -> std::io::Result<()> 
 pub struct HaClient {
     ctx: HostCtx,
     addr: String,
-    conn: Option<(crate::net::frame::FrameReader, crate::net::frame::FrameWriter)>,
+    conn: Option<(
+        crate::net::frame::FrameReader,
+        crate::net::frame::FrameWriter,
+    )>,
 }
 
 impl HaClient {
@@ -238,7 +241,11 @@ impl HaClient {
     }
 
     /// One request; `Err` when the coordinator cannot be reached within `timeout_ms`.
-    pub async fn call(&mut self, req: CoordRequest, timeout_ms: u64) -> Result<CoordResponse, WireError> {
+    pub async fn call(
+        &mut self,
+        req: CoordRequest,
+        timeout_ms: u64,
+    ) -> Result<CoordResponse, WireError> {
         let fut = async {
             if self.conn.is_none() {
                 let stream = self.ctx.net.connect(self.addr.clone()).await?;
@@ -325,7 +332,14 @@ mod tests {
         let b = campaign(&mut s, "jm-2", 500, &c).unwrap();
         assert_eq!(b.leader, "jm-1", "jm-1 still holds the lease");
         let renew = |s: &mut CoordState, now| {
-            s.handle(CoordRequest::Renew { candidate: "jm-1".into(), token: 1 }, now, &c)
+            s.handle(
+                CoordRequest::Renew {
+                    candidate: "jm-1".into(),
+                    token: 1,
+                },
+                now,
+                &c,
+            )
         };
         assert_eq!(renew(&mut s, 900), CoordResponse::Ok);
         assert_eq!(campaign(&mut s, "jm-2", 1_800, &c).unwrap().leader, "jm-1");
@@ -343,7 +357,11 @@ mod tests {
         campaign(&mut s, "jm-1", 0, &c);
         let put = |s: &mut CoordState, token, now| {
             s.handle(
-                CoordRequest::Put { key: "checkpoints/j".into(), value: vec![token as u8], token },
+                CoordRequest::Put {
+                    key: "checkpoints/j".into(),
+                    value: vec![token as u8],
+                    token,
+                },
                 now,
                 &c,
             )
@@ -353,12 +371,22 @@ mod tests {
         assert_eq!(put(&mut s, 1, 5_001), CoordResponse::Fenced { current: 2 });
         assert_eq!(put(&mut s, 2, 5_002), CoordResponse::Ok);
         assert_eq!(
-            s.handle(CoordRequest::Get { key: "checkpoints/j".into() }, 5_003, &c),
+            s.handle(
+                CoordRequest::Get {
+                    key: "checkpoints/j".into()
+                },
+                5_003,
+                &c
+            ),
             CoordResponse::Value(Some(vec![2]))
         );
         assert!(log.snapshot().iter().any(|e| matches!(
             &e.kind,
-            EventKind::FencedMessageRejected { token: 1, current: 2, .. }
+            EventKind::FencedMessageRejected {
+                token: 1,
+                current: 2,
+                ..
+            }
         )));
     }
 }

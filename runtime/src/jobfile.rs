@@ -102,7 +102,9 @@ impl Source<'_> {
         let line_end = self.text[line_start..]
             .find('\n')
             .map_or(self.text.len(), |i| line_start + i);
-        let src = self.text[line_start..line_end].trim_end_matches('\r').to_string();
+        let src = self.text[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string();
         let end = span.end.clamp(start, line_end.max(start));
         let len = self.text[start..end].chars().count();
         JobFileError {
@@ -364,7 +366,9 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
             return Err(src.error_at(
                 op.id.span(),
                 format!("duplicate operator id `{id}`"),
-                format!("`{id}` is already the id of the operator on line {line}; ids must be unique"),
+                format!(
+                    "`{id}` is already the id of the operator on line {line}; ids must be unique"
+                ),
             ));
         }
         index.insert(id, i);
@@ -376,7 +380,13 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
         let parallelism = op
             .parallelism
             .as_ref()
-            .map(|p| positive(src, p, &format!("operator `{}`'s parallelism", op.id.get_ref())))
+            .map(|p| {
+                positive(
+                    src,
+                    p,
+                    &format!("operator `{}`'s parallelism", op.id.get_ref()),
+                )
+            })
             .transpose()?;
         let chaining = match &op.chaining {
             None => ChainingStrategy::Default,
@@ -404,18 +414,19 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
     }
     for (target, op) in ops.iter().enumerate() {
         let partitioner = parse_partition(src, op)?;
-        let inputs: Vec<&Spanned<String>> = match (&op.input, &op.inputs) {
-            (Some(_), Some(list)) => {
-                return Err(src.error_at(
+        let inputs: Vec<&Spanned<String>> =
+            match (&op.input, &op.inputs) {
+                (Some(_), Some(list)) => {
+                    return Err(src.error_at(
                     list.span(),
                     format!("operator `{}` has both `input` and `inputs`", op.id.get_ref()),
                     "use `input = \"a\"` for one input or `inputs = [\"a\", \"b\"]` for a union",
                 ));
-            }
-            (Some(one), None) => vec![one],
-            (None, Some(list)) => list.get_ref().iter().collect(),
-            (None, None) => vec![],
-        };
+                }
+                (Some(one), None) => vec![one],
+                (None, Some(list)) => list.get_ref().iter().collect(),
+                (None, None) => vec![],
+            };
         for input in inputs {
             let Some(&source) = index.get(input.get_ref().as_str()) else {
                 return Err(src.error_at(
@@ -425,7 +436,10 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
                         op.id.get_ref(),
                         input.get_ref()
                     ),
-                    format!("the defined ids are: {}", index.keys().copied().collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "the defined ids are: {}",
+                        index.keys().copied().collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             };
             b.edges.push((source, target, partitioner));
@@ -438,7 +452,10 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, col)
 }
 
@@ -514,7 +531,10 @@ impl GraphBuilder {
     }
 }
 
-fn parse_partition(src: &Source<'_>, op: &RawOperator) -> Result<Option<Partitioner>, JobFileError> {
+fn parse_partition(
+    src: &Source<'_>,
+    op: &RawOperator,
+) -> Result<Option<Partitioner>, JobFileError> {
     let key = match &op.key {
         None => None,
         Some(k) => Some(KeySelector::parse(k.get_ref()).ok_or_else(|| {
@@ -561,10 +581,17 @@ fn parse_partition(src: &Source<'_>, op: &RawOperator) -> Result<Option<Partitio
         }
     };
     if key.is_some() && !matches!(part, Partitioner::Hash(_)) {
-        let k = op.key.as_ref().map(|k| k.span()).unwrap_or_else(|| p.span());
+        let k = op
+            .key
+            .as_ref()
+            .map(|k| k.span())
+            .unwrap_or_else(|| p.span());
         return Err(src.error_at(
             k,
-            format!("`key` only applies to hash partitioning, not `{}`", p.get_ref()),
+            format!(
+                "`key` only applies to hash partitioning, not `{}`",
+                p.get_ref()
+            ),
             "remove `key` or use partition = \"hash\"",
         ));
     }
@@ -609,7 +636,8 @@ impl<'a> Args<'a> {
     }
 
     fn int(&mut self, name: &str, example: &str) -> Result<i64, JobFileError> {
-        self.opt_int(name)?.ok_or_else(|| self.missing(name, example))
+        self.opt_int(name)?
+            .ok_or_else(|| self.missing(name, example))
     }
 
     fn opt_int(&mut self, name: &str) -> Result<Option<i64>, JobFileError> {
@@ -619,7 +647,10 @@ impl<'a> Args<'a> {
                 toml::Value::Integer(i) => Ok(Some(*i)),
                 other => Err(self.src.error_at(
                     v.span(),
-                    format!("argument `{name}` must be a whole number, not {}", other.type_str()),
+                    format!(
+                        "argument `{name}` must be a whole number, not {}",
+                        other.type_str()
+                    ),
                     "write the number without quotes",
                 )),
             },
@@ -651,7 +682,10 @@ impl<'a> Args<'a> {
             };
             return Err(self.src.error_at(
                 v.span(),
-                format!("unknown argument `{name}` for kind `{}`", self.op.kind.get_ref()),
+                format!(
+                    "unknown argument `{name}` for kind `{}`",
+                    self.op.kind.get_ref()
+                ),
                 format!("arguments of this kind: {expected}"),
             ));
         }
@@ -665,7 +699,10 @@ fn parse_kind(src: &Source<'_>, op: &RawOperator) -> Result<OperatorKind, JobFil
         let f = op.func.as_ref().ok_or_else(|| {
             src.error_at(
                 op.kind.span(),
-                format!("operator `{}` ({kind_name}) needs a function", op.id.get_ref()),
+                format!(
+                    "operator `{}` ({kind_name}) needs a function",
+                    op.id.get_ref()
+                ),
                 format!("add fn = \"...\", one of: {}", one_of(names)),
             )
         })?;
@@ -706,7 +743,11 @@ fn parse_kind(src: &Source<'_>, op: &RawOperator) -> Result<OperatorKind, JobFil
                         .map(|i| i.as_str().map(str::to_string))
                         .collect::<Option<Vec<_>>>()
                         .ok_or_else(|| {
-                            src.error_at(l.span(), "`lines` must be a list of strings", "e.g. lines = [\"to be\", \"or not\"]")
+                            src.error_at(
+                                l.span(),
+                                "`lines` must be a list of strings",
+                                "e.g. lines = [\"to be\", \"or not\"]",
+                            )
                         })?,
                     toml::Value::String(s) => s.lines().map(str::to_string).collect(),
                     _ => {
@@ -719,7 +760,11 @@ fn parse_kind(src: &Source<'_>, op: &RawOperator) -> Result<OperatorKind, JobFil
                 },
                 (None, Some(f)) => {
                     let Some(name) = f.get_ref().as_str() else {
-                        return Err(src.error_at(f.span(), "`file` must be a path in quotes", "e.g. file = \"hamlet.txt\""));
+                        return Err(src.error_at(
+                            f.span(),
+                            "`file` must be a path in quotes",
+                            "e.g. file = \"hamlet.txt\"",
+                        ));
                     };
                     let path: PathBuf = src.base_dir.join(name);
                     let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -732,9 +777,15 @@ fn parse_kind(src: &Source<'_>, op: &RawOperator) -> Result<OperatorKind, JobFil
                     text.lines().map(str::to_string).collect()
                 }
                 (Some(_), Some(f)) => {
-                    return Err(src.error_at(f.span(), "give `lines` or `file`, not both", "remove one of them"));
+                    return Err(src.error_at(
+                        f.span(),
+                        "give `lines` or `file`, not both",
+                        "remove one of them",
+                    ));
                 }
-                (None, None) => return Err(args.missing("lines", "lines = [\"to be or not to be\"]")),
+                (None, None) => {
+                    return Err(args.missing("lines", "lines = [\"to be or not to be\"]"));
+                }
             };
             OperatorKind::Words { lines }
         }
@@ -743,7 +794,11 @@ fn parse_kind(src: &Source<'_>, op: &RawOperator) -> Result<OperatorKind, JobFil
             let count = args.non_negative("count", "keys = 1000, count = 100000, rate = 0")?;
             let rate = args.opt_int("rate")?.unwrap_or(0).max(0) as u64;
             if keys == 0 {
-                return Err(src.error_at(op.kind.span(), "a generator needs at least one key", "set keys >= 1"));
+                return Err(src.error_at(
+                    op.kind.span(),
+                    "a generator needs at least one key",
+                    "set keys >= 1",
+                ));
             }
             OperatorKind::Generator { keys, count, rate }
         }
@@ -754,7 +809,11 @@ fn parse_kind(src: &Source<'_>, op: &RawOperator) -> Result<OperatorKind, JobFil
                 "key_mod" => {
                     let modulus = args.int("modulus", "modulus = 1000")?;
                     if modulus <= 0 {
-                        return Err(src.error_at(f.span(), "key_mod needs a positive modulus", "e.g. args = { modulus = 1000 }"));
+                        return Err(src.error_at(
+                            f.span(),
+                            "key_mod needs a positive modulus",
+                            "e.g. args = { modulus = 1000 }",
+                        ));
                     }
                     MapFn::KeyMod { modulus }
                 }

@@ -11,6 +11,7 @@
 //! | [`graph`] | StreamGraph → JobGraph (operator chaining) → ExecutionGraph, and the plan |
 //! | [`checkpoint`] | snapshots, restart strategies, failover regions |
 //! | [`client`] | the client: compiles, submits, polls, fetches results |
+//! | [`application`] | a program's `main` that submits several jobs (application mode) |
 //! | [`ha`] | high availability: leader election, fencing, job graph and checkpoint stores |
 //! | [`jobmanager`] | the JobManager: Dispatcher, ResourceManager (SlotManager), JobMaster (SlotPool, scheduler) |
 //! | [`taskmanager`] | the TaskManager: TaskExecutor, TaskSlotTable, tasks, network stack |
@@ -26,6 +27,7 @@
 //! [`net::Network`].
 
 pub mod api;
+pub mod application;
 pub mod checkpoint;
 pub mod client;
 pub mod config;

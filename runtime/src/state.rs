@@ -49,7 +49,10 @@ impl JobStatus {
 
     /// Whether the job is done for good.
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Failed | JobStatus::Canceled | JobStatus::Finished)
+        matches!(
+            self,
+            JobStatus::Failed | JobStatus::Canceled | JobStatus::Finished
+        )
     }
 
     /// Whether `self → to` is a legal move.
@@ -151,9 +154,18 @@ impl ExecutionState {
                 | (Deploying, Initializing)
                 | (Initializing, Running)
                 | (Running, Finished)
-                | (Created | Scheduled | Deploying | Initializing | Running, Canceling)
-                | (Created | Scheduled | Deploying | Initializing | Running | Canceling, Canceled)
-                | (Scheduled | Deploying | Initializing | Running | Canceling, Failed)
+                | (
+                    Created | Scheduled | Deploying | Initializing | Running,
+                    Canceling
+                )
+                | (
+                    Created | Scheduled | Deploying | Initializing | Running | Canceling,
+                    Canceled
+                )
+                | (
+                    Scheduled | Deploying | Initializing | Running | Canceling,
+                    Failed
+                )
         )
     }
 
@@ -181,7 +193,15 @@ mod tests {
     #[test]
     fn terminal_states_do_not_move() {
         assert!(JobStatus::Finished.check(JobStatus::Running).is_err());
-        assert!(ExecutionState::Finished.check(ExecutionState::Running).is_err());
-        assert!(ExecutionState::Running.check(ExecutionState::Finished).is_ok());
+        assert!(
+            ExecutionState::Finished
+                .check(ExecutionState::Running)
+                .is_err()
+        );
+        assert!(
+            ExecutionState::Running
+                .check(ExecutionState::Finished)
+                .is_ok()
+        );
     }
 }

@@ -37,7 +37,10 @@ impl MemoryStorage {
     }
     /// Every path stored, in order.
     pub fn paths(&self) -> Vec<String> {
-        self.files.lock().map(|f| f.keys().cloned().collect()).unwrap_or_default()
+        self.files
+            .lock()
+            .map(|f| f.keys().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -83,7 +86,11 @@ impl DirStorage {
 
     fn full(&self, path: &str) -> PathBuf {
         let p = std::path::Path::new(path);
-        if p.is_absolute() { p.to_path_buf() } else { self.root.join(path) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(path)
+        }
     }
 }
 

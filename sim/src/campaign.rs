@@ -111,7 +111,11 @@ pub fn committed(o: &Outcome) -> Vec<Vec<Value>> {
     o.jobs
         .iter()
         .map(|j| {
-            let mut v = j.result.as_ref().map(|r| r.collected.clone()).unwrap_or_default();
+            let mut v = j
+                .result
+                .as_ref()
+                .map(|r| r.collected.clone())
+                .unwrap_or_default();
             v.sort();
             v
         })
@@ -167,7 +171,10 @@ pub fn check_seed(s: &Scenario, seed: u64, reference: &[Vec<Value>]) -> SeedRepo
                     "job {} ended {}{}",
                     j.name,
                     r.status,
-                    r.cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default()
+                    r.cause
+                        .as_ref()
+                        .map(|c| format!(": {c}"))
+                        .unwrap_or_default()
                 ));
                 return report;
             }

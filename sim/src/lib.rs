@@ -6,12 +6,14 @@
 //! | module | what |
 //! |---|---|
 //! | [`campaign`] | fault campaigns: random fault schedules, exactly-once checks |
+//! | [`compare`] | one workload under the session, job and application modes, side by side |
 //! | [`scenario`] | scenario files: cluster, jobs, faults, expectations |
 //! | [`net`] | the simulated transport seam (`turmoil::net`) and clock |
 //! | [`simulation`] | the turmoil hosts and the step loop |
 //! | [`summary`] | the headless report and the JSON-lines trace |
 
 pub mod campaign;
+pub mod compare;
 pub mod net;
 pub mod scenario;
 pub mod simulation;

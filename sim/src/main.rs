@@ -1,13 +1,18 @@
 //! `sim`: run mini-flink scenarios headless in the simulator.
 //!
 //! `cargo run -p sim -- run scenarios/session.toml [--seed N] [--trace FILE]`
+//! `cargo run -p sim -- compare scenarios/compare-modes.toml [--json]`
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sim", version, about = "Run mini-flink scenarios in the deterministic simulator (turmoil)")]
+#[command(
+    name = "sim",
+    version,
+    about = "Run mini-flink scenarios in the deterministic simulator (turmoil)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -28,6 +33,18 @@ enum Cmd {
         /// Print only the summary, without the timeline.
         #[arg(long)]
         brief: bool,
+    },
+    /// Run a scenario's workload as a session cluster, as job clusters and as
+    /// application clusters, and print the three side by side.
+    Compare {
+        /// The scenario file (its `mode` is ignored).
+        scenario: PathBuf,
+        /// Seed (overrides the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the comparison as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a scenario under a random fault schedule per seed and check that
     /// every job's committed output equals the fault-free run's.
@@ -76,7 +93,44 @@ fn main() -> ExitCode {
             seeds,
             verbose,
         } => check(&scenario, seeds, verbose),
-        Cmd::Run { scenario, seed, trace, brief } => {
+        Cmd::Compare {
+            scenario,
+            seed,
+            json,
+        } => {
+            let s = match sim::load(&scenario) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let c = match sim::compare::compare(&s, seed) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if json {
+                match serde_json::to_string_pretty(&c) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else {
+                print!("{}", sim::compare::table(&c));
+            }
+            ExitCode::SUCCESS
+        }
+        Cmd::Run {
+            scenario,
+            seed,
+            trace,
+            brief,
+        } => {
             let s = match sim::load(&scenario) {
                 Ok(s) => s,
                 Err(e) => {
@@ -103,7 +157,11 @@ fn main() -> ExitCode {
                     eprintln!("error: cannot write the trace to {}: {e}", path.display());
                     return ExitCode::FAILURE;
                 }
-                eprintln!("trace: {} events written to {}", outcome.events.len(), path.display());
+                eprintln!(
+                    "trace: {} events written to {}",
+                    outcome.events.len(),
+                    path.display()
+                );
             }
             if outcome.failed_expectations.is_empty() {
                 ExitCode::SUCCESS
@@ -163,7 +221,10 @@ fn check(path: &std::path::Path, seeds: SeedRange, verbose: bool) -> ExitCode {
     if !verbose {
         eprintln!();
     }
-    print!("{}", sim::campaign::summary(&path.display().to_string(), &reports));
+    print!(
+        "{}",
+        sim::campaign::summary(&path.display().to_string(), &reports)
+    );
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

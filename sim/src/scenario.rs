@@ -21,7 +21,47 @@
 //!
 //! Jobs may also be written inline (`[jobs.job]` with the fields of a job
 //! file). Every error names the file, line and column, like job-file errors.
+//!
+//! ## Execution modes and applications
+//!
+//! `mode` says how the cluster is deployed (Flink's three modes):
+//!
+//! - `"session"` (default): one JobManager and `taskmanagers` TaskManagers
+//!   start at 0 s and stay; every job is submitted to them.
+//! - `"job"`: nothing runs at first. When the client submits a job it
+//!   deploys a cluster for that job alone (`job<N>-jobmanager`, with an
+//!   active ResourceManager that starts `job<N>-taskmanager-<k>` on
+//!   demand) and tears it down when the job ends.
+//! - `"application"`: the client ships each application (or lone job) to a
+//!   cluster of its own (`app<N>-jobmanager`), whose JobManager runs the
+//!   program's `main`; the cluster is torn down when `main` is done.
+//!
+//! `taskmanagers`, `provider` and high availability describe the session
+//! cluster; job and application clusters always start their TaskManagers
+//! through an active ResourceManager, with `slots` slots each. Processes
+//! take `jobmanager_startup_ms` / `taskmanager_startup_ms` to start (JVM
+//! start-up; default 0).
+//!
+//! An application is a program's `main` that submits several jobs:
+//!
+//! ```toml
+//! [[applications]]
+//! name = "reports"
+//! at_ms = 1000
+//! order = "sequential"        # or "parallel"
+//! [[applications.jobs]]
+//! file = "jobs/wordcount.toml"
+//! ```
+//!
+//! or `file = "apps/reports.toml"` (an application file, see
+//! [`runtime::application`]) with `at_ms`. In session and job mode its
+//! `main` runs on the client; in application mode on the JobManager.
+//!
+//! A crash fault may name `host = "busiest-taskmanager"`: the TaskManager
+//! holding slots of the most jobs at that moment (then the most slots,
+//! then the first by name), which is how one crash compares across modes.
 
+use runtime::application::{self, JobOrder, RawApplicationJob};
 use runtime::config::Placement;
 use runtime::graph::StreamGraph;
 use runtime::jobfile::{self, JobFileError, RawJob, Source};
@@ -54,6 +94,129 @@ pub struct Scenario {
     pub expect: BTreeMap<String, String>,
     /// The file it came from.
     pub path: PathBuf,
+    /// How the cluster is deployed.
+    pub mode: Mode,
+    /// Programs that submit several jobs; their jobs are in `jobs` too.
+    pub applications: Vec<ScenarioApplication>,
+}
+
+/// Flink's execution modes: who owns the cluster, and where `main` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Mode {
+    /// A long-lived cluster, started up front and shared by every job.
+    #[default]
+    Session,
+    /// A cluster per job, started after submission, torn down after it.
+    Job,
+    /// A cluster per application, whose JobManager runs the program's `main`.
+    Application,
+}
+
+impl Mode {
+    /// All three, in the order a comparison shows them.
+    pub const ALL: [Mode; 3] = [Mode::Session, Mode::Job, Mode::Application];
+
+    /// "session", "job" or "application".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Session => "session",
+            Mode::Job => "job",
+            Mode::Application => "application",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A program whose `main` submits several jobs.
+#[derive(Debug, Clone)]
+pub struct ScenarioApplication {
+    /// Name.
+    pub name: String,
+    /// When the program is launched (ms).
+    pub at_ms: u64,
+    /// In which order `main` submits its jobs.
+    pub order: JobOrder,
+    /// Its jobs: indices into [`Scenario::jobs`], in order.
+    pub jobs: Vec<usize>,
+}
+
+/// A program as the client (or an application cluster) runs it: an
+/// application, or a lone `[[jobs]]` entry (a `main` with one job).
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The application's name, or the lone job's.
+    pub name: String,
+    /// Launch time (ms).
+    pub at_ms: u64,
+    /// Order of its jobs.
+    pub order: JobOrder,
+    /// Indices into [`Scenario::jobs`].
+    pub jobs: Vec<usize>,
+    /// Index into [`Scenario::applications`], for a declared application.
+    pub application: Option<usize>,
+}
+
+impl Scenario {
+    /// Every program: the lone jobs first (in file order), then the
+    /// applications. In application mode program N runs on cluster `app<N>`.
+    pub fn programs(&self) -> Vec<Program> {
+        let mut out: Vec<Program> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| j.application.is_none())
+            .map(|(i, j)| Program {
+                name: j.graph.job_name.clone(),
+                at_ms: j.at_ms,
+                order: JobOrder::Sequential,
+                jobs: vec![i],
+                application: None,
+            })
+            .collect();
+        out.extend(
+            self.applications
+                .iter()
+                .enumerate()
+                .map(|(a, app)| Program {
+                    name: app.name.clone(),
+                    at_ms: app.at_ms,
+                    order: app.order,
+                    jobs: app.jobs.clone(),
+                    application: Some(a),
+                }),
+        );
+        out
+    }
+
+    /// The name of the cluster a job runs on: "job<N>" in job mode (N its
+    /// position in `jobs`), "app<N>" in application mode, `None` in session.
+    pub fn cluster_of_job(&self, job: usize) -> Option<String> {
+        match self.mode {
+            Mode::Session => None,
+            Mode::Job => Some(format!("job{}", job + 1)),
+            Mode::Application => self
+                .programs()
+                .iter()
+                .position(|p| p.jobs.contains(&job))
+                .map(|p| format!("app{}", p + 1)),
+        }
+    }
+
+    /// When a job's program asked for it (ms): its launch time, or for a
+    /// job of a sequential program, when the previous job ended (`None`
+    /// while that is unknown).
+    pub fn requested_at(&self, job: usize, ended_at: impl Fn(usize) -> Option<u64>) -> Option<u64> {
+        let j = self.jobs.get(job)?;
+        match j.after {
+            None => Some(j.at_ms),
+            Some(prev) => ended_at(prev).map(|t| t.max(j.at_ms)),
+        }
+    }
 }
 
 /// Which ResourceManager flavour runs.
@@ -93,6 +256,10 @@ pub struct Cluster {
     pub jobmanagers: u32,
     /// Leader lease (ms) with high availability.
     pub lease_ms: u64,
+    /// Time a JobManager process needs to start (ms).
+    pub jobmanager_startup_ms: u64,
+    /// Time a TaskManager process needs to start (ms).
+    pub taskmanager_startup_ms: u64,
 }
 
 impl Cluster {
@@ -104,7 +271,9 @@ impl Cluster {
     /// The JobManager host names.
     pub fn jobmanager_hosts(&self) -> Vec<String> {
         if self.ha() {
-            (1..=self.jobmanagers).map(|i| format!("jobmanager-{i}")).collect()
+            (1..=self.jobmanagers)
+                .map(|i| format!("jobmanager-{i}"))
+                .collect()
         } else {
             vec!["jobmanager".to_string()]
         }
@@ -120,6 +289,11 @@ pub struct ScenarioJob {
     pub at_ms: u64,
     /// Resume from the latest savepoint of the job with this name.
     pub resume: Option<String>,
+    /// The application it belongs to (index into `applications`).
+    pub application: Option<usize>,
+    /// In a sequential application: the job before it (submitted only
+    /// once that one FINISHED).
+    pub after: Option<usize>,
 }
 
 /// What a fault does.
@@ -127,6 +301,8 @@ pub struct ScenarioJob {
 pub enum FaultAction {
     /// Kill a host's process.
     Crash(String),
+    /// Kill the TaskManager holding slots of the most jobs right now.
+    CrashBusiest,
     /// Start a crashed host's process again (or bounce a running one).
     Restart(String),
     /// Start a new TaskManager host (an operator adding a machine).
@@ -158,6 +334,7 @@ impl std::fmt::Display for FaultAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FaultAction::Crash(h) => write!(f, "crash {h}"),
+            FaultAction::CrashBusiest => write!(f, "crash the busiest TaskManager"),
             FaultAction::Restart(h) => write!(f, "restart {h}"),
             FaultAction::StartTaskManager(h) => write!(f, "start {h}"),
             FaultAction::Partition(a, b) => write!(f, "partition {a} | {b}"),
@@ -186,6 +363,20 @@ struct RawScenario {
     faults: Vec<RawFault>,
     #[serde(default)]
     expect: BTreeMap<String, Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    #[serde(default)]
+    applications: Vec<RawScenarioApplication>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenarioApplication {
+    file: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
+    order: Option<Spanned<String>>,
+    jobs: Option<Spanned<Vec<RawApplicationJob>>>,
+    #[serde(default)]
+    at_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +394,8 @@ struct RawCluster {
     latency_ms: Option<u64>,
     jobmanagers: Option<u32>,
     lease_ms: Option<u64>,
+    jobmanager_startup_ms: Option<u64>,
+    taskmanager_startup_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,7 +431,14 @@ pub fn load(path: &Path) -> Result<Scenario, JobFileError> {
         snippet: None,
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    parse(&Source { file: &file, text: &text, base_dir: base }, path)
+    parse(
+        &Source {
+            file: &file,
+            text: &text,
+            base_dir: base,
+        },
+        path,
+    )
 }
 
 /// Parses scenario text.
@@ -246,9 +446,17 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
     let raw: RawScenario = toml::from_str(src.text).map_err(|e| src.toml_error(&e))?;
     let c = &raw.cluster;
     if *c.slots.get_ref() == 0 {
-        return Err(src.error_at(c.slots.span(), "a TaskManager needs at least one slot", "set slots >= 1"));
+        return Err(src.error_at(
+            c.slots.span(),
+            "a TaskManager needs at least one slot",
+            "set slots >= 1",
+        ));
     }
-    let provider = match c.provider.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+    let provider = match c
+        .provider
+        .as_ref()
+        .map(|p| (p.get_ref().as_str(), p.span()))
+    {
         None | Some(("standalone", _)) => Provider::Standalone,
         Some(("active", _)) => Provider::Active,
         Some((other, span)) => {
@@ -259,7 +467,11 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
             ));
         }
     };
-    let placement = match c.placement.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+    let placement = match c
+        .placement
+        .as_ref()
+        .map(|p| (p.get_ref().as_str(), p.span()))
+    {
         None | Some(("fill", _)) => Placement::Fill,
         Some(("spread", _)) => Placement::Spread,
         Some((other, span)) => {
@@ -283,7 +495,34 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
         latency_ms: c.latency_ms.unwrap_or(1),
         jobmanagers: c.jobmanagers.unwrap_or(1).max(1),
         lease_ms: c.lease_ms.unwrap_or(3_000).max(10),
+        jobmanager_startup_ms: c.jobmanager_startup_ms.unwrap_or(0),
+        taskmanager_startup_ms: c.taskmanager_startup_ms.unwrap_or(0),
     };
+    let mode = match raw.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+        None | Some(("session", _)) => Mode::Session,
+        Some(("job", _)) => Mode::Job,
+        Some(("application", _)) => Mode::Application,
+        Some((other, span)) => {
+            return Err(src.error_at(
+                span,
+                format!("unknown mode `{other}`"),
+                "mode is \"session\" (one shared cluster), \"job\" (a cluster per job) or \"application\" (a cluster per application, main on the JobManager)",
+            ));
+        }
+    };
+    if mode != Mode::Session
+        && cluster.ha()
+        && let Some(m) = &raw.mode
+    {
+        return Err(src.error_at(
+            m.span(),
+            format!(
+                "high availability (jobmanagers = {}) is only simulated for a session cluster",
+                cluster.jobmanagers
+            ),
+            "use mode = \"session\", or one JobManager",
+        ));
+    }
     let mut jobs = Vec::new();
     for j in &raw.jobs {
         let graph = match (&j.file, &j.job) {
@@ -300,7 +539,11 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
             }
             (None, Some(inline)) => jobfile::compile(src, inline.get_ref())?,
             (Some(f), Some(_)) => {
-                return Err(src.error_at(f.span(), "a job has both `file` and `job`", "keep one of them"));
+                return Err(src.error_at(
+                    f.span(),
+                    "a job has both `file` and `job`",
+                    "keep one of them",
+                ));
             }
             (None, None) => {
                 return Err(src.error_at(
@@ -311,7 +554,9 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
             }
         };
         if let Some(r) = &j.resume
-            && !jobs.iter().any(|sj: &ScenarioJob| &sj.graph.job_name == r.get_ref())
+            && !jobs
+                .iter()
+                .any(|sj: &ScenarioJob| &sj.graph.job_name == r.get_ref())
         {
             return Err(src.error_at(
                 r.span(),
@@ -323,21 +568,147 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
             graph,
             at_ms: j.at_ms,
             resume: j.resume.as_ref().map(|r| r.get_ref().clone()),
+            application: None,
+            after: None,
+        });
+        if mode == Mode::Application
+            && let Some(r) = &j.resume
+        {
+            return Err(src.error_at(
+                r.span(),
+                "resuming from a savepoint is simulated in session and job mode only",
+                "remove `resume`, or use mode = \"session\" or \"job\"",
+            ));
+        }
+    }
+    let mut applications = Vec::new();
+    for a in &raw.applications {
+        let program = match (&a.file, &a.name, &a.jobs) {
+            (Some(f), None, None) => {
+                if a.order.is_some() {
+                    return Err(src.error_at(
+                        f.span(),
+                        "an application from a file takes its order from the file",
+                        "remove `order` here, or set it in the application file",
+                    ));
+                }
+                let p = src.base_dir.join(f.get_ref());
+                if !p.exists() {
+                    return Err(src.error_at(
+                        f.span(),
+                        format!("application file `{}` not found", p.display()),
+                        "the path is relative to the scenario's folder",
+                    ));
+                }
+                application::load_application_file(&p)?
+            }
+            (None, Some(name), Some(js)) => {
+                if js.get_ref().is_empty() {
+                    return Err(src.error_at(
+                        js.span(),
+                        "an application without jobs",
+                        "add [[applications.jobs]] entries: the jobs its main() submits",
+                    ));
+                }
+                application::ApplicationProgram {
+                    name: name.get_ref().clone(),
+                    order: application::parse_order(src, a.order.as_ref())?,
+                    jobs: js
+                        .get_ref()
+                        .iter()
+                        .map(|j| application::compile_job(src, j, "[[applications.jobs]]"))
+                        .collect::<Result<Vec<_>, _>>()?,
+                }
+            }
+            (Some(f), _, _) => {
+                return Err(src.error_at(
+                    f.span(),
+                    "an application has both `file` and inline `name`/`jobs`",
+                    "keep one of them",
+                ));
+            }
+            _ => {
+                let span = a
+                    .name
+                    .as_ref()
+                    .map(|n| n.span())
+                    .or(a.jobs.as_ref().map(|j| j.span()))
+                    .unwrap_or(0..0);
+                return Err(src.error_at(
+                    span,
+                    "an [[applications]] entry needs `file`, or `name` and [[applications.jobs]]",
+                    "add file = \"apps/reports.toml\", or name = \"reports\" with [[applications.jobs]] entries",
+                ));
+            }
+        };
+        let index = applications.len();
+        let mut ids = Vec::new();
+        for (k, graph) in program.jobs.into_iter().enumerate() {
+            let after = (k > 0 && program.order == JobOrder::Sequential).then(|| jobs.len() - 1);
+            ids.push(jobs.len());
+            jobs.push(ScenarioJob {
+                graph,
+                at_ms: a.at_ms,
+                resume: None,
+                application: Some(index),
+                after,
+            });
+        }
+        applications.push(ScenarioApplication {
+            name: program.name,
+            at_ms: a.at_ms,
+            order: program.order,
+            jobs: ids,
         });
     }
-    let mut hosts: Vec<String> = cluster.jobmanager_hosts();
+    let mut hosts: Vec<String> = Vec::new();
+    let clusters = match mode {
+        Mode::Session => {
+            hosts.extend(cluster.jobmanager_hosts());
+            0
+        }
+        Mode::Job => jobs.len(),
+        Mode::Application => {
+            jobs.iter().filter(|j| j.application.is_none()).count() + applications.len()
+        }
+    };
     hosts.push("client".into());
     if cluster.ha() {
         hosts.push("coordinator".into());
     }
-    hosts.extend((1..=cluster.taskmanagers).map(|i| format!("taskmanager-{i}")));
+    if mode == Mode::Session {
+        hosts.extend((1..=cluster.taskmanagers).map(|i| format!("taskmanager-{i}")));
+    }
+    // Job and application clusters: their JobManagers, and the first few
+    // TaskManagers each may start.
+    let prefix = if mode == Mode::Job { "job" } else { "app" };
+    for n in 1..=clusters {
+        hosts.push(format!("{prefix}{n}-jobmanager"));
+        hosts.extend((1..=4).map(|k| format!("{prefix}{n}-taskmanager-{k}")));
+    }
+    let is_cluster_tm = |h: &str| {
+        h.strip_prefix(prefix)
+            .and_then(|r| r.split_once("-taskmanager-"))
+            .is_some_and(|(n, k)| {
+                n.parse::<usize>()
+                    .is_ok_and(|n| (1..=clusters).contains(&n))
+                    && k.parse::<u32>().is_ok()
+            })
+    };
     let mut faults = Vec::new();
     for f in &raw.faults {
         let host = |extra: &mut Vec<String>| -> Result<String, JobFileError> {
             let h = f.host.as_ref().ok_or_else(|| {
-                src.error_at(f.action.span(), format!("`{}` needs a host", f.action.get_ref()), "add host = \"taskmanager-1\"")
+                src.error_at(
+                    f.action.span(),
+                    format!("`{}` needs a host", f.action.get_ref()),
+                    "add host = \"taskmanager-1\"",
+                )
             })?;
-            if !hosts.contains(h.get_ref()) && !extra.contains(h.get_ref()) {
+            if !hosts.contains(h.get_ref())
+                && !extra.contains(h.get_ref())
+                && !is_cluster_tm(h.get_ref())
+            {
                 return Err(src.error_at(
                     h.span(),
                     format!("no host `{}` in this scenario", h.get_ref()),
@@ -357,7 +728,8 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
             match hs.get_ref().as_slice() {
                 [a, b] if a != b => {
                     for h in [a, b] {
-                        if !hosts.contains(h) && !h.starts_with("taskmanager-") {
+                        if !hosts.contains(h) && !h.starts_with("taskmanager-") && !is_cluster_tm(h)
+                        {
                             return Err(src.error_at(
                                 hs.span(),
                                 format!("no host `{h}` in this scenario"),
@@ -367,7 +739,11 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                     }
                     Ok((a.clone(), b.clone()))
                 }
-                _ => Err(src.error_at(hs.span(), "`hosts` must name two different hosts", "e.g. hosts = [\"jobmanager\", \"taskmanager-1\"]")),
+                _ => Err(src.error_at(
+                    hs.span(),
+                    "`hosts` must name two different hosts",
+                    "e.g. hosts = [\"jobmanager\", \"taskmanager-1\"]",
+                )),
             }
         };
         let mut started: Vec<String> = faults
@@ -378,12 +754,30 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
             })
             .collect();
         let action = match f.action.get_ref().as_str() {
+            "crash"
+                if f.host
+                    .as_ref()
+                    .is_some_and(|h| h.get_ref() == "busiest-taskmanager") =>
+            {
+                FaultAction::CrashBusiest
+            }
             "crash" => FaultAction::Crash(host(&mut started)?),
             "restart" => FaultAction::Restart(host(&mut started)?),
             "start" => {
                 let h = f.host.as_ref().ok_or_else(|| {
-                    src.error_at(f.action.span(), "`start` needs the new host's name", "add host = \"taskmanager-4\"")
+                    src.error_at(
+                        f.action.span(),
+                        "`start` needs the new host's name",
+                        "add host = \"taskmanager-4\"",
+                    )
                 })?;
+                if mode != Mode::Session {
+                    return Err(src.error_at(
+                        h.span(),
+                        "starting TaskManagers by hand needs a session cluster",
+                        "job and application clusters start their own TaskManagers (active ResourceManager)",
+                    ));
+                }
                 if hosts.contains(h.get_ref()) || !h.get_ref().starts_with("taskmanager-") {
                     return Err(src.error_at(
                         h.span(),
@@ -404,7 +798,11 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
             "delay" => {
                 let (a, b) = pair()?;
                 let ms = f.delay_ms.ok_or_else(|| {
-                    src.error_at(f.action.span(), "`delay` needs delay_ms", "add delay_ms = 200")
+                    src.error_at(
+                        f.action.span(),
+                        "`delay` needs delay_ms",
+                        "add delay_ms = 200",
+                    )
                 })?;
                 FaultAction::Delay(a, b, ms)
             }
@@ -417,7 +815,11 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                     )
                 })?;
                 if !jobs.iter().any(|sj| &sj.graph.job_name == j.get_ref()) {
-                    return Err(src.error_at(j.span(), format!("no job named `{}`", j.get_ref()), "use a job's `name`"));
+                    return Err(src.error_at(
+                        j.span(),
+                        format!("no job named `{}`", j.get_ref()),
+                        "use a job's `name`",
+                    ));
                 }
                 let name = j.get_ref().clone();
                 match f.action.get_ref().as_str() {
@@ -434,17 +836,28 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                 ));
             }
         };
-        faults.push(Fault { at_ms: f.at_ms, action });
+        faults.push(Fault {
+            at_ms: f.at_ms,
+            action,
+        });
     }
     faults.sort_by_key(|f| f.at_ms);
     let mut expect = BTreeMap::new();
     for (job, status) in &raw.expect {
         let ok = ["FINISHED", "FAILED", "CANCELED", "RUNNING"];
         if !ok.contains(&status.get_ref().as_str()) {
-            return Err(src.error_at(status.span(), format!("unknown status `{}`", status.get_ref()), format!("expect one of: {}", ok.join(", "))));
+            return Err(src.error_at(
+                status.span(),
+                format!("unknown status `{}`", status.get_ref()),
+                format!("expect one of: {}", ok.join(", ")),
+            ));
         }
         if !jobs.iter().any(|j| &j.graph.job_name == job) {
-            return Err(src.error_at(status.span(), format!("no job named `{job}` to expect"), "use a job's `name`"));
+            return Err(src.error_at(
+                status.span(),
+                format!("no job named `{job}` to expect"),
+                "use a job's `name`",
+            ));
         }
         expect.insert(job.clone(), status.get_ref().clone());
     }
@@ -459,5 +872,7 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
         faults,
         expect,
         path: path.to_path_buf(),
+        mode,
+        applications,
     })
 }

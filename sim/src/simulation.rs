@@ -11,17 +11,35 @@
 //!
 //! [`Simulation::step`] advances one tick and applies faults that are due,
 //! so a UI can single-step the cluster; [`Simulation::run`] goes to the end.
+//!
+//! The scenario's [`Mode`] decides who starts what:
+//!
+//! - session: the cluster above is built at 0 s and stays;
+//! - job: the client runs each program's `main`; every job it submits first
+//!   deploys a cluster of its own (`job<N>-jobmanager`, whose active
+//!   ResourceManager starts `job<N>-taskmanager-<k>`), which the client
+//!   tears down when the job ended;
+//! - application: the client ships each program to a cluster of its own
+//!   (`app<N>-jobmanager`), whose JobManager runs `main`; the client only
+//!   watches, and tears the cluster down when `main` is done.
+//!
+//! Deploying and tearing down is the environment's business (YARN,
+//! Kubernetes): the client asks through [`Deployments`], and the simulation
+//! starts or stops the hosts between two steps, as it does for the active
+//! ResourceManager's requests ([`SimProvider`]).
 
 use crate::net::{SimClock, TurmoilNetwork};
-use crate::scenario::{FaultAction, Provider, Scenario};
+use crate::scenario::{FaultAction, Mode, Program, Provider, Scenario};
+use runtime::application::{Application, JobOrder};
 use runtime::client::ClusterClient;
 use runtime::config::{JobManagerConfig, ResourceProvider, Standalone, TaskManagerConfig};
 use runtime::events::{Event, EventKind, EventLog, EventSink, HostCtx};
 use runtime::graph::{JobGraph, JobId};
 use runtime::net::NetworkRef;
 use runtime::rpc::JobResult;
-use std::cell::RefCell;
+use runtime::state::JobStatus;
 use runtime::storage::MemoryStorage;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the simulated client is asked to do to a job.
@@ -46,15 +64,44 @@ pub const COORDINATOR_ADDR: &str = "coordinator:2181";
 /// Every TaskManager's data port.
 pub const DATA_PORT: u16 = 6121;
 
-/// A request of the active ResourceManager: start a TaskManager with
-/// `Some(slots)`, stop it with `None`.
-type WorkerRequest = (String, Option<u32>);
+/// A request of an active ResourceManager to its environment.
+#[derive(Debug, Clone)]
+enum ProviderRequest {
+    /// Start TaskManager `resource_id` with `slots` slots, registering at
+    /// `jobmanager`.
+    Start {
+        resource_id: String,
+        slots: u32,
+        jobmanager: String,
+    },
+    /// Stop a TaskManager it started.
+    Stop { resource_id: String },
+    /// The application of the JobManager at `jobmanager` is done: stop
+    /// its whole cluster.
+    Deregister {
+        jobmanager: String,
+        status: String,
+        diagnostics: Option<String>,
+    },
+}
 
-/// Requests of the active ResourceManager to its environment, carried out
-/// by the simulation between steps.
-#[derive(Debug, Default, Clone)]
+/// Requests of an active ResourceManager to its environment, carried out
+/// by the simulation between steps. One per JobManager; all share a queue.
+#[derive(Debug, Clone)]
 pub struct SimProvider {
-    requests: Arc<Mutex<Vec<WorkerRequest>>>,
+    /// Filled by the ResourceManagers (on their hosts), drained by
+    /// [`Simulation::step`].
+    requests: Arc<Mutex<Vec<ProviderRequest>>>,
+    /// Where the TaskManagers it starts register ("jobmanager:6123").
+    jobmanager: String,
+}
+
+impl SimProvider {
+    fn push(&self, r: ProviderRequest) {
+        if let Ok(mut q) = self.requests.lock() {
+            q.push(r);
+        }
+    }
 }
 
 impl ResourceProvider for SimProvider {
@@ -62,15 +109,53 @@ impl ResourceProvider for SimProvider {
         true
     }
     fn start_worker(&self, resource_id: &str, slots: u32) {
-        if let Ok(mut r) = self.requests.lock() {
-            r.push((resource_id.to_string(), Some(slots)));
-        }
+        self.push(ProviderRequest::Start {
+            resource_id: resource_id.to_string(),
+            slots,
+            jobmanager: self.jobmanager.clone(),
+        });
     }
     fn stop_worker(&self, resource_id: &str) {
-        if let Ok(mut r) = self.requests.lock() {
-            r.push((resource_id.to_string(), None));
-        }
+        self.push(ProviderRequest::Stop {
+            resource_id: resource_id.to_string(),
+        });
     }
+    fn deregister_application(&self, status: &str, diagnostics: Option<&str>) {
+        self.push(ProviderRequest::Deregister {
+            jobmanager: self.jobmanager.clone(),
+            status: status.to_string(),
+            diagnostics: diagnostics.map(str::to_string),
+        });
+    }
+}
+
+/// What the client asks of its environment in job and application mode.
+#[derive(Debug, Clone)]
+enum DeployRequest {
+    /// Start cluster `cluster`: its JobManager, with `application`'s `main`
+    /// in it for an application cluster.
+    Start {
+        cluster: String,
+        application: Option<Application>,
+    },
+    /// Stop every process of `cluster`.
+    TearDown { cluster: String, reason: String },
+}
+
+/// The client's line to the environment that deploys clusters, shared by
+/// the client (inside turmoil) and the simulation (outside, between steps).
+#[derive(Debug, Default)]
+pub struct Deployments {
+    /// Client → simulation; carried out before the next step.
+    requests: Vec<DeployRequest>,
+    /// Clusters whose JobManager host exists (it may still be starting up).
+    started: BTreeSet<String>,
+    /// Application clusters whose JobManager deregistered the application
+    /// (`main` returned), with why; the client stops them after taking the
+    /// final results (standing in for Flink's history server).
+    deregistered: BTreeMap<String, String>,
+    /// Clusters torn down.
+    torn_down: BTreeSet<String>,
 }
 
 /// What the client saw of one job.
@@ -104,6 +189,9 @@ pub struct Outcome {
     pub events: Vec<Event>,
     /// Expectations that did not hold.
     pub failed_expectations: Vec<String>,
+    /// JobManager and TaskManager hosts still running at the end: the
+    /// resources the deployment holds after its jobs.
+    pub running_hosts: Vec<String>,
 }
 
 /// Errors of a simulation run.
@@ -121,8 +209,13 @@ pub struct Simulation<'a> {
     seed: u64,
     events: EventLog,
     next_fault: usize,
-    provider: SimProvider,
+    /// The queue every active ResourceManager's requests go to.
+    worker_requests: Arc<Mutex<Vec<ProviderRequest>>>,
     client: Rc<RefCell<Vec<ClientJob>>>,
+    /// Clusters the client deploys and tears down (job, application mode).
+    deployments: Rc<RefCell<Deployments>>,
+    /// Every host built so far (not the client), in name order.
+    hosts: BTreeSet<String>,
     /// Requests for the client to make: (job index, action).
     requests: Rc<RefCell<Vec<(usize, ClientAction)>>>,
     /// The durable checkpoint storage every JobManager writes to.
@@ -147,9 +240,9 @@ fn ctx(host: &str, events: &EventLog, seed: u64) -> HostCtx {
     }
 }
 
-fn tm_config(s: &Scenario, host: &str, slots: u32) -> TaskManagerConfig {
+fn tm_config(s: &Scenario, host: &str, slots: u32, jobmanager: &str) -> TaskManagerConfig {
     TaskManagerConfig {
-        jobmanager: JOBMANAGER_ADDR.into(),
+        jobmanager: jobmanager.into(),
         slots,
         data_bind: format!("0.0.0.0:{DATA_PORT}"),
         data_advertise: Some(format!("{host}:{DATA_PORT}")),
@@ -182,48 +275,69 @@ impl<'a> Simulation<'a> {
             .tcp_capacity(1 << 16)
             .build();
         let events = EventLog::new();
-        let provider = SimProvider::default();
         let mut me = Simulation {
             sim,
             scenario: s,
             seed,
             events,
             next_fault: 0,
-            provider,
+            worker_requests: Arc::new(Mutex::new(Vec::new())),
             client: Rc::new(RefCell::new(Vec::new())),
+            deployments: Rc::new(RefCell::new(Deployments::default())),
+            hosts: BTreeSet::new(),
             requests: Rc::new(RefCell::new(Vec::new())),
             storage: MemoryStorage::new(),
             done: false,
             crashed: BTreeSet::new(),
         };
-        if me.scenario.cluster.ha() {
-            let events = me.events.clone();
-            let seed = me.seed;
-            me.sim.host("coordinator", move || {
-                let ctx = ctx("coordinator", &events, seed);
-                async move {
-                    runtime::ha::run_coordinator(ctx, "0.0.0.0:2181".into())
-                        .await
-                        .map_err(|e| e.into())
-                }
-            });
-        }
-        for host in me.scenario.cluster.jobmanager_hosts() {
-            me.add_jobmanager(&host);
-        }
-        for i in 1..=me.scenario.cluster.taskmanagers {
-            let slots = me.scenario.cluster.slots;
-            me.add_taskmanager(&format!("taskmanager-{i}"), slots);
+        if me.scenario.mode == Mode::Session {
+            if me.scenario.cluster.ha() {
+                let events = me.events.clone();
+                let seed = me.seed;
+                me.sim.host("coordinator", move || {
+                    let ctx = ctx("coordinator", &events, seed);
+                    async move {
+                        runtime::ha::run_coordinator(ctx, "0.0.0.0:2181".into())
+                            .await
+                            .map_err(|e| e.into())
+                    }
+                });
+            }
+            for host in me.scenario.cluster.jobmanager_hosts() {
+                me.add_jobmanager(&host, None, None);
+            }
+            for i in 1..=me.scenario.cluster.taskmanagers {
+                let slots = me.scenario.cluster.slots;
+                me.add_taskmanager(&format!("taskmanager-{i}"), slots, JOBMANAGER_ADDR);
+            }
         }
         me.add_client();
         me
     }
 
-    fn add_jobmanager(&mut self, host: &str) {
+    /// Builds a JobManager host: the session cluster's (`cluster` is
+    /// `None`), or the one of a job or application cluster.
+    fn add_jobmanager(
+        &mut self,
+        host: &str,
+        cluster: Option<&str>,
+        application: Option<Application>,
+    ) {
         let c = &self.scenario.cluster;
-        let provider: Arc<dyn ResourceProvider> = match c.provider {
-            Provider::Standalone => Arc::new(Standalone),
-            Provider::Active => Arc::new(self.provider.clone()),
+        let advertise = format!("{host}:6123");
+        let active = || SimProvider {
+            requests: self.worker_requests.clone(),
+            jobmanager: advertise.clone(),
+        };
+        // A job or application cluster always has an active ResourceManager
+        // (Flink deploys those on YARN or Kubernetes).
+        let provider: Arc<dyn ResourceProvider> = match (cluster, c.provider) {
+            (None, Provider::Standalone) => Arc::new(Standalone),
+            _ => Arc::new(active()),
+        };
+        let worker_prefix = match cluster {
+            None => "taskmanager-".to_string(),
+            Some(name) => format!("{name}-taskmanager-"),
         };
         let cfg = JobManagerConfig {
             bind: "0.0.0.0:6123".into(),
@@ -232,22 +346,26 @@ impl<'a> Simulation<'a> {
             placement: c.placement,
             provider,
             worker_slots: c.slots,
-            worker_prefix: "taskmanager-".into(),
+            worker_prefix,
             idle_timeout_ms: c.idle_timeout_ms,
             storage: Arc::new(self.storage.clone()),
-            ha: c.ha().then(|| runtime::config::HaConfig {
+            ha: (cluster.is_none() && c.ha()).then(|| runtime::config::HaConfig {
                 coordinator: COORDINATOR_ADDR.into(),
                 lease_ms: c.lease_ms,
             }),
-            advertise: Some(format!("{host}:6123")),
+            advertise: Some(advertise.clone()),
+            application,
         };
+        let startup = c.jobmanager_startup_ms;
         let events = self.events.clone();
         let seed = self.seed;
         let name = host.to_string();
+        self.hosts.insert(name.clone());
         self.sim.host(host, move || {
             let ctx = ctx(&name, &events, seed);
             let cfg = cfg.clone();
             async move {
+                start_up(&ctx, "jobmanager", startup).await;
                 runtime::jobmanager::run_jobmanager(ctx, cfg, None)
                     .await
                     .map_err(|e| e.into())
@@ -255,15 +373,18 @@ impl<'a> Simulation<'a> {
         });
     }
 
-    fn add_taskmanager(&mut self, host: &str, slots: u32) {
-        let cfg = tm_config(&self.scenario, host, slots);
+    fn add_taskmanager(&mut self, host: &str, slots: u32, jobmanager: &str) {
+        let cfg = tm_config(&self.scenario, host, slots, jobmanager);
+        let startup = self.scenario.cluster.taskmanager_startup_ms;
         let events = self.events.clone();
         let seed = self.seed;
         let name = host.to_string();
+        self.hosts.insert(name.clone());
         self.sim.host(host, move || {
             let ctx = ctx(&name, &events, seed);
             let cfg = cfg.clone();
             async move {
+                start_up(&ctx, "taskmanager", startup).await;
                 runtime::taskmanager::run_taskmanager(ctx, cfg)
                     .await
                     .map_err(|e| e.into())
@@ -272,29 +393,58 @@ impl<'a> Simulation<'a> {
     }
 
     fn add_client(&mut self) {
-        let jobs: Vec<(u64, JobGraph, Option<usize>)> = self
+        *self.client.borrow_mut() = self
             .scenario
             .jobs
-            .iter()
-            .map(|j| {
-                let resume = j.resume.as_ref().and_then(|name| {
-                    self.scenario.jobs.iter().position(|o| &o.graph.job_name == name)
-                });
-                (j.at_ms, JobGraph::from_stream_graph(&j.graph), resume)
-            })
-            .collect();
-        *self.client.borrow_mut() = jobs
             .iter()
             .map(|_| ClientJob {
                 id: None,
                 result: None,
             })
             .collect();
+        match self.scenario.mode {
+            Mode::Session => self.add_session_client(),
+            Mode::Job | Mode::Application => self.add_deploying_client(),
+        }
+    }
+
+    /// The client of a session cluster: runs every program's `main`,
+    /// submitting each job when it is due to the one JobManager (or the
+    /// leader), and polls results until every job ended.
+    fn add_session_client(&mut self) {
+        let jobs: Vec<(u64, JobGraph, Option<usize>, Option<usize>)> = self
+            .scenario
+            .jobs
+            .iter()
+            .map(|j| {
+                let resume = j.resume.as_ref().and_then(|name| {
+                    self.scenario
+                        .jobs
+                        .iter()
+                        .position(|o| &o.graph.job_name == name)
+                });
+                (
+                    j.at_ms,
+                    JobGraph::from_stream_graph(&j.graph),
+                    resume,
+                    j.after,
+                )
+            })
+            .collect();
+        // Declared applications: their `main` runs here, on the client.
+        let apps: Vec<Program> = self
+            .scenario
+            .programs()
+            .into_iter()
+            .filter(|p| p.application.is_some())
+            .collect();
         let run_until = self.scenario.run_until_ms;
         let state = self.client.clone();
         let requests = self.requests.clone();
         let ctx = ctx("client", &self.events, self.seed);
         let ha = self.scenario.cluster.ha();
+        // Retry for as long as the JobManager may take to come up.
+        let attempts = 50 + (self.scenario.cluster.jobmanager_startup_ms / 200) as u32;
         self.sim.client("client", async move {
             let net = ctx.net.clone();
             // Without HA: the one JobManager. With HA: whoever leads, found
@@ -302,25 +452,50 @@ impl<'a> Simulation<'a> {
             let connect = || async {
                 if ha {
                     loop {
-                        if let Ok(c) = ClusterClient::connect_to_leader(&ctx, COORDINATOR_ADDR).await {
+                        if let Ok(c) =
+                            ClusterClient::connect_to_leader(&ctx, COORDINATOR_ADDR).await
+                        {
                             return Ok(c);
                         }
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
                 } else {
-                    ClusterClient::connect_retrying(&net, JOBMANAGER_ADDR, "client", 50).await
+                    ClusterClient::connect_retrying(&net, JOBMANAGER_ADDR, "client", attempts).await
                 }
             };
             let mut client = connect().await.map_err(|e| e.to_string())?;
             let mut order: Vec<usize> = (0..jobs.len()).collect();
             order.sort_by_key(|&i| jobs[i].0);
-            let mut submitted = 0;
+            let mut started = vec![false; jobs.len()];
+            let mut apps_done = vec![false; apps.len()];
             loop {
                 let now = ctx.now_ms();
-                while submitted < order.len() && jobs[order[submitted]].0 <= now {
-                    let i = order[submitted];
-                    submitted += 1;
-                    let (_, graph, resume) = &jobs[i];
+                for &i in &order {
+                    if started[i] || jobs[i].0 > now {
+                        continue;
+                    }
+                    let (_, graph, resume, after) = &jobs[i];
+                    // A job of a sequential `main` waits for the one before;
+                    // if that one did not finish, `main` stopped there.
+                    if let Some(p) = *after {
+                        let before = settled(&state.borrow()[p], started[p]);
+                        match before {
+                            None => continue,
+                            Some(Some(JobStatus::Finished)) => {}
+                            Some(_) => {
+                                started[i] = true;
+                                continue;
+                            }
+                        }
+                    }
+                    started[i] = true;
+                    if let Some(app) = apps.iter().find(|a| a.jobs.first() == Some(&i)) {
+                        ctx.emit(EventKind::ApplicationStarted {
+                            name: app.name.clone(),
+                            jobs: app.jobs.iter().map(|&j| jobs[j].1.name.clone()).collect(),
+                            order: app.order.as_str().to_string(),
+                        });
+                    }
                     let savepoint = resume.and_then(|r| {
                         state.borrow()[r]
                             .result
@@ -329,7 +504,9 @@ impl<'a> Simulation<'a> {
                     });
                     let submitted_id = match (resume, savepoint) {
                         (None, _) => client.submit(graph.clone()).await,
-                        (Some(_), Some(path)) => client.submit_from_savepoint(graph.clone(), &path).await,
+                        (Some(_), Some(path)) => {
+                            client.submit_from_savepoint(graph.clone(), &path).await
+                        }
                         // Nothing to resume from: the job is not submitted.
                         (Some(_), None) => continue,
                     };
@@ -337,7 +514,8 @@ impl<'a> Simulation<'a> {
                         state.borrow_mut()[i].id = Some(id);
                     }
                 }
-                let pending: Vec<(usize, ClientAction)> = std::mem::take(&mut *requests.borrow_mut());
+                let pending: Vec<(usize, ClientAction)> =
+                    std::mem::take(&mut *requests.borrow_mut());
                 for (i, action) in pending {
                     let id = state.borrow()[i].id;
                     if let Some(id) = id {
@@ -347,7 +525,7 @@ impl<'a> Simulation<'a> {
                         };
                     }
                 }
-                let mut all_done = submitted == order.len();
+                let mut all_done = started.iter().all(|s| *s);
                 for i in 0..jobs.len() {
                     let id = state.borrow()[i].id;
                     if let Some(id) = id {
@@ -365,11 +543,60 @@ impl<'a> Simulation<'a> {
                         }
                     }
                 }
+                for (a, app) in apps.iter().enumerate() {
+                    let returned = main_returned(app, &state.borrow(), &started);
+                    if !apps_done[a]
+                        && let Some(kind) = returned
+                    {
+                        apps_done[a] = true;
+                        ctx.emit(kind);
+                    }
+                }
                 if all_done && ctx.now_ms() >= run_until {
                     return Ok(());
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+        });
+    }
+
+    /// The client in job and application mode: per program, deploys
+    /// clusters (one per job, or one per application), submits or watches,
+    /// and tears each cluster down when its work is done.
+    fn add_deploying_client(&mut self) {
+        let env = Env {
+            ctx: ctx("client", &self.events, self.seed),
+            scenario: Rc::new(self.scenario.clone()),
+            graphs: Rc::new(
+                self.scenario
+                    .jobs
+                    .iter()
+                    .map(|j| JobGraph::from_stream_graph(&j.graph))
+                    .collect(),
+            ),
+            state: self.client.clone(),
+            requests: self.requests.clone(),
+            deployments: self.deployments.clone(),
+        };
+        let programs = self.scenario.programs();
+        let run_until = self.scenario.run_until_ms;
+        let mode = self.scenario.mode;
+        self.sim.client("client", async move {
+            let runs = programs.into_iter().enumerate().map(|(n, p)| {
+                let env = env.clone();
+                async move {
+                    sleep_until(&env.ctx, p.at_ms).await;
+                    match mode {
+                        Mode::Application => env.application_cluster(n + 1, &p).await,
+                        _ => env.main_on_client(&p).await,
+                    }
+                }
+            });
+            for r in futures::future::join_all(runs).await {
+                r?;
+            }
+            sleep_until(&env.ctx, run_until).await;
+            Ok(())
         });
     }
 
@@ -413,40 +640,122 @@ impl<'a> Simulation<'a> {
 
     /// Applies a fault now (from the timeline, or from a UI).
     pub fn inject(&mut self, action: &FaultAction) {
+        // A rule names its target only now: resolve it, and record the
+        // fault as the plain crash it is.
+        let action = match action {
+            FaultAction::CrashBusiest => {
+                let held = crate::summary::slots_held(&self.events.snapshot());
+                match crate::summary::busiest(&held, &self.crashed) {
+                    Some(h) => FaultAction::Crash(h),
+                    None => {
+                        self.emit(EventKind::FaultInjected {
+                            fault:
+                                "crash the busiest TaskManager: none holds a slot, nothing crashes"
+                                    .into(),
+                        });
+                        return;
+                    }
+                }
+            }
+            other => other.clone(),
+        };
         self.emit(EventKind::FaultInjected {
             fault: action.to_string(),
         });
-        match action {
+        match &action {
             FaultAction::Crash(h) => {
-                if !self.crashed.contains(h) {
+                if self.hosts.contains(h) && !self.crashed.contains(h) {
                     self.sim.crash(h.as_str());
                     self.crashed.insert(h.clone());
                 }
             }
             FaultAction::Restart(h) => {
-                self.sim.bounce(h.as_str());
-                self.crashed.remove(h);
+                if self.hosts.contains(h) {
+                    self.sim.bounce(h.as_str());
+                    self.crashed.remove(h);
+                }
             }
             FaultAction::StartTaskManager(h) => {
                 let slots = self.scenario.cluster.slots;
-                self.add_taskmanager(h, slots);
+                self.add_taskmanager(h, slots, JOBMANAGER_ADDR);
             }
+            FaultAction::CrashBusiest => {}
             // A partition holds every message between the two hosts until
             // the repair: TCP retransmits rather than losing bytes, so
             // nothing sent is lost, only late (turmoil's `partition` would
             // drop segments out of a live stream, which real TCP never does).
-            FaultAction::Partition(a, b) => self.sim.hold(a.as_str(), b.as_str()),
-            FaultAction::Repair(a, b) => self.sim.release(a.as_str(), b.as_str()),
-            FaultAction::Delay(a, b, ms) => {
+            // (Only between hosts that exist: a job or application cluster's
+            // hosts come and go, and turmoil has no link to a host not built.)
+            FaultAction::Partition(a, b) if self.linked(a, b) => {
+                self.sim.hold(a.as_str(), b.as_str())
+            }
+            FaultAction::Repair(a, b) if self.linked(a, b) => {
+                self.sim.release(a.as_str(), b.as_str())
+            }
+            FaultAction::Delay(a, b, ms) if self.linked(a, b) => {
                 self.sim
                     .set_link_latency(a.as_str(), b.as_str(), Duration::from_millis(*ms))
             }
+            FaultAction::Partition(..) | FaultAction::Repair(..) | FaultAction::Delay(..) => {}
             FaultAction::CancelJob(name) => self.ask_client(name, ClientAction::Cancel),
-            FaultAction::Savepoint(name) => self.ask_client(name, ClientAction::Savepoint { stop: false }),
+            FaultAction::Savepoint(name) => {
+                self.ask_client(name, ClientAction::Savepoint { stop: false })
+            }
             FaultAction::StopWithSavepoint(name) => {
                 self.ask_client(name, ClientAction::Savepoint { stop: true })
             }
         }
+    }
+
+    /// Whether both hosts exist, so that turmoil has a link between them.
+    fn linked(&self, a: &str, b: &str) -> bool {
+        let built = |h: &str| h == "client" || self.hosts.contains(h);
+        built(a) && built(b)
+    }
+
+    /// Starts or tears down the clusters the client asked for.
+    fn deploy(&mut self) {
+        let requests = std::mem::take(&mut self.deployments.borrow_mut().requests);
+        for r in requests {
+            match r {
+                DeployRequest::Start {
+                    cluster,
+                    application,
+                } => {
+                    self.add_jobmanager(
+                        &format!("{cluster}-jobmanager"),
+                        Some(&cluster),
+                        application,
+                    );
+                    self.deployments.borrow_mut().started.insert(cluster);
+                }
+                DeployRequest::TearDown { cluster, reason } => self.tear_down(cluster, reason),
+            }
+        }
+    }
+
+    /// Stops every process of a job or application cluster.
+    fn tear_down(&mut self, cluster: String, reason: String) {
+        if self.deployments.borrow().torn_down.contains(&cluster) {
+            return;
+        }
+        let prefix = format!("{cluster}-");
+        let hosts: Vec<String> = self
+            .hosts
+            .iter()
+            .filter(|h| h.starts_with(&prefix) && !self.crashed.contains(*h))
+            .cloned()
+            .collect();
+        for h in &hosts {
+            self.sim.crash(h.as_str());
+            self.crashed.insert(h.clone());
+        }
+        self.emit(EventKind::ClusterTornDown {
+            cluster: cluster.clone(),
+            hosts,
+            reason,
+        });
+        self.deployments.borrow_mut().torn_down.insert(cluster);
     }
 
     fn ask_client(&mut self, job: &str, action: ClientAction) {
@@ -479,18 +788,51 @@ impl<'a> Simulation<'a> {
             self.next_fault += 1;
             self.inject(&action);
         }
-        let requests: Vec<WorkerRequest> = self
-            .provider
-            .requests
+        self.deploy();
+        let requests: Vec<ProviderRequest> = self
+            .worker_requests
             .lock()
             .map(|mut r| std::mem::take(&mut *r))
             .unwrap_or_default();
-        for (rid, slots) in requests {
-            match slots {
-                Some(n) => self.add_taskmanager(&rid, n),
-                None => {
-                    self.sim.crash(rid.as_str());
-                    self.crashed.insert(rid);
+        for r in requests {
+            match r {
+                ProviderRequest::Start {
+                    resource_id,
+                    slots,
+                    jobmanager,
+                } => {
+                    // A cluster that is gone starts nothing any more.
+                    let gone = self
+                        .deployments
+                        .borrow()
+                        .torn_down
+                        .iter()
+                        .any(|c| resource_id.starts_with(&format!("{c}-")));
+                    if !gone {
+                        self.add_taskmanager(&resource_id, slots, &jobmanager);
+                    }
+                }
+                ProviderRequest::Stop { resource_id } => {
+                    if self.hosts.contains(&resource_id) {
+                        self.sim.crash(resource_id.as_str());
+                    }
+                    self.crashed.insert(resource_id);
+                }
+                ProviderRequest::Deregister {
+                    jobmanager,
+                    status,
+                    diagnostics,
+                } => {
+                    if let Some(cluster) = jobmanager.strip_suffix("-jobmanager:6123") {
+                        let reason = match diagnostics {
+                            Some(d) => format!("main() returned, the application {status}: {d}"),
+                            None => format!("main() returned, the application {status}"),
+                        };
+                        self.deployments
+                            .borrow_mut()
+                            .deregistered
+                            .insert(cluster.to_string(), reason);
+                    }
                 }
             }
         }
@@ -534,7 +876,8 @@ impl<'a> Simulation<'a> {
             .iter()
             .all(|j| j.result.as_ref().is_some_and(|r| r.status.is_terminal()));
         let mut failed_expectations = Vec::new();
-        let by_name: BTreeMap<&str, &JobOutcome> = jobs.iter().map(|j| (j.name.as_str(), j)).collect();
+        let by_name: BTreeMap<&str, &JobOutcome> =
+            jobs.iter().map(|j| (j.name.as_str(), j)).collect();
         for (name, want) in &self.scenario.expect {
             let got = by_name
                 .get(name.as_str())
@@ -550,6 +893,316 @@ impl<'a> Simulation<'a> {
             jobs,
             events: self.events.snapshot(),
             failed_expectations,
+            running_hosts: self
+                .hosts
+                .iter()
+                .filter(|h| *h != "coordinator" && !self.crashed.contains(*h))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// A process takes this long to start (a JVM, a container): said once,
+/// then waited out in virtual time.
+async fn start_up(ctx: &HostCtx, role: &str, startup_ms: u64) {
+    if startup_ms > 0 {
+        ctx.emit(EventKind::HostLaunching {
+            role: role.to_string(),
+            startup_ms,
+        });
+        tokio::time::sleep(Duration::from_millis(startup_ms)).await;
+    }
+}
+
+/// Sleeps until virtual time `t_ms`.
+async fn sleep_until(ctx: &HostCtx, t_ms: u64) {
+    let now = ctx.now_ms();
+    if now < t_ms {
+        tokio::time::sleep(Duration::from_millis(t_ms - now)).await;
+    }
+}
+
+/// A job as a program's `main` sees it: still ahead or running (`None`),
+/// or over with its final status (`Some(None)`: `main` never submitted it,
+/// though it got there).
+fn settled(job: &ClientJob, reached: bool) -> Option<Option<JobStatus>> {
+    match (&job.result, job.id) {
+        (Some(r), _) if r.status.is_terminal() => Some(Some(r.status)),
+        (None, None) if reached => Some(None),
+        _ => None,
+    }
+}
+
+/// Whether a program's `main` has returned, seen from its jobs; then the
+/// event saying so. A sequential `main` stops at the first job that did not
+/// finish; a parallel one waits for all.
+fn main_returned(p: &Program, state: &[ClientJob], reached: &[bool]) -> Option<EventKind> {
+    let mut finished = 0;
+    let mut cause = None;
+    for &j in &p.jobs {
+        let name = || {
+            state[j].result.as_ref().map_or_else(
+                || format!("job {}", j + 1),
+                |r| format!("job \"{}\"", r.name),
+            )
+        };
+        match settled(&state[j], reached.get(j).copied().unwrap_or(false))? {
+            Some(JobStatus::Finished) => finished += 1,
+            status => {
+                let what = match status {
+                    Some(s) => format!("{} ended {s}", name()),
+                    None => format!("{} was not submitted", name()),
+                };
+                if p.order == JobOrder::Sequential {
+                    cause = Some(format!("{what}, so execute() threw"));
+                    break;
+                }
+                cause.get_or_insert(what);
+            }
+        }
+    }
+    Some(EventKind::ApplicationFinished {
+        name: p.name.clone(),
+        finished,
+        jobs: p.jobs.len(),
+        cause,
+    })
+}
+
+/// What the client of job and application mode works with; cloned into
+/// each program it runs.
+#[derive(Clone)]
+struct Env {
+    ctx: HostCtx,
+    scenario: Rc<Scenario>,
+    /// Every job, compiled (on the client, as `flink run` does).
+    graphs: Rc<Vec<JobGraph>>,
+    state: Rc<RefCell<Vec<ClientJob>>>,
+    requests: Rc<RefCell<Vec<(usize, ClientAction)>>>,
+    deployments: Rc<RefCell<Deployments>>,
+}
+
+impl Env {
+    /// Job mode: `main` runs here, on the client; each job it submits gets
+    /// a cluster of its own.
+    async fn main_on_client(&self, p: &Program) -> Result<(), String> {
+        if p.application.is_some() {
+            self.ctx.emit(EventKind::ApplicationStarted {
+                name: p.name.clone(),
+                jobs: p
+                    .jobs
+                    .iter()
+                    .map(|&j| self.graphs[j].name.clone())
+                    .collect(),
+                order: p.order.as_str().to_string(),
+            });
+        }
+        match p.order {
+            JobOrder::Sequential => {
+                for &i in &p.jobs {
+                    if self.job_cluster(i).await? != Some(JobStatus::Finished) {
+                        break;
+                    }
+                }
+            }
+            JobOrder::Parallel => {
+                let runs = p.jobs.iter().map(|&i| self.job_cluster(i));
+                for r in futures::future::join_all(runs).await {
+                    r?;
+                }
+            }
+        }
+        if p.application.is_some() {
+            let reached = vec![true; self.graphs.len()];
+            if let Some(kind) = main_returned(p, &self.state.borrow(), &reached) {
+                self.ctx.emit(kind);
+            }
+        }
+        Ok(())
+    }
+
+    /// One job in a job cluster of its own: deploy, submit, watch, tear
+    /// down. Its final status (`None` if it could not be submitted).
+    async fn job_cluster(&self, i: usize) -> Result<Option<JobStatus>, String> {
+        let graph = self.graphs[i].clone();
+        let resume = self.scenario.jobs[i].resume.as_ref().and_then(|name| {
+            self.scenario
+                .jobs
+                .iter()
+                .position(|o| &o.graph.job_name == name)
+        });
+        let savepoint = resume.and_then(|r| {
+            self.state.borrow()[r]
+                .result
+                .as_ref()
+                .and_then(|res| res.savepoints.last().cloned())
+        });
+        if resume.is_some() && savepoint.is_none() {
+            // Nothing to resume from: the job is not submitted.
+            return Ok(None);
+        }
+        let cluster = format!("job{}", i + 1);
+        let name = graph.name.clone();
+        let jobmanager = self.deploy(&cluster, "job", vec![name.clone()], None).await;
+        let mut client = self.connect(&jobmanager).await?;
+        let id = match savepoint {
+            None => client.submit(graph).await,
+            Some(path) => client.submit_from_savepoint(graph, &path).await,
+        }
+        .map_err(|e| e.to_string())?;
+        self.state.borrow_mut()[i].id = Some(id);
+        let status = loop {
+            self.serve_requests(&mut client, &[i]).await;
+            let r = client.result(id).await.map_err(|e| e.to_string())?;
+            let status = r.status;
+            self.state.borrow_mut()[i].result = Some(r);
+            if status.is_terminal() {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        self.tear_down(&cluster, format!("job \"{name}\" is {status}"))
+            .await;
+        Ok(Some(status))
+    }
+
+    /// Application mode: ships program `p` to cluster `app<n>`, whose
+    /// JobManager runs its `main`; watches its jobs appear and end. When
+    /// `main` has returned, the JobManager deregisters the application and
+    /// the cluster is stopped, once the client took the final results.
+    async fn application_cluster(&self, n: usize, p: &Program) -> Result<(), String> {
+        let cluster = format!("app{n}");
+        let app = Application {
+            name: p.name.clone(),
+            jobs: p.jobs.iter().map(|&j| self.graphs[j].clone()).collect(),
+            order: p.order,
+        };
+        let names = app.jobs.iter().map(|j| j.name.clone()).collect();
+        let jobmanager = self.deploy(&cluster, "application", names, Some(app)).await;
+        let mut client = self.connect(&jobmanager).await?;
+        let deregistered = || {
+            self.deployments
+                .borrow()
+                .deregistered
+                .get(&cluster)
+                .cloned()
+        };
+        let reason = loop {
+            // Once deregistered, one last round takes the final results.
+            let done = deregistered();
+            self.watch_application(&mut client, p).await?;
+            if let Some(reason) = done {
+                break reason;
+            }
+            for _ in 0..100 {
+                if deregistered().is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        self.tear_down(&cluster, reason).await;
+        Ok(())
+    }
+
+    /// One round of watching an application: its jobs as `main` submitted
+    /// them, and their results.
+    async fn watch_application(
+        &self,
+        client: &mut ClusterClient,
+        p: &Program,
+    ) -> Result<(), String> {
+        self.serve_requests(client, &p.jobs).await;
+        // `main` submits in its order, so the k-th job listed is its k-th.
+        let listed = client.list().await.map_err(|e| e.to_string())?;
+        for (k, o) in listed.iter().enumerate() {
+            if let Some(&i) = p.jobs.get(k) {
+                self.state.borrow_mut()[i].id = Some(o.id);
+            }
+        }
+        for &i in &p.jobs {
+            let id = self.state.borrow()[i].id;
+            if let Some(id) = id {
+                let r = client.result(id).await.map_err(|e| e.to_string())?;
+                self.state.borrow_mut()[i].result = Some(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the environment for a cluster and waits until its JobManager
+    /// host exists (it may still be starting up); its host name.
+    async fn deploy(
+        &self,
+        cluster: &str,
+        mode: &str,
+        jobs: Vec<String>,
+        application: Option<Application>,
+    ) -> String {
+        let jobmanager = format!("{cluster}-jobmanager");
+        self.ctx.emit(EventKind::ClusterDeploying {
+            cluster: cluster.to_string(),
+            mode: mode.to_string(),
+            jobmanager: jobmanager.clone(),
+            jobs,
+        });
+        self.deployments
+            .borrow_mut()
+            .requests
+            .push(DeployRequest::Start {
+                cluster: cluster.to_string(),
+                application,
+            });
+        while !self.deployments.borrow().started.contains(cluster) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        jobmanager
+    }
+
+    /// Asks the environment to stop a cluster, and waits until it did.
+    async fn tear_down(&self, cluster: &str, reason: String) {
+        self.deployments
+            .borrow_mut()
+            .requests
+            .push(DeployRequest::TearDown {
+                cluster: cluster.to_string(),
+                reason,
+            });
+        while !self.deployments.borrow().torn_down.contains(cluster) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Connects to a JobManager, for as long as it may take to start.
+    async fn connect(&self, jobmanager: &str) -> Result<ClusterClient, String> {
+        let attempts = 50 + (self.scenario.cluster.jobmanager_startup_ms / 200) as u32;
+        ClusterClient::connect_retrying(
+            &self.ctx.net,
+            &format!("{jobmanager}:6123"),
+            "client",
+            attempts,
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    /// Carries out the cancellations and savepoints asked for these jobs.
+    async fn serve_requests(&self, client: &mut ClusterClient, jobs: &[usize]) {
+        let mine: Vec<(usize, ClientAction)> = {
+            let mut all = self.requests.borrow_mut();
+            let (mine, rest) = all.drain(..).partition(|(i, _)| jobs.contains(i));
+            *all = rest;
+            mine
+        };
+        for (i, action) in mine {
+            let id = self.state.borrow()[i].id;
+            if let Some(id) = id {
+                let _ = match action {
+                    ClientAction::Cancel => client.cancel(id).await,
+                    ClientAction::Savepoint { stop } => client.savepoint(id, stop).await,
+                };
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the event trace), never from the runtime's internals, and is
 //! deterministic: virtual times only, ordered maps only.
 
-use crate::scenario::Scenario;
+use crate::scenario::{Mode, Scenario};
 use crate::simulation::Outcome;
 use runtime::events::{Event, EventKind};
 use runtime::operators::Value;
@@ -42,41 +42,139 @@ pub fn job_names(events: &[Event]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Which TaskManager holds slots of which jobs after these events:
+/// TaskManager → job id → slots. A slot counts from its `SlotAllocated`
+/// until it is freed, or its TaskManager is lost, released or torn down.
+pub fn slots_held(events: &[Event]) -> BTreeMap<String, BTreeMap<String, u32>> {
+    let mut slots: BTreeMap<(String, u32), String> = BTreeMap::new();
+    for e in events {
+        match &e.kind {
+            EventKind::SlotAllocated {
+                job,
+                resource_id,
+                slot,
+                ..
+            } => {
+                slots.insert((resource_id.clone(), *slot), job.clone());
+            }
+            EventKind::SlotFreed {
+                resource_id, slot, ..
+            } => {
+                slots.remove(&(resource_id.clone(), *slot));
+            }
+            EventKind::TaskManagerLost { resource_id, .. }
+            | EventKind::WorkerReleased { resource_id } => {
+                slots.retain(|(tm, _), _| tm != resource_id);
+            }
+            EventKind::ClusterTornDown { hosts, .. } => {
+                slots.retain(|(tm, _), _| !hosts.contains(tm));
+            }
+            _ => {}
+        }
+    }
+    let mut held: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+    for ((tm, _), job) in slots {
+        *held.entry(tm).or_default().entry(job).or_default() += 1;
+    }
+    held
+}
+
+/// The TaskManager a crash would hurt most: slots of the most jobs, then
+/// the most slots, then the first by name; not one of `exclude`.
+pub fn busiest(
+    held: &BTreeMap<String, BTreeMap<String, u32>>,
+    exclude: &std::collections::BTreeSet<String>,
+) -> Option<String> {
+    let mut best: Option<(&String, usize, u32)> = None;
+    for (tm, jobs) in held.iter().filter(|(tm, _)| !exclude.contains(*tm)) {
+        let slots: u32 = jobs.values().sum();
+        if best.is_none_or(|(_, j, s)| (jobs.len(), slots) > (j, s)) {
+            best = Some((tm, jobs.len(), slots));
+        }
+    }
+    best.map(|(tm, _, _)| tm.clone())
+}
+
 /// The whole report.
 pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
     let mut out = String::new();
     let c = &s.cluster;
     let _ = writeln!(out, "Scenario \"{}\" (seed {seed})", s.name);
-    let _ = writeln!(
-        out,
-        "Cluster: {}, {} TaskManagers x {} slots, {} ResourceManager, heartbeat {} ms / timeout {} ms",
-        if c.ha() {
-            format!("{} JobManagers (HA, lease {} ms)", c.jobmanagers, c.lease_ms)
-        } else {
-            "1 JobManager".to_string()
-        },
-        c.taskmanagers,
-        c.slots,
-        match c.provider {
-            crate::scenario::Provider::Standalone => "standalone",
-            crate::scenario::Provider::Active => "active",
-        },
-        c.heartbeat_interval_ms,
-        c.heartbeat_timeout_ms
-    );
+    let startup = if c.jobmanager_startup_ms + c.taskmanager_startup_ms > 0 {
+        format!(
+            ", start-up: JobManager {} s, TaskManager {} s",
+            c.jobmanager_startup_ms as f64 / 1000.0,
+            c.taskmanager_startup_ms as f64 / 1000.0
+        )
+    } else {
+        String::new()
+    };
+    match s.mode {
+        Mode::Session => {}
+        Mode::Job => {
+            let _ = writeln!(
+                out,
+                "Mode: job (a cluster per job, deployed when the job is submitted, torn down when it ends)"
+            );
+        }
+        Mode::Application => {
+            let _ = writeln!(
+                out,
+                "Mode: application (a cluster per application; its main() runs on the JobManager)"
+            );
+        }
+    }
+    if s.mode != Mode::Session {
+        let _ = writeln!(
+            out,
+            "Each cluster: 1 JobManager, TaskManagers of {} slots started on demand by an active ResourceManager, heartbeat {} ms / timeout {} ms{startup}",
+            c.slots, c.heartbeat_interval_ms, c.heartbeat_timeout_ms
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Cluster: {}, {} TaskManagers x {} slots, {} ResourceManager, heartbeat {} ms / timeout {} ms{startup}",
+            if c.ha() {
+                format!(
+                    "{} JobManagers (HA, lease {} ms)",
+                    c.jobmanagers, c.lease_ms
+                )
+            } else {
+                "1 JobManager".to_string()
+            },
+            c.taskmanagers,
+            c.slots,
+            match c.provider {
+                crate::scenario::Provider::Standalone => "standalone",
+                crate::scenario::Provider::Active => "active",
+            },
+            c.heartbeat_interval_ms,
+            c.heartbeat_timeout_ms
+        );
+    }
     let _ = writeln!(
         out,
         "Ended at {} of virtual time{}",
         secs(o.end_ms),
-        if o.timed_out { " (duration reached before every job ended)" } else { "" }
+        if o.timed_out {
+            " (duration reached before every job ended)"
+        } else {
+            ""
+        }
     );
     out.push_str("\nJobs\n");
-    for j in &o.jobs {
+    for (i, j) in o.jobs.iter().enumerate() {
         let Some(r) = &j.result else {
             let _ = writeln!(out, "  {}: never submitted", j.name);
             continue;
         };
-        let _ = writeln!(out, "  {} [{}]: {}", j.name, &r.id.to_string()[..8], r.status);
+        let _ = writeln!(
+            out,
+            "  {} [{}]: {}",
+            j.name,
+            &r.id.to_string()[..8],
+            r.status
+        );
         if let Some(cause) = &r.cause {
             let _ = writeln!(out, "    cause: {cause}");
         }
@@ -88,6 +186,29 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
             let _ = write!(times, ", ended {}", secs(t));
         }
         let _ = writeln!(out, "{times}");
+        let in_program = s.jobs.get(i).is_some_and(|sj| sj.application.is_some());
+        if s.mode != Mode::Session || in_program {
+            let requested = s.requested_at(i, |p| o.jobs.get(p)?.result.as_ref()?.ended_at);
+            let mut line = String::new();
+            if let Some(req) = requested {
+                let _ = write!(line, "    requested {} by its main()", secs(req));
+                if let Some(t) = r.running_at {
+                    let _ = write!(
+                        line,
+                        ": all tasks RUNNING {} later",
+                        secs(t.saturating_sub(req))
+                    );
+                }
+            }
+            if let Some(cluster) = s.cluster_of_job(i) {
+                let _ = write!(
+                    line,
+                    "{}on cluster {cluster}",
+                    if line.is_empty() { "    " } else { ", " }
+                );
+            }
+            let _ = writeln!(out, "{line}");
+        }
         let stats: Vec<(u64, u64, u64)> = o
             .events
             .iter()
@@ -139,7 +260,8 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
                         r.collected.len(),
                         m.len()
                     );
-                    let shown: Vec<String> = m.iter().take(24).map(|(k, n)| format!("{k}={n}")).collect();
+                    let shown: Vec<String> =
+                        m.iter().take(24).map(|(k, n)| format!("{k}={n}")).collect();
                     for line in shown.chunks(8) {
                         let _ = writeln!(out, "      {}", line.join(" "));
                     }
@@ -163,11 +285,21 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
     let mut slots: BTreeMap<(String, u32), Uses> = BTreeMap::new();
     for e in &o.events {
         match &e.kind {
-            EventKind::SlotAllocated { job, resource_id, slot, .. } => {
+            EventKind::SlotAllocated {
+                job,
+                resource_id,
+                slot,
+                ..
+            } => {
                 let name = names.get(job).cloned().unwrap_or_else(|| job.clone());
-                slots.entry((resource_id.clone(), *slot)).or_default().push((name, e.t, None));
+                slots
+                    .entry((resource_id.clone(), *slot))
+                    .or_default()
+                    .push((name, e.t, None));
             }
-            EventKind::SlotFreed { resource_id, slot, .. } => {
+            EventKind::SlotFreed {
+                resource_id, slot, ..
+            } => {
                 if let Some(last) = slots
                     .get_mut(&(resource_id.clone(), *slot))
                     .and_then(|v| v.last_mut())
@@ -189,6 +321,7 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
             .collect();
         let _ = writeln!(out, "  {tm} slot {slot}: {}", parts.join(", "));
     }
+    out.push_str(&programs_and_clusters(s, o));
     if !o.failed_expectations.is_empty() {
         out.push_str("\nExpectations NOT met\n");
         for f in &o.failed_expectations {
@@ -202,14 +335,128 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
     out
 }
 
+/// Where the programs' `main` ran, and the clusters deployed for them
+/// (empty for a session cluster running lone jobs).
+fn programs_and_clusters(s: &Scenario, o: &Outcome) -> String {
+    let mut out = String::new();
+    // (where main ran, application) → what it did; in order of starting.
+    let mut apps: Vec<((&str, &str), String, String)> = Vec::new();
+    for e in &o.events {
+        match &e.kind {
+            EventKind::ApplicationStarted { name, jobs, order } => {
+                apps.push((
+                    (e.host.as_str(), name.as_str()),
+                    format!(
+                        "{name} ({order}: {}): main() ran on {}",
+                        jobs.join(", "),
+                        e.host
+                    ),
+                    String::new(),
+                ));
+            }
+            EventKind::ApplicationFinished {
+                name,
+                finished,
+                jobs,
+                cause,
+            } => {
+                if let Some(a) = apps
+                    .iter_mut()
+                    .find(|a| a.0 == (e.host.as_str(), name.as_str()))
+                {
+                    a.2 = format!(
+                        ", returned {}: {finished} of {jobs} jobs finished{}",
+                        secs(e.t),
+                        cause
+                            .as_ref()
+                            .map(|c| format!(" ({c})"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    if !apps.is_empty() {
+        out.push_str("\nApplications\n");
+        for (_, line, end) in &apps {
+            let _ = writeln!(out, "  {line}{end}");
+        }
+    }
+    if s.mode == Mode::Session {
+        return out;
+    }
+    out.push_str("\nClusters\n");
+    let mut clusters: BTreeMap<String, String> = BTreeMap::new();
+    for e in &o.events {
+        match &e.kind {
+            EventKind::ClusterDeploying {
+                cluster,
+                mode,
+                jobs,
+                ..
+            } => {
+                clusters.insert(
+                    cluster.clone(),
+                    format!(
+                        "{cluster}: {mode} cluster for {}, deployed {}",
+                        jobs.join(", "),
+                        secs(e.t)
+                    ),
+                );
+            }
+            EventKind::ClusterTornDown { cluster, hosts, .. } => {
+                if let Some(c) = clusters.get_mut(cluster) {
+                    let _ = write!(
+                        c,
+                        ", torn down {} ({} processes stopped)",
+                        secs(e.t),
+                        hosts.len()
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    for line in clusters.values() {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(
+        out,
+        "  still running at the end: {}",
+        if o.running_hosts.is_empty() {
+            "nothing".to_string()
+        } else {
+            o.running_hosts.join(", ")
+        }
+    );
+    out
+}
+
 /// The state changes of a trace, one line each, in plain words.
 pub fn timeline(events: &[Event]) -> String {
     let mut out = String::new();
+    // Host names of job and application clusters are longer than 14.
+    let width = events
+        .iter()
+        .map(|e| e.host.len())
+        .max()
+        .unwrap_or(0)
+        .max(14);
     for e in events.iter().filter(|e| !e.kind.is_metric()) {
-        if matches!(e.kind, EventKind::SlotRequested { .. } | EventKind::SlotOffered { .. }) {
+        if matches!(
+            e.kind,
+            EventKind::SlotRequested { .. } | EventKind::SlotOffered { .. }
+        ) {
             continue;
         }
-        let _ = writeln!(out, "  {:>9} {:<14} {}", secs(e.t), e.host, e.kind.describe());
+        let _ = writeln!(
+            out,
+            "  {:>9} {:<width$} {}",
+            secs(e.t),
+            e.host,
+            e.kind.describe()
+        );
     }
     out
 }

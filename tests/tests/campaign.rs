@@ -20,10 +20,7 @@ fn failover_campaign_50_seeds_exactly_once() {
         .collect();
     let summary = sim::campaign::summary("scenarios/failover.toml", &reports);
     eprintln!("{summary}");
-    assert!(
-        reports.iter().all(|r| r.failure.is_none()),
-        "{summary}"
-    );
+    assert!(reports.iter().all(|r| r.failure.is_none()), "{summary}");
     assert!(
         reports.iter().map(|r| r.recoveries).sum::<usize>() >= 25,
         "the schedules must actually make the job recover: {summary}"

@@ -65,7 +65,7 @@ fn taskmanager_crash_is_detected_by_heartbeat_timeout() {
 /// registers; then they are served and the job runs.
 #[test]
 fn standalone_requests_wait_for_a_taskmanager() {
-    let s = scenario("standalone-wait");
+    let s = scenario("scale-out");
     let o = run(&s);
     let pending = first(&o.events, |k| {
         matches!(k, EventKind::SlotRequestPending { .. })
@@ -234,7 +234,11 @@ fn stop_with_savepoint_and_resume_is_exactly_once() {
     assert_eq!(o.jobs.len(), 2);
     let first = o.jobs[0].result.as_ref().expect("first run");
     let second = o.jobs[1].result.as_ref().expect("resumed run");
-    assert_eq!(first.status, JobStatus::Finished, "stop-with-savepoint finishes the job");
+    assert_eq!(
+        first.status,
+        JobStatus::Finished,
+        "stop-with-savepoint finishes the job"
+    );
     assert_eq!(first.savepoints.len(), 1);
     assert_eq!(second.status, JobStatus::Finished);
     assert_eq!(second.restored_from.as_ref(), first.savepoints.last());
@@ -250,7 +254,10 @@ fn stop_with_savepoint_and_resume_is_exactly_once() {
     expected.sort();
     got.sort();
     assert!(!first.collected.is_empty() && !second.collected.is_empty());
-    assert_eq!(got, expected, "nothing lost, nothing twice across stop and resume");
+    assert_eq!(
+        got, expected,
+        "nothing lost, nothing twice across stop and resume"
+    );
 }
 
 /// With high availability, the leader's crash hands the job to the standby,
@@ -273,7 +280,10 @@ fn leader_crash_is_survived_by_the_standby() {
     assert_eq!(recovered.host, "jobmanager-2");
     assert!(matches!(
         recovered.kind,
-        EventKind::JobRecovered { from_checkpoint: Some(_), .. }
+        EventKind::JobRecovered {
+            from_checkpoint: Some(_),
+            ..
+        }
     ));
     let r = o.jobs[0].result.as_ref().unwrap();
     assert_eq!(r.status, JobStatus::Finished);
@@ -306,9 +316,12 @@ fn unaligned_checkpoints_are_faster_under_backpressure() {
             .events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::CheckpointCompleted { job, duration_ms, size, .. } if *job == id => {
-                    Some((*duration_ms, *size))
-                }
+                EventKind::CheckpointCompleted {
+                    job,
+                    duration_ms,
+                    size,
+                    ..
+                } if *job == id => Some((*duration_ms, *size)),
                 _ => None,
             })
             .collect();

@@ -124,7 +124,9 @@ fn dot_views_of_the_teaching_jobs() {
                 assert!(svg.contains("<svg"));
                 let _ = std::fs::remove_file(out);
             } else {
-                eprintln!("skipping the SVG rendering of {stem} {view}: graphviz's `dot` is not installed");
+                eprintln!(
+                    "skipping the SVG rendering of {stem} {view}: graphviz's `dot` is not installed"
+                );
             }
         }
         // Every channel of the parallel view is an edge.

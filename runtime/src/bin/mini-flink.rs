@@ -453,10 +453,14 @@ async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
         );
     }
     let cfg = JobManagerConfig {
-        ha: a.ha.ha.clone().map(|coordinator| runtime::config::HaConfig {
-            coordinator,
-            lease_ms: a.ha.lease_ms,
-        }),
+        ha: a
+            .ha
+            .ha
+            .clone()
+            .map(|coordinator| runtime::config::HaConfig {
+                coordinator,
+                lease_ms: a.ha.lease_ms,
+            }),
         advertise: a.ha.ha.is_some().then(|| a.bind.clone()),
         bind: a.bind.clone(),
         heartbeat_interval_ms: a.heartbeat_interval_ms,
@@ -566,10 +570,14 @@ async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
         data_bind: a.data_bind,
         data_advertise: None,
         print_to_stdout: true,
-        ha: a.ha.ha.clone().map(|coordinator| runtime::config::HaConfig {
-            coordinator,
-            lease_ms: a.ha.lease_ms,
-        }),
+        ha: a
+            .ha
+            .ha
+            .clone()
+            .map(|coordinator| runtime::config::HaConfig {
+                coordinator,
+                lease_ms: a.ha.lease_ms,
+            }),
         ..TaskManagerConfig::default()
     };
     say!(
@@ -698,7 +706,10 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
             // With HA the leader may change under us: find the new one
             // (it recovers the job under the same id) and ask again.
             Err(e) if a.jobmanager.starts_with("ha://") => {
-                say!("lost the JobManager ({}); looking for the new leader", error_text(&e));
+                say!(
+                    "lost the JobManager ({}); looking for the new leader",
+                    error_text(&e)
+                );
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 if let Ok(c) = connect(&a.jobmanager).await {
                     client = c;
@@ -900,7 +911,10 @@ async fn cancel(a: CancelArgs) -> Result<ExitCode> {
             // With HA the leader may change under us: find the new one
             // (it recovers the job under the same id) and ask again.
             Err(e) if a.jobmanager.starts_with("ha://") => {
-                say!("lost the JobManager ({}); looking for the new leader", error_text(&e));
+                say!(
+                    "lost the JobManager ({}); looking for the new leader",
+                    error_text(&e)
+                );
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 if let Ok(c) = connect(&a.jobmanager).await {
                     client = c;

@@ -105,11 +105,7 @@ impl ExecutionGraph {
             .enumerate()
             .map(|(i, e)| ExecutionEdge {
                 job_edge: i,
-                channels: wire(
-                    e.partitioner,
-                    parallelism[e.source],
-                    parallelism[e.target],
-                ),
+                channels: wire(e.partitioner, parallelism[e.source], parallelism[e.target]),
             })
             .collect();
         ExecutionGraph { parallelism, edges }
@@ -120,7 +116,9 @@ impl ExecutionGraph {
         self.parallelism
             .iter()
             .enumerate()
-            .flat_map(|(vertex, &p)| (0..p).map(move |subtask| ExecutionVertexId { vertex, subtask }))
+            .flat_map(|(vertex, &p)| {
+                (0..p).map(move |subtask| ExecutionVertexId { vertex, subtask })
+            })
     }
 
     /// Number of subtasks in all.

@@ -155,7 +155,9 @@ impl JobGraph {
 
     /// The vertex that holds an operator.
     pub fn vertex_of(&self, node: NodeIdx) -> Option<VertexIdx> {
-        self.vertices.iter().position(|v| v.operators.contains(&node))
+        self.vertices
+            .iter()
+            .position(|v| v.operators.contains(&node))
     }
 
     /// Job edges that feed a vertex, in input order.
@@ -193,7 +195,10 @@ fn chained_name(g: &StreamGraph, chainable: &[bool], n: NodeIdx) -> String {
     let name = &g.nodes[n].name;
     match outs.len() {
         0 => name.clone(),
-        1 => format!("{name} -> {}", chained_name(g, chainable, g.edges[outs[0]].target)),
+        1 => format!(
+            "{name} -> {}",
+            chained_name(g, chainable, g.edges[outs[0]].target)
+        ),
         _ => {
             let inner: Vec<String> = outs
                 .iter()

@@ -22,8 +22,8 @@ pub mod stream_graph;
 
 pub use execution_graph::{Channel, ExecutionEdge, ExecutionGraph, ExecutionVertexId};
 pub use ids::{JobId, JobVertexId};
-pub use picture::viz_model;
 pub use job_graph::{JobEdge, JobGraph, JobVertex, VertexIdx, is_chainable};
+pub use picture::viz_model;
 pub use stream_graph::{
     ChainingStrategy, DistributionPattern, GraphError, NodeIdx, Partitioner, StreamEdge,
     StreamGraph, StreamNode,

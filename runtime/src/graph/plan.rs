@@ -123,7 +123,11 @@ pub fn plan_text(jg: &JobGraph) -> String {
     let _ = writeln!(
         s,
         "  operator chaining: {}",
-        if g.chaining_enabled { "on" } else { "off (disableOperatorChaining)" }
+        if g.chaining_enabled {
+            "on"
+        } else {
+            "off (disableOperatorChaining)"
+        }
     );
     let _ = writeln!(
         s,
@@ -145,7 +149,13 @@ pub fn plan_text(jg: &JobGraph) -> String {
         for (k, &op) in v.operators.iter().enumerate() {
             let n = &g.nodes[op];
             let lead = if k == 0 { "chain:" } else { "      " };
-            let _ = writeln!(s, "    {lead} {} ({}, id \"{}\")", n.name, n.kind.kind_name(), n.id);
+            let _ = writeln!(
+                s,
+                "    {lead} {} ({}, id \"{}\")",
+                n.name,
+                n.kind.kind_name(),
+                n.id
+            );
         }
         for e in jg.inputs_of(i) {
             let _ = writeln!(
@@ -165,7 +175,10 @@ pub fn plan_text(jg: &JobGraph) -> String {
         let m = groups.entry(v.slot_sharing_group.as_str()).or_default();
         *m = (*m).max(v.parallelism);
     }
-    let parts: Vec<String> = groups.iter().map(|(g, p)| format!("\"{g}\": {p}")).collect();
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(g, p)| format!("\"{g}\": {p}"))
+        .collect();
     let _ = writeln!(
         s,
         "Slots needed: {} (highest parallelism per slot sharing group: {})",

@@ -5,15 +5,15 @@
 //! requests. It keeps finished jobs' JobMasters so their results can be
 //! fetched later, as Flink keeps an archive of finished jobs.
 
+use super::HaOp;
 use super::Outbox;
 use super::jobmaster::{JobMaster, JobStart};
 use super::resourcemanager::ResourceManager;
+use crate::checkpoint::StoredCheckpoint;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
-use crate::rpc::{ClientRequest, ClientResponse, JobOverview};
-use super::HaOp;
-use crate::checkpoint::StoredCheckpoint;
 use crate::ha::{CoordRequest, CoordResponse, HaClient};
+use crate::rpc::{ClientRequest, ClientResponse, JobOverview};
 use crate::rpc::{JobRecord, JobResult};
 use crate::storage::CheckpointStorage;
 use std::collections::BTreeMap;
@@ -54,11 +54,18 @@ impl Dispatcher {
     }
 
     /// Answers a client.
-    pub fn handle(&mut self, req: ClientRequest, rm: &mut ResourceManager, out: &mut Outbox) -> ClientResponse {
+    pub fn handle(
+        &mut self,
+        req: ClientRequest,
+        rm: &mut ResourceManager,
+        out: &mut Outbox,
+    ) -> ClientResponse {
         match req {
             ClientRequest::Submit(jg) => ClientResponse::Submitted(self.submit(*jg, None, rm, out)),
             ClientRequest::SubmitFromSavepoint(jg, path) => match self.read_savepoint(&jg, &path) {
-                Ok(stored) => ClientResponse::Submitted(self.submit(*jg, Some((path, stored)), rm, out)),
+                Ok(stored) => {
+                    ClientResponse::Submitted(self.submit(*jg, Some((path, stored)), rm, out))
+                }
                 Err(e) => ClientResponse::Error(e),
             },
             ClientRequest::Savepoint { job, stop } => match self.jobs.get_mut(&job) {
@@ -181,21 +188,41 @@ impl Dispatcher {
             Ok(CoordResponse::Keys(k)) => k,
             _ => Vec::new(),
         };
-        for key in keys(client.call(CoordRequest::List { prefix: "results/".into() }, 2_000).await) {
-            if let Ok(CoordResponse::Value(Some(bytes))) =
-                client.call(CoordRequest::Get { key: key.clone() }, 2_000).await
+        for key in keys(
+            client
+                .call(
+                    CoordRequest::List {
+                        prefix: "results/".into(),
+                    },
+                    2_000,
+                )
+                .await,
+        ) {
+            if let Ok(CoordResponse::Value(Some(bytes))) = client
+                .call(CoordRequest::Get { key: key.clone() }, 2_000)
+                .await
                 && let Ok(r) = crate::net::frame::decode::<JobResult>(&bytes)
             {
                 self.archived.insert(r.id, r);
             }
         }
         let mut out = Outbox::default();
-        for key in keys(client.call(CoordRequest::List { prefix: "jobgraphs/".into() }, 2_000).await) {
+        for key in keys(
+            client
+                .call(
+                    CoordRequest::List {
+                        prefix: "jobgraphs/".into(),
+                    },
+                    2_000,
+                )
+                .await,
+        ) {
             let Some(id) = key.strip_prefix("jobgraphs/").and_then(JobId::parse) else {
                 continue;
             };
-            let Ok(CoordResponse::Value(Some(bytes))) =
-                client.call(CoordRequest::Get { key: key.clone() }, 2_000).await
+            let Ok(CoordResponse::Value(Some(bytes))) = client
+                .call(CoordRequest::Get { key: key.clone() }, 2_000)
+                .await
             else {
                 continue;
             };
@@ -203,7 +230,12 @@ impl Dispatcher {
                 continue;
             };
             let pointer = match client
-                .call(CoordRequest::Get { key: format!("checkpoints/{id}") }, 2_000)
+                .call(
+                    CoordRequest::Get {
+                        key: format!("checkpoints/{id}"),
+                    },
+                    2_000,
+                )
                 .await
             {
                 Ok(CoordResponse::Value(Some(p))) => String::from_utf8(p).ok(),
@@ -232,7 +264,13 @@ impl Dispatcher {
     }
 
     /// Tells every JobMaster that a TaskManager is gone.
-    pub fn task_manager_lost(&mut self, rid: &str, cause: &str, rm: &mut ResourceManager, out: &mut Outbox) {
+    pub fn task_manager_lost(
+        &mut self,
+        rid: &str,
+        cause: &str,
+        rm: &mut ResourceManager,
+        out: &mut Outbox,
+    ) {
         for id in &self.order {
             if let Some(m) = self.jobs.get_mut(id) {
                 m.task_manager_lost(rid, cause, rm, out);

@@ -24,23 +24,23 @@
 
 use super::Outbox;
 use super::resourcemanager::ResourceManager;
+use crate::checkpoint::StoredCheckpoint;
 use crate::checkpoint::{FailoverStrategy, RestartStrategy, RestartTracker};
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{ExecutionGraph, JobGraph, JobId};
+use crate::operators::KindClass;
 use crate::operators::Value;
+use crate::rpc::CheckpointBarrier;
 use crate::rpc::{
     AllocationId, ExecutionAttemptId, InputGateDescriptor, JobResult, Location, ResourceId,
     ResultPartitionDescriptor, SlotOffer, TaskDeploymentDescriptor, ToTaskManager, Txn,
     VertexMetrics,
 };
-use crate::rpc::CheckpointBarrier;
-use crate::operators::KindClass;
-use crate::checkpoint::StoredCheckpoint;
+use crate::state::{ExecutionState, JobStatus};
 use crate::storage::CheckpointStorage;
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use crate::state::{ExecutionState, JobStatus};
-use std::collections::BTreeMap;
 
 /// A slot in the job's slot pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,7 +137,13 @@ pub struct JobMaster {
 
 impl JobMaster {
     /// Creates the JobMaster: builds the ExecutionGraph and starts scheduling.
-    pub fn start(ctx: HostCtx, id: JobId, start: JobStart, rm: &mut ResourceManager, out: &mut Outbox) -> JobMaster {
+    pub fn start(
+        ctx: HostCtx,
+        id: JobId,
+        start: JobStart,
+        rm: &mut ResourceManager,
+        out: &mut Outbox,
+    ) -> JobMaster {
         let JobStart {
             job_graph,
             storage,
@@ -309,7 +315,9 @@ impl JobMaster {
         let mut accepted = Vec::new();
         for offer in offers {
             match self.requested.remove(&offer.allocation) {
-                Some(sharing) if matches!(self.status, JobStatus::Running | JobStatus::Restarting) => {
+                Some(sharing)
+                    if matches!(self.status, JobStatus::Running | JobStatus::Restarting) =>
+                {
                     self.slots.insert(
                         sharing,
                         PoolSlot {
@@ -396,7 +404,9 @@ impl JobMaster {
                             .channels
                             .iter()
                             .filter(|c| c.to == s)
-                            .filter_map(|c| self.location(e.source, c.from).map(|(_, l)| (c.from, l)))
+                            .filter_map(|c| {
+                                self.location(e.source, c.from).map(|(_, l)| (c.from, l))
+                            })
                             .collect(),
                     })
                     .collect();
@@ -532,9 +542,13 @@ impl JobMaster {
         }
         match txn {
             Txn::Immediate => self.collected.extend(records),
-            _ => self
-                .pending_txns
-                .push((attempt.vertex, attempt.subtask, attempt.attempt, txn, records)),
+            _ => self.pending_txns.push((
+                attempt.vertex,
+                attempt.subtask,
+                attempt.attempt,
+                txn,
+                records,
+            )),
         }
     }
 
@@ -553,10 +567,16 @@ impl JobMaster {
         let key = (attempt.vertex, attempt.subtask);
         let name = self.vertex_name(attempt.vertex);
         let total = self.executions.len();
-        if let Some(acked) = self
-            .checkpoints
-            .acknowledge(&self.ctx, self.id, checkpoint, key, &name, state, alignment_ms, total)
-        {
+        if let Some(acked) = self.checkpoints.acknowledge(
+            &self.ctx,
+            self.id,
+            checkpoint,
+            key,
+            &name,
+            state,
+            alignment_ms,
+            total,
+        ) {
             // Complete only once it is durable: a checkpoint that cannot be
             // written is never restored from, and commits nothing.
             let id = acked.id;
@@ -571,7 +591,10 @@ impl JobMaster {
     fn committed_through(&self, id: u64) -> Vec<Value> {
         let mut out = self.collected.clone();
         for (v, s, a, txn, records) in &self.pending_txns {
-            let current = self.executions.get(&(*v, *s)).is_some_and(|e| e.attempt == *a);
+            let current = self
+                .executions
+                .get(&(*v, *s))
+                .is_some_and(|e| e.attempt == *a);
             if current && matches!(txn, Txn::Checkpoint(n) if *n <= id) {
                 out.extend(records.iter().cloned());
             }
@@ -592,14 +615,21 @@ impl JobMaster {
                 .iter()
                 .map(|v| (v.id, v.parallelism))
                 .collect(),
-            states: done.acks.iter().map(|(k, (v, _))| (*k, v.clone())).collect(),
+            states: done
+                .acks
+                .iter()
+                .map(|(k, (v, _))| (*k, v.clone()))
+                .collect(),
             committed: self.committed_through(done.id),
         };
         let path = if done.savepoint {
             let job = self.id.to_string();
             format!(
                 "savepoints/{}/savepoint-{}-{}",
-                self.job_graph.name.replace(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'), "_"),
+                self.job_graph.name.replace(
+                    |c: char| !(c.is_alphanumeric() || c == '-' || c == '_'),
+                    "_"
+                ),
                 &job[..6],
                 done.id
             )
@@ -650,7 +680,11 @@ impl JobMaster {
             return Err(format!("job {} is {}, not RUNNING", self.id, self.status));
         }
         if self.checkpoints.requested_savepoint.is_some()
-            || self.checkpoints.pending.as_ref().is_some_and(|p| p.savepoint)
+            || self
+                .checkpoints
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.savepoint)
         {
             return Err("a savepoint is already in progress".into());
         }
@@ -761,7 +795,13 @@ impl JobMaster {
 
     /// Failed executions: restart what the failover strategy says after the
     /// restart strategy's delay, or fail the job when it gives up.
-    fn on_failure(&mut self, failed: Vec<(u32, u32)>, cause: String, rm: &mut ResourceManager, out: &mut Outbox) {
+    fn on_failure(
+        &mut self,
+        failed: Vec<(u32, u32)>,
+        cause: String,
+        rm: &mut ResourceManager,
+        out: &mut Outbox,
+    ) {
         if !matches!(self.status, JobStatus::Running | JobStatus::Restarting) {
             self.check_done(out);
             return;
@@ -778,7 +818,8 @@ impl JobMaster {
         if let Some((_, earlier)) = self.pending_restart.take() {
             regions.extend(earlier);
         }
-        self.checkpoints.abort(&self.ctx, self.id, &format!("restart after: {cause}"));
+        self.checkpoints
+            .abort(&self.ctx, self.id, &format!("restart after: {cause}"));
         let restarting: Vec<(u32, u32)> = self
             .executions
             .keys()
@@ -851,14 +892,25 @@ impl JobMaster {
 
     /// An allocation this job was waiting for went away with its
     /// TaskManager before the slot was offered: ask again.
-    pub fn allocation_lost(&mut self, allocation: AllocationId, rm: &mut ResourceManager, out: &mut Outbox) {
+    pub fn allocation_lost(
+        &mut self,
+        allocation: AllocationId,
+        rm: &mut ResourceManager,
+        out: &mut Outbox,
+    ) {
         if self.requested.remove(&allocation).is_some() && !self.status.is_terminal() {
             self.request_missing_slots(rm, out);
         }
     }
 
     /// A TaskManager is gone: its slots leave the pool, executions on it fail.
-    pub fn task_manager_lost(&mut self, rid: &str, cause: &str, rm: &mut ResourceManager, out: &mut Outbox) {
+    pub fn task_manager_lost(
+        &mut self,
+        rid: &str,
+        cause: &str,
+        rm: &mut ResourceManager,
+        out: &mut Outbox,
+    ) {
         let on_it: Vec<(u32, u32)> = self
             .executions
             .iter()
@@ -900,7 +952,8 @@ impl JobMaster {
             return false;
         }
         self.pending_restart = None;
-        self.checkpoints.abort(&self.ctx, self.id, "the job is cancelled");
+        self.checkpoints
+            .abort(&self.ctx, self.id, "the job is cancelled");
         self.move_to(JobStatus::Cancelling, None);
         self.cancel_executions(out);
         self.check_done(out);
@@ -926,7 +979,9 @@ impl JobMaster {
 
     /// Ends the job when every execution is terminal.
     fn check_done(&mut self, out: &mut Outbox) {
-        if self.pending_restart.is_some() || !self.executions.values().all(|e| e.state.is_terminal()) {
+        if self.pending_restart.is_some()
+            || !self.executions.values().all(|e| e.state.is_terminal())
+        {
             return;
         }
         let to = match self.status {
@@ -946,7 +1001,11 @@ impl JobMaster {
             // Every task ended its input: the final transactions commit.
             self.commit(|_| true);
         }
-        let cause = if to == JobStatus::Failed { self.cause.clone() } else { None };
+        let cause = if to == JobStatus::Failed {
+            self.cause.clone()
+        } else {
+            None
+        };
         self.move_to(to, cause);
         self.release_slots(out);
         out.ended.push(self.id);
@@ -1115,7 +1174,12 @@ impl CheckpointCoordinator {
 
     /// Triggers a requested savepoint, or the next checkpoint when it is
     /// due; returns the barrier and whether the sources stop after it.
-    pub fn maybe_trigger(&mut self, ctx: &HostCtx, job: JobId, now: u64) -> Option<(CheckpointBarrier, bool)> {
+    pub fn maybe_trigger(
+        &mut self,
+        ctx: &HostCtx,
+        job: JobId,
+        now: u64,
+    ) -> Option<(CheckpointBarrier, bool)> {
         if self.pending.is_some() {
             return None;
         }
@@ -1211,7 +1275,11 @@ impl CheckpointCoordinator {
 
     /// A task finished before acknowledging: the pending checkpoint cannot complete.
     pub fn task_finished(&mut self, ctx: &HostCtx, job: JobId, subtask: (u32, u32)) {
-        if self.pending.as_ref().is_some_and(|p| !p.acks.contains_key(&subtask)) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| !p.acks.contains_key(&subtask))
+        {
             self.abort(ctx, job, "a task finished before acknowledging");
         }
     }

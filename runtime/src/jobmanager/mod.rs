@@ -6,6 +6,9 @@
 //!   SlotManager and the resource provider (Flink's `ResourceManager`).
 //! - [`jobmaster`]: one per job, from ExecutionGraph to FINISHED (Flink's
 //!   `JobMaster`, `SlotPool`, scheduler).
+//! - [`application`]: in application mode, the program's `main`, run inside
+//!   the JobManager and submitting straight to the Dispatcher (Flink's
+//!   `ApplicationDispatcherBootstrap` with its `EmbeddedExecutor`).
 //!
 //! In Flink each role is an RPC endpoint with its own single-threaded main
 //! executor. Here the three live in one event loop ([`run_jobmanager`]):
@@ -14,14 +17,15 @@
 //! [`Outbox`]. One loop, one thread of control: the JobManager's behaviour
 //! is a deterministic function of the order of its inputs.
 
+pub mod application;
 pub mod dispatcher;
 pub mod jobmaster;
 pub mod resourcemanager;
 
 use crate::config::JobManagerConfig;
-use crate::ha::{CoordRequest, CoordResponse, HaClient};
 use crate::events::{EventKind, HostCtx};
 use crate::graph::JobId;
+use crate::ha::{CoordRequest, CoordResponse, HaClient};
 use crate::net::frame::{FrameReader, WireError, encode, handshake};
 use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager, ResourceId, ToTaskManager};
 use dispatcher::Dispatcher;
@@ -94,6 +98,9 @@ enum Inbound {
     },
     FromTm(ConnId, FromTaskManager),
     FromClient(ConnId, ClientRequest),
+    /// A request of the application's `main` running in this JobManager;
+    /// the answer goes back on the oneshot.
+    FromApplication(ClientRequest, tokio::sync::oneshot::Sender<ClientResponse>),
     Closed(ConnId, String),
     /// The leader lease could not be renewed, or a write was fenced.
     LeadershipLost(String),
@@ -148,14 +155,14 @@ async fn serve(
     ready: Option<tokio::sync::oneshot::Sender<String>>,
     leader: Option<(&mut HaClient, u64)>,
 ) -> Result<String, JobManagerError> {
-    let (mut listener, bound) = ctx
-        .net
-        .bind(cfg.bind.clone())
-        .await
-        .map_err(|source| JobManagerError::Bind {
-            addr: cfg.bind.clone(),
-            source,
-        })?;
+    let (mut listener, bound) =
+        ctx.net
+            .bind(cfg.bind.clone())
+            .await
+            .map_err(|source| JobManagerError::Bind {
+                addr: cfg.bind.clone(),
+                source,
+            })?;
     if let Some(r) = ready {
         let _ = r.send(bound);
     }
@@ -173,7 +180,13 @@ async fn serve(
             while let Ok((stream, peer)) = listener.accept().await {
                 let conn = next_conn;
                 next_conn += 1;
-                conns.spawn(serve_connection(conn, stream, peer, host.clone(), tx.clone()));
+                conns.spawn(serve_connection(
+                    conn,
+                    stream,
+                    peer,
+                    host.clone(),
+                    tx.clone(),
+                ));
             }
         }));
     }
@@ -187,7 +200,9 @@ async fn serve(
     };
     if let Some((client, token)) = leader {
         let ha = cfg.ha.clone().expect("leader implies HA");
-        jm.dispatcher.recover(client, &cfg.storage, &mut jm.rm).await;
+        jm.dispatcher
+            .recover(client, &cfg.storage, &mut jm.rm)
+            .await;
         // The lease keeper renews in the background; the HA writer applies
         // the stores' writes in order, fenced by our token.
         let (ops_tx, ops_rx) = mpsc::unbounded_channel::<HaOp>();
@@ -200,7 +215,18 @@ async fn serve(
             tx.clone(),
         )));
     }
-    let mut heartbeat = tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
+    if let Some(app) = &cfg.application {
+        // Application mode: `main` runs here, next to the Dispatcher it
+        // submits to (stopped with the JobManager, like everything else).
+        background.push(tokio::spawn(application::run_main(
+            ctx.clone(),
+            app.clone(),
+            tx.clone(),
+            cfg.provider.clone(),
+        )));
+    }
+    let mut heartbeat =
+        tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
     // The JobMasters' timers (checkpoint triggers, restart delays) run on a
     // finer tick than heartbeats.
     let mut timers = tokio::time::interval(Duration::from_millis(10));
@@ -297,7 +323,11 @@ async fn serve_connection(
     let _ = tx.send(Inbound::Opened {
         conn,
         role: role.clone(),
-        peer: if hello.from.is_empty() { peer } else { hello.from },
+        peer: if hello.from.is_empty() {
+            peer
+        } else {
+            hello.from
+        },
         writer: wtx,
     });
     let cause = read_loop(conn, &role, &mut reader, &tx).await;
@@ -312,9 +342,15 @@ async fn read_loop(
 ) -> String {
     loop {
         let msg = if role == "taskmanager" {
-            reader.recv::<FromTaskManager>().await.map(|m| Inbound::FromTm(conn, m))
+            reader
+                .recv::<FromTaskManager>()
+                .await
+                .map(|m| Inbound::FromTm(conn, m))
         } else {
-            reader.recv::<ClientRequest>().await.map(|m| Inbound::FromClient(conn, m))
+            reader
+                .recv::<ClientRequest>()
+                .await
+                .map(|m| Inbound::FromClient(conn, m))
         };
         match msg {
             Ok(m) => {
@@ -348,11 +384,13 @@ impl JobManager {
                 peer,
                 writer,
             } => {
-                self.writers.insert(conn, (format!("{role} {peer}"), writer));
+                self.writers
+                    .insert(conn, (format!("{role} {peer}"), writer));
             }
             Inbound::Closed(conn, cause) => {
                 if let Some(rid) = self.rm.rid_of(conn) {
-                    self.ctx.emit(EventKind::ConnectionLost { peer: rid, cause });
+                    self.ctx
+                        .emit(EventKind::ConnectionLost { peer: rid, cause });
                 }
                 self.rm.disconnected(conn);
                 self.writers.remove(&conn);
@@ -360,6 +398,10 @@ impl JobManager {
             Inbound::FromClient(conn, req) => {
                 let resp = self.dispatcher.handle(req, &mut self.rm, out);
                 out.to_client.push((conn, resp));
+            }
+            Inbound::FromApplication(req, reply) => {
+                let resp = self.dispatcher.handle(req, &mut self.rm, out);
+                let _ = reply.send(resp);
             }
             Inbound::FromTm(conn, msg) => self.on_task_manager(conn, msg, out),
             Inbound::LeadershipLost(_) => {}

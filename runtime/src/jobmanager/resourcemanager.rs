@@ -103,7 +103,11 @@ impl ResourceManager {
         out: &mut Outbox,
     ) {
         if self.task_managers.contains_key(&resource_id) {
-            self.lose(&resource_id, "it registered again (the old process is gone)".into(), out);
+            self.lose(
+                &resource_id,
+                "it registered again (the old process is gone)".into(),
+                out,
+            );
         }
         let now = self.ctx.now_ms();
         self.pending_workers.remove(&resource_id);
@@ -220,8 +224,10 @@ impl ResourceManager {
 
     /// The free slot the placement strategy picks.
     fn pick_slot(&self) -> Option<(ResourceId, u32)> {
-        let free = |tm: &TaskManagerRecord| tm.slots.iter().filter(|s| **s == SlotState::Free).count();
-        let first_free = |tm: &TaskManagerRecord| tm.slots.iter().position(|s| *s == SlotState::Free);
+        let free =
+            |tm: &TaskManagerRecord| tm.slots.iter().filter(|s| **s == SlotState::Free).count();
+        let first_free =
+            |tm: &TaskManagerRecord| tm.slots.iter().position(|s| *s == SlotState::Free);
         let candidates = self
             .order
             .iter()
@@ -290,7 +296,11 @@ impl ResourceManager {
                 peer: rid.clone(),
                 timeout_ms: timeout,
             });
-            self.lose(&rid, format!("Heartbeat of TaskManager with id {rid} timed out."), out);
+            self.lose(
+                &rid,
+                format!("Heartbeat of TaskManager with id {rid} timed out."),
+                out,
+            );
         }
         if self.cfg.provider.is_active() && self.cfg.idle_timeout_ms > 0 {
             let idle: Vec<ResourceId> = self
@@ -298,7 +308,9 @@ impl ResourceManager {
                 .iter()
                 .filter(|(r, tm)| {
                     self.started_workers.contains(*r)
-                        && tm.idle_since.is_some_and(|t| now - t >= self.cfg.idle_timeout_ms)
+                        && tm
+                            .idle_since
+                            .is_some_and(|t| now - t >= self.cfg.idle_timeout_ms)
                 })
                 .map(|(r, _)| r.clone())
                 .collect();

@@ -98,7 +98,9 @@ impl FrameReader {
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<T, WireError> {
         match self.inner.next().await {
             None => Err(WireError::Closed),
-            Some(Err(e)) if e.kind() == io::ErrorKind::InvalidData => Err(WireError::BadFrame(e.to_string())),
+            Some(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
+                Err(WireError::BadFrame(e.to_string()))
+            }
             Some(Err(e)) => Err(WireError::Io(e)),
             Some(Ok(bytes)) => decode(&bytes),
         }

@@ -298,7 +298,9 @@ impl OperatorKind {
             | OperatorKind::Count
             | OperatorKind::Reduce(_)
             | OperatorKind::WindowCount { .. } => KindClass::Keyed,
-            OperatorKind::Discard { .. } | OperatorKind::Print { .. } | OperatorKind::Collect { .. } => KindClass::Sink,
+            OperatorKind::Discard { .. }
+            | OperatorKind::Print { .. }
+            | OperatorKind::Collect { .. } => KindClass::Sink,
         }
     }
 
@@ -353,9 +355,9 @@ impl OperatorKind {
                 need(Pair, self.kind_name()).map(|_| Pair)
             }
             OperatorKind::Count | OperatorKind::WindowCount { .. } => Ok(Pair),
-            OperatorKind::Discard { .. } | OperatorKind::Print { .. } | OperatorKind::Collect { .. } => {
-                Ok(input.unwrap_or(Any))
-            }
+            OperatorKind::Discard { .. }
+            | OperatorKind::Print { .. }
+            | OperatorKind::Collect { .. } => Ok(input.unwrap_or(Any)),
         }
     }
 }
@@ -495,7 +497,11 @@ mod tests {
             Value::Str("hello".into()),
             Value::Pair(Box::new(Value::Str("to".into())), 300),
         ] {
-            assert_eq!(v.encoded_len(), postcard::to_allocvec(&v).unwrap().len(), "{v}");
+            assert_eq!(
+                v.encoded_len(),
+                postcard::to_allocvec(&v).unwrap().len(),
+                "{v}"
+            );
         }
     }
 

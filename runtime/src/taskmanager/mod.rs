@@ -157,7 +157,9 @@ impl TaskExecutor {
                 // With HA the leader we were told of may be gone: ask again.
                 Err(e) if self.cfg.ha.is_some() => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
-                    return SessionEnd::Lost(format!("cannot reach the leader at {jobmanager}: {e}"));
+                    return SessionEnd::Lost(format!(
+                        "cannot reach the leader at {jobmanager}: {e}"
+                    ));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
             }
@@ -316,7 +318,8 @@ impl TaskExecutor {
             ToTaskManager::SubmitTask(tdd) => {
                 let attempt = tdd.attempt;
                 if !self.slots.holds(tdd.allocation, attempt.job) {
-                    let cause = format!("slot {} is not allocated to this job here", tdd.allocation);
+                    let cause =
+                        format!("slot {} is not allocated to this job here", tdd.allocation);
                     return Self::send(
                         writer,
                         &FromTaskManager::TaskState {
@@ -403,7 +406,11 @@ impl TaskExecutor {
         }
     }
 
-    async fn on_report(&mut self, r: TaskReport, writer: &mut FrameWriter) -> Result<(), SessionEnd> {
+    async fn on_report(
+        &mut self,
+        r: TaskReport,
+        writer: &mut FrameWriter,
+    ) -> Result<(), SessionEnd> {
         let msg = match r {
             TaskReport::State {
                 attempt,

@@ -76,7 +76,10 @@ impl InputChannel {
     }
 
     /// Polls the priority lane.
-    pub fn poll_priority(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<CheckpointBarrier>> {
+    pub fn poll_priority(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<CheckpointBarrier>> {
         match self {
             InputChannel::Local { priority, .. } | InputChannel::Remote { priority, .. } => {
                 priority.poll_recv(cx)
@@ -106,7 +109,10 @@ impl InputChannel {
     }
 
     /// Polls for a buffer.
-    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Buffer>> {
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Buffer>> {
         let r = match self {
             InputChannel::Local { rx, .. } => rx.poll_recv(cx),
             InputChannel::Remote { rx, .. } => rx.poll_recv(cx),
@@ -128,17 +134,26 @@ impl InputChannel {
 /// producer (its queue) and the consumer (its request) arrives first.
 struct Outgoing {
     credits: Arc<Semaphore>,
-    queue: Option<(mpsc::Receiver<Buffer>, mpsc::UnboundedReceiver<CheckpointBarrier>)>,
+    queue: Option<(
+        mpsc::Receiver<Buffer>,
+        mpsc::UnboundedReceiver<CheckpointBarrier>,
+    )>,
     conn: Option<mpsc::UnboundedSender<DataMessage>>,
 }
 
 enum LocalHalf {
     Sender(OutputChannel),
-    Receiver(mpsc::Receiver<Buffer>, mpsc::UnboundedReceiver<CheckpointBarrier>),
+    Receiver(
+        mpsc::Receiver<Buffer>,
+        mpsc::UnboundedReceiver<CheckpointBarrier>,
+    ),
 }
 
 /// Consumer-side ends of a remote channel: data and priority.
-type Incoming = (mpsc::UnboundedSender<Buffer>, mpsc::UnboundedSender<CheckpointBarrier>);
+type Incoming = (
+    mpsc::UnboundedSender<Buffer>,
+    mpsc::UnboundedSender<CheckpointBarrier>,
+);
 
 #[derive(Default)]
 struct Registry {
@@ -189,7 +204,11 @@ impl NetworkEnvironment {
     }
 
     /// The producer half of channel `key` to a consumer at `consumer`.
-    pub fn output_channel(self: &Arc<Self>, key: ChannelKey, consumer: &Location) -> (OutputChannel, bool) {
+    pub fn output_channel(
+        self: &Arc<Self>,
+        key: ChannelKey,
+        consumer: &Location,
+    ) -> (OutputChannel, bool) {
         let cap = self.credit as usize;
         let (data, rx) = mpsc::channel(cap);
         let (priority, prx) = mpsc::unbounded_channel();
@@ -226,13 +245,21 @@ impl NetworkEnvironment {
             }
             let (data, rx) = mpsc::channel(self.credit as usize);
             let (ptx, priority) = mpsc::unbounded_channel();
-            reg.local.insert(key, LocalHalf::Sender(OutputChannel { data, priority: ptx }));
+            reg.local.insert(
+                key,
+                LocalHalf::Sender(OutputChannel {
+                    data,
+                    priority: ptx,
+                }),
+            );
             return Ok(InputChannel::Local { rx, priority });
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (ptx, priority) = mpsc::unbounded_channel();
         self.registry().incoming.insert(key, (tx, ptx));
-        let conn = self.peer(&producer.data_addr, &producer.resource_id).await?;
+        let conn = self
+            .peer(&producer.data_addr, &producer.resource_id)
+            .await?;
         let _ = conn.send(DataMessage::PartitionRequest {
             key,
             credit: self.credit,
@@ -342,7 +369,8 @@ impl NetworkEnvironment {
         let (Some(_), Some(_)) = (&entry.queue, &entry.conn) else {
             return;
         };
-        let (Some((mut queue, mut priority)), Some(conn)) = (entry.queue.take(), entry.conn.clone())
+        let (Some((mut queue, mut priority)), Some(conn)) =
+            (entry.queue.take(), entry.conn.clone())
         else {
             return;
         };

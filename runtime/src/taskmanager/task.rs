@@ -14,6 +14,7 @@
 //! waiting for input.
 
 use super::network::{Buffer, InputChannel, NetworkEnvironment, OutputChannel};
+use crate::checkpoint::{CheckpointMode, OperatorSnapshot, TaskSnapshot};
 use crate::config::TaskManagerConfig;
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{JobGraph, NodeIdx, Partitioner};
@@ -21,7 +22,6 @@ use crate::operators::{
     KeySelector, KindClass, OperatorKind, Value, generator_record, key_group,
     operator_index_for_key_group,
 };
-use crate::checkpoint::{CheckpointMode, OperatorSnapshot, TaskSnapshot};
 use crate::rpc::{
     ChannelKey, CheckpointBarrier, ExecutionAttemptId, StreamElement, TaskDeploymentDescriptor, Txn,
 };
@@ -143,9 +143,9 @@ impl Chain {
         let op = &mut self.ops[pos];
         let mut emitted: Vec<Value> = Vec::new();
         match &op.kind {
-            OperatorKind::Sequence { .. } | OperatorKind::Words { .. } | OperatorKind::Generator { .. } => {
-                emitted.push(v)
-            }
+            OperatorKind::Sequence { .. }
+            | OperatorKind::Words { .. }
+            | OperatorKind::Generator { .. } => emitted.push(v),
             OperatorKind::Map(f) => emitted.push(f.apply(v)),
             OperatorKind::Filter(f) => {
                 if f.test(&v) {
@@ -178,7 +178,9 @@ impl Chain {
                 let key = op.key.key_of(&v);
                 *op.windows.entry(start).or_default().entry(key).or_insert(0) += 1;
             }
-            OperatorKind::Discard { rate } | OperatorKind::Print { rate } | OperatorKind::Collect { rate } => {
+            OperatorKind::Discard { rate }
+            | OperatorKind::Print { rate }
+            | OperatorKind::Collect { rate } => {
                 if *rate > 0 {
                     self.sink_debt_us += 1_000_000 / rate;
                 }
@@ -292,7 +294,10 @@ impl RecordWriter {
             }
             Partitioner::Shuffle => rng.below(n as u64) as usize,
             Partitioner::Hash(k) => {
-                let idx = operator_index_for_key_group(key_group(&k.key_of(&v)), self.consumer_parallelism);
+                let idx = operator_index_for_key_group(
+                    key_group(&k.key_of(&v)),
+                    self.consumer_parallelism,
+                );
                 self.channels.iter().position(|c| c.to == idx).unwrap_or(0)
             }
             Partitioner::Broadcast => {
@@ -314,7 +319,12 @@ impl RecordWriter {
 }
 
 /// Sends a buffer, measuring the time blocked on a full channel.
-async fn send_buffer(tx: &OutputChannel, buf: Buffer, ctx: &HostCtx, counters: &mut TaskCounters) -> Result<(), String> {
+async fn send_buffer(
+    tx: &OutputChannel,
+    buf: Buffer,
+    ctx: &HostCtx,
+    counters: &mut TaskCounters,
+) -> Result<(), String> {
     match tx.data.try_send(buf) {
         Ok(()) => Ok(()),
         Err(mpsc::error::TrySendError::Full(buf)) => {
@@ -404,10 +414,18 @@ impl InputGate {
             match ch.try_recv() {
                 Ok(b) => {
                     self.next = (idx + 1) % n;
-                    return Ok(Some(GateEvent::Data(idx, b.into_iter().map(|e| (e, false)).collect())));
+                    return Ok(Some(GateEvent::Data(
+                        idx,
+                        b.into_iter().map(|e| (e, false)).collect(),
+                    )));
                 }
                 Err(false) => {}
-                Err(true) => return Err(format!("input channel from subtask {} closed before its end", key.from)),
+                Err(true) => {
+                    return Err(format!(
+                        "input channel from subtask {} closed before its end",
+                        key.from
+                    ));
+                }
             }
         }
         Ok(None)
@@ -615,11 +633,9 @@ impl TaskRunner {
                     from: *from,
                     to: attempt.subtask,
                 };
-                let channel = tc
-                    .net
-                    .input_channel(key, loc)
-                    .await
-                    .map_err(|e| format!("cannot reach the producer on {}: {e}", loc.resource_id))?;
+                let channel = tc.net.input_channel(key, loc).await.map_err(|e| {
+                    format!("cannot reach the producer on {}: {e}", loc.resource_id)
+                })?;
                 input_keys.push(key);
                 gate.channels.push(GateChannel {
                     key,
@@ -694,7 +710,8 @@ impl TaskRunner {
                 .flat_map(|w| w.channels.iter_mut())
                 .find(|c| c.to == to)
             {
-                c.pending.extend(records.into_iter().map(StreamElement::Record));
+                c.pending
+                    .extend(records.into_iter().map(StreamElement::Record));
             }
         }
         let ctx = tc.ctx.clone();
@@ -738,7 +755,11 @@ impl TaskRunner {
         self.chain.push(0, v, &mut out, now);
     }
 
-    async fn run(&mut self, tdd: &TaskDeploymentDescriptor, tc: &mut TaskContext) -> Result<(), String> {
+    async fn run(
+        &mut self,
+        tdd: &TaskDeploymentDescriptor,
+        tc: &mut TaskContext,
+    ) -> Result<(), String> {
         let _ = self.reports.send(TaskReport::State {
             attempt: self.attempt,
             state: ExecutionState::Running,
@@ -749,7 +770,8 @@ impl TaskRunner {
         let vertex = &jg.vertices[self.attempt.vertex as usize];
         let head_kind = jg.stream_graph.nodes[vertex.operators[0]].kind.clone();
         if head_kind.class() == KindClass::Source {
-            self.run_source(&head_kind, tdd.parallelism, &mut tc.control).await?;
+            self.run_source(&head_kind, tdd.parallelism, &mut tc.control)
+                .await?;
         } else {
             self.run_inputs().await?;
         }
@@ -763,7 +785,14 @@ impl TaskRunner {
                 c.pending.push(StreamElement::EndOfPartition);
             }
         }
-        flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
+        flush(
+            &mut self.writers,
+            true,
+            self.buffer_records,
+            &self.ctx,
+            &mut self.counters,
+        )
+        .await?;
         Ok(())
     }
 
@@ -883,7 +912,14 @@ impl TaskRunner {
                 None => {
                     // Nothing to read: ship what is batched before waiting,
                     // so records never sit in a half-full buffer while idle.
-                    flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
+                    flush(
+                        &mut self.writers,
+                        true,
+                        self.buffer_records,
+                        &self.ctx,
+                        &mut self.counters,
+                    )
+                    .await?;
                     let t0 = self.ctx.now_ms();
                     let r = match chain_next_timer(&self.chain) {
                         Some(at) if at > t0 => {
@@ -950,7 +986,9 @@ impl TaskRunner {
                     }
                     self.push(v, now);
                 }
-                StreamElement::Barrier(b) if self.mode == CheckpointMode::Unaligned && !b.savepoint => {
+                StreamElement::Barrier(b)
+                    if self.mode == CheckpointMode::Unaligned && !b.savepoint =>
+                {
                     self.unaligned_barrier(idx, b, false).await?;
                 }
                 StreamElement::Barrier(b) => {
@@ -984,7 +1022,12 @@ impl TaskRunner {
     /// the barrier overtake the buffered output (which goes into the
     /// snapshot); keep reading every channel, recording what arrives on the
     /// others until their barriers come; then acknowledge.
-    async fn unaligned_barrier(&mut self, idx: usize, b: CheckpointBarrier, priority: bool) -> Result<(), String> {
+    async fn unaligned_barrier(
+        &mut self,
+        idx: usize,
+        b: CheckpointBarrier,
+        priority: bool,
+    ) -> Result<(), String> {
         if b.id <= self.unaligned_done {
             // The other copy of a barrier already handled.
             return Ok(());
@@ -1012,7 +1055,14 @@ impl TaskRunner {
                     waiting,
                 });
                 self.drain_in_flight();
-                flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await?;
+                flush(
+                    &mut self.writers,
+                    true,
+                    self.buffer_records,
+                    &self.ctx,
+                    &mut self.counters,
+                )
+                .await?;
             }
         }
         self.try_complete_unaligned();
@@ -1047,7 +1097,9 @@ impl TaskRunner {
                 c.pending
                     .extend(overtaken.iter().cloned().map(StreamElement::Record));
                 if !overtaken.is_empty() {
-                    snapshot.output_channel_state.push((w.edge, c.to, overtaken));
+                    snapshot
+                        .output_channel_state
+                        .push((w.edge, c.to, overtaken));
                 }
             }
         }
@@ -1115,7 +1167,10 @@ impl TaskRunner {
     }
 
     fn try_complete_unaligned(&mut self) {
-        if self.unaligned.as_ref().is_some_and(|u| u.waiting.is_empty())
+        if self
+            .unaligned
+            .as_ref()
+            .is_some_and(|u| u.waiting.is_empty())
             && let Some(u) = self.unaligned.take()
         {
             self.unaligned_done = u.barrier.id;
@@ -1147,7 +1202,11 @@ impl TaskRunner {
 
     /// Takes the snapshot, pre-commits the sink's transaction, acknowledges,
     /// and forwards the barrier behind the records produced before it.
-    async fn checkpoint(&mut self, barrier: CheckpointBarrier, alignment_ms: u64) -> Result<(), String> {
+    async fn checkpoint(
+        &mut self,
+        barrier: CheckpointBarrier,
+        alignment_ms: u64,
+    ) -> Result<(), String> {
         let mut snap = self.chain.snapshot(self.source_offset);
         if self.checkpointing {
             self.send_collected(Txn::Checkpoint(barrier.id));
@@ -1162,7 +1221,14 @@ impl TaskRunner {
             state: snap.encode(),
             alignment_ms,
         });
-        flush(&mut self.writers, true, self.buffer_records, &self.ctx, &mut self.counters).await
+        flush(
+            &mut self.writers,
+            true,
+            self.buffer_records,
+            &self.ctx,
+            &mut self.counters,
+        )
+        .await
     }
 
     /// A slow sink takes its time in steps of at most 5 ms and, between
@@ -1199,7 +1265,14 @@ impl TaskRunner {
     async fn after_batch(&mut self, last: bool) -> Result<(), String> {
         self.counters.records_out = self.chain.records_out;
         self.counters.bytes_out = self.chain.bytes_out;
-        flush(&mut self.writers, last, self.buffer_records, &self.ctx, &mut self.counters).await?;
+        flush(
+            &mut self.writers,
+            last,
+            self.buffer_records,
+            &self.ctx,
+            &mut self.counters,
+        )
+        .await?;
         if !self.checkpointing && !self.chain.collected.is_empty() {
             self.send_collected(Txn::Immediate);
         }
@@ -1270,7 +1343,11 @@ fn source_range(kind: &OperatorKind, subtask: u32, parallelism: u32) -> (u64, u6
     match kind {
         // Offsets count from `from`; the record at offset i is from + i.
         OperatorKind::Sequence { from, to } => {
-            let n = if to >= from { to.abs_diff(*from) + 1 } else { 0 };
+            let n = if to >= from {
+                to.abs_diff(*from) + 1
+            } else {
+                0
+            };
             let (a, b) = split(n);
             (a, b, 0, 0)
         }

@@ -65,11 +65,14 @@ fn simulator(records: u64) {
         text: scenario_text,
         base_dir: std::path::Path::new("."),
     };
-    let mut s = sim::scenario::parse(&src, std::path::Path::new("bench-scenario.toml")).expect("scenario");
+    let mut s =
+        sim::scenario::parse(&src, std::path::Path::new("bench-scenario.toml")).expect("scenario");
     s.jobs.push(sim::scenario::ScenarioJob {
         graph: job(records),
         at_ms: 0,
         resume: None,
+        application: None,
+        after: None,
     });
     let t0 = Instant::now();
     let o = sim::Simulation::new(&s, None).run().expect("simulation");
@@ -159,16 +162,15 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--records" => {
-                records = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or_else(|| {
-                        eprintln!("--records needs a number");
-                        std::process::exit(2)
-                    })
+                records = args.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| {
+                    eprintln!("--records needs a number");
+                    std::process::exit(2)
+                })
             }
             "--help" | "-h" => {
-                println!("bench [--records N]: keyed sum throughput in the simulator and over real TCP");
+                println!(
+                    "bench [--records N]: keyed sum throughput in the simulator and over real TCP"
+                );
                 return;
             }
             other => {
