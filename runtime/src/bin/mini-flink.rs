@@ -136,9 +136,34 @@ enum Command {
     Savepoint(SavepointArgs),
     /// Stop a job with a savepoint (the same as `savepoint --stop`).
     Stop(StopArgs),
+    /// Application mode: start a cluster on this machine whose JobManager
+    /// runs the application's main(); TaskManager processes are started on
+    /// demand and everything stops when the application ends.
+    #[command(name = "run-application")]
+    RunApplication(ClusterModeArgs),
+    /// Job mode: start a cluster on this machine for this one job (main()
+    /// stays here, on the client), run the job, and tear the cluster down.
+    #[command(name = "run-job-cluster")]
+    RunJobCluster(ClusterModeArgs),
     /// Start the high-availability coordinator (the ZooKeeper of mini-flink):
     /// JobManagers started with `--ha ADDR` elect their leader through it.
     Coordinator(CoordinatorArgs),
+}
+
+/// `mini-flink run-application` and `mini-flink run-job-cluster`.
+#[derive(Debug, Args)]
+struct ClusterModeArgs {
+    /// The application file (run-application) or job file (run-job-cluster).
+    file: PathBuf,
+    /// Address the cluster's JobManager listens on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    bind: String,
+    /// Slots of each TaskManager process the cluster starts.
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    slots: u32,
+    #[command(flatten)]
+    events: EventsArg,
 }
 
 /// `mini-flink coordinator`.
@@ -312,6 +337,185 @@ struct SavepointWait {
     timeout: u64,
 }
 
+/// The active resource provider of a cluster on this machine: it starts
+/// TaskManager processes (this program, `taskmanager`) when slots are
+/// missing, as YARN or Kubernetes would start containers, stops them when
+/// asked, and reports when the application is over.
+struct LocalProcesses {
+    jobmanager: std::sync::Mutex<String>,
+    /// Workers asked for before the JobManager's address was known.
+    waiting: std::sync::Mutex<Vec<(String, u32)>>,
+    children: std::sync::Mutex<std::collections::BTreeMap<String, std::process::Child>>,
+    done: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl runtime::config::ResourceProvider for LocalProcesses {
+    fn is_active(&self) -> bool {
+        true
+    }
+    fn start_worker(&self, resource_id: &str, slots: u32) {
+        let addr = self
+            .jobmanager
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default();
+        if addr.is_empty() {
+            if let Ok(mut w) = self.waiting.lock() {
+                w.push((resource_id.to_string(), slots));
+            }
+            return;
+        }
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let child = std::process::Command::new(exe)
+            .args([
+                "taskmanager",
+                "--jobmanager",
+                &addr,
+                "--slots",
+                &slots.to_string(),
+                "--id",
+                resource_id,
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match child {
+            Ok(c) => {
+                say!(
+                    "started TaskManager process {resource_id} (pid {}, {slots} slots)",
+                    c.id()
+                );
+                if let Ok(mut ch) = self.children.lock() {
+                    ch.insert(resource_id.to_string(), c);
+                }
+            }
+            Err(e) => eprintln!("error: cannot start a TaskManager process: {e}"),
+        }
+    }
+    fn stop_worker(&self, resource_id: &str) {
+        if let Ok(mut ch) = self.children.lock()
+            && let Some(mut c) = ch.remove(resource_id)
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+    fn deregister_application(&self, status: &str, _diagnostics: Option<&str>) {
+        let _ = self.done.send(status.to_string());
+    }
+}
+
+impl LocalProcesses {
+    /// The JobManager is up at `addr`: start the workers asked for so far.
+    fn jobmanager_up(&self, addr: &str) {
+        if let Ok(mut j) = self.jobmanager.lock() {
+            *j = addr.to_string();
+        }
+        let waiting = self
+            .waiting
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
+        for (rid, slots) in waiting {
+            runtime::config::ResourceProvider::start_worker(self, &rid, slots);
+        }
+    }
+
+    fn stop_all(&self) {
+        if let Ok(mut ch) = self.children.lock() {
+            for (_, mut c) in std::mem::take(&mut *ch) {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+/// `run-application` (main on the JobManager) and `run-job-cluster` (main
+/// here, one job): a cluster that lives as long as its work.
+async fn cluster_mode(a: ClusterModeArgs, application: bool) -> Result<ExitCode> {
+    let (app, job) = if application {
+        let program =
+            runtime::application::load_application_file(&a.file).map_err(anyhow::Error::from)?;
+        (Some(program.to_application()), None)
+    } else {
+        (None, Some(compile(&a.file)?))
+    };
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let provider = Arc::new(LocalProcesses {
+        jobmanager: std::sync::Mutex::new(String::new()),
+        waiting: std::sync::Mutex::new(Vec::new()),
+        children: std::sync::Mutex::new(Default::default()),
+        done: done_tx,
+    });
+    let checkpoint_dir = checkpoint_dir(None)?;
+    let cfg = JobManagerConfig {
+        bind: a.bind.clone(),
+        provider: provider.clone(),
+        worker_slots: a.slots,
+        worker_prefix: format!("taskmanager-{}-", std::process::id()),
+        storage: Arc::new(DirStorage::new(&checkpoint_dir)),
+        application: app.clone(),
+        ..JobManagerConfig::default()
+    };
+    let mut ctx = host_ctx("jobmanager".into(), a.events.events);
+    ctx.seed = unique_seed();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(runtime::jobmanager::run_jobmanager(
+        ctx,
+        cfg,
+        Some(ready_tx),
+    ));
+    let addr = match ready_rx.await {
+        Ok(addr) => addr,
+        Err(_) => {
+            return match server.await {
+                Ok(Err(e)) => Err(anyhow!(e)).context("the JobManager did not start"),
+                _ => Err(anyhow!("the JobManager did not start")),
+            };
+        }
+    };
+    provider.jobmanager_up(&addr);
+    say!(
+        "{} cluster: JobManager on {addr}; TaskManager processes start on demand",
+        if application { "Application" } else { "Job" }
+    );
+    let outcome = if let Some(app) = app {
+        say!(
+            "main() of application \"{}\" runs on the JobManager: {} job(s), {}",
+            app.name,
+            app.jobs.len(),
+            app.order
+        );
+        let status = done_rx.recv().await.unwrap_or_else(|| "UNKNOWN".into());
+        let mut client = connect(&addr).await?;
+        for j in timed("listing", &addr, ANSWER_TIMEOUT, client.list()).await? {
+            say!("  job {} \"{}\": {}", j.id, j.name, j.status);
+        }
+        say!("Application {status}; stopping the cluster");
+        status == "SUCCEEDED"
+    } else {
+        let jg = job.expect("a job in job mode");
+        let mut client = connect(&addr).await?;
+        let id = timed("submitting", &addr, ANSWER_TIMEOUT, client.submit(jg)).await?;
+        say!("main() ran here, on the client: job {id} submitted to its own cluster");
+        let r = client.wait(id, 200).await?;
+        say_raw!("{}", result_text(&r, false));
+        say!("Job {}; tearing the job cluster down", r.status);
+        r.status == JobStatus::Finished
+    };
+    provider.stop_all();
+    server.abort();
+    Ok(if outcome {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 async fn coordinator(a: CoordinatorArgs) -> Result<ExitCode> {
     let ctx = host_ctx("coordinator".into(), a.events.events);
     say!("Coordinator listening on {}", a.bind);
@@ -367,6 +571,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Savepoint(a) => block_on(savepoint(&a.job_id, a.stop, &a.wait)),
         Command::Stop(a) => block_on(savepoint(&a.job_id, true, &a.wait)),
         Command::Coordinator(a) => block_on(coordinator(a)),
+        Command::RunApplication(a) => block_on(cluster_mode(a, true)),
+        Command::RunJobCluster(a) => block_on(cluster_mode(a, false)),
     }
 }
 
