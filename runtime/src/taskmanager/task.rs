@@ -785,14 +785,7 @@ impl TaskRunner {
                 c.pending.push(StreamElement::EndOfPartition);
             }
         }
-        flush(
-            &mut self.writers,
-            true,
-            self.buffer_records,
-            &self.ctx,
-            &mut self.counters,
-        )
-        .await?;
+        self.flush_all().await?;
         Ok(())
     }
 
@@ -912,14 +905,7 @@ impl TaskRunner {
                 None => {
                     // Nothing to read: ship what is batched before waiting,
                     // so records never sit in a half-full buffer while idle.
-                    flush(
-                        &mut self.writers,
-                        true,
-                        self.buffer_records,
-                        &self.ctx,
-                        &mut self.counters,
-                    )
-                    .await?;
+                    self.flush_all().await?;
                     let t0 = self.ctx.now_ms();
                     let r = match chain_next_timer(&self.chain) {
                         Some(at) if at > t0 => {
@@ -954,6 +940,18 @@ impl TaskRunner {
         }
         self.fire_windows(None);
         Ok(())
+    }
+
+    /// Sends every buffered record now.
+    async fn flush_all(&mut self) -> Result<(), String> {
+        flush(
+            &mut self.writers,
+            true,
+            self.buffer_records,
+            &self.ctx,
+            &mut self.counters,
+        )
+        .await
     }
 
     fn fire_windows(&mut self, now: Option<u64>) {
@@ -1055,14 +1053,7 @@ impl TaskRunner {
                     waiting,
                 });
                 self.drain_in_flight();
-                flush(
-                    &mut self.writers,
-                    true,
-                    self.buffer_records,
-                    &self.ctx,
-                    &mut self.counters,
-                )
-                .await?;
+                self.flush_all().await?;
             }
         }
         self.try_complete_unaligned();
@@ -1221,14 +1212,7 @@ impl TaskRunner {
             state: snap.encode(),
             alignment_ms,
         });
-        flush(
-            &mut self.writers,
-            true,
-            self.buffer_records,
-            &self.ctx,
-            &mut self.counters,
-        )
-        .await
+        self.flush_all().await
     }
 
     /// A slow sink takes its time in steps of at most 5 ms and, between
