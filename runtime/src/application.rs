@@ -198,21 +198,7 @@ pub fn parse_application(src: &Source<'_>) -> Result<ApplicationProgram, JobFile
 
 /// Reads, parses and compiles an application file.
 pub fn load_application_file(path: &Path) -> Result<ApplicationProgram, JobFileError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| JobFileError {
-        file: file.clone(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read the application file: {e}"),
-        help: "check the path".into(),
-        snippet: None,
-    })?;
-    let base_dir = path.parent().unwrap_or(Path::new("."));
-    parse_application(&Source {
-        file: &file,
-        text: &text,
-        base_dir,
-    })
+    crate::jobfile::with_file(path, "application file", parse_application)
 }
 
 #[cfg(test)]

@@ -234,17 +234,27 @@ pub struct RawOperator {
 
 /// Reads, parses and compiles a job file into a StreamGraph.
 pub fn load_job_file(path: &Path) -> Result<StreamGraph, JobFileError> {
+    with_file(path, "job file", parse_job)
+}
+
+/// Reads a TOML file (`what` names it in the error) and hands it to `parse`
+/// as a [`Source`] whose relative paths start at the file's folder.
+pub fn with_file<T>(
+    path: &Path,
+    what: &str,
+    parse: impl FnOnce(&Source<'_>) -> Result<T, JobFileError>,
+) -> Result<T, JobFileError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| JobFileError {
         file: file.clone(),
         line: 0,
         column: 0,
-        message: format!("cannot read the job file: {e}"),
+        message: format!("cannot read the {what}: {e}"),
         help: "check the path".into(),
         snippet: None,
     })?;
     let base_dir = path.parent().unwrap_or(Path::new("."));
-    parse_job(&Source {
+    parse(&Source {
         file: &file,
         text: &text,
         base_dir,

@@ -421,24 +421,7 @@ struct RawFault {
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, JobFileError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| JobFileError {
-        file: file.clone(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read the scenario: {e}"),
-        help: "check the path".into(),
-        snippet: None,
-    })?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    parse(
-        &Source {
-            file: &file,
-            text: &text,
-            base_dir: base,
-        },
-        path,
-    )
+    jobfile::with_file(path, "scenario", |src| parse(src, path))
 }
 
 /// Parses scenario text.

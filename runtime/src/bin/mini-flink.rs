@@ -832,6 +832,31 @@ fn reword_refusal(e: anyhow::Error, f: impl FnOnce(&str) -> String) -> anyhow::E
     }
 }
 
+/// A job's result; `None` when, with HA (`ha://`), the JobManager was lost
+/// and the client now talks to the new leader (which recovers the job
+/// under the same id): ask again.
+async fn poll_result(
+    client: &mut ClusterClient,
+    addr: &str,
+    id: JobId,
+) -> Result<Option<JobResult>> {
+    match timed("polling", addr, ANSWER_TIMEOUT, client.result(id)).await {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if addr.starts_with("ha://") => {
+            say!(
+                "lost the JobManager ({}); looking for the new leader",
+                error_text(&e)
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if let Ok(c) = connect(addr).await {
+                *client = c;
+            }
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Connects a client to the JobManager at `addr`; `ha://COORDINATOR`
 /// means: whichever JobManager leads (Flink's leader retrieval).
 async fn connect(addr: &str) -> Result<ClusterClient> {
@@ -907,22 +932,8 @@ async fn run(a: RunArgs) -> Result<ExitCode> {
     let waiting = tokio::time::Instant::now();
     let mut hinted = false;
     let result = loop {
-        let r = match timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await {
-            Ok(r) => r,
-            // With HA the leader may change under us: find the new one
-            // (it recovers the job under the same id) and ask again.
-            Err(e) if a.jobmanager.starts_with("ha://") => {
-                say!(
-                    "lost the JobManager ({}); looking for the new leader",
-                    error_text(&e)
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                if let Ok(c) = connect(&a.jobmanager).await {
-                    client = c;
-                }
-                continue;
-            }
-            Err(e) => return Err(e),
+        let Some(r) = poll_result(&mut client, &a.jobmanager, id).await? else {
+            continue;
         };
         if last != Some(r.status) {
             say!("Job status: {}", r.status);
@@ -1112,22 +1123,8 @@ async fn cancel(a: CancelArgs) -> Result<ExitCode> {
     // Wait a little for the cancellation to complete, as `flink cancel` does.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let r = match timed("polling", &a.jobmanager, ANSWER_TIMEOUT, client.result(id)).await {
-            Ok(r) => r,
-            // With HA the leader may change under us: find the new one
-            // (it recovers the job under the same id) and ask again.
-            Err(e) if a.jobmanager.starts_with("ha://") => {
-                say!(
-                    "lost the JobManager ({}); looking for the new leader",
-                    error_text(&e)
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                if let Ok(c) = connect(&a.jobmanager).await {
-                    client = c;
-                }
-                continue;
-            }
-            Err(e) => return Err(e),
+        let Some(r) = poll_result(&mut client, &a.jobmanager, id).await? else {
+            continue;
         };
         if r.status.is_terminal() {
             say!("Job {id} is {}.", r.status);
