@@ -30,4 +30,4 @@ pub mod render;
 
 pub use dot::{View, dot};
 pub use model::{Dataflow, Operator, OperatorEdge, Vertex, VertexEdge};
-pub use render::{RenderError, dot_available, render_svg};
+pub use render::{Format, RenderError, dot_available, render, render_png, render_svg, render_to};

@@ -180,12 +180,12 @@ fn parallel_view_has_one_node_per_subtask() {
     for (vi, p) in [(0, 1), (1, 2), (2, 2)] {
         assert!(out.contains(&format!("subgraph cluster_v{vi} {{")));
         for s in 0..p {
-            assert!(out.contains(&format!("v{vi}_s{s} [label=")), "{out}");
+            assert!(out.contains(&format!("v{vi}_s{s}[label=")), "{out}");
         }
-        assert!(!out.contains(&format!("v{vi}_s{p} [")), "{out}");
+        assert!(!out.contains(&format!("v{vi}_s{p}[")), "{out}");
     }
     assert!(
-        out.contains(r#"v1_s1 [label="Split ->\nPair\n(2/2)"];"#),
+        out.contains(r#"v1_s1[label="Split ->\nPair\n(2/2)"];"#),
         "{out}"
     );
 }
@@ -198,10 +198,10 @@ fn condensed_and_chained_views_show_chaining() {
     let df = wordcount();
     let condensed = viz::dot(&df, View::Condensed);
     for i in 0..df.operators.len() {
-        assert!(condensed.contains(&format!("op{i} [label=")), "{condensed}");
+        assert!(condensed.contains(&format!("op{i}[label=")), "{condensed}");
     }
     assert!(!condensed.contains("subgraph"), "{condensed}");
-    assert!(condensed.contains(r#"op1 -> op2 [label="FORWARD", style=bold];"#));
+    assert!(condensed.contains(r#"op1 -> op2 [label="FORWARD" style=bold];"#));
     assert!(condensed.contains(r#"op2 -> op3 [label="HASH(f0)"];"#));
 
     let chained = viz::dot(&df, View::Chained);
@@ -214,7 +214,7 @@ fn condensed_and_chained_views_show_chaining() {
         "{chained}"
     );
     assert!(
-        chained.contains(r#"op2 -> op3 [label="HASH", ltail=cluster_v1, lhead=cluster_v2];"#),
+        chained.contains(r#"op2 -> op3 [label="HASH" ltail=cluster_v1 lhead=cluster_v2];"#),
         "{chained}"
     );
 }

@@ -8,49 +8,71 @@
 //! The JobEdges between boxes are the only places records cross the network;
 //! each is labelled with its ship strategy (`FORWARD`, `HASH`, …).
 
-use super::{CLUSTER_STYLE, DotWriter, operator_name, quote, quote_lines};
+use graphviz_rust::dot_generator::{attr, id, stmt};
+use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
+
+use super::{cluster_style, digraph, edge, label, node, operator_name, plain, subgraph};
 use crate::model::{Dataflow, VertexEdge};
 
-/// The chained view of `df` as DOT.
-pub fn render(df: &Dataflow) -> String {
+/// The chained view of `df` as a graph.
+pub fn graph(df: &Dataflow) -> Graph {
     // compound=true lets a job edge end on a box's border (ltail/lhead).
-    let mut w = DotWriter::digraph(
+    let mut g = digraph(
         "chained",
-        df,
-        "chained view (JobGraph: one box per operator chain)",
-        ", compound=true",
+        &[
+            df.name.as_str(),
+            "chained view (JobGraph: one box per operator chain)",
+        ],
+        vec![attr!("compound", "true")],
     );
-    w.line("node [shape=ellipse, style=filled, fillcolor=white];");
+    g.add_stmt(stmt!(GraphAttributes::Node(vec![
+        attr!("shape", "ellipse"),
+        attr!("style", "filled"),
+        attr!("fillcolor", "white"),
+    ])));
     for (vi, v) in df.vertices.iter().enumerate() {
-        w.open(&format!("subgraph cluster_v{vi}"));
         let p = format!("p={}", v.parallelism);
-        w.line(&format!("label={};", quote_lines(&[&v.name, &p])));
-        w.line(CLUSTER_STYLE);
+        let mut stmts = vec![stmt!(label(&[v.name.as_str(), &p]))];
+        stmts.extend(cluster_style());
         if v.operators.is_empty() {
             // An empty cluster is not drawn, yet job edges need an end.
-            w.line(&format!("v{vi} [label=\"\", shape=point, style=invis];"));
+            stmts.push(node(
+                format!("v{vi}"),
+                vec![
+                    label(&[""]),
+                    attr!("shape", "point"),
+                    attr!("style", "invis"),
+                ],
+            ));
         }
         for &op in &v.operators {
-            w.line(&format!("op{op} [label={}];", quote(operator_name(df, op))));
+            stmts.push(node(format!("op{op}"), vec![label(&[operator_name(df, op)])]));
         }
         for e in &df.operator_edges {
             let inside = df.operators.get(e.from).map(|o| o.vertex) == Some(vi);
             if e.chained && inside {
-                w.line(&format!("op{} -> op{} [style=bold];", e.from, e.to));
+                stmts.push(edge(
+                    format!("op{}", e.from),
+                    format!("op{}", e.to),
+                    vec![attr!("style", "bold")],
+                ));
             }
         }
-        w.close();
+        g.add_stmt(subgraph(format!("cluster_v{vi}"), stmts));
     }
     for (k, e) in df.vertex_edges.iter().enumerate() {
         let (tail, head) = endpoints(df, k, e);
-        w.line(&format!(
-            "{tail} -> {head} [label={}, ltail=cluster_v{}, lhead=cluster_v{}];",
-            quote(&e.ship_strategy),
-            e.from,
-            e.to
+        g.add_stmt(edge(
+            tail,
+            head,
+            vec![
+                label(&[&e.ship_strategy]),
+                plain("ltail", format!("cluster_v{}", e.from)),
+                plain("lhead", format!("cluster_v{}", e.to)),
+            ],
         ));
     }
-    w.finish()
+    g
 }
 
 /// The DOT nodes a job edge is drawn between.

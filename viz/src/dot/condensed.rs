@@ -7,25 +7,30 @@
 //! so chained operators stay separate nodes; the edges chaining fused are
 //! drawn bold so the student can see which ones will vanish into a task.
 
-use super::{DotWriter, quote, quote_lines};
+use graphviz_rust::dot_generator::{attr, id, stmt};
+use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
+
+use super::{digraph, edge, label, node};
 use crate::model::Dataflow;
 
-/// The condensed view of `df` as DOT.
-pub fn render(df: &Dataflow) -> String {
-    let mut w = DotWriter::digraph("condensed", df, "condensed view (StreamGraph)", "");
-    w.line("node [shape=ellipse];");
+/// The condensed view of `df` as a graph.
+pub fn graph(df: &Dataflow) -> Graph {
+    let mut g = digraph(
+        "condensed",
+        &[df.name.as_str(), "condensed view (StreamGraph)"],
+        vec![],
+    );
+    g.add_stmt(stmt!(GraphAttributes::Node(vec![attr!("shape", "ellipse")])));
     for (i, op) in df.operators.iter().enumerate() {
         let p = format!("p={}", op.parallelism);
-        w.line(&format!("op{i} [label={}];", quote_lines(&[&op.name, &p])));
+        g.add_stmt(node(format!("op{i}"), vec![label(&[op.name.as_str(), &p])]));
     }
     for e in &df.operator_edges {
-        let style = if e.chained { ", style=bold" } else { "" };
-        w.line(&format!(
-            "op{} -> op{} [label={}{style}];",
-            e.from,
-            e.to,
-            quote(&e.partitioning)
-        ));
+        let mut attrs = vec![label(&[&e.partitioning])];
+        if e.chained {
+            attrs.push(attr!("style", "bold"));
+        }
+        g.add_stmt(edge(format!("op{}", e.from), format!("op{}", e.to), attrs));
     }
-    w.finish()
+    g
 }

@@ -19,6 +19,12 @@ pub mod parallel;
 
 use std::fmt;
 
+use graphviz_rust::dot_generator::{attr, id, stmt};
+use graphviz_rust::dot_structures::{
+    Attribute, Edge, EdgeTy, Graph, GraphAttributes, Id, Node, NodeId, Stmt, Subgraph, Vertex,
+};
+use graphviz_rust::printer::{DotPrinter, PrinterContext};
+
 use crate::model::Dataflow;
 
 /// Which picture of a job to draw.
@@ -71,86 +77,82 @@ impl fmt::Display for View {
 /// the model contain; indices that point outside the model draw as extra
 /// nodes instead of panicking.
 pub fn dot(df: &Dataflow, view: View) -> String {
+    print(&graph(df, view))
+}
+
+/// Draws `df` in `view` as graphviz-rust's graph structure, for callers
+/// that hand it to `graphviz_rust::exec` or change it before printing.
+pub fn graph(df: &Dataflow, view: View) -> Graph {
     match view {
-        View::Condensed => condensed::render(df),
-        View::Chained => chained::render(df),
-        View::Parallel => parallel::render(df),
+        View::Condensed => condensed::graph(df),
+        View::Chained => chained::graph(df),
+        View::Parallel => parallel::graph(df),
     }
 }
+
+/// The font every picture uses, for titles, nodes and edges alike.
+const FONT: &str = "Helvetica";
 
 /// How a box around a JobVertex looks, in the chained and parallel views
 /// alike, so a student sees the same box expand into its subtasks.
-pub(crate) const CLUSTER_STYLE: &str =
-    "style=\"rounded,filled\"; fillcolor=\"#eef3fb\"; color=\"#4a6fa5\"; fontsize=12;";
+pub(crate) fn cluster_style() -> Vec<Stmt> {
+    vec![
+        stmt!(attr!("style", esc "rounded,filled")),
+        stmt!(attr!("fillcolor", esc "#eef3fb")),
+        stmt!(attr!("color", esc "#4a6fa5")),
+        stmt!(attr!("fontsize", 12)),
+    ]
+}
 
-/// A DOT document being written line by line with indentation.
+/// The start of every picture: `digraph <id>` with the attributes every
+/// view shares: a title of one line per entry of `title`, left-to-right
+/// flow as in Flink's figures, and one font. `extra` graph attributes
+/// follow the shared ones.
+pub(crate) fn digraph<S: AsRef<str>>(id: &str, title: &[S], extra: Vec<Attribute>) -> Graph {
+    let mut graph_attrs = vec![
+        label(title),
+        attr!("labelloc", "t"),
+        attr!("fontname", esc FONT),
+        attr!("fontsize", 14),
+        attr!("rankdir", "LR"),
+    ];
+    graph_attrs.extend(extra);
+    Graph::DiGraph {
+        id: id!(id),
+        strict: false,
+        stmts: vec![
+            stmt!(GraphAttributes::Graph(graph_attrs)),
+            stmt!(GraphAttributes::Node(vec![
+                attr!("fontname", esc FONT),
+                attr!("fontsize", 11),
+            ])),
+            stmt!(GraphAttributes::Edge(vec![
+                attr!("fontname", esc FONT),
+                attr!("fontsize", 9),
+            ])),
+        ],
+    }
+}
+
+/// Prints a picture with graphviz-rust's printer: two-space indents, one
+/// statement a line, each ending in `;`, and a final newline.
+pub(crate) fn print(graph: &Graph) -> String {
+    let mut ctx = PrinterContext::default();
+    ctx.with_semi();
+    let mut out = graph.print(&mut ctx);
+    out.push('\n');
+    out
+}
+
+/// A DOT quoted string showing each of `lines` literally on its own
+/// centred line.
 ///
-/// Writing to a `String` cannot fail, so unlike `fmt::Write` nothing here
-/// returns a `Result`.
-pub(crate) struct DotWriter {
-    out: String,
-    depth: usize,
-}
-
-impl DotWriter {
-    /// Opens `digraph <id> {` with the attributes every view shares: a title
-    /// naming the job and the view, left-to-right flow as in Flink's figure,
-    /// and one font.
-    pub(crate) fn digraph(id: &str, df: &Dataflow, subtitle: &str, extra: &str) -> DotWriter {
-        let mut w = DotWriter {
-            out: String::new(),
-            depth: 0,
-        };
-        w.open(&format!("digraph {id}"));
-        w.line(&format!(
-            "graph [label={}, labelloc=t, fontname=\"Helvetica\", fontsize=14, rankdir=LR{extra}];",
-            quote_lines(&[&df.name, subtitle]),
-        ));
-        w.line("node [fontname=\"Helvetica\", fontsize=11];");
-        w.line("edge [fontname=\"Helvetica\", fontsize=9];");
-        w
-    }
-
-    /// Writes one line at the current indentation.
-    pub(crate) fn line(&mut self, s: &str) {
-        for _ in 0..self.depth {
-            self.out.push_str("  ");
-        }
-        self.out.push_str(s);
-        self.out.push('\n');
-    }
-
-    /// Writes `header {` and indents what follows.
-    pub(crate) fn open(&mut self, header: &str) {
-        self.line(&format!("{header} {{"));
-        self.depth += 1;
-    }
-
-    /// Closes the innermost `{`.
-    pub(crate) fn close(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
-        self.line("}");
-    }
-
-    /// Closes every open brace and returns the document.
-    pub(crate) fn finish(mut self) -> String {
-        while self.depth > 0 {
-            self.close();
-        }
-        self.out
-    }
-}
-
-/// A DOT quoted string showing `s` literally.
-///
-/// Quotes and backslashes are escaped (a lone backslash would otherwise start
-/// a Graphviz escape such as `\N`), and line breaks become `\n`.
-pub(crate) fn quote(s: &str) -> String {
-    quote_lines(&[s])
-}
-
-/// A DOT quoted string showing each of `lines` on its own centred line.
-pub(crate) fn quote_lines<S: AsRef<str>>(lines: &[S]) -> String {
+/// graphviz-rust's `esc` ids are written as they are given, so the text
+/// must be escaped before it becomes one: quotes and backslashes are
+/// escaped (a lone backslash would otherwise start a Graphviz escape such
+/// as `\N`, which prints the node's id), and line breaks inside a line
+/// become `\n` too.
+pub(crate) fn text<S: AsRef<str>>(lines: &[S]) -> Id {
     let mut out = String::from("\"");
     for (i, line) in lines.iter().enumerate() {
         if i > 0 {
@@ -167,7 +169,42 @@ pub(crate) fn quote_lines<S: AsRef<str>>(lines: &[S]) -> String {
         }
     }
     out.push('"');
-    out
+    Id::Escaped(out)
+}
+
+/// A `label` attribute showing `lines`, one per line (see [`text`]).
+pub(crate) fn label<S: AsRef<str>>(lines: &[S]) -> Attribute {
+    Attribute(id!("label"), text(lines))
+}
+
+/// A node statement. Ids are made from indices (`op3`), never from names.
+///
+/// (graphviz-rust's `node!`/`edge!` macros take literal ids; these take the
+/// ids the views compute.)
+pub(crate) fn node(id: String, attributes: Vec<Attribute>) -> Stmt {
+    Stmt::Node(Node::new(NodeId(Id::Plain(id), None), attributes))
+}
+
+/// An edge statement from node `from` to node `to`.
+pub(crate) fn edge(from: String, to: String, attributes: Vec<Attribute>) -> Stmt {
+    let end = |id| Vertex::N(NodeId(Id::Plain(id), None));
+    Stmt::Edge(Edge {
+        ty: EdgeTy::Pair(end(from), end(to)),
+        attributes,
+    })
+}
+
+/// A subgraph statement; an id starting with `cluster` draws a box.
+pub(crate) fn subgraph(id: String, stmts: Vec<Stmt>) -> Stmt {
+    Stmt::Subgraph(Subgraph {
+        id: Id::Plain(id),
+        stmts,
+    })
+}
+
+/// An attribute whose value is a DOT id made by the view (`cluster_v1`).
+pub(crate) fn plain(key: &str, value: String) -> Attribute {
+    Attribute(id!(key), Id::Plain(value))
 }
 
 /// A name from the model, or a placeholder for an index outside it.
@@ -179,12 +216,19 @@ pub(crate) fn operator_name(df: &Dataflow, op: usize) -> &str {
 mod tests {
     use super::*;
 
+    fn shown(lines: &[&str]) -> String {
+        match text(lines) {
+            Id::Escaped(s) => s,
+            other => panic!("not an escaped id: {other:?}"),
+        }
+    }
+
     /// Quotes and backslashes in names cannot end the DOT string early.
     #[test]
-    fn quote_escapes_quotes_backslashes_and_newlines() {
-        assert_eq!(quote(r#"a "b" \c"#), r#""a \"b\" \\c""#);
-        assert_eq!(quote("two\nlines\r\n"), r#""two\nlines\n""#);
-        assert_eq!(quote_lines(&["x", "p=2"]), r#""x\np=2""#);
+    fn text_escapes_quotes_backslashes_and_newlines() {
+        assert_eq!(shown(&[r#"a "b" \c"#]), r#""a \"b\" \\c""#);
+        assert_eq!(shown(&["two\nlines\r\n"]), r#""two\nlines\n""#);
+        assert_eq!(shown(&["x", "p=2"]), r#""x\np=2""#);
     }
 
     /// `parse` and `as_str` are inverses over `ALL`, and nothing else parses.

@@ -10,51 +10,60 @@
 //! arrow; each JobEdge has its own colour and names its ship strategy once,
 //! on its first channel, so the crossing lines of a shuffle stay readable.
 
-use super::{CLUSTER_STYLE, DotWriter, operator_name, quote, quote_lines};
+use graphviz_rust::dot_generator::{attr, id, stmt};
+use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
+
+use super::{cluster_style, digraph, edge, label, node, operator_name, subgraph};
 use crate::model::Dataflow;
 
 /// Colours for the channels of successive job edges, cycled.
-const PALETTE: [&str; 6] = [
+pub(crate) const PALETTE: [&str; 6] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
 ];
 
-/// The parallel view of `df` as DOT.
-pub fn render(df: &Dataflow) -> String {
-    let mut w = DotWriter::digraph(
+/// The parallel view of `df` as a graph.
+pub fn graph(df: &Dataflow) -> Graph {
+    let mut g = digraph(
         "parallel",
-        df,
-        "parallel view (ExecutionGraph: one node per subtask)",
-        ", ranksep=1.2",
+        &[
+            df.name.as_str(),
+            "parallel view (ExecutionGraph: one node per subtask)",
+        ],
+        vec![attr!("ranksep", 1.2)],
     );
-    w.line("node [shape=box, style=\"rounded,filled\", fillcolor=white];");
+    g.add_stmt(stmt!(GraphAttributes::Node(vec![
+        attr!("shape", "box"),
+        attr!("style", esc "rounded,filled"),
+        attr!("fillcolor", "white"),
+    ])));
     for (vi, v) in df.vertices.iter().enumerate() {
-        w.open(&format!("subgraph cluster_v{vi}"));
         let p = format!("p={}", v.parallelism);
-        w.line(&format!("label={};", quote_lines(&[&v.name, &p])));
-        w.line(CLUSTER_STYLE);
+        let mut stmts = vec![stmt!(label(&[v.name.as_str(), &p]))];
+        stmts.extend(cluster_style());
         for s in 0..v.parallelism {
-            w.line(&format!(
-                "v{vi}_s{s} [label={}];",
-                quote_lines(&subtask_label(df, vi, s))
+            stmts.push(node(
+                format!("v{vi}_s{s}"),
+                vec![label(&subtask_label(df, vi, s))],
             ));
         }
-        w.close();
+        g.add_stmt(subgraph(format!("cluster_v{vi}"), stmts));
     }
     for (k, e) in df.vertex_edges.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
         for (c, &(from, to)) in e.channels.iter().enumerate() {
-            let label = if c == 0 {
-                format!(", label={}, fontcolor=\"{color}\"", quote(&e.ship_strategy))
-            } else {
-                String::new()
-            };
-            w.line(&format!(
-                "v{}_s{from} -> v{}_s{to} [color=\"{color}\"{label}];",
-                e.from, e.to
+            let mut attrs = vec![attr!("color", esc color)];
+            if c == 0 {
+                attrs.push(label(&[&e.ship_strategy]));
+                attrs.push(attr!("fontcolor", esc color));
+            }
+            g.add_stmt(edge(
+                format!("v{}_s{from}", e.from),
+                format!("v{}_s{to}", e.to),
+                attrs,
             ));
         }
     }
-    w.finish()
+    g
 }
 
 /// The lines of a subtask's label: Flink's task name
