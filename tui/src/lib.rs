@@ -21,6 +21,7 @@
 //! | [`app`] | state, keys, actions, virtual time, time travel | the client's controls: cancel, savepoint, faults |
 //! | [`ui`] | pure rendering of the screens | TaskManagers and slots, jobs, dataflow views |
 //! | [`graph`] | boxes and arrows on a character grid | StreamGraph / ExecutionGraph pictures |
+//! | [`pictures`] | the view as `viz`'s slots and cluster diagrams (DOT, SVG) | "cluster anatomy", "operator chains share task slots" |
 //! | [`term`] | the terminal loop, generic over the ratatui backend | |
 //!
 //! The UI reads only the event stream and what the simulator exposes; it
@@ -30,6 +31,7 @@
 pub mod app;
 pub mod cluster;
 pub mod graph;
+pub mod pictures;
 pub mod term;
 pub mod ui;
 

@@ -3,7 +3,13 @@
 //! ```text
 //! cargo run -p tui -- scenarios/session.toml [--seed N] [--speed X] [--paused]
 //! cargo run -p tui -- scenarios/tm-crash.toml --replay trace.jsonl
+//! cargo run -p tui -- scenarios/session.toml --dot slots --at 3000 [--svg FILE] [--png FILE]
 //! ```
+//!
+//! With `--dot`, no terminal UI: the scenario runs (or replays) headless to
+//! virtual time `--at` ms, and a picture of the cluster then (`slots` or
+//! `cluster`, see `tui::pictures`) is printed as DOT, or written as SVG or
+//! PNG with Graphviz.
 //!
 //! Errors in the scenario (or the trace) are printed before the terminal
 //! is touched (exit code 2). The terminal is restored on exit, on Ctrl-C
@@ -14,6 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tui::app::{App, secs};
 use tui::term::{self, CrosstermInput};
+use viz::ClusterDiagram;
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +43,54 @@ struct Cli {
     /// Start paused.
     #[arg(long)]
     paused: bool,
+    /// Print a picture of the cluster at --at as DOT and exit, without the
+    /// terminal UI: `slots` (TaskManagers, slots, the subtasks sharing them)
+    /// or `cluster` (client, JobManager roles, TaskManagers, connections).
+    #[arg(long, value_name = "VIEW", value_parser = parse_diagram, requires = "at")]
+    dot: Option<ClusterDiagram>,
+    /// With --dot: the virtual time of the picture, in milliseconds.
+    #[arg(long, value_name = "MS", requires = "dot")]
+    at: Option<u64>,
+    /// With --dot: write the picture as SVG to FILE instead of printing DOT
+    /// (needs Graphviz's `dot` program).
+    #[arg(long, value_name = "FILE", requires = "dot")]
+    svg: Option<PathBuf>,
+    /// With --dot: write the picture as PNG to FILE instead of printing DOT
+    /// (needs Graphviz's `dot` program).
+    #[arg(long, value_name = "FILE", requires = "dot")]
+    png: Option<PathBuf>,
+}
+
+/// The `--dot` spelling of a cluster picture.
+fn parse_diagram(s: &str) -> Result<ClusterDiagram, String> {
+    ClusterDiagram::parse(s).ok_or_else(|| "expected `slots` or `cluster`".to_string())
+}
+
+/// Draws the picture `--dot` asks for at `--at` and prints or writes it.
+fn draw(cli: &Cli, app: &mut App, scenario: &sim::Scenario, diagram: ClusterDiagram, at: u64) -> ExitCode {
+    let picture = match tui::pictures::picture_at(app, scenario, at) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let dot = viz::cluster_dot(&picture, diagram);
+    let files = [(&cli.svg, viz::Format::Svg), (&cli.png, viz::Format::Png)];
+    let mut wrote = false;
+    for (file, format) in files {
+        let Some(path) = file else { continue };
+        if let Err(e) = viz::render_to(&dot, format, path) {
+            eprintln!("error: cannot draw {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {}", path.display());
+        wrote = true;
+    }
+    if !wrote {
+        print!("{dot}");
+    }
+    ExitCode::SUCCESS
 }
 
 fn main() -> ExitCode {
@@ -73,6 +128,9 @@ fn main() -> ExitCode {
         }
         None => App::live(&scenario, cli.seed),
     };
+    if let (Some(diagram), Some(at)) = (cli.dot, cli.at) {
+        return draw(&cli, &mut app, &scenario, diagram, at);
+    }
     app.speed = cli.speed.clamp(tui::app::SPEEDS.0, tui::app::SPEEDS.1);
     app.paused = cli.paused;
 

@@ -1,14 +1,22 @@
-//! # viz: pictures of dataflows
+//! # viz: pictures of dataflows and clusters
 //!
 //! Graphviz DOT for the three views of a Flink job, drawn as Flink's
-//! documentation draws them ("Tasks and Operator Chains"). Pure functions of
-//! [`model::Dataflow`], which the runtime fills from its graphs.
+//! documentation draws them ("Tasks and Operator Chains"), and for two
+//! views of a running cluster ("Task Slots and Resources", "Flink cluster
+//! anatomy"). Every picture is built as graphviz-rust's graph structure and
+//! printed with its printer. Pure functions of the picture model: a
+//! [`model::Dataflow`] (the runtime fills it from its graphs) or a
+//! [`model::Cluster`] (the TUI fills it from the event stream).
 //!
-//! - [`model`]: the picture model (operators, chains, channels).
+//! - [`model`]: the picture model (operators, chains, channels; JobManagers,
+//!   TaskManagers, slots, jobs).
 //! - [`mod@dot`]: the renderers, one module per view:
 //!   [`dot::condensed`] (StreamGraph), [`dot::chained`] (JobGraph),
-//!   [`dot::parallel`] (ExecutionGraph). Entry point: [`dot()`] with a [`View`].
-//! - [`render`]: DOT to SVG through Graphviz's `dot` program, when installed.
+//!   [`dot::parallel`] (ExecutionGraph): entry point [`dot()`] with a
+//!   [`View`]; [`dot::slots`] and [`dot::cluster`]: entry point
+//!   [`cluster_dot`] with a [`ClusterDiagram`].
+//! - [`render`]: DOT to SVG or PNG through Graphviz's `dot` program
+//!   (`graphviz_rust::exec_dot`), when installed.
 //!
 //! ```
 //! use viz::{Dataflow, View};
@@ -28,6 +36,9 @@ pub mod dot;
 pub mod model;
 pub mod render;
 
-pub use dot::{View, dot};
-pub use model::{Dataflow, Operator, OperatorEdge, Vertex, VertexEdge};
+pub use dot::{ClusterDiagram, View, cluster_dot, cluster_graph, dot};
+pub use model::{
+    Cluster, DataConnection, Dataflow, Job, JobManager, Operator, OperatorEdge, Slot, SlotSubtask,
+    TaskManager, Vertex, VertexEdge,
+};
 pub use render::{Format, RenderError, dot_available, render, render_png, render_svg, render_to};

@@ -23,6 +23,7 @@ pub fn graph(df: &Dataflow) -> Graph {
             df.name.as_str(),
             "chained view (JobGraph: one box per operator chain)",
         ],
+        "LR",
         vec![attr!("compound", "true")],
     );
     g.add_stmt(stmt!(GraphAttributes::Node(vec![

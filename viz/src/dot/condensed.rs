@@ -18,6 +18,7 @@ pub fn graph(df: &Dataflow) -> Graph {
     let mut g = digraph(
         "condensed",
         &[df.name.as_str(), "condensed view (StreamGraph)"],
+        "LR",
         vec![],
     );
     g.add_stmt(stmt!(GraphAttributes::Node(vec![attr!("shape", "ellipse")])));

@@ -7,15 +7,27 @@
 //! | [`View::Chained`] | [`chained`] | the JobGraph: one box per JobVertex (operator chain) |
 //! | [`View::Parallel`] | [`parallel`] | the ExecutionGraph: one node per ExecutionVertex (subtask), one edge per channel |
 //!
-//! Data enters as a [`Dataflow`] and leaves as a DOT `String`; nothing here
-//! touches the file system (see [`crate::render`] for SVG). Output is a pure
-//! function of the model: every loop walks the model's vectors in order and
-//! every DOT id is made from indices (`op3`, `v1_s0`), never from names, so
-//! the same job always gives byte-identical DOT and names cannot break it.
+//! and two pictures of a running cluster (a [`Cluster`] snapshot, not one job):
+//!
+//! | [`ClusterDiagram`] | module | Flink figure it draws |
+//! |---|---|---|
+//! | [`ClusterDiagram::Slots`] | [`slots`] | "operator chains share task slots": TaskManagers → slots → subtasks |
+//! | [`ClusterDiagram::Cluster`] | [`cluster`] | "Flink cluster anatomy": client, JobManager roles, TaskManagers, control and data |
+//!
+//! Data enters as a [`Dataflow`] or a [`Cluster`] and leaves as
+//! graphviz-rust's graph structure ([`graph`], [`cluster_graph`]) or as the
+//! DOT text its printer writes ([`dot()`], [`cluster_dot`]); nothing here
+//! touches the file system (see [`crate::render`] for SVG and PNG). Output
+//! is a pure function of the model: every loop walks the model's vectors in
+//! order and every DOT id is made from indices (`op3`, `v1_s0`, `tm0_s1`),
+//! never from names, so the same input always gives byte-identical DOT and
+//! names cannot break it.
 
 pub mod chained;
+pub mod cluster;
 pub mod condensed;
 pub mod parallel;
+pub mod slots;
 
 use std::fmt;
 
@@ -25,7 +37,7 @@ use graphviz_rust::dot_structures::{
 };
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
-use crate::model::Dataflow;
+use crate::model::{Cluster, Dataflow};
 
 /// Which picture of a job to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,6 +102,87 @@ pub fn graph(df: &Dataflow, view: View) -> Graph {
     }
 }
 
+/// Which picture of a running cluster to draw.
+///
+/// ```
+/// use viz::{Cluster, ClusterDiagram};
+/// let empty = Cluster::default();
+/// for d in ClusterDiagram::ALL {
+///     assert_eq!(ClusterDiagram::parse(d.as_str()), Some(d));
+///     assert!(viz::cluster_dot(&empty, d).starts_with(&format!("digraph {d} {{")));
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClusterDiagram {
+    /// TaskManagers, their task slots and the subtasks sharing each slot,
+    /// coloured by job (Flink's "operator chains share task slots").
+    Slots,
+    /// The client, the JobManager with its Dispatcher, ResourceManager and
+    /// JobMasters, the TaskManagers, and which connections carry control
+    /// and which carry data (Flink's "cluster anatomy").
+    Cluster,
+}
+
+impl ClusterDiagram {
+    /// Both diagrams.
+    pub const ALL: [ClusterDiagram; 2] = [ClusterDiagram::Slots, ClusterDiagram::Cluster];
+
+    /// Parses the command-line spelling: `slots` or `cluster`.
+    pub fn parse(s: &str) -> Option<ClusterDiagram> {
+        match s {
+            "slots" => Some(ClusterDiagram::Slots),
+            "cluster" => Some(ClusterDiagram::Cluster),
+            _ => None,
+        }
+    }
+
+    /// The command-line spelling, the inverse of [`ClusterDiagram::parse`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterDiagram::Slots => "slots",
+            ClusterDiagram::Cluster => "cluster",
+        }
+    }
+}
+
+impl fmt::Display for ClusterDiagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Draws the cluster snapshot `c` as `diagram`, as a Graphviz DOT document.
+///
+/// Deterministic and always valid DOT, whatever the names contain; a slot
+/// whose job index points outside [`Cluster::jobs`] is drawn with a `?`.
+pub fn cluster_dot(c: &Cluster, diagram: ClusterDiagram) -> String {
+    print(&cluster_graph(c, diagram))
+}
+
+/// Draws `c` as `diagram`, as graphviz-rust's graph structure.
+pub fn cluster_graph(c: &Cluster, diagram: ClusterDiagram) -> Graph {
+    match diagram {
+        ClusterDiagram::Slots => slots::graph(c),
+        ClusterDiagram::Cluster => cluster::graph(c),
+    }
+}
+
+/// Colours of successive job edges (parallel view) and of successive jobs'
+/// borders (slots and cluster views), cycled.
+pub(crate) const PALETTE: [&str; 6] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+];
+
+/// Light fills matching [`PALETTE`], for the boxes of a job.
+const FILLS: [&str; 6] = [
+    "#aec7e8", "#ff9896", "#98df8a", "#c5b0d5", "#ffbb78", "#c49c94",
+];
+
+/// A job's colours, `(border, fill)`, by its index in the cluster.
+pub(crate) fn job_colors(job: usize) -> (&'static str, &'static str) {
+    (PALETTE[job % PALETTE.len()], FILLS[job % FILLS.len()])
+}
+
 /// The font every picture uses, for titles, nodes and edges alike.
 const FONT: &str = "Helvetica";
 
@@ -108,13 +201,18 @@ pub(crate) fn cluster_style() -> Vec<Stmt> {
 /// view shares: a title of one line per entry of `title`, left-to-right
 /// flow as in Flink's figures, and one font. `extra` graph attributes
 /// follow the shared ones.
-pub(crate) fn digraph<S: AsRef<str>>(id: &str, title: &[S], extra: Vec<Attribute>) -> Graph {
+pub(crate) fn digraph<S: AsRef<str>>(
+    id: &str,
+    title: &[S],
+    rankdir: &str,
+    extra: Vec<Attribute>,
+) -> Graph {
     let mut graph_attrs = vec![
         label(title),
         attr!("labelloc", "t"),
         attr!("fontname", esc FONT),
         attr!("fontsize", 14),
-        attr!("rankdir", "LR"),
+        attr!("rankdir", rankdir),
     ];
     graph_attrs.extend(extra);
     Graph::DiGraph {

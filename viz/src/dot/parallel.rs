@@ -13,13 +13,8 @@
 use graphviz_rust::dot_generator::{attr, id, stmt};
 use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
 
-use super::{cluster_style, digraph, edge, label, node, operator_name, subgraph};
+use super::{PALETTE, cluster_style, digraph, edge, label, node, operator_name, subgraph};
 use crate::model::Dataflow;
-
-/// Colours for the channels of successive job edges, cycled.
-pub(crate) const PALETTE: [&str; 6] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
-];
 
 /// The parallel view of `df` as a graph.
 pub fn graph(df: &Dataflow) -> Graph {
@@ -29,6 +24,7 @@ pub fn graph(df: &Dataflow) -> Graph {
             df.name.as_str(),
             "parallel view (ExecutionGraph: one node per subtask)",
         ],
+        "LR",
         vec![attr!("ranksep", 1.2)],
     );
     g.add_stmt(stmt!(GraphAttributes::Node(vec![
