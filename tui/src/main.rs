@@ -67,7 +67,13 @@ fn parse_diagram(s: &str) -> Result<ClusterDiagram, String> {
 }
 
 /// Draws the picture `--dot` asks for at `--at` and prints or writes it.
-fn draw(cli: &Cli, app: &mut App, scenario: &sim::Scenario, diagram: ClusterDiagram, at: u64) -> ExitCode {
+fn draw(
+    cli: &Cli,
+    app: &mut App,
+    scenario: &sim::Scenario,
+    diagram: ClusterDiagram,
+    at: u64,
+) -> ExitCode {
     let picture = match tui::pictures::picture_at(app, scenario, at) {
         Ok(p) => p,
         Err(e) => {

@@ -44,13 +44,26 @@ fn session_while_both_jobs_run() {
     let shared = &c.taskmanagers[1].slots[0];
     assert_eq!(shared.subtasks.len(), 3, "{shared:?}");
     for d in ClusterDiagram::ALL {
-        insta::assert_snapshot!(format!("session_{d}_at_{BOTH_JOBS_MS}"), viz::cluster_dot(&c, d));
+        insta::assert_snapshot!(
+            format!("session_{d}_at_{BOTH_JOBS_MS}"),
+            viz::cluster_dot(&c, d)
+        );
     }
     let slots = viz::cluster_dot(&c, ClusterDiagram::Slots);
-    assert!(slots.contains(r#"label="Split -> Pair (2/2)\nDEPLOYING""#), "{slots}");
-    assert!(slots.contains(r#"label="Source: Numbers (1/2)\nRUNNING""#), "{slots}");
+    assert!(
+        slots.contains(r#"label="Split -> Pair (2/2)\nDEPLOYING""#),
+        "{slots}"
+    );
+    assert!(
+        slots.contains(r#"label="Source: Numbers (1/2)\nRUNNING""#),
+        "{slots}"
+    );
     let cluster = viz::cluster_dot(&c, ClusterDiagram::Cluster);
-    assert_eq!(cluster.matches("[label=\"JobMaster\\n").count(), 2, "{cluster}");
+    assert_eq!(
+        cluster.matches("[label=\"JobMaster\\n").count(),
+        2,
+        "{cluster}"
+    );
 }
 
 /// tm-crash after the ResourceManager declared taskmanager-1 lost (crash
@@ -68,7 +81,10 @@ fn tm_crash_after_the_taskmanager_is_lost() {
     }
     let cluster = viz::cluster_dot(&c, ClusterDiagram::Cluster);
     assert!(!cluster.contains("JobMaster"), "{cluster}");
-    assert!(cluster.contains("jm0_rm -> tm0 [style=invis];"), "{cluster}");
+    assert!(
+        cluster.contains("jm0_rm -> tm0 [style=invis];"),
+        "{cluster}"
+    );
 }
 
 /// The headless command prints the same DOT as the library, and refuses
@@ -82,16 +98,32 @@ fn command_line_prints_the_picture() {
         .args(["--dot", "slots", "--at", &BOTH_JOBS_MS.to_string()])
         .output()
         .expect("tui runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let expected = viz::cluster_dot(&picture("session.toml", BOTH_JOBS_MS), ClusterDiagram::Slots);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = viz::cluster_dot(
+        &picture("session.toml", BOTH_JOBS_MS),
+        ClusterDiagram::Slots,
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
 
     for (args, says) in [
-        (vec!["--dot", "gantt", "--at", "10"], "expected `slots` or `cluster`"),
+        (
+            vec!["--dot", "gantt", "--at", "10"],
+            "expected `slots` or `cluster`",
+        ),
         (vec!["--dot", "slots"], "--at <MS>"),
-        (vec!["--dot", "slots", "--at", "soon"], "invalid value 'soon' for '--at <MS>'"),
+        (
+            vec!["--dot", "slots", "--at", "soon"],
+            "invalid value 'soon' for '--at <MS>'",
+        ),
         (vec!["--at", "10"], "--dot <VIEW>"),
-        (vec!["--dot", "cluster", "--at", "99999999"], "the scenario ended at"),
+        (
+            vec!["--dot", "cluster", "--at", "99999999"],
+            "the scenario ended at",
+        ),
     ] {
         let out = Command::new(tui)
             .arg(&session)
@@ -113,11 +145,18 @@ fn pictures_render_to_svg() {
         eprintln!("skipped: the `dot` program (graphviz) is not installed");
         return;
     }
-    for c in [picture("session.toml", BOTH_JOBS_MS), picture("tm-crash.toml", 8_000)] {
+    for c in [
+        picture("session.toml", BOTH_JOBS_MS),
+        picture("tm-crash.toml", 8_000),
+    ] {
         for d in ClusterDiagram::ALL {
             let svg = viz::render(&viz::cluster_dot(&c, d), viz::Format::Svg)
                 .unwrap_or_else(|e| panic!("{} {d}: {e}", c.name));
-            assert!(String::from_utf8_lossy(&svg).contains("<svg"), "{} {d}", c.name);
+            assert!(
+                String::from_utf8_lossy(&svg).contains("<svg"),
+                "{} {d}",
+                c.name
+            );
         }
     }
     let file = std::env::temp_dir().join(format!("tui-cluster-{}.svg", std::process::id()));
@@ -127,7 +166,11 @@ fn pictures_render_to_svg() {
         .arg(&file)
         .output()
         .expect("tui runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let svg = std::fs::read_to_string(&file).expect("svg written");
     assert!(svg.contains("<svg"));
     let _ = std::fs::remove_file(&file);

@@ -177,7 +177,12 @@ pub struct SlotSubtask {
 impl SlotSubtask {
     /// The subtask's name as Flink writes it: `Source -> Map (1/2)`.
     pub fn task_name(&self) -> String {
-        format!("{} ({}/{})", self.vertex, self.subtask + 1, self.parallelism)
+        format!(
+            "{} ({}/{})",
+            self.vertex,
+            self.subtask + 1,
+            self.parallelism
+        )
     }
 }
 

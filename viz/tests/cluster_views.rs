@@ -114,13 +114,23 @@ fn slots_view_shows_sharing_and_free_slots() {
 #[test]
 fn cluster_view_tells_control_from_data() {
     let out = viz::cluster_dot(&two_taskmanagers(), ClusterDiagram::Cluster);
-    for node in ["client[", "jm0_dispatcher[", "jm0_rm[", "jm0_job0[", "tm0[", "tm1["] {
+    for node in [
+        "client[",
+        "jm0_dispatcher[",
+        "jm0_rm[",
+        "jm0_job0[",
+        "tm0[",
+        "tm1[",
+    ] {
         assert!(out.contains(node), "{node} in\n{out}");
     }
     let edges: Vec<&str> = out
         .lines()
         .map(str::trim)
-        .filter(|l| l.split_once(" [").is_some_and(|(ids, _)| ids.contains(" -> ")))
+        .filter(|l| {
+            l.split_once(" [")
+                .is_some_and(|(ids, _)| ids.contains(" -> "))
+        })
         .collect();
     let find = |ids: &str| {
         edges
@@ -145,7 +155,10 @@ fn odd_names_are_escaped() {
     let c = awkward_names();
     for d in ClusterDiagram::ALL {
         let out = viz::cluster_dot(&c, d);
-        assert!(out.contains(r#"a \"quoted\"\nscenario at t=3.000s"#), "{d}:\n{out}");
+        assert!(
+            out.contains(r#"a \"quoted\"\nscenario at t=3.000s"#),
+            "{d}:\n{out}"
+        );
         assert!(out.contains(r#"job \"x\" \\N"#), "{d}:\n{out}");
         assert!(out.contains(r#"tm \"one\""#), "{d}:\n{out}");
         assert!(!out.contains("\"quoted\"\n"), "raw newline in {d}:\n{out}");

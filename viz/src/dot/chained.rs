@@ -47,7 +47,10 @@ pub fn graph(df: &Dataflow) -> Graph {
             ));
         }
         for &op in &v.operators {
-            stmts.push(node(format!("op{op}"), vec![label(&[operator_name(df, op)])]));
+            stmts.push(node(
+                format!("op{op}"),
+                vec![label(&[operator_name(df, op)])],
+            ));
         }
         for e in &df.operator_edges {
             let inside = df.operators.get(e.from).map(|o| o.vertex) == Some(vi);

@@ -98,7 +98,11 @@ pub fn graph(c: &Cluster) -> Graph {
         }
     }
     for d in &c.data_connections {
-        let channels = if d.channels == 1 { "channel" } else { "channels" };
+        let channels = if d.channels == 1 {
+            "channel"
+        } else {
+            "channels"
+        };
         let text = format!("data ({} {channels})", d.channels);
         let attrs = vec![
             label(&[text]),

@@ -21,7 +21,9 @@ pub fn graph(df: &Dataflow) -> Graph {
         "LR",
         vec![],
     );
-    g.add_stmt(stmt!(GraphAttributes::Node(vec![attr!("shape", "ellipse")])));
+    g.add_stmt(stmt!(GraphAttributes::Node(vec![attr!(
+        "shape", "ellipse"
+    )])));
     for (i, op) in df.operators.iter().enumerate() {
         let p = format!("p={}", op.parallelism);
         g.add_stmt(node(format!("op{i}"), vec![label(&[op.name.as_str(), &p])]));
