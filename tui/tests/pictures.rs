@@ -6,7 +6,7 @@
 //! Graphviz is installed) SVG rendering of both pictures.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use tui::App;
 use viz::ClusterDiagram;
@@ -87,22 +87,29 @@ fn tm_crash_after_the_taskmanager_is_lost() {
     );
 }
 
+/// Runs the `tui` binary on the scenario `name` with `args`.
+fn run_tui(name: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tui"))
+        .arg(scenario_path(name))
+        .args(args)
+        .output()
+        .expect("tui runs")
+}
+
+/// Runs the `tui` binary and expects it to succeed.
+fn run_tui_ok(name: &str, args: &[&str]) -> Output {
+    let out = run_tui(name, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    out
+}
+
 /// The headless command prints the same DOT as the library, and refuses
 /// bad values with a clear error.
 #[test]
 fn command_line_prints_the_picture() {
-    let tui = env!("CARGO_BIN_EXE_tui");
-    let session = scenario_path("session.toml");
-    let out = Command::new(tui)
-        .arg(&session)
-        .args(["--dot", "slots", "--at", &BOTH_JOBS_MS.to_string()])
-        .output()
-        .expect("tui runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let at = BOTH_JOBS_MS.to_string();
+    let out = run_tui_ok("session.toml", &["--dot", "slots", "--at", &at]);
     let expected = viz::cluster_dot(
         &picture("session.toml", BOTH_JOBS_MS),
         ClusterDiagram::Slots,
@@ -125,11 +132,7 @@ fn command_line_prints_the_picture() {
             "the scenario ended at",
         ),
     ] {
-        let out = Command::new(tui)
-            .arg(&session)
-            .args(&args)
-            .output()
-            .expect("tui runs");
+        let out = run_tui("tm-crash.toml", &args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} succeeded");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
@@ -160,17 +163,12 @@ fn pictures_render_to_svg() {
         }
     }
     let file = std::env::temp_dir().join(format!("tui-cluster-{}.svg", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_tui"))
-        .arg(scenario_path("session.toml"))
-        .args(["--dot", "cluster", "--at", "3000", "--svg"])
-        .arg(&file)
-        .output()
-        .expect("tui runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let path = file.to_string_lossy().into_owned();
+    let out = run_tui_ok(
+        "session.toml",
+        &["--dot", "cluster", "--at", "3000", "--svg", &path],
     );
+    assert!(out.stdout.is_empty(), "printed DOT as well");
     let svg = std::fs::read_to_string(&file).expect("svg written");
     assert!(svg.contains("<svg"));
     let _ = std::fs::remove_file(&file);

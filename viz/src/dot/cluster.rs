@@ -19,10 +19,9 @@
 //! indices (`jm0_job1`, `tm2`), never from names.
 
 use graphviz_rust::dot_generator::{attr, id, stmt};
-use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
+use graphviz_rust::dot_structures::{Attribute, Graph, Id, Stmt};
 
-use super::slots::seconds;
-use super::{digraph, edge, job_colors, label, node, subgraph};
+use super::{edge, job_colors, label, node, snapshot_digraph, subgraph};
 use crate::model::{Cluster, TaskManager};
 
 /// What the control connections carry, written on the first of each kind.
@@ -32,21 +31,13 @@ const DEPLOY: &str = "deploy tasks, checkpoints, heartbeats";
 
 /// The cluster view of `c` as a graph.
 pub fn graph(c: &Cluster) -> Graph {
-    let title = format!("{} at t={}", c.name, seconds(c.at_ms));
-    let mut g = digraph(
+    let mut g = snapshot_digraph(
         "cluster",
-        &[
-            title.as_str(),
-            "cluster view (dashed: control connections, bold: data between TaskManagers)",
-        ],
+        c,
+        "cluster view (dashed: control connections, bold: data between TaskManagers)",
         "LR",
         vec![attr!("compound", "true"), attr!("ranksep", 1.0)],
     );
-    g.add_stmt(stmt!(GraphAttributes::Node(vec![
-        attr!("shape", "box"),
-        attr!("style", esc "rounded,filled"),
-        attr!("fillcolor", "white"),
-    ])));
     g.add_stmt(node(
         "client".into(),
         vec![

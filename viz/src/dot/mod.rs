@@ -232,6 +232,35 @@ pub(crate) fn digraph<S: AsRef<str>>(
     }
 }
 
+/// The start of a picture of a cluster snapshot: titled with what is
+/// pictured and when, then `subtitle`, with rounded white boxes for nodes.
+pub(crate) fn snapshot_digraph(
+    id: &str,
+    c: &Cluster,
+    subtitle: &str,
+    rankdir: &str,
+    extra: Vec<Attribute>,
+) -> Graph {
+    let title = format!("{} at t={}", c.name, seconds(c.at_ms));
+    let mut g = digraph(id, &[title.as_str(), subtitle], rankdir, extra);
+    g.add_stmt(rounded_boxes());
+    g
+}
+
+/// Nodes as rounded white boxes, from here on.
+pub(crate) fn rounded_boxes() -> Stmt {
+    stmt!(GraphAttributes::Node(vec![
+        attr!("shape", "box"),
+        attr!("style", esc "rounded,filled"),
+        attr!("fillcolor", "white"),
+    ]))
+}
+
+/// Virtual time as seconds with milliseconds: `3.000s`.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}s", ms / 1000, ms % 1000)
+}
+
 /// Prints a picture with graphviz-rust's printer: two-space indents, one
 /// statement a line, each ending in `;`, and a final newline.
 pub(crate) fn print(graph: &Graph) -> String {

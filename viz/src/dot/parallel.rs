@@ -11,9 +11,11 @@
 //! on its first channel, so the crossing lines of a shuffle stay readable.
 
 use graphviz_rust::dot_generator::{attr, id, stmt};
-use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
+use graphviz_rust::dot_structures::{Attribute, Graph, Id, Stmt};
 
-use super::{PALETTE, cluster_style, digraph, edge, label, node, operator_name, subgraph};
+use super::{
+    PALETTE, cluster_style, digraph, edge, label, node, operator_name, rounded_boxes, subgraph,
+};
 use crate::model::Dataflow;
 
 /// The parallel view of `df` as a graph.
@@ -27,11 +29,7 @@ pub fn graph(df: &Dataflow) -> Graph {
         "LR",
         vec![attr!("ranksep", 1.2)],
     );
-    g.add_stmt(stmt!(GraphAttributes::Node(vec![
-        attr!("shape", "box"),
-        attr!("style", esc "rounded,filled"),
-        attr!("fillcolor", "white"),
-    ])));
+    g.add_stmt(rounded_boxes());
     for (vi, v) in df.vertices.iter().enumerate() {
         let p = format!("p={}", v.parallelism);
         let mut stmts = vec![stmt!(label(&[v.name.as_str(), &p]))];

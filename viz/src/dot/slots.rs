@@ -16,28 +16,20 @@
 //! by invisible edges. Ids come from indices (`tm0_s1_t2`), never from names.
 
 use graphviz_rust::dot_generator::{attr, id, stmt};
-use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
+use graphviz_rust::dot_structures::{Attribute, Graph, Id, Stmt};
 
-use super::{digraph, edge, job_colors, label, node, subgraph};
+use super::{edge, job_colors, label, node, snapshot_digraph, subgraph};
 use crate::model::{Cluster, Slot, TaskManager};
 
 /// The slots view of `c` as a graph.
 pub fn graph(c: &Cluster) -> Graph {
-    let title = format!("{} at t={}", c.name, seconds(c.at_ms));
-    let mut g = digraph(
+    let mut g = snapshot_digraph(
         "slots",
-        &[
-            title.as_str(),
-            "slots view (TaskManagers, their task slots, the subtasks sharing each slot)",
-        ],
+        c,
+        "slots view (TaskManagers, their task slots, the subtasks sharing each slot)",
         "TB",
         vec![],
     );
-    g.add_stmt(stmt!(GraphAttributes::Node(vec![
-        attr!("shape", "box"),
-        attr!("style", esc "rounded,filled"),
-        attr!("fillcolor", "white"),
-    ])));
     if c.taskmanagers.is_empty() {
         g.add_stmt(node(
             "no_taskmanagers".into(),
@@ -155,9 +147,4 @@ fn task_slot(c: &Cluster, ti: usize, si: usize, slot: &Slot, tm_alive: bool) -> 
         }
     }
     subgraph(format!("cluster_{id}"), stmts)
-}
-
-/// Virtual time as seconds with milliseconds: `3.000s`.
-pub(crate) fn seconds(ms: u64) -> String {
-    format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
