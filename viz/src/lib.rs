@@ -15,7 +15,7 @@
 //!   [`dot::parallel`] (ExecutionGraph): entry point [`dot()`] with a
 //!   [`View`]; [`dot::slots`] and [`dot::cluster`]: entry point
 //!   [`cluster_dot`] with a [`ClusterDiagram`].
-//! - [`render`]: DOT to SVG or PNG through Graphviz's `dot` program
+//! - [`mod@render`]: DOT to SVG or PNG through Graphviz's `dot` program
 //!   (`graphviz_rust::exec_dot`), when installed.
 //!
 //! ```

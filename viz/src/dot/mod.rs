@@ -17,7 +17,7 @@
 //! Data enters as a [`Dataflow`] or a [`Cluster`] and leaves as
 //! graphviz-rust's graph structure ([`graph`], [`cluster_graph`]) or as the
 //! DOT text its printer writes ([`dot()`], [`cluster_dot`]); nothing here
-//! touches the file system (see [`crate::render`] for SVG and PNG). Output
+//! touches the file system (see [`mod@crate::render`] for SVG and PNG). Output
 //! is a pure function of the model: every loop walks the model's vectors in
 //! order and every DOT id is made from indices (`op3`, `v1_s0`, `tm0_s1`),
 //! never from names, so the same input always gives byte-identical DOT and
