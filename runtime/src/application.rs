@@ -81,7 +81,7 @@ impl JobOrder {
 
 /// How one job of `main` ended, as `main` sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobOutcome {
+pub enum JobEnd {
     /// The job ended with this status (FINISHED or not).
     Ended(JobStatus),
     /// `main` got to the job but did not submit it (nothing to resume from).
@@ -90,12 +90,12 @@ pub enum JobOutcome {
     Error(String),
 }
 
-impl JobOutcome {
+impl JobEnd {
     /// The status, for [`JobOrder::continues_after`].
     fn status(&self) -> Option<JobStatus> {
         match self {
-            JobOutcome::Ended(s) => Some(*s),
-            JobOutcome::NotSubmitted | JobOutcome::Error(_) => None,
+            JobEnd::Ended(s) => Some(*s),
+            JobEnd::NotSubmitted | JobEnd::Error(_) => None,
         }
     }
 }
@@ -117,7 +117,7 @@ pub fn job_label(name: Option<&str>, index: usize) -> String {
 /// keeps the first failure; the application SUCCEEDED when nothing
 /// failed.
 ///
-/// Feed it each job's [`JobOutcome`] in `main`'s order with
+/// Feed it each job's [`JobEnd`] in `main`'s order with
 /// [`MainRun::record`] until it says stop, then read the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MainRun {
@@ -140,17 +140,17 @@ impl MainRun {
 
     /// `main` learnt how `job` (named as [`job_label`] names it) ended;
     /// whether it goes on to its next job.
-    pub fn record(&mut self, job: &str, outcome: JobOutcome) -> bool {
+    pub fn record(&mut self, job: &str, outcome: JobEnd) -> bool {
         let goes_on = self.order.continues_after(outcome.status());
         let what = match outcome {
-            JobOutcome::Ended(JobStatus::Finished) => {
+            JobEnd::Ended(JobStatus::Finished) => {
                 self.finished += 1;
                 return goes_on;
             }
-            JobOutcome::Ended(status) => format!("{job} ended {status}"),
-            JobOutcome::NotSubmitted => format!("{job} was not submitted"),
+            JobEnd::Ended(status) => format!("{job} ended {status}"),
+            JobEnd::NotSubmitted => format!("{job} was not submitted"),
             // Not an end of the job: `main` itself failed at it.
-            JobOutcome::Error(e) => {
+            JobEnd::Error(e) => {
                 self.cause.get_or_insert(format!("{job}: {e}"));
                 return goes_on;
             }
@@ -385,17 +385,17 @@ input = "src"
     #[test]
     fn main_stops_or_goes_on_by_its_order() {
         let mut seq = MainRun::new(JobOrder::Sequential, 3);
-        assert!(seq.record("job \"a\"", JobOutcome::Ended(JobStatus::Finished)));
-        assert!(!seq.record("job \"b\"", JobOutcome::Ended(JobStatus::Canceled)));
+        assert!(seq.record("job \"a\"", JobEnd::Ended(JobStatus::Finished)));
+        assert!(!seq.record("job \"b\"", JobEnd::Ended(JobStatus::Canceled)));
         assert_eq!(seq.status(), "FAILED");
         assert_eq!(
             seq.cause(),
             Some("job \"b\" ended CANCELED, so execute() threw")
         );
         let mut par = MainRun::new(JobOrder::Parallel, 3);
-        assert!(par.record(&job_label(None, 0), JobOutcome::NotSubmitted));
-        assert!(par.record("job \"b\"", JobOutcome::Ended(JobStatus::Failed)));
-        assert!(par.record("job \"c\"", JobOutcome::Ended(JobStatus::Finished)));
+        assert!(par.record(&job_label(None, 0), JobEnd::NotSubmitted));
+        assert!(par.record("job \"b\"", JobEnd::Ended(JobStatus::Failed)));
+        assert!(par.record("job \"c\"", JobEnd::Ended(JobStatus::Finished)));
         assert_eq!(par.cause(), Some("job 1 was not submitted"));
         let ok = MainRun::new(JobOrder::Parallel, 0);
         assert!(ok.succeeded() && ok.status() == "SUCCEEDED");

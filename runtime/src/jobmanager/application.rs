@@ -15,7 +15,7 @@
 //! provider, which shuts the cluster down (an active one, like YARN's).
 
 use super::Inbound;
-use crate::application::{Application, JobOrder, JobOutcome, MainRun, job_label};
+use crate::application::{Application, JobOrder, JobEnd, MainRun, job_label};
 use crate::config::ResourceProvider;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
@@ -91,10 +91,10 @@ impl EmbeddedExecutor {
     }
 
     /// Waits for job `id` and says how it ended, as `main` sees it.
-    async fn outcome(&self, id: JobId) -> JobOutcome {
+    async fn outcome(&self, id: JobId) -> JobEnd {
         match self.wait(id).await {
-            Ok(r) => JobOutcome::Ended(r.status),
-            Err(e) => JobOutcome::Error(e.to_string()),
+            Ok(r) => JobEnd::Ended(r.status),
+            Err(e) => JobEnd::Error(e.to_string()),
         }
     }
 }
@@ -123,7 +123,7 @@ pub(super) async fn run_main(
                 let label = job_label(Some(&jg.name), k);
                 let outcome = match executor.submit(jg).await {
                     Ok(id) => executor.outcome(id).await,
-                    Err(e) => JobOutcome::Error(e.to_string()),
+                    Err(e) => JobEnd::Error(e.to_string()),
                 };
                 if !main.record(&label, outcome) {
                     break;
@@ -138,7 +138,7 @@ pub(super) async fn run_main(
                 match executor.submit(jg).await {
                     Ok(id) => submitted.push((label, id)),
                     Err(e) => {
-                        main.record(&label, JobOutcome::Error(e.to_string()));
+                        main.record(&label, JobEnd::Error(e.to_string()));
                     }
                 }
             }
