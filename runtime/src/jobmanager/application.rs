@@ -15,7 +15,7 @@
 //! provider, which shuts the cluster down (an active one, like YARN's).
 
 use super::Inbound;
-use crate::application::{Application, JobOrder, JobEnd, MainRun, job_label};
+use crate::application::{Application, JobEnd, JobOrder, MainRun, job_label};
 use crate::config::ResourceProvider;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};

@@ -136,7 +136,12 @@ impl LocalProcessDriver {
     }
 
     /// Starts one TaskManager process registering at `jobmanager`.
-    fn spawn(&self, jobmanager: &str, resource_id: &str, slots: u32) -> Result<Child, LocalProcessError> {
+    fn spawn(
+        &self,
+        jobmanager: &str,
+        resource_id: &str,
+        slots: u32,
+    ) -> Result<Child, LocalProcessError> {
         Command::new(&self.program)
             .args([
                 "taskmanager",
