@@ -128,17 +128,24 @@ enum Command {
     Savepoint(savepoints::SavepointArgs),
     /// Stop a job with a savepoint (the same as `savepoint --stop`).
     Stop(savepoints::StopArgs),
-    /// Application mode: start a cluster on this machine whose JobManager
-    /// runs the application's main(); TaskManager processes are started on
-    /// demand and everything stops when the application ends.
+    /// Application mode: a cluster on this machine whose JobManager runs the application's main().
+    ///
+    /// TaskManager processes are started on demand, and everything stops
+    /// when the application ends.
     #[command(name = "run-application")]
     RunApplication(modes::ClusterModeArgs),
-    /// Job mode: start a cluster on this machine for this one job (main()
-    /// stays here, on the client), run the job, and tear the cluster down.
+    /// Job mode: a cluster on this machine for this one job, torn down after it.
+    ///
+    /// main() stays here, on the client: it submits the job to the
+    /// cluster's JobManager and waits for its result. TaskManager processes
+    /// are started on demand.
     #[command(name = "run-job-cluster")]
     RunJobCluster(modes::ClusterModeArgs),
-    /// Start the high-availability coordinator (the ZooKeeper of mini-flink):
-    /// JobManagers started with `--ha ADDR` elect their leader through it.
+    /// Start the high-availability coordinator (the ZooKeeper of mini-flink).
+    ///
+    /// JobManagers started with `--ha ADDR` elect their leader through it;
+    /// TaskManagers and clients (`--jobmanager ha://ADDR`) find the leader
+    /// there.
     Coordinator(processes::CoordinatorArgs),
 }
 

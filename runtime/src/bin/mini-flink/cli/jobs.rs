@@ -34,7 +34,8 @@ const CANCEL_WAIT: Duration = Duration::from_secs(10);
 pub struct RunArgs {
     /// The job file (TOML).
     job: PathBuf,
-    /// The JobManager's address.
+    /// The JobManager's address: HOST:PORT, or ha://COORDINATOR for whichever
+    /// JobManager leads there.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
     pub jobmanager: String,
     /// Submit, print the job id and return without waiting for the result.
@@ -50,7 +51,8 @@ pub struct RunArgs {
 /// `mini-flink list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// The JobManager's address.
+    /// The JobManager's address: HOST:PORT, or ha://COORDINATOR for whichever
+    /// JobManager leads there.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
     pub jobmanager: String,
 }
@@ -60,7 +62,8 @@ pub struct ListArgs {
 pub struct CancelArgs {
     /// The job's id: 32 hex digits, as `mini-flink run` and `mini-flink list` print it.
     job_id: String,
-    /// The JobManager's address.
+    /// The JobManager's address: HOST:PORT, or ha://COORDINATOR for whichever
+    /// JobManager leads there.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
     jobmanager: String,
 }

@@ -49,7 +49,8 @@ pub struct StopArgs {
 /// Where a savepoint is taken and how long to wait for it.
 #[derive(Debug, Args)]
 pub struct SavepointWait {
-    /// The JobManager's address.
+    /// The JobManager's address: HOST:PORT, or ha://COORDINATOR for whichever
+    /// JobManager leads there.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
     pub jobmanager: String,
     /// Give up waiting for the savepoint after this many seconds (it may
