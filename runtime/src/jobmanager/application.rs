@@ -8,7 +8,7 @@
 //! the application is done and its cluster can go.
 //!
 //! Here `main` is an [`Application`]: a list of compiled jobs and their
-//! order. [`run_main`] is a task of the JobManager; it talks to the
+//! order. `run_main` is a task of the JobManager; it talks to the
 //! Dispatcher through the JobManager's own inbox ([`EmbeddedExecutor`]), so
 //! its requests are served by the same event loop as a client's, in order.
 //! When `main` is done it deregisters the application at the resource
