@@ -30,8 +30,10 @@
 //! ([`crate::config::JobManagerConfig::application`]); the file is compiled
 //! on the machine that reads it, as the client compiles a job file.
 
+use crate::events::EventKind;
 use crate::graph::{JobGraph, StreamGraph};
 use crate::jobfile::{self, JobFileError, RawJob, Source};
+use crate::state::JobStatus;
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -60,6 +62,135 @@ impl JobOrder {
 impl std::fmt::Display for JobOrder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl JobOrder {
+    /// Whether `main` goes on to its next job once a job ended with
+    /// `status` (`None`: `main` got to it but did not submit it). A
+    /// sequential `main` goes on only after FINISHED: any other end makes
+    /// its blocking `execute()` throw. A parallel one (`executeAsync()`)
+    /// always goes on.
+    pub fn continues_after(self, status: Option<JobStatus>) -> bool {
+        match self {
+            JobOrder::Sequential => status == Some(JobStatus::Finished),
+            JobOrder::Parallel => true,
+        }
+    }
+}
+
+/// How one job of `main` ended, as `main` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEnd {
+    /// The job ended with this status (FINISHED or not).
+    Ended(JobStatus),
+    /// `main` got to the job but did not submit it (nothing to resume from).
+    NotSubmitted,
+    /// Submitting the job, or waiting for it, failed: why.
+    Error(String),
+}
+
+impl JobEnd {
+    /// The status, for [`JobOrder::continues_after`].
+    fn status(&self) -> Option<JobStatus> {
+        match self {
+            JobEnd::Ended(s) => Some(*s),
+            JobEnd::NotSubmitted | JobEnd::Error(_) => None,
+        }
+    }
+}
+
+/// How `main` names a job in its failure cause: `job "NAME"`, or `job N`
+/// (counted from 1) when its name is not known.
+pub fn job_label(name: Option<&str>, index: usize) -> String {
+    match name {
+        Some(n) => format!("job \"{n}\""),
+        None => format!("job {}", index + 1),
+    }
+}
+
+/// The rules of a program's `main()` over its jobs, written once for every
+/// place that runs one (the JobManager in application mode, the
+/// simulator's client in session and job mode): jobs count as they
+/// FINISH; a sequential `main` stops at the first job that does not
+/// finish (its `execute()` throws), a parallel one waits for all and
+/// keeps the first failure; the application SUCCEEDED when nothing
+/// failed.
+///
+/// Feed it each job's [`JobEnd`] in `main`'s order with
+/// [`MainRun::record`] until it says stop, then read the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MainRun {
+    order: JobOrder,
+    jobs: usize,
+    finished: usize,
+    cause: Option<String>,
+}
+
+impl MainRun {
+    /// A `main` in `order` with `jobs` jobs, before its first.
+    pub fn new(order: JobOrder, jobs: usize) -> Self {
+        MainRun {
+            order,
+            jobs,
+            finished: 0,
+            cause: None,
+        }
+    }
+
+    /// `main` learnt how `job` (named as [`job_label`] names it) ended;
+    /// whether it goes on to its next job.
+    pub fn record(&mut self, job: &str, outcome: JobEnd) -> bool {
+        let goes_on = self.order.continues_after(outcome.status());
+        let what = match outcome {
+            JobEnd::Ended(JobStatus::Finished) => {
+                self.finished += 1;
+                return goes_on;
+            }
+            JobEnd::Ended(status) => format!("{job} ended {status}"),
+            JobEnd::NotSubmitted => format!("{job} was not submitted"),
+            // Not an end of the job: `main` itself failed at it.
+            JobEnd::Error(e) => {
+                self.cause.get_or_insert(format!("{job}: {e}"));
+                return goes_on;
+            }
+        };
+        if goes_on {
+            self.cause.get_or_insert(what);
+        } else {
+            self.cause = Some(format!("{what}, so execute() threw"));
+        }
+        goes_on
+    }
+
+    /// Whether the application succeeded: no job failed it.
+    pub fn succeeded(&self) -> bool {
+        self.cause.is_none()
+    }
+
+    /// The application's final status as Flink's `ApplicationState` names
+    /// it: "SUCCEEDED" or "FAILED".
+    pub fn status(&self) -> &'static str {
+        if self.succeeded() {
+            "SUCCEEDED"
+        } else {
+            "FAILED"
+        }
+    }
+
+    /// Why `main` failed, if it did.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    /// The event that says `main` of application `name` returned.
+    pub fn finished_event(&self, name: String) -> EventKind {
+        EventKind::ApplicationFinished {
+            name,
+            finished: self.finished,
+            jobs: self.jobs,
+            cause: self.cause.clone(),
+        }
     }
 }
 
@@ -247,6 +378,27 @@ input = "src"
         let e = parse(&text).unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("unknown order `random`"), "{e}");
+    }
+
+    /// A sequential main() stops at the first job that does not finish;
+    /// a parallel one goes on and keeps the first failure.
+    #[test]
+    fn main_stops_or_goes_on_by_its_order() {
+        let mut seq = MainRun::new(JobOrder::Sequential, 3);
+        assert!(seq.record("job \"a\"", JobEnd::Ended(JobStatus::Finished)));
+        assert!(!seq.record("job \"b\"", JobEnd::Ended(JobStatus::Canceled)));
+        assert_eq!(seq.status(), "FAILED");
+        assert_eq!(
+            seq.cause(),
+            Some("job \"b\" ended CANCELED, so execute() threw")
+        );
+        let mut par = MainRun::new(JobOrder::Parallel, 3);
+        assert!(par.record(&job_label(None, 0), JobEnd::NotSubmitted));
+        assert!(par.record("job \"b\"", JobEnd::Ended(JobStatus::Failed)));
+        assert!(par.record("job \"c\"", JobEnd::Ended(JobStatus::Finished)));
+        assert_eq!(par.cause(), Some("job 1 was not submitted"));
+        let ok = MainRun::new(JobOrder::Parallel, 0);
+        assert!(ok.succeeded() && ok.status() == "SUCCEEDED");
     }
 
     #[test]

@@ -21,7 +21,15 @@ pub enum Placement {
     Spread,
 }
 
-/// Who can start TaskManagers.
+/// Who can start TaskManagers: the ResourceManager's driver (Flink's
+/// `ResourceManagerDriver`). The ResourceManager decides that a worker is
+/// needed or idle; the provider knows how to get or drop one in its
+/// environment. Implementations: [`Standalone`] (cannot start any), the
+/// simulator's provider (simulated hosts), and
+/// [`crate::jobmanager::resourcemanager::local_process::LocalProcessDriver`]
+/// (TaskManager processes on this machine). Calls come from the
+/// JobManager's event loop and must return at once: a provider reports
+/// what became of a request through its own channel, never by blocking.
 pub trait ResourceProvider: Send + Sync + 'static {
     /// Whether this provider can start TaskManagers at all.
     fn is_active(&self) -> bool;

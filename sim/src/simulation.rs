@@ -30,7 +30,7 @@
 
 use crate::net::{SimClock, TurmoilNetwork};
 use crate::scenario::{FaultAction, Mode, Program, Provider, Scenario};
-use runtime::application::{Application, JobOrder};
+use runtime::application::{Application, JobEnd, JobOrder, MainRun, job_label};
 use runtime::client::ClusterClient;
 use runtime::config::{JobManagerConfig, ResourceProvider, Standalone, TaskManagerConfig};
 use runtime::events::{Event, EventKind, EventLog, EventSink, HostCtx};
@@ -481,7 +481,7 @@ impl<'a> Simulation<'a> {
                         let before = settled(&state.borrow()[p], started[p]);
                         match before {
                             None => continue,
-                            Some(Some(JobStatus::Finished)) => {}
+                            Some(status) if JobOrder::Sequential.continues_after(status) => {}
                             Some(_) => {
                                 started[i] = true;
                                 continue;
@@ -938,36 +938,18 @@ fn settled(job: &ClientJob, reached: bool) -> Option<Option<JobStatus>> {
 /// event saying so. A sequential `main` stops at the first job that did not
 /// finish; a parallel one waits for all.
 fn main_returned(p: &Program, state: &[ClientJob], reached: &[bool]) -> Option<EventKind> {
-    let mut finished = 0;
-    let mut cause = None;
+    let mut main = MainRun::new(p.order, p.jobs.len());
     for &j in &p.jobs {
-        let name = || {
-            state[j].result.as_ref().map_or_else(
-                || format!("job {}", j + 1),
-                |r| format!("job \"{}\"", r.name),
-            )
+        let outcome = match settled(&state[j], reached.get(j).copied().unwrap_or(false))? {
+            Some(status) => JobEnd::Ended(status),
+            None => JobEnd::NotSubmitted,
         };
-        match settled(&state[j], reached.get(j).copied().unwrap_or(false))? {
-            Some(JobStatus::Finished) => finished += 1,
-            status => {
-                let what = match status {
-                    Some(s) => format!("{} ended {s}", name()),
-                    None => format!("{} was not submitted", name()),
-                };
-                if p.order == JobOrder::Sequential {
-                    cause = Some(format!("{what}, so execute() threw"));
-                    break;
-                }
-                cause.get_or_insert(what);
-            }
+        let label = job_label(state[j].result.as_ref().map(|r| r.name.as_str()), j);
+        if !main.record(&label, outcome) {
+            break;
         }
     }
-    Some(EventKind::ApplicationFinished {
-        name: p.name.clone(),
-        finished,
-        jobs: p.jobs.len(),
-        cause,
-    })
+    Some(main.finished_event(p.name.clone()))
 }
 
 /// What the client of job and application mode works with; cloned into
@@ -1001,7 +983,7 @@ impl Env {
         match p.order {
             JobOrder::Sequential => {
                 for &i in &p.jobs {
-                    if self.job_cluster(i).await? != Some(JobStatus::Finished) {
+                    if !p.order.continues_after(self.job_cluster(i).await?) {
                         break;
                     }
                 }

@@ -8,25 +8,38 @@
 //! the application is done and its cluster can go.
 //!
 //! Here `main` is an [`Application`]: a list of compiled jobs and their
-//! order. [`run_main`] is a task of the JobManager; it talks to the
+//! order. `run_main` is a task of the JobManager; it talks to the
 //! Dispatcher through the JobManager's own inbox ([`EmbeddedExecutor`]), so
 //! its requests are served by the same event loop as a client's, in order.
 //! When `main` is done it deregisters the application at the resource
 //! provider, which shuts the cluster down (an active one, like YARN's).
 
 use super::Inbound;
-use crate::application::{Application, JobOrder};
+use crate::application::{Application, JobEnd, JobOrder, MainRun, job_label};
 use crate::config::ResourceProvider;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
 use crate::rpc::{ClientRequest, ClientResponse, JobResult};
-use crate::state::JobStatus;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// How often `main` asks whether its jobs ended (as `execute()` waits).
 const POLL_MS: u64 = 100;
+
+/// Why a request of `main` to its own Dispatcher failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplicationError {
+    /// The JobManager's event loop is gone (its inbox or the answer closed).
+    #[error("the JobManager stopped")]
+    Stopped,
+    /// The Dispatcher refused the request; its words.
+    #[error("{0}")]
+    Refused(String),
+    /// An answer that does not fit the request.
+    #[error("unexpected answer {0}")]
+    Unexpected(String),
+}
 
 /// Submits to the Dispatcher of this JobManager, in-process (Flink's
 /// `EmbeddedExecutor`).
@@ -38,36 +51,36 @@ pub struct EmbeddedExecutor {
 }
 
 impl EmbeddedExecutor {
-    async fn call(&self, req: ClientRequest) -> Result<ClientResponse, String> {
+    async fn call(&self, req: ClientRequest) -> Result<ClientResponse, ApplicationError> {
         let (tx, rx) = oneshot::channel();
         self.inbox
             .send(Inbound::FromApplication(req, tx))
-            .map_err(|_| "the JobManager stopped".to_string())?;
+            .map_err(|_| ApplicationError::Stopped)?;
         match rx.await {
-            Ok(ClientResponse::Error(e)) => Err(e),
+            Ok(ClientResponse::Error(e)) => Err(ApplicationError::Refused(e)),
             Ok(r) => Ok(r),
-            Err(_) => Err("the JobManager stopped".to_string()),
+            Err(_) => Err(ApplicationError::Stopped),
         }
     }
 
     /// Submits a job; its id.
-    pub async fn submit(&self, jg: JobGraph) -> Result<JobId, String> {
+    pub async fn submit(&self, jg: JobGraph) -> Result<JobId, ApplicationError> {
         match self.call(ClientRequest::Submit(Box::new(jg))).await? {
             ClientResponse::Submitted(id) => Ok(id),
-            r => Err(format!("unexpected answer {r:?}")),
+            r => Err(ApplicationError::Unexpected(format!("{r:?}"))),
         }
     }
 
     /// A job's result so far.
-    pub async fn result(&self, id: JobId) -> Result<JobResult, String> {
+    pub async fn result(&self, id: JobId) -> Result<JobResult, ApplicationError> {
         match self.call(ClientRequest::Result(id)).await? {
             ClientResponse::Result(r) => Ok(*r),
-            r => Err(format!("unexpected answer {r:?}")),
+            r => Err(ApplicationError::Unexpected(format!("{r:?}"))),
         }
     }
 
     /// Waits until the job is terminal (what a blocking `execute()` does).
-    pub async fn wait(&self, id: JobId) -> Result<JobResult, String> {
+    pub async fn wait(&self, id: JobId) -> Result<JobResult, ApplicationError> {
         loop {
             let r = self.result(id).await?;
             if r.status.is_terminal() {
@@ -76,12 +89,21 @@ impl EmbeddedExecutor {
             tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
         }
     }
+
+    /// Waits for job `id` and says how it ended, as `main` sees it.
+    async fn outcome(&self, id: JobId) -> JobEnd {
+        match self.wait(id).await {
+            Ok(r) => JobEnd::Ended(r.status),
+            Err(e) => JobEnd::Error(e.to_string()),
+        }
+    }
 }
 
 /// Runs an application's `main` on this JobManager: submits its jobs in
-/// their order and waits for them. A sequential `main` stops at the first
-/// job that does not FINISH (its `execute()` throws), as Flink's does.
-/// Then the application is deregistered, and the cluster goes with it.
+/// their order and waits for them, by the rules of [`MainRun`] (a
+/// sequential `main` stops at the first job that does not FINISH, as
+/// Flink's `execute()` throws). Then the application is deregistered, and
+/// the cluster goes with it.
 pub(super) async fn run_main(
     ctx: HostCtx,
     app: Application,
@@ -94,67 +116,38 @@ pub(super) async fn run_main(
         order: app.order.as_str().to_string(),
     });
     let executor = EmbeddedExecutor { inbox };
-    let total = app.jobs.len();
-    let mut finished = 0;
-    let mut cause = None;
+    let mut main = MainRun::new(app.order, app.jobs.len());
     match app.order {
         JobOrder::Sequential => {
-            for jg in app.jobs {
-                let name = jg.name.clone();
-                let r = match executor.submit(jg).await {
-                    Ok(id) => executor.wait(id).await,
-                    Err(e) => Err(e),
+            for (k, jg) in app.jobs.into_iter().enumerate() {
+                let label = job_label(Some(&jg.name), k);
+                let outcome = match executor.submit(jg).await {
+                    Ok(id) => executor.outcome(id).await,
+                    Err(e) => JobEnd::Error(e.to_string()),
                 };
-                match r {
-                    Ok(r) if r.status == JobStatus::Finished => finished += 1,
-                    Ok(r) => {
-                        cause = Some(format!(
-                            "job \"{name}\" ended {}, so execute() threw",
-                            r.status
-                        ));
-                        break;
-                    }
-                    Err(e) => {
-                        cause = Some(format!("job \"{name}\": {e}"));
-                        break;
-                    }
+                if !main.record(&label, outcome) {
+                    break;
                 }
             }
         }
         JobOrder::Parallel => {
-            let mut ids = Vec::new();
-            for jg in app.jobs {
-                let name = jg.name.clone();
+            // executeAsync() for each, then wait for all.
+            let mut submitted = Vec::new();
+            for (k, jg) in app.jobs.into_iter().enumerate() {
+                let label = job_label(Some(&jg.name), k);
                 match executor.submit(jg).await {
-                    Ok(id) => ids.push(id),
+                    Ok(id) => submitted.push((label, id)),
                     Err(e) => {
-                        cause = Some(format!("job \"{name}\": {e}"));
+                        main.record(&label, JobEnd::Error(e.to_string()));
                     }
                 }
             }
-            for id in ids {
-                match executor.wait(id).await {
-                    Ok(r) if r.status == JobStatus::Finished => finished += 1,
-                    Ok(r) => {
-                        cause.get_or_insert(format!("job \"{}\" ended {}", r.name, r.status));
-                    }
-                    Err(e) => {
-                        cause.get_or_insert(e);
-                    }
-                }
+            for (label, id) in submitted {
+                let outcome = executor.outcome(id).await;
+                main.record(&label, outcome);
             }
         }
     }
-    let status = if cause.is_none() {
-        "SUCCEEDED"
-    } else {
-        "FAILED"
-    };
-    ctx.emit(EventKind::ApplicationFinished {
-        name: app.name,
-        finished,
-        jobs: total,
-        cause: cause.clone(),
-    });
-    provider.deregister_application(status, cause.as_deref());
+    ctx.emit(main.finished_event(app.name));
+    provider.deregister_application(main.status(), main.cause());
 }

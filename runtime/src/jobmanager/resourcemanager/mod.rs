@@ -10,6 +10,7 @@
 //! an *active* one (YARN, Kubernetes) asks its environment to start one
 //! (and, here, releases TaskManagers that stay idle).
 
+pub mod local_process;
 use super::Outbox;
 use crate::config::{JobManagerConfig, Placement};
 use crate::events::{EventKind, HostCtx};

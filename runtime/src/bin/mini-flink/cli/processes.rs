@@ -1,0 +1,212 @@
+//! `mini-flink jobmanager`, `taskmanager` and `coordinator`: the processes
+//! of a standalone cluster.
+//!
+//! Flink ships these as scripts (`bin/jobmanager.sh`, `bin/taskmanager.sh`,
+//! and ZooKeeper for high availability); here each is a command that
+//! builds the process's configuration from its flags and runs the
+//! library's component until it stops: [`runtime::jobmanager::run_jobmanager`],
+//! [`runtime::taskmanager::run_taskmanager`] and
+//! [`runtime::ha::run_coordinator`]. In: flags. Out: a line or two on
+//! standard output saying where the process listens, events on stderr with
+//! `--events`, and an error when it cannot start.
+
+use super::{
+    DEFAULT_JOBMANAGER, EventsArg, checkpoint_dir, host_ctx, plural, start_jobmanager, unique_seed,
+};
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use runtime::config::{HaConfig, JobManagerConfig, Placement, TaskManagerConfig};
+use runtime::storage::DirStorage;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// `mini-flink coordinator`.
+#[derive(Debug, Args)]
+pub struct CoordinatorArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2181")]
+    bind: String,
+    #[command(flatten)]
+    events: EventsArg,
+}
+
+/// High availability for JobManagers and TaskManagers.
+#[derive(Debug, Args)]
+pub struct HaArgs {
+    /// Run with high availability through the coordinator at ADDR (see
+    /// `mini-flink coordinator`): JobManagers campaign for leadership,
+    /// TaskManagers follow the leader. Clients then use
+    /// `--jobmanager ha://ADDR`.
+    #[arg(long, value_name = "ADDR")]
+    ha: Option<String>,
+    /// Leader lease, ms: a leader that cannot renew it for this long steps down.
+    #[arg(long, value_name = "MS", default_value_t = 3_000,
+          value_parser = clap::value_parser!(u64).range(100..))]
+    lease_ms: u64,
+}
+
+impl HaArgs {
+    /// The HA settings these flags give, if any.
+    fn config(&self) -> Option<HaConfig> {
+        self.ha.clone().map(|coordinator| HaConfig {
+            coordinator,
+            lease_ms: self.lease_ms,
+        })
+    }
+}
+
+/// `mini-flink jobmanager`.
+#[derive(Debug, Args)]
+pub struct JobManagerArgs {
+    /// Address to listen on for TaskManagers and clients; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
+    bind: String,
+    /// Interval of heartbeat requests to TaskManagers, ms (Flink's `heartbeat.interval`).
+    #[arg(long, value_name = "MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_interval_ms: u64,
+    /// A TaskManager silent this long is lost, ms (Flink's `heartbeat.timeout`).
+    #[arg(long, value_name = "MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_timeout_ms: u64,
+    /// Spread slots over TaskManagers instead of filling one first
+    /// (Flink's `cluster.evenly-spread-out-slots: true`).
+    #[arg(long)]
+    spread: bool,
+    /// Directory for completed checkpoints and savepoints (Flink's
+    /// `state.checkpoints.dir`) [default: mini-flink-checkpoints in the
+    /// system's temporary directory].
+    #[arg(long, value_name = "DIR")]
+    checkpoint_dir: Option<PathBuf>,
+    #[command(flatten)]
+    ha: HaArgs,
+    #[command(flatten)]
+    events: EventsArg,
+}
+
+/// `mini-flink taskmanager`.
+#[derive(Debug, Args)]
+pub struct TaskManagerArgs {
+    /// The JobManager's address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
+    pub jobmanager: String,
+    /// Number of task slots offered (Flink's `taskmanager.numberOfTaskSlots`).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub slots: u32,
+    /// Address of the data port other TaskManagers send records to; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub data_bind: String,
+    /// Resource id of this TaskManager (default: taskmanager-<pid>).
+    #[arg(long, value_name = "NAME")]
+    id: Option<String>,
+    #[command(flatten)]
+    ha: HaArgs,
+    #[command(flatten)]
+    events: EventsArg,
+}
+
+/// Starts a JobManager and serves until it stops.
+pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
+    if a.heartbeat_timeout_ms <= a.heartbeat_interval_ms {
+        bail!(
+            "--heartbeat-timeout-ms ({}) must be longer than --heartbeat-interval-ms ({}), \
+             or every TaskManager is lost between two heartbeats",
+            a.heartbeat_timeout_ms,
+            a.heartbeat_interval_ms
+        );
+    }
+    let checkpoint_dir = checkpoint_dir(a.checkpoint_dir)?;
+    if a.ha.ha.is_some() && a.bind.ends_with(":0") {
+        bail!(
+            "with --ha, --bind needs a fixed port ({}): the leader's address is published for TaskManagers and clients",
+            a.bind
+        );
+    }
+    let cfg = JobManagerConfig {
+        ha: a.ha.config(),
+        advertise: a.ha.ha.is_some().then(|| a.bind.clone()),
+        bind: a.bind.clone(),
+        heartbeat_interval_ms: a.heartbeat_interval_ms,
+        heartbeat_timeout_ms: a.heartbeat_timeout_ms,
+        placement: if a.spread {
+            Placement::Spread
+        } else {
+            Placement::Fill
+        },
+        storage: Arc::new(DirStorage::new(&checkpoint_dir)),
+        ..JobManagerConfig::default()
+    };
+    // Candidates are told apart by name at the coordinator: with HA each
+    // JobManager process needs its own.
+    let name = if a.ha.ha.is_some() {
+        format!("jobmanager-{}", std::process::id())
+    } else {
+        "jobmanager".to_string()
+    };
+    let mut ctx = host_ctx(name, a.events.events);
+    ctx.seed = unique_seed();
+    if let Some(c) = &a.ha.ha {
+        say!("JobManager campaigning for leadership at the coordinator {c}");
+    }
+    let (addr, server) = start_jobmanager(ctx, cfg, "the JobManager stopped").await?;
+    say!("JobManager listening on {addr}");
+    say!(
+        "Checkpoints and savepoints go to {}",
+        checkpoint_dir.display()
+    );
+    match server.await {
+        Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+        Ok(Err(e)) => Err(anyhow!(e)).context("the JobManager stopped"),
+        Err(e) => Err(anyhow!("the JobManager crashed: {e}")),
+    }
+}
+
+/// Starts a TaskManager and runs until its ResourceManager releases it.
+pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
+    let id =
+        a.id.unwrap_or_else(|| format!("taskmanager-{}", std::process::id()));
+    if id.trim().is_empty() {
+        bail!("--id must not be empty");
+    }
+    // The TaskManager retries an unreachable JobManager forever (it may
+    // start later), so catch an address that can never work up front.
+    if let Err(e) = tokio::net::lookup_host(a.ha.ha.as_deref().unwrap_or(&a.jobmanager)).await {
+        bail!(
+            "--jobmanager {}: not an address ({e}); give HOST:PORT, e.g. {DEFAULT_JOBMANAGER}",
+            a.jobmanager
+        );
+    }
+    let cfg = TaskManagerConfig {
+        jobmanager: a.jobmanager.clone(),
+        slots: a.slots,
+        data_bind: a.data_bind,
+        data_advertise: None,
+        print_to_stdout: true,
+        ha: a.ha.config(),
+        ..TaskManagerConfig::default()
+    };
+    say!(
+        "TaskManager {id} ({} slot{}) connecting to {}",
+        a.slots,
+        plural(a.slots),
+        a.jobmanager
+    );
+    let ctx = host_ctx(id.clone(), a.events.events);
+    runtime::taskmanager::run_taskmanager(ctx, cfg)
+        .await
+        .with_context(|| format!("TaskManager {id} stopped"))?;
+    say!("TaskManager {id}: the ResourceManager released it; shutting down");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the HA coordinator and serves until it stops.
+pub async fn coordinator(a: CoordinatorArgs) -> Result<ExitCode> {
+    let ctx = host_ctx("coordinator".into(), a.events.events);
+    say!("Coordinator listening on {}", a.bind);
+    runtime::ha::run_coordinator(ctx, a.bind.clone())
+        .await
+        .with_context(|| format!("the coordinator on {} stopped", a.bind))?;
+    Ok(ExitCode::SUCCESS)
+}
