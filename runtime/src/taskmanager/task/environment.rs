@@ -1,0 +1,94 @@
+//! The task's environment: what a task gets from its TaskManager and what
+//! the two say to each other.
+//!
+//! Flink hands every `Task` a `RuntimeEnvironment` (the network stack, the
+//! configuration, the gateways back to the TaskExecutor); a task reports
+//! its state changes through `TaskManagerActions.updateTaskExecutionState`
+//! and acknowledges checkpoints through its `CheckpointResponder`. Here
+//! [`TaskContext`] is the environment, [`TaskReport`] everything a task
+//! tells its TaskExecutor, [`TaskControl`] everything the TaskExecutor
+//! tells a running task.
+//!
+//! - **In**: [`TaskControl`] from the TaskExecutor.
+//! - **Out**: [`TaskReport`]s to the TaskExecutor, which turns them into
+//!   messages to the JobMaster.
+
+use crate::config::TaskManagerConfig;
+use crate::events::{HostCtx, TaskCounters};
+use crate::operators::Value;
+use crate::rpc::{CheckpointBarrier, ExecutionAttemptId, Txn};
+use crate::state::ExecutionState;
+use crate::taskmanager::network::NetworkEnvironment;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// What a task tells its TaskExecutor.
+#[derive(Debug)]
+pub enum TaskReport {
+    /// A state change with the counters so far.
+    State {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// New state.
+        state: ExecutionState,
+        /// Failure cause.
+        cause: Option<String>,
+        /// Counters.
+        counters: TaskCounters,
+    },
+    /// Counters of a running task, periodically.
+    Metrics {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// Counters.
+        counters: TaskCounters,
+    },
+    /// Records reached a collect sink.
+    Collected {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// Their transaction.
+        txn: Txn,
+        /// The records.
+        records: Vec<Value>,
+    },
+    /// The task's snapshot for a checkpoint.
+    Ack {
+        /// The attempt.
+        attempt: ExecutionAttemptId,
+        /// Checkpoint id.
+        checkpoint: u64,
+        /// Encoded [`crate::checkpoint::TaskSnapshot`].
+        state: Vec<u8>,
+        /// Time spent aligning (ms).
+        alignment_ms: u64,
+    },
+}
+
+/// What the TaskExecutor tells a running task.
+#[derive(Debug, Clone, Copy)]
+pub enum TaskControl {
+    /// (Sources) inject this barrier; with `stop`, end after it.
+    Trigger {
+        /// The barrier.
+        barrier: CheckpointBarrier,
+        /// Stop after the barrier (stop-with-savepoint).
+        stop: bool,
+    },
+}
+
+/// Everything a task needs from its TaskManager.
+pub struct TaskContext {
+    /// The host.
+    pub ctx: HostCtx,
+    /// The network stack.
+    pub net: Arc<NetworkEnvironment>,
+    /// TaskManager settings.
+    pub cfg: TaskManagerConfig,
+    /// Reports to the TaskExecutor: the task sends, the TaskExecutor's
+    /// session loop receives; sends after the TaskExecutor is gone are lost.
+    pub reports: mpsc::UnboundedSender<TaskReport>,
+    /// Commands from the TaskExecutor (checkpoint triggers for sources);
+    /// closed when the TaskExecutor forgets the task.
+    pub control: mpsc::UnboundedReceiver<TaskControl>,
+}
