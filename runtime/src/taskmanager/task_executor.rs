@@ -17,13 +17,13 @@
 //!   slot report, slot offers, task states, checkpoint acknowledgements,
 //!   collected records), and events.
 
+use super::network::NetworkEnvironment;
+use super::slot_table::TaskSlotTable;
+use super::task::{self, TaskContext, TaskControl, TaskReport};
 use crate::config::TaskManagerConfig;
 use crate::events::{EventKind, HostCtx};
 use crate::net::frame::{FrameWriter, WireError, handshake};
 use crate::rpc::{ExecutionAttemptId, FromTaskManager, SlotOffer, ToTaskManager};
-use super::network::NetworkEnvironment;
-use super::slot_table::TaskSlotTable;
-use super::task::{self, TaskContext, TaskControl, TaskReport};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

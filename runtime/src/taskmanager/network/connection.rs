@@ -48,7 +48,11 @@ pub(super) fn serve(
 }
 
 /// Hands one message from the peer to the channel it is for.
-fn dispatch(registry: &SharedRegistry, msg: DataMessage, conn: &mpsc::UnboundedSender<DataMessage>) {
+fn dispatch(
+    registry: &SharedRegistry,
+    msg: DataMessage,
+    conn: &mpsc::UnboundedSender<DataMessage>,
+) {
     let mut reg = registry.lock();
     match msg {
         DataMessage::PartitionRequest { key, credit } => {

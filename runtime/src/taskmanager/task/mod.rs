@@ -86,4 +86,3 @@ impl Drop for ReleaseOnDrop {
         self.net.release(&self.keys);
     }
 }
-

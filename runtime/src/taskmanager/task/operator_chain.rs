@@ -162,7 +162,10 @@ impl OperatorChain {
 
     /// When the earliest timer of any operator fires.
     pub fn next_timer(&self) -> Option<u64> {
-        self.ops.iter().filter_map(|op| op.operator.next_timer()).min()
+        self.ops
+            .iter()
+            .filter_map(|op| op.operator.next_timer())
+            .min()
     }
 
     /// The state of every chained operator (and a source's offset).

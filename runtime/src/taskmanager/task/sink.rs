@@ -25,8 +25,8 @@ use crate::rpc::Txn;
 /// sink's time.
 #[inline]
 fn account(rate: u64, ctx: &mut OperatorContext) {
-    if rate > 0 {
-        ctx.sink_debt_us += 1_000_000 / rate;
+    if let Some(us) = 1_000_000u64.checked_div(rate) {
+        ctx.sink_debt_us += us;
     }
     ctx.records_out += 1;
 }

@@ -243,8 +243,9 @@ impl StreamTask {
             }
             let now = self.ctx.now_ms();
             let (chain, writers) = (&mut self.chain, &mut self.writers);
-            let produced =
-                split.emit_batch(writers.buffer_records(), |v| chain.push_head(v, writers, now));
+            let produced = split.emit_batch(writers.buffer_records(), |v| {
+                chain.push_head(v, writers, now)
+            });
             // ...and also while the source waits for room downstream
             // (back-pressure), so a checkpoint is never stuck behind it.
             let throttled = split.is_throttled(produced);
@@ -354,9 +355,13 @@ impl StreamTask {
                     self.unaligned_barrier(idx, b, false).await?;
                 }
                 StreamElement::Barrier(b) => {
-                    let step =
-                        self.barriers
-                            .on_aligned_barrier(&mut self.gate, idx, b, now, &mut elements);
+                    let step = self.barriers.on_aligned_barrier(
+                        &mut self.gate,
+                        idx,
+                        b,
+                        now,
+                        &mut elements,
+                    );
                     if step == AlignedBarrier::Blocked {
                         self.complete_alignment().await?;
                         break;
