@@ -411,70 +411,23 @@ impl TaskExecutor {
         }
     }
 
+    /// Forwards a task's report to the JobMaster, unless the task was
+    /// cancelled meanwhile (its reports are stale); a terminal state ends
+    /// the task here.
     async fn on_report(
         &mut self,
         r: TaskReport,
         writer: &mut FrameWriter,
     ) -> Result<(), SessionEnd> {
-        let msg = match r {
-            TaskReport::State {
-                attempt,
-                state,
-                cause,
-                counters,
-            } => {
-                if !self.tasks.contains_key(&attempt) {
-                    // Reports of a cancelled task are stale.
-                    return Ok(());
-                }
-                if state.is_terminal() {
-                    self.tasks.remove(&attempt);
-                }
-                FromTaskManager::TaskState {
-                    attempt,
-                    state,
-                    cause,
-                    counters,
-                }
-            }
-            TaskReport::Metrics { attempt, counters } => {
-                if !self.tasks.contains_key(&attempt) {
-                    return Ok(());
-                }
-                FromTaskManager::TaskMetrics { attempt, counters }
-            }
-            TaskReport::Collected {
-                attempt,
-                txn,
-                records,
-            } => {
-                if !self.tasks.contains_key(&attempt) {
-                    return Ok(());
-                }
-                FromTaskManager::Collected {
-                    attempt,
-                    txn,
-                    records,
-                }
-            }
-            TaskReport::Ack {
-                attempt,
-                checkpoint,
-                state,
-                alignment_ms,
-            } => {
-                if !self.tasks.contains_key(&attempt) {
-                    return Ok(());
-                }
-                FromTaskManager::AcknowledgeCheckpoint {
-                    attempt,
-                    checkpoint,
-                    state,
-                    alignment_ms,
-                }
-            }
-        };
-        Self::send(writer, &msg).await
+        if !self.tasks.contains_key(&r.attempt) {
+            return Ok(());
+        }
+        if let FromTaskManager::TaskState { state, .. } = &r.message
+            && state.is_terminal()
+        {
+            self.tasks.remove(&r.attempt);
+        }
+        Self::send(writer, &r.message).await
     }
 
     /// Cancels every task and frees every slot (the JobManager is gone).

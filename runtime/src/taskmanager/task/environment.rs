@@ -15,54 +15,44 @@
 
 use crate::config::TaskManagerConfig;
 use crate::events::{HostCtx, TaskCounters};
-use crate::operators::Value;
-use crate::rpc::{CheckpointBarrier, ExecutionAttemptId, Txn};
+use crate::rpc::{CheckpointBarrier, ExecutionAttemptId, FromTaskManager};
 use crate::state::ExecutionState;
 use crate::taskmanager::network::NetworkEnvironment;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// What a task tells its TaskExecutor.
+/// What a task tells its TaskExecutor: a message for the JobMaster (its
+/// state, its metrics, records for a collect sink, a checkpoint
+/// acknowledgement), which the TaskExecutor forwards only while it still
+/// runs that attempt.
 #[derive(Debug)]
-pub enum TaskReport {
-    /// A state change with the counters so far.
-    State {
-        /// The attempt.
+pub struct TaskReport {
+    /// The attempt that reports.
+    pub attempt: ExecutionAttemptId,
+    /// A [`FromTaskManager::TaskState`], [`FromTaskManager::TaskMetrics`],
+    /// [`FromTaskManager::Collected`] or
+    /// [`FromTaskManager::AcknowledgeCheckpoint`] of that attempt.
+    pub message: FromTaskManager,
+}
+
+impl TaskReport {
+    /// A state change of `attempt`, with its counters so far.
+    pub fn state(
         attempt: ExecutionAttemptId,
-        /// New state.
         state: ExecutionState,
-        /// Failure cause.
         cause: Option<String>,
-        /// Counters.
         counters: TaskCounters,
-    },
-    /// Counters of a running task, periodically.
-    Metrics {
-        /// The attempt.
-        attempt: ExecutionAttemptId,
-        /// Counters.
-        counters: TaskCounters,
-    },
-    /// Records reached a collect sink.
-    Collected {
-        /// The attempt.
-        attempt: ExecutionAttemptId,
-        /// Their transaction.
-        txn: Txn,
-        /// The records.
-        records: Vec<Value>,
-    },
-    /// The task's snapshot for a checkpoint.
-    Ack {
-        /// The attempt.
-        attempt: ExecutionAttemptId,
-        /// Checkpoint id.
-        checkpoint: u64,
-        /// Encoded [`crate::checkpoint::TaskSnapshot`].
-        state: Vec<u8>,
-        /// Time spent aligning (ms).
-        alignment_ms: u64,
-    },
+    ) -> Self {
+        TaskReport {
+            attempt,
+            message: FromTaskManager::TaskState {
+                attempt,
+                state,
+                cause,
+                counters,
+            },
+        }
+    }
 }
 
 /// What the TaskExecutor tells a running task.

@@ -43,12 +43,12 @@ use std::sync::Arc;
 /// Runs a task to its end, reporting state changes to the TaskExecutor.
 pub async fn run_task(tdd: TaskDeploymentDescriptor, mut tc: TaskContext) {
     let attempt = tdd.attempt;
-    let _ = tc.reports.send(TaskReport::State {
+    let _ = tc.reports.send(TaskReport::state(
         attempt,
-        state: ExecutionState::Initializing,
-        cause: None,
-        counters: TaskCounters::default(),
-    });
+        ExecutionState::Initializing,
+        None,
+        TaskCounters::default(),
+    ));
     // Released however the task ends, also when it is cancelled (aborted).
     let mut inputs = ReleaseOnDrop {
         net: tc.net.clone(),
@@ -66,12 +66,9 @@ pub async fn run_task(tdd: TaskDeploymentDescriptor, mut tc: TaskContext) {
         Ok(()) => (ExecutionState::Finished, None),
         Err(cause) => (ExecutionState::Failed, Some(cause.to_string())),
     };
-    let _ = tc.reports.send(TaskReport::State {
-        attempt,
-        state,
-        cause,
-        counters,
-    });
+    let _ = tc
+        .reports
+        .send(TaskReport::state(attempt, state, cause, counters));
 }
 
 /// Forgets a task's input channels when dropped, so buffers still on their

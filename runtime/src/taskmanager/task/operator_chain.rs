@@ -15,7 +15,7 @@
 //!   chain's [`TaskSnapshot`].
 
 use super::operators::{
-    KeyedCount, OperatorContext, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap,
+    Aggregate, OperatorContext, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap,
     StreamOperator, WindowOperator,
 };
 use super::sink::{CollectSink, DiscardingSink, PrintSink};
@@ -59,9 +59,12 @@ fn stream_operator(
         OperatorKind::Map(f) => Box::new(StreamMap(*f)),
         OperatorKind::Filter(f) => Box::new(StreamFilter(*f)),
         OperatorKind::FlatMap(f) => Box::new(StreamFlatMap(*f)),
-        OperatorKind::Sum => Box::new(StreamGroupedReduce::new(key, ReduceFn::Sum)),
-        OperatorKind::Reduce(f) => Box::new(StreamGroupedReduce::new(key, *f)),
-        OperatorKind::Count => Box::new(KeyedCount::new(key)),
+        OperatorKind::Sum => Box::new(StreamGroupedReduce::new(
+            key,
+            Aggregate::Reduce(ReduceFn::Sum),
+        )),
+        OperatorKind::Reduce(f) => Box::new(StreamGroupedReduce::new(key, Aggregate::Reduce(*f))),
+        OperatorKind::Count => Box::new(StreamGroupedReduce::new(key, Aggregate::Count)),
         OperatorKind::WindowCount { size_ms } => Box::new(WindowOperator::new(key, *size_ms)),
         OperatorKind::Discard { rate } => Box::new(DiscardingSink { rate: *rate }),
         OperatorKind::Print { rate } => Box::new(PrintSink {

@@ -12,8 +12,7 @@
 //! | [`StreamMap`] | `StreamMap` | none |
 //! | [`StreamFilter`] | `StreamFilter` | none |
 //! | [`StreamFlatMap`] | `StreamFlatMap` | none |
-//! | [`StreamGroupedReduce`] | `StreamGroupedReduceOperator` (`sum`, `reduce`) | a value per key |
-//! | [`KeyedCount`] | a keyed `count` aggregation | a count per key |
+//! | [`StreamGroupedReduce`] | `StreamGroupedReduceOperator` (`sum`, `reduce`, `count`) | a value per key |
 //! | [`WindowOperator`] | `WindowOperator` with tumbling processing-time windows and a count | a count per window and key, and a timer per window |
 //!
 //! Sources and sinks implement the same trait in [`super::source`] and
@@ -144,20 +143,47 @@ fn count_of(v: &Value) -> i64 {
     }
 }
 
-/// Keyed rolling `sum` and `reduce`: emits `(key, accumulated)` per record.
+/// How a keyed aggregation folds a record into its key's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// `sum` and `reduce`: combines the pair's count with the value so far.
+    Reduce(ReduceFn),
+    /// `count`: one more record.
+    Count,
+}
+
+impl Aggregate {
+    /// The key's new value after `record`, from its value so far.
+    #[inline]
+    fn fold(self, acc: Option<i64>, record: &Value) -> i64 {
+        match self {
+            Aggregate::Reduce(f) => {
+                let n = count_of(record);
+                match acc {
+                    Some(a) => f.combine(a, n),
+                    None => n,
+                }
+            }
+            Aggregate::Count => acc.unwrap_or(0) + 1,
+        }
+    }
+}
+
+/// Keyed rolling `sum`, `reduce` and `count`: emits `(key, value so far)`
+/// per record.
 #[derive(Debug)]
 pub struct StreamGroupedReduce {
     key: KeySelector,
-    reduce: ReduceFn,
+    aggregate: Aggregate,
     state: KeyedState,
 }
 
 impl StreamGroupedReduce {
-    /// A reduce keyed by `key`; `sum` is [`ReduceFn::Sum`].
-    pub fn new(key: KeySelector, reduce: ReduceFn) -> Self {
+    /// An aggregation keyed by `key`; `sum` is `Aggregate::Reduce(ReduceFn::Sum)`.
+    pub fn new(key: KeySelector, aggregate: Aggregate) -> Self {
         StreamGroupedReduce {
             key,
-            reduce,
+            aggregate,
             state: KeyedState::default(),
         }
     }
@@ -166,45 +192,7 @@ impl StreamGroupedReduce {
 impl StreamOperator for StreamGroupedReduce {
     fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
         let key = self.key.key_of(&record);
-        let n = count_of(&record);
-        let acc = match self.state.get(&key) {
-            Some(a) => self.reduce.combine(a, n),
-            None => n,
-        };
-        self.state.put(key.clone(), acc);
-        out.push(Value::Pair(Box::new(key), acc));
-    }
-
-    fn snapshot(&self) -> OperatorSnapshot {
-        self.state.snapshot()
-    }
-
-    fn restore(&mut self, snapshot: &OperatorSnapshot) {
-        self.state.restore(snapshot);
-    }
-}
-
-/// Keyed rolling `count`: emits `(key, records so far)` per record.
-#[derive(Debug)]
-pub struct KeyedCount {
-    key: KeySelector,
-    state: KeyedState,
-}
-
-impl KeyedCount {
-    /// A count keyed by `key`.
-    pub fn new(key: KeySelector) -> Self {
-        KeyedCount {
-            key,
-            state: KeyedState::default(),
-        }
-    }
-}
-
-impl StreamOperator for KeyedCount {
-    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
-        let key = self.key.key_of(&record);
-        let acc = self.state.get(&key).unwrap_or(0) + 1;
+        let acc = self.aggregate.fold(self.state.get(&key), &record);
         self.state.put(key.clone(), acc);
         out.push(Value::Pair(Box::new(key), acc));
     }

@@ -31,7 +31,8 @@ use crate::graph::{NodeIdx, Partitioner};
 use crate::operators::{KeySelector, KindClass, Value};
 use crate::rng::SeededRng;
 use crate::rpc::{
-    ChannelKey, CheckpointBarrier, ExecutionAttemptId, StreamElement, TaskDeploymentDescriptor, Txn,
+    ChannelKey, CheckpointBarrier, ExecutionAttemptId, FromTaskManager, StreamElement,
+    TaskDeploymentDescriptor, Txn,
 };
 use crate::state::ExecutionState;
 use crate::taskmanager::network::ChannelError;
@@ -193,12 +194,12 @@ impl StreamTask {
         tdd: &TaskDeploymentDescriptor,
         control: &mut mpsc::UnboundedReceiver<TaskControl>,
     ) -> Result<(), TaskError> {
-        let _ = self.reports.send(TaskReport::State {
-            attempt: self.attempt,
-            state: ExecutionState::Running,
-            cause: None,
-            counters: self.counters.clone(),
-        });
+        let _ = self.reports.send(TaskReport::state(
+            self.attempt,
+            ExecutionState::Running,
+            None,
+            self.counters.clone(),
+        ));
         let jg = &tdd.job_graph;
         let vertex = &jg.vertices[self.attempt.vertex as usize];
         let head_kind = &jg.stream_graph.nodes[vertex.operators[0]].kind;
@@ -452,11 +453,19 @@ impl StreamTask {
     }
 
     fn acknowledge(&self, checkpoint: u64, snapshot: &TaskSnapshot, alignment_ms: u64) {
-        let _ = self.reports.send(TaskReport::Ack {
+        self.report(FromTaskManager::AcknowledgeCheckpoint {
             attempt: self.attempt,
             checkpoint,
             state: snapshot.encode(),
             alignment_ms,
+        });
+    }
+
+    /// Sends a message for the JobMaster through the TaskExecutor.
+    fn report(&self, message: FromTaskManager) {
+        let _ = self.reports.send(TaskReport {
+            attempt: self.attempt,
+            message,
         });
     }
 
@@ -495,7 +504,7 @@ impl StreamTask {
 
     fn send_collected(&mut self, txn: Txn) {
         if let Some(records) = pre_commit(&mut self.chain.ctx, txn) {
-            let _ = self.reports.send(TaskReport::Collected {
+            self.report(FromTaskManager::Collected {
                 attempt: self.attempt,
                 txn,
                 records,
@@ -556,7 +565,7 @@ impl StreamTask {
                 }
             }
         }
-        let _ = self.reports.send(TaskReport::Metrics {
+        self.report(FromTaskManager::TaskMetrics {
             attempt: self.attempt,
             counters: self.counters.clone(),
         });
