@@ -1,8 +1,10 @@
-//! Lifecycles: job status and execution state, with legal transitions in one place.
+//! Lifecycles: job status, execution state and task slot state, with legal
+//! transitions in one place.
 //!
-//! Flink's `JobStatus` and `ExecutionState` are state machines; the JobMaster
-//! and the TaskExecutor move them only through [`JobStatus::check`] and
-//! [`ExecutionState::check`], so an impossible move (FINISHED → RUNNING) is
+//! Flink's `JobStatus`, `ExecutionState` and `TaskSlotState` are state
+//! machines; the JobMaster and the TaskExecutor move them only through
+//! [`JobStatus::check`], [`ExecutionState::check`] and
+//! [`TaskSlotState::check`], so an impossible move (FINISHED → RUNNING) is
 //! a bug caught where it happens rather than a confusing trace later.
 
 use serde::{Deserialize, Serialize};
@@ -183,6 +185,70 @@ impl fmt::Display for ExecutionState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The state of one slot of a TaskManager (Flink's `TaskSlotState`, with
+/// the free state Flink expresses by the slot's absence from the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TaskSlotState {
+    /// Not allocated to any job.
+    Free,
+    /// Allocated to a job (the ResourceManager asked), offered to its JobMaster.
+    Allocated,
+    /// In use by its job: the JobMaster accepted it or deployed into it.
+    Active,
+    /// Being freed: its tasks are cancelled, then it is free again.
+    Releasing,
+}
+
+impl TaskSlotState {
+    /// Flink's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskSlotState::Free => "FREE",
+            TaskSlotState::Allocated => "ALLOCATED",
+            TaskSlotState::Active => "ACTIVE",
+            TaskSlotState::Releasing => "RELEASING",
+        }
+    }
+
+    /// Whether `self → to` is a legal move.
+    pub fn can_move_to(self, to: TaskSlotState) -> bool {
+        use TaskSlotState::*;
+        matches!(
+            (self, to),
+            (Free, Allocated)
+                | (Allocated, Active)
+                | (Active, Allocated)
+                | (Allocated | Active, Releasing)
+                | (Releasing, Free)
+        )
+    }
+
+    /// Checks a move; the error names both states.
+    pub fn check(self, to: TaskSlotState) -> Result<TaskSlotState, TaskSlotTransitionError> {
+        if self.can_move_to(to) {
+            Ok(to)
+        } else {
+            Err(TaskSlotTransitionError { from: self, to })
+        }
+    }
+}
+
+impl fmt::Display for TaskSlotState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An illegal move of a task slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("illegal task slot transition {from} -> {to}")]
+pub struct TaskSlotTransitionError {
+    /// The state the slot is in.
+    pub from: TaskSlotState,
+    /// The state asked for.
+    pub to: TaskSlotState,
 }
 
 #[cfg(test)]

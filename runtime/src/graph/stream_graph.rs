@@ -432,10 +432,10 @@ impl StreamGraph {
                 };
             }
             let node = &self.nodes[n];
-            let out = node
-                .kind
-                .output_type(input)
-                .map_err(|message| GraphError::Type { node: n, message })?;
+            let out = node.kind.output_type(input).map_err(|e| GraphError::Type {
+                node: n,
+                message: e.to_string(),
+            })?;
             if node.kind.class() == KindClass::Keyed
                 && let Some(e) = self.in_edges(n).next()
                 && let Partitioner::Hash(KeySelector::F0) = self.edges[e].partitioner

@@ -6,7 +6,13 @@
 //! holds the record type ([`Value`]), the operator kinds ([`OperatorKind`])
 //! with their arguments, and the named functions with the record types they
 //! accept, so a job file that maps words with `is_even` is refused before it
-//! is submitted, the way Flink's type extraction refuses a mistyped program.
+//! is submitted, the way Flink's type extraction refuses a mistyped program
+//! ([`TypeMismatch`]).
+//!
+//! What an operator *does* at runtime, with its state, lives with the task
+//! that runs it: [`crate::taskmanager::task::operators`] (the
+//! `StreamOperator`s), [`crate::taskmanager::task::source`] and
+//! [`crate::taskmanager::task::sink`].
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -76,6 +82,19 @@ impl fmt::Display for ValueType {
             ValueType::Any => "mixed records",
         })
     }
+}
+
+/// An operator whose input carries records of the wrong shape (found when
+/// the job is compiled, as Flink's type extraction would).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} needs {want} but its input carries {found}")]
+pub struct TypeMismatch {
+    /// The operator or function that needs the type.
+    pub what: &'static str,
+    /// What it needs.
+    pub want: ValueType,
+    /// What its input carries.
+    pub found: ValueType,
 }
 
 /// Which part of a record a `hash` partitioning (Flink's `keyBy`) keys on.
@@ -326,12 +345,12 @@ impl OperatorKind {
 
     /// The record type this operator emits, given the type of its input
     /// (`None` for sources), or why the input does not fit.
-    pub fn output_type(&self, input: Option<ValueType>) -> Result<ValueType, String> {
+    pub fn output_type(&self, input: Option<ValueType>) -> Result<ValueType, TypeMismatch> {
         use ValueType::*;
-        let need = |want: ValueType, what: &str| -> Result<(), String> {
+        let need = |want: ValueType, what: &'static str| -> Result<(), TypeMismatch> {
             match input {
                 Some(t) if t == want => Ok(()),
-                Some(t) => Err(format!("{what} needs {want} but its input carries {t}")),
+                Some(found) => Err(TypeMismatch { what, want, found }),
                 None => Ok(()),
             }
         };

@@ -1,0 +1,117 @@
+//! The data connection between two TaskManagers: one per pair, shared by
+//! every channel between them.
+//!
+//! Flink's `ConnectionManager` (with its `PartitionRequestClientFactory`)
+//! keeps one Netty connection per remote TaskManager; the consumer side
+//! dials, the producer side accepts, and both ends run the same protocol.
+//! Here [`ConnectionManager`] dials and remembers connections by the
+//! producer's data address, and [`serve`] runs one connection (dialled or
+//! accepted).
+//!
+//! - **In**: frames from the peer ([`DataMessage`]), and messages to send
+//!   from this TaskManager's channels (the returned sender).
+//! - **Out**: `PartitionRequest`/`Credit` into the producer-side channel
+//!   state, `Buffer`/`PriorityBarrier` into the consumer-side channels, all
+//!   through the [`SharedRegistry`].
+
+use super::channel::SharedRegistry;
+use crate::events::{EventKind, HostCtx};
+use crate::net::frame::{FrameReader, FrameWriter, handshake};
+use crate::rpc::DataMessage;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Serves one data connection (dialled or accepted): a writer task fed by
+/// the returned sender, and a reader task dispatching what arrives. Dropping
+/// every clone of the sender closes the writer.
+pub(super) fn serve(
+    registry: Arc<SharedRegistry>,
+    mut reader: FrameReader,
+    mut writer: FrameWriter,
+) -> mpsc::UnboundedSender<DataMessage> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<DataMessage>();
+    tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if writer.send(&msg).await.is_err() {
+                break;
+            }
+        }
+    });
+    let conn = tx.clone();
+    tokio::spawn(async move {
+        while let Ok(msg) = reader.recv::<DataMessage>().await {
+            dispatch(&registry, msg, &conn);
+        }
+    });
+    tx
+}
+
+/// Hands one message from the peer to the channel it is for.
+fn dispatch(
+    registry: &SharedRegistry,
+    msg: DataMessage,
+    conn: &mpsc::UnboundedSender<DataMessage>,
+) {
+    let mut reg = registry.lock();
+    match msg {
+        DataMessage::PartitionRequest { key, credit } => {
+            let entry = reg.outgoing.entry(key).or_default();
+            entry.credits.add_permits(credit as usize);
+            entry.conn = Some(conn.clone());
+            entry.maybe_start_sender(key);
+        }
+        DataMessage::Credit { key, n } => {
+            if let Some(e) = reg.outgoing.get(&key) {
+                e.credits.add_permits(n as usize);
+            }
+        }
+        DataMessage::Buffer { key, elements } => {
+            // A buffer for a channel nobody reads (an attempt that was
+            // replaced) is dropped: stale data must not reach new tasks.
+            if let Some((tx, _)) = reg.incoming.get(&key) {
+                let _ = tx.send(elements);
+            }
+        }
+        DataMessage::PriorityBarrier { key, barrier } => {
+            if let Some((_, ptx)) = reg.incoming.get(&key) {
+                let _ = ptx.send(barrier);
+            }
+        }
+    }
+}
+
+/// The connections this TaskManager dialled, by the producer's data address.
+#[derive(Default)]
+pub(super) struct ConnectionManager {
+    peers: tokio::sync::Mutex<BTreeMap<String, mpsc::UnboundedSender<DataMessage>>>,
+}
+
+impl ConnectionManager {
+    /// The connection to a producer TaskManager, dialled on first use.
+    pub(super) async fn connect(
+        &self,
+        ctx: &HostCtx,
+        registry: &Arc<SharedRegistry>,
+        addr: &str,
+        resource_id: &str,
+    ) -> std::io::Result<mpsc::UnboundedSender<DataMessage>> {
+        let mut peers = self.peers.lock().await;
+        if let Some(c) = peers.get(addr)
+            && !c.is_closed()
+        {
+            return Ok(c.clone());
+        }
+        let stream = ctx.net.connect(addr.to_string()).await?;
+        let (reader, writer, _) = handshake(stream, "data", &ctx.host)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        ctx.emit(EventKind::DataConnectionOpened {
+            from: ctx.host.clone(),
+            to: resource_id.to_string(),
+        });
+        let tx = serve(registry.clone(), reader, writer);
+        peers.insert(addr.to_string(), tx.clone());
+        Ok(tx)
+    }
+}

@@ -1,0 +1,150 @@
+//! The input gate: every input channel of a task, read as one stream.
+//!
+//! Flink's `SingleInputGate` (one per input edge, joined by a
+//! `UnionInputGate`) hands the task the next buffer of whichever channel has
+//! data, and priority events (unaligned checkpoint barriers) before any
+//! buffer. Here one [`InputGate`] spans the channels of all input edges,
+//! reads them round-robin, and keeps per channel what the barrier handler
+//! needs: whether it ended, whether it is blocked by an aligned barrier, and
+//! the elements held back.
+//!
+//! - **In**: buffers and priority barriers from each [`InputChannel`].
+//! - **Out**: [`GateEvent`]s to the task; blocking and held elements are set
+//!   by the task's `barrier_handler`.
+
+use super::channel::{Buffer, ChannelError, InputChannel};
+use crate::rpc::{ChannelKey, CheckpointBarrier, StreamElement};
+use std::task::Poll;
+
+/// One input channel with its alignment state.
+#[derive(Debug)]
+pub struct GateChannel {
+    /// Which channel.
+    pub key: ChannelKey,
+    /// The consumer half.
+    pub channel: InputChannel,
+    /// EndOfPartition was read.
+    pub ended: bool,
+    /// Delivered the barrier of the checkpoint being aligned (aligned mode:
+    /// not read until the alignment completes).
+    pub blocked: bool,
+    /// Elements read ahead (past an aligned barrier, or drained by an
+    /// unaligned checkpoint), to be processed next; the flag says whether
+    /// the record is already stored as in-flight state.
+    pub held: Vec<(StreamElement, bool)>,
+}
+
+impl GateChannel {
+    /// A channel that is open, unblocked, with nothing held.
+    pub fn new(key: ChannelKey, channel: InputChannel) -> Self {
+        GateChannel {
+            key,
+            channel,
+            ended: false,
+            blocked: false,
+            held: Vec::new(),
+        }
+    }
+}
+
+/// What the input gate yields.
+#[derive(Debug)]
+pub enum GateEvent {
+    /// Elements of channel `idx` (with their already-stored flags).
+    Data(usize, Vec<(StreamElement, bool)>),
+    /// A priority (unaligned) barrier on channel `idx`.
+    Priority(usize, CheckpointBarrier),
+}
+
+/// The input side: all channels of all input edges (Flink's `InputGate`).
+#[derive(Debug, Default)]
+pub struct InputGate {
+    /// The channels, in the order the deployment listed them.
+    pub channels: Vec<GateChannel>,
+    next: usize,
+}
+
+impl InputGate {
+    /// Whether every channel delivered its `EndOfPartition`.
+    pub fn all_ended(&self) -> bool {
+        self.channels.iter().all(|c| c.ended)
+    }
+
+    /// The next event if one is ready: a priority barrier first, then held
+    /// elements or a buffer of the next channel in turn.
+    pub fn try_next(&mut self) -> Result<Option<GateEvent>, ChannelError> {
+        if let Some((idx, b)) = self.try_priority() {
+            return Ok(Some(GateEvent::Priority(idx, b)));
+        }
+        let n = self.channels.len();
+        for i in 0..n {
+            let idx = (self.next + i) % n;
+            let c = &mut self.channels[idx];
+            if c.ended || c.blocked {
+                continue;
+            }
+            if !c.held.is_empty() {
+                self.next = (idx + 1) % n;
+                return Ok(Some(GateEvent::Data(idx, std::mem::take(&mut c.held))));
+            }
+            match c.channel.try_recv() {
+                Ok(b) => {
+                    self.next = (idx + 1) % n;
+                    return Ok(Some(GateEvent::Data(idx, unstored(b))));
+                }
+                Err(false) => {}
+                Err(true) => return Err(ChannelError::ClosedBeforeEnd { from: c.key.from }),
+            }
+        }
+        Ok(None)
+    }
+
+    /// A priority barrier on an open channel, if one arrived.
+    pub fn try_priority(&mut self) -> Option<(usize, CheckpointBarrier)> {
+        self.channels
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, c)| !c.ended)
+            .find_map(|(i, c)| c.channel.try_priority().map(|b| (i, b)))
+    }
+
+    /// Waits for the next event (priority barriers first).
+    pub async fn next(&mut self) -> Result<GateEvent, ChannelError> {
+        std::future::poll_fn(|cx| {
+            let n = self.channels.len();
+            for (idx, c) in self.channels.iter_mut().enumerate() {
+                if !c.ended
+                    && let Poll::Ready(Some(b)) = c.channel.poll_priority(cx)
+                {
+                    return Poll::Ready(Ok(GateEvent::Priority(idx, b)));
+                }
+            }
+            for i in 0..n {
+                let idx = (self.next + i) % n;
+                let c = &mut self.channels[idx];
+                if c.ended || c.blocked {
+                    continue;
+                }
+                match c.channel.poll_recv(cx) {
+                    Poll::Ready(Some(b)) => {
+                        self.next = (idx + 1) % n;
+                        return Poll::Ready(Ok(GateEvent::Data(idx, unstored(b))));
+                    }
+                    Poll::Ready(None) => {
+                        return Poll::Ready(Err(ChannelError::ClosedBeforeEnd {
+                            from: c.key.from,
+                        }));
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// Elements fresh from a channel: none stored as in-flight state yet.
+fn unstored(b: Buffer) -> Vec<(StreamElement, bool)> {
+    b.into_iter().map(|e| (e, false)).collect()
+}

@@ -1,0 +1,219 @@
+//! Record writers: the end of an operator chain that routes each record to
+//! a consumer subtask.
+//!
+//! Flink's `RecordWriter` (`ChannelSelectorRecordWriter`, and
+//! `BroadcastRecordWriter` for broadcast) asks the edge's partitioner for
+//! the target channel and writes the record into that subpartition of its
+//! `ResultPartition`. A task with several output edges holds one writer per
+//! edge behind a `RecordWriterDelegate` (`MultipleRecordWriters`); here
+//! [`RecordWriterDelegate`] also owns the task's seeded random generator,
+//! which only the `shuffle` partitioner draws from.
+//!
+//! - **In**: records from the [`crate::taskmanager::task::operator_chain`],
+//!   barriers and `EndOfPartition` from the task.
+//! - **Out**: elements in the [`ResultPartition`]s; sizes in bytes for the
+//!   task's counters.
+
+use super::channel::ChannelError;
+use super::result_partition::{Flushed, ResultPartition, ResultSubpartition};
+use crate::events::HostCtx;
+use crate::graph::Partitioner;
+use crate::operators::{Value, key_group, operator_index_for_key_group};
+use crate::rng::SeededRng;
+use crate::rpc::{
+    ChannelKey, CheckpointBarrier, ExecutionAttemptId, ResultPartitionDescriptor, StreamElement,
+};
+use tokio::sync::mpsc;
+
+/// One output edge: routes records to subpartitions by the partitioner.
+#[derive(Debug)]
+pub struct RecordWriter {
+    partitioner: Partitioner,
+    consumer_parallelism: u32,
+    round_robin: usize,
+    /// Where the records go.
+    pub partition: ResultPartition,
+}
+
+impl RecordWriter {
+    /// Routes one record; returns its size in bytes (times the copies for a
+    /// broadcast).
+    #[inline]
+    pub fn write(&mut self, v: Value, rng: &mut SeededRng) -> u64 {
+        let channels = &mut self.partition.subpartitions;
+        let n = channels.len();
+        if n == 0 {
+            return 0;
+        }
+        let size = v.encoded_len() as u64;
+        let target = match self.partitioner {
+            Partitioner::Forward | Partitioner::Global => 0,
+            Partitioner::Rebalance | Partitioner::Rescale => {
+                self.round_robin = (self.round_robin + 1) % n;
+                self.round_robin
+            }
+            Partitioner::Shuffle => rng.below(n as u64) as usize,
+            Partitioner::Hash(k) => {
+                let idx = operator_index_for_key_group(
+                    key_group(&k.key_of(&v)),
+                    self.consumer_parallelism,
+                );
+                channels.iter().position(|c| c.to == idx).unwrap_or(0)
+            }
+            Partitioner::Broadcast => {
+                for c in channels.iter_mut() {
+                    c.add(v.clone(), size);
+                }
+                return size * n as u64;
+            }
+        };
+        channels[target].add(v, size);
+        size
+    }
+}
+
+/// All record writers of a task, one per output edge (Flink's
+/// `RecordWriterDelegate`).
+#[derive(Debug)]
+pub struct RecordWriterDelegate {
+    writers: Vec<RecordWriter>,
+    rng: SeededRng,
+    buffer_records: usize,
+}
+
+impl RecordWriterDelegate {
+    /// Opens the producer half of every channel of every output of a
+    /// deployed attempt; a round robin starts at the producer's subtask
+    /// index, as Flink's does.
+    pub fn new(
+        attempt: ExecutionAttemptId,
+        outputs: &[ResultPartitionDescriptor],
+        net: &super::NetworkEnvironment,
+        rng: SeededRng,
+        buffer_records: usize,
+    ) -> Self {
+        let writers = outputs
+            .iter()
+            .map(|out| {
+                let subpartitions = out
+                    .channels
+                    .iter()
+                    .map(|(to, loc)| {
+                        let key = ChannelKey {
+                            job: attempt.job,
+                            attempt: attempt.attempt,
+                            edge: out.edge,
+                            from: attempt.subtask,
+                            to: *to,
+                        };
+                        let (tx, remote) = net.output_channel(key, loc);
+                        ResultSubpartition::new(*to, tx, remote)
+                    })
+                    .collect();
+                RecordWriter {
+                    partitioner: out.partitioner,
+                    consumer_parallelism: out.consumer_parallelism,
+                    round_robin: attempt.subtask as usize,
+                    partition: ResultPartition {
+                        edge: out.edge,
+                        subpartitions,
+                    },
+                }
+            })
+            .collect();
+        RecordWriterDelegate {
+            writers,
+            rng,
+            buffer_records,
+        }
+    }
+
+    /// Records per buffer.
+    pub fn buffer_records(&self) -> usize {
+        self.buffer_records
+    }
+
+    /// Routes one record through writer `w`; returns its size in bytes.
+    #[inline]
+    pub fn write(&mut self, w: usize, v: Value) -> u64 {
+        self.writers[w].write(v, &mut self.rng)
+    }
+
+    /// Every partition, in output order.
+    pub fn partitions_mut(&mut self) -> impl Iterator<Item = &mut ResultPartition> {
+        self.writers.iter_mut().map(|w| &mut w.partition)
+    }
+
+    /// Appends an element (barrier, end of partition) to every subpartition.
+    pub fn broadcast(&mut self, el: StreamElement) {
+        for p in self.partitions_mut() {
+            p.broadcast(el.clone());
+        }
+    }
+
+    /// Lets an unaligned barrier overtake everything buffered (see
+    /// [`ResultPartition::overtake`]); returns the overtaken records as
+    /// `(edge, consumer subtask, records)`.
+    pub fn overtake(&mut self, b: CheckpointBarrier) -> Vec<(u32, u32, Vec<Value>)> {
+        let mut stored = Vec::new();
+        for p in self.partitions_mut() {
+            let edge = p.edge;
+            stored.extend(
+                p.overtake(b)
+                    .into_iter()
+                    .map(|(to, records)| (edge, to, records)),
+            );
+        }
+        stored
+    }
+
+    /// Puts records restored from an unaligned checkpoint in front of the
+    /// subpartition they were overtaken in.
+    pub fn restore_in_flight(&mut self, edge: u32, to: u32, records: Vec<Value>) {
+        if let Some(c) = self
+            .partitions_mut()
+            .filter(|p| p.edge == edge)
+            .flat_map(|p| p.subpartitions.iter_mut())
+            .find(|c| c.to == to)
+        {
+            c.pending
+                .extend(records.into_iter().map(StreamElement::Record));
+        }
+    }
+
+    /// Sends every full buffer (with `all`, every non-empty one).
+    pub async fn flush(
+        &mut self,
+        all: bool,
+        ctx: &HostCtx,
+        backpressured_ms: &mut u64,
+    ) -> Result<(), ChannelError> {
+        let n = self.buffer_records;
+        for w in self.writers.iter_mut() {
+            w.partition.flush(all, n, ctx, backpressured_ms).await?;
+        }
+        Ok(())
+    }
+
+    /// Like [`RecordWriterDelegate::flush`], but stops at the first message
+    /// on `interrupt` that arrives while a channel is full, and returns it.
+    pub async fn flush_interruptible<T>(
+        &mut self,
+        all: bool,
+        ctx: &HostCtx,
+        backpressured_ms: &mut u64,
+        interrupt: &mut mpsc::UnboundedReceiver<T>,
+    ) -> Result<Option<T>, ChannelError> {
+        let n = self.buffer_records;
+        for w in self.writers.iter_mut() {
+            let flushed = w
+                .partition
+                .flush_interruptible(all, n, ctx, backpressured_ms, interrupt)
+                .await?;
+            if let Flushed::Interrupted(msg) = flushed {
+                return Ok(msg);
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,199 @@
+//! The operator chain: the operators of one job vertex, run as plain method
+//! calls inside one task.
+//!
+//! Flink's `OperatorChain` wires the chained operators of a task with
+//! `ChainingOutput`s, so a record goes from one operator to the next without
+//! serialisation or a buffer; only the chain's ends touch the network. Here
+//! [`OperatorChain`] holds one [`StreamOperator`] per chained StreamGraph
+//! node, in chain order, each with the positions of its chained successors
+//! and the record writers it feeds (a chain is a tree rooted at its head).
+//!
+//! - **In**: records at the head (from the task's input gate or source),
+//!   timers, checkpoint snapshots to restore.
+//! - **Out**: records into the [`RecordWriterDelegate`] (each write counted
+//!   in records and bytes out), the sinks' shared [`OperatorContext`], the
+//!   chain's [`TaskSnapshot`].
+
+use super::operators::{
+    Aggregate, OperatorContext, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap,
+    StreamOperator, WindowOperator,
+};
+use super::sink::{CollectSink, DiscardingSink, PrintSink};
+use super::source::StreamSource;
+use crate::checkpoint::TaskSnapshot;
+use crate::graph::{JobGraph, JobVertex, NodeIdx};
+use crate::operators::{KeySelector, OperatorKind, ReduceFn, Value};
+use crate::taskmanager::network::record_writer::RecordWriterDelegate;
+use std::collections::BTreeMap;
+
+/// One operator in the chain, with where its output goes.
+struct ChainedOperator {
+    operator: Box<dyn StreamOperator>,
+    /// Chained successors (positions in the chain).
+    chained: Vec<usize>,
+    /// Record writers fed by this operator (indices into the delegate).
+    writers: Vec<usize>,
+}
+
+/// The operator chain of a task, with its operators' state.
+pub struct OperatorChain {
+    /// Operators in chain order; the head first.
+    ops: Vec<ChainedOperator>,
+    /// What the operators share (sinks' transaction, debt, records out).
+    pub ctx: OperatorContext,
+    /// Bytes written to record writers.
+    pub bytes_out: u64,
+}
+
+/// The operator a node of kind `kind` runs as; a keyed one keys by `key`,
+/// a print sink prints with `print` as its prefix.
+fn stream_operator(
+    kind: &OperatorKind,
+    key: KeySelector,
+    print: &Option<String>,
+) -> Box<dyn StreamOperator> {
+    match kind {
+        OperatorKind::Sequence { .. }
+        | OperatorKind::Words { .. }
+        | OperatorKind::Generator { .. } => Box::new(StreamSource),
+        OperatorKind::Map(f) => Box::new(StreamMap(*f)),
+        OperatorKind::Filter(f) => Box::new(StreamFilter(*f)),
+        OperatorKind::FlatMap(f) => Box::new(StreamFlatMap(*f)),
+        OperatorKind::Sum => Box::new(StreamGroupedReduce::new(
+            key,
+            Aggregate::Reduce(ReduceFn::Sum),
+        )),
+        OperatorKind::Reduce(f) => Box::new(StreamGroupedReduce::new(key, Aggregate::Reduce(*f))),
+        OperatorKind::Count => Box::new(StreamGroupedReduce::new(key, Aggregate::Count)),
+        OperatorKind::WindowCount { size_ms } => Box::new(WindowOperator::new(key, *size_ms)),
+        OperatorKind::Discard { rate } => Box::new(DiscardingSink { rate: *rate }),
+        OperatorKind::Print { rate } => Box::new(PrintSink {
+            rate: *rate,
+            prefix: print.clone(),
+        }),
+        OperatorKind::Collect { rate } => Box::new(CollectSink { rate: *rate }),
+    }
+}
+
+impl OperatorChain {
+    /// The chain of `vertex`: `writer_source[i]` is the node that feeds
+    /// record writer `i`; keyed operators key by `key` (the head's input
+    /// edge's key selector); print sinks print with `print` as prefix.
+    pub fn new(
+        jg: &JobGraph,
+        vertex: &JobVertex,
+        writer_source: &[NodeIdx],
+        key: KeySelector,
+        print: Option<String>,
+    ) -> Self {
+        let g = &jg.stream_graph;
+        let position: BTreeMap<NodeIdx, usize> = vertex
+            .operators
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (n, i))
+            .collect();
+        let ops = vertex
+            .operators
+            .iter()
+            .map(|&n| ChainedOperator {
+                operator: stream_operator(&g.nodes[n].kind, key, &print),
+                chained: vertex
+                    .chained_edges
+                    .iter()
+                    .filter(|&&e| g.edges[e].source == n)
+                    .map(|&e| position[&g.edges[e].target])
+                    .collect(),
+                writers: writer_source
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| **s == n)
+                    .map(|(i, _)| i)
+                    .collect(),
+            })
+            .collect();
+        OperatorChain {
+            ops,
+            ctx: OperatorContext::default(),
+            bytes_out: 0,
+        }
+    }
+
+    /// Hands a record to the head, at processing time `now_ms`.
+    #[inline]
+    pub fn push_head(&mut self, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
+        self.push(0, v, writers, now_ms);
+    }
+
+    fn push(&mut self, pos: usize, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
+        let mut emitted = Vec::new();
+        self.ctx.now_ms = now_ms;
+        self.ops[pos]
+            .operator
+            .process(v, &mut self.ctx, &mut emitted);
+        if !emitted.is_empty() {
+            self.forward(pos, emitted, writers);
+        }
+    }
+
+    /// Sends what operator `pos` emitted to its record writers and chained
+    /// successors, record by record.
+    fn forward(&mut self, pos: usize, emitted: Vec<Value>, writers: &mut RecordWriterDelegate) {
+        for v in emitted {
+            for i in 0..self.ops[pos].writers.len() {
+                let w = self.ops[pos].writers[i];
+                self.ctx.records_out += 1;
+                self.bytes_out += writers.write(w, v.clone());
+            }
+            for i in 0..self.ops[pos].chained.len() {
+                let c = self.ops[pos].chained[i];
+                self.push(c, v.clone(), writers, 0);
+            }
+        }
+    }
+
+    /// Fires the timers due by `now_ms` (all of them at end of input).
+    pub fn fire_timers(&mut self, now_ms: Option<u64>, writers: &mut RecordWriterDelegate) {
+        for pos in 0..self.ops.len() {
+            let mut emitted = Vec::new();
+            self.ops[pos].operator.on_timer(now_ms, &mut emitted);
+            if !emitted.is_empty() {
+                self.forward(pos, emitted, writers);
+            }
+        }
+    }
+
+    /// When the earliest timer of any operator fires.
+    pub fn next_timer(&self) -> Option<u64> {
+        self.ops
+            .iter()
+            .filter_map(|op| op.operator.next_timer())
+            .min()
+    }
+
+    /// The state of every chained operator (and a source's offset).
+    pub fn snapshot(&self, source_offset: Option<u64>) -> TaskSnapshot {
+        TaskSnapshot {
+            input_channel_state: Vec::new(),
+            output_channel_state: Vec::new(),
+            operators: self
+                .ops
+                .iter()
+                .enumerate()
+                .map(|(i, op)| {
+                    let mut s = op.operator.snapshot();
+                    s.source_offset = if i == 0 { source_offset } else { None };
+                    s
+                })
+                .collect(),
+        }
+    }
+
+    /// Loads a snapshot; returns a source's offset.
+    pub fn restore(&mut self, snap: &TaskSnapshot) -> Option<u64> {
+        for (op, st) in self.ops.iter_mut().zip(&snap.operators) {
+            op.operator.restore(st);
+        }
+        snap.operators.first().and_then(|o| o.source_offset)
+    }
+}

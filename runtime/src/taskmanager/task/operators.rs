@@ -1,0 +1,279 @@
+//! Stream operators: what one chained operator does to a record, and the
+//! state it owns.
+//!
+//! Flink's `StreamOperator` (with `OneInputStreamOperator.processElement`,
+//! `snapshotState`/`initializeState`, and processing-time timers through
+//! the `InternalTimerService`) is the runtime face of a user function.
+//! [`StreamOperator`] is that interface; each built-in operator is one type
+//! that owns its own state:
+//!
+//! | type | Flink class | state |
+//! |---|---|---|
+//! | [`StreamMap`] | `StreamMap` | none |
+//! | [`StreamFilter`] | `StreamFilter` | none |
+//! | [`StreamFlatMap`] | `StreamFlatMap` | none |
+//! | [`StreamGroupedReduce`] | `StreamGroupedReduceOperator` (`sum`, `reduce`, `count`) | a value per key |
+//! | [`WindowOperator`] | `WindowOperator` with tumbling processing-time windows and a count | a count per window and key, and a timer per window |
+//!
+//! Sources and sinks implement the same trait in [`super::source`] and
+//! [`super::sink`]; the [`super::operator_chain`] builds one operator per
+//! chained node and hands records from one to the next.
+//!
+//! - **In**: one record at a time with an [`OperatorContext`]; timers.
+//! - **Out**: emitted records pushed to `out`; state as an [`OperatorSnapshot`].
+
+use crate::checkpoint::OperatorSnapshot;
+use crate::operators::{FilterFn, FlatMapFn, KeySelector, MapFn, ReduceFn, Value};
+use std::collections::BTreeMap;
+
+/// What an operator may touch besides its own state: the processing time
+/// and what the chain's sinks share. One per chain, owned by the
+/// [`super::operator_chain::OperatorChain`].
+#[derive(Debug, Default)]
+pub struct OperatorContext {
+    /// Processing time of the record at hand (ms); the chain head sees the
+    /// task's clock, chained operators see 0.
+    pub now_ms: u64,
+    /// Records written out of the chain (to a record writer or into a sink).
+    pub records_out: u64,
+    /// Microseconds that slow sinks still owe (paid by the task's pacing).
+    pub sink_debt_us: u64,
+    /// Records that reached a collect sink and were not yet handed on: the
+    /// open transaction of the two-phase-commit sink.
+    pub collected: Vec<Value>,
+}
+
+/// One operator of a chain (Flink's `StreamOperator`).
+pub trait StreamOperator: Send {
+    /// Processes one record, pushing what it emits to `out` (Flink's
+    /// `processElement` with its `Output`).
+    fn process(&mut self, record: Value, ctx: &mut OperatorContext, out: &mut Vec<Value>);
+
+    /// The operator's state for a checkpoint (`snapshotState`); stateless
+    /// operators have none.
+    fn snapshot(&self) -> OperatorSnapshot {
+        OperatorSnapshot::default()
+    }
+
+    /// Loads the state of a checkpoint (`initializeState`).
+    fn restore(&mut self, _snapshot: &OperatorSnapshot) {}
+
+    /// When the earliest timer fires (ms), if any.
+    fn next_timer(&self) -> Option<u64> {
+        None
+    }
+
+    /// Fires the timers due by `now` (all of them with `None`: end of
+    /// input), pushing what they emit to `out`.
+    fn on_timer(&mut self, _now: Option<u64>, _out: &mut Vec<Value>) {}
+}
+
+/// `map`: one record in, one out.
+#[derive(Debug)]
+pub struct StreamMap(pub MapFn);
+
+impl StreamOperator for StreamMap {
+    #[inline]
+    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
+        out.push(self.0.apply(record));
+    }
+}
+
+/// `filter`: one record in, zero or one out.
+#[derive(Debug)]
+pub struct StreamFilter(pub FilterFn);
+
+impl StreamOperator for StreamFilter {
+    #[inline]
+    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
+        if self.0.test(&record) {
+            out.push(record);
+        }
+    }
+}
+
+/// `flat_map`: one record in, any number out.
+#[derive(Debug)]
+pub struct StreamFlatMap(pub FlatMapFn);
+
+impl StreamOperator for StreamFlatMap {
+    #[inline]
+    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
+        self.0.apply(&record, out);
+    }
+}
+
+/// Keyed state: one number per key (Flink's `ValueState<Long>` on the heap
+/// keyed state backend), snapshotted in key order.
+#[derive(Debug, Default)]
+pub struct KeyedState {
+    values: BTreeMap<Value, i64>,
+}
+
+impl KeyedState {
+    /// The value of a key.
+    pub fn get(&self, key: &Value) -> Option<i64> {
+        self.values.get(key).copied()
+    }
+
+    /// Sets the value of a key.
+    pub fn put(&mut self, key: Value, v: i64) {
+        self.values.insert(key, v);
+    }
+
+    /// Every key and value, for a snapshot.
+    pub fn snapshot(&self) -> OperatorSnapshot {
+        OperatorSnapshot {
+            keyed: self.values.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            ..OperatorSnapshot::default()
+        }
+    }
+
+    /// Replaces everything with a snapshot's keyed state.
+    pub fn restore(&mut self, snapshot: &OperatorSnapshot) {
+        self.values = snapshot.keyed.iter().cloned().collect();
+    }
+}
+
+/// The count of a `(key, n)` pair, 1 for any other record.
+fn count_of(v: &Value) -> i64 {
+    match v {
+        Value::Pair(_, n) => *n,
+        _ => 1,
+    }
+}
+
+/// How a keyed aggregation folds a record into its key's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// `sum` and `reduce`: combines the pair's count with the value so far.
+    Reduce(ReduceFn),
+    /// `count`: one more record.
+    Count,
+}
+
+impl Aggregate {
+    /// The key's new value after `record`, from its value so far.
+    #[inline]
+    fn fold(self, acc: Option<i64>, record: &Value) -> i64 {
+        match self {
+            Aggregate::Reduce(f) => {
+                let n = count_of(record);
+                match acc {
+                    Some(a) => f.combine(a, n),
+                    None => n,
+                }
+            }
+            Aggregate::Count => acc.unwrap_or(0) + 1,
+        }
+    }
+}
+
+/// Keyed rolling `sum`, `reduce` and `count`: emits `(key, value so far)`
+/// per record.
+#[derive(Debug)]
+pub struct StreamGroupedReduce {
+    key: KeySelector,
+    aggregate: Aggregate,
+    state: KeyedState,
+}
+
+impl StreamGroupedReduce {
+    /// An aggregation keyed by `key`; `sum` is `Aggregate::Reduce(ReduceFn::Sum)`.
+    pub fn new(key: KeySelector, aggregate: Aggregate) -> Self {
+        StreamGroupedReduce {
+            key,
+            aggregate,
+            state: KeyedState::default(),
+        }
+    }
+}
+
+impl StreamOperator for StreamGroupedReduce {
+    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
+        let key = self.key.key_of(&record);
+        let acc = self.aggregate.fold(self.state.get(&key), &record);
+        self.state.put(key.clone(), acc);
+        out.push(Value::Pair(Box::new(key), acc));
+    }
+
+    fn snapshot(&self) -> OperatorSnapshot {
+        self.state.snapshot()
+    }
+
+    fn restore(&mut self, snapshot: &OperatorSnapshot) {
+        self.state.restore(snapshot);
+    }
+}
+
+/// `window_count`: a keyed count per tumbling processing-time window; a
+/// window's counts are emitted when its end time passes (its timer).
+#[derive(Debug)]
+pub struct WindowOperator {
+    key: KeySelector,
+    size_ms: u64,
+    /// Window start → key → count.
+    windows: BTreeMap<u64, BTreeMap<Value, i64>>,
+}
+
+impl WindowOperator {
+    /// Windows of `size_ms`, keyed by `key`.
+    pub fn new(key: KeySelector, size_ms: u64) -> Self {
+        WindowOperator {
+            key,
+            size_ms,
+            windows: BTreeMap::new(),
+        }
+    }
+}
+
+impl StreamOperator for WindowOperator {
+    fn process(&mut self, record: Value, ctx: &mut OperatorContext, _out: &mut Vec<Value>) {
+        let now = ctx.now_ms;
+        let start = now - now % self.size_ms;
+        let key = self.key.key_of(&record);
+        *self
+            .windows
+            .entry(start)
+            .or_default()
+            .entry(key)
+            .or_insert(0) += 1;
+    }
+
+    fn snapshot(&self) -> OperatorSnapshot {
+        OperatorSnapshot {
+            windows: self
+                .windows
+                .iter()
+                .map(|(s, m)| (*s, m.iter().map(|(k, v)| (k.clone(), *v)).collect()))
+                .collect(),
+            ..OperatorSnapshot::default()
+        }
+    }
+
+    fn restore(&mut self, snapshot: &OperatorSnapshot) {
+        self.windows = snapshot
+            .windows
+            .iter()
+            .map(|(s, m)| (*s, m.iter().cloned().collect()))
+            .collect();
+    }
+
+    fn next_timer(&self) -> Option<u64> {
+        self.windows.keys().next().map(|s| s + self.size_ms)
+    }
+
+    fn on_timer(&mut self, now: Option<u64>, out: &mut Vec<Value>) {
+        let size_ms = self.size_ms;
+        let due: Vec<u64> = self
+            .windows
+            .keys()
+            .copied()
+            .filter(|s| now.is_none_or(|now| s + size_ms <= now))
+            .collect();
+        for start in due {
+            let counts = self.windows.remove(&start).unwrap_or_default();
+            out.extend(counts.into_iter().map(|(k, n)| Value::Pair(Box::new(k), n)));
+        }
+    }
+}
