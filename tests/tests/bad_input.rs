@@ -16,7 +16,7 @@ fn err(text: &str) -> JobFileError {
     }) {
         Ok(g) => panic!(
             "expected an error, got a graph of {} operators for:\n{text}",
-            g.nodes.len()
+            g.node_count()
         ),
         Err(e) => e,
     }
@@ -404,5 +404,5 @@ input = "s"
         base_dir: Path::new("."),
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(g.nodes.len(), 2);
+    assert_eq!(g.node_count(), 2);
 }

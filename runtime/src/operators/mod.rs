@@ -78,6 +78,19 @@ impl fmt::Display for ValueType {
     }
 }
 
+/// A function applied to records it does not accept (found when the job is
+/// compiled, like Flink's type extraction).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{function} needs {needs} but its input carries {input}")]
+pub struct TypeMismatch {
+    /// The function or operator, as the message names it (``map fn `double` ``).
+    pub function: String,
+    /// The record type it accepts.
+    pub needs: ValueType,
+    /// The record type its input carries.
+    pub input: ValueType,
+}
+
 /// Which part of a record a `hash` partitioning (Flink's `keyBy`) keys on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeySelector {
@@ -326,12 +339,16 @@ impl OperatorKind {
 
     /// The record type this operator emits, given the type of its input
     /// (`None` for sources), or why the input does not fit.
-    pub fn output_type(&self, input: Option<ValueType>) -> Result<ValueType, String> {
+    pub fn output_type(&self, input: Option<ValueType>) -> Result<ValueType, TypeMismatch> {
         use ValueType::*;
-        let need = |want: ValueType, what: &str| -> Result<(), String> {
+        let need = |want: ValueType, what: &str| -> Result<(), TypeMismatch> {
             match input {
                 Some(t) if t == want => Ok(()),
-                Some(t) => Err(format!("{what} needs {want} but its input carries {t}")),
+                Some(t) => Err(TypeMismatch {
+                    function: what.to_string(),
+                    needs: want,
+                    input: t,
+                }),
                 None => Ok(()),
             }
         };

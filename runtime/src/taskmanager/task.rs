@@ -583,14 +583,13 @@ impl TaskRunner {
         let g = &jg.stream_graph;
         let attempt = tdd.attempt;
         let vertex = jg
-            .vertices
-            .get(attempt.vertex as usize)
+            .get_vertex(attempt.vertex as usize)
             .ok_or_else(|| format!("no vertex {} in the job graph", attempt.vertex))?;
         // Outputs: one record writer per job edge leaving the vertex.
         let mut writers = Vec::new();
         let mut writer_source = Vec::new();
         for out in &tdd.outputs {
-            let edge = &jg.edges[out.edge as usize];
+            let edge = jg.edge(out.edge as usize);
             let mut channels = Vec::new();
             for (to, loc) in &out.channels {
                 let key = ChannelKey {
@@ -650,7 +649,7 @@ impl TaskRunner {
         let key = tdd
             .inputs
             .first()
-            .and_then(|i| match jg.edges[i.edge as usize].partitioner {
+            .and_then(|i| match jg.edge(i.edge as usize).partitioner {
                 Partitioner::Hash(k) => Some(k),
                 _ => None,
             })
@@ -665,12 +664,12 @@ impl TaskRunner {
             .operators
             .iter()
             .map(|&n| ChainOp {
-                kind: g.nodes[n].kind.clone(),
+                kind: g.node(n).kind.clone(),
                 chained: vertex
                     .chained_edges
                     .iter()
-                    .filter(|&&e| g.edges[e].source == n)
-                    .map(|&e| position[&g.edges[e].target])
+                    .filter(|&&e| g.edge(e).source == n)
+                    .map(|&e| position[&g.edge(e).target])
                     .collect(),
                 writers: writer_source
                     .iter()
@@ -767,8 +766,8 @@ impl TaskRunner {
             counters: self.counters.clone(),
         });
         let jg = &tdd.job_graph;
-        let vertex = &jg.vertices[self.attempt.vertex as usize];
-        let head_kind = jg.stream_graph.nodes[vertex.operators[0]].kind.clone();
+        let vertex = jg.vertex(self.attempt.vertex as usize);
+        let head_kind = jg.stream_graph.node(vertex.operators[0]).kind.clone();
         if head_kind.class() == KindClass::Source {
             self.run_source(&head_kind, tdd.parallelism, &mut tc.control)
                 .await?;
