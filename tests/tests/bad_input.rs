@@ -244,7 +244,12 @@ input = "c"
          `c` reads from `b`; remove one of these inputs"
     );
     let text = e.to_string();
-    assert!(text.starts_with("error: the dataflow has a cycle through `a`, `b` and `c`\n --> bad.toml:12:10"), "{text}");
+    assert!(
+        text.starts_with(
+            "error: the dataflow has a cycle through `a`, `b` and `c`\n --> bad.toml:12:10"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

@@ -39,12 +39,7 @@ fn only_edge(jg: &JobGraph) -> (Partitioner, DistributionPattern, Pairs) {
     assert_eq!(eg.edge_count(), 1);
     assert_eq!(eg.edge(0).job_edge, 0);
     let e = jg.edge(0);
-    let pairs = eg
-        .edge(0)
-        .channels
-        .iter()
-        .map(|c| (c.from, c.to))
-        .collect();
+    let pairs = eg.edge(0).channels.iter().map(|c| (c.from, c.to)).collect();
     (e.partitioner, e.distribution, pairs)
 }
 

@@ -126,7 +126,9 @@ impl GraphError {
                 "add partition = \"hash\" and key = \"f0\" (Flink's keyBy) to this operator".into()
             }
             GraphError::SourceWithInputs { .. } | GraphError::NoInputs { .. } => String::new(),
-            GraphError::SinkWithOutput { .. } => "read from the operator before the sink instead".into(),
+            GraphError::SinkWithOutput { .. } => {
+                "read from the operator before the sink instead".into()
+            }
             GraphError::Type { .. } | GraphError::KeyNeedsPairs { .. } => {
                 "change `fn` or the operator before it".into()
             }

@@ -288,7 +288,12 @@ impl StreamGraph {
             let reads = self
                 .edges()
                 .filter(|e| nodes.contains(&e.source) && nodes.contains(&e.target))
-                .map(|e| (self.node(e.target).id.clone(), self.node(e.source).id.clone()))
+                .map(|e| {
+                    (
+                        self.node(e.target).id.clone(),
+                        self.node(e.source).id.clone(),
+                    )
+                })
                 .collect();
             GraphError::Cycle {
                 ids: nodes.iter().map(|&n| self.node(n).id.clone()).collect(),
