@@ -7,6 +7,12 @@
 //! becomes a `JobEdge` with a ship strategy. A job vertex is named by its
 //! operators' names joined by ` -> ` (a fan-out inside a chain is written
 //! `A -> (B, C)`), and its description is the tree Flink's web UI shows.
+//!
+//! Chaining is a pure pass: a StreamGraph comes in, a JobGraph (vertices and
+//! edges in a petgraph graph, [`OrderedGraph`], read with [`JobGraph::vertex`],
+//! [`JobGraph::vertices`], [`JobGraph::edge`], [`JobGraph::inputs_of`] …) goes
+//! out, and the StreamGraph travels inside it so the TaskManagers can run the
+//! chained operators.
 
 use super::ids::JobVertexId;
 use super::ordered_graph::{Endpoints, OrderedGraph};

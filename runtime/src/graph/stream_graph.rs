@@ -7,7 +7,13 @@
 //! a job file ([`crate::jobfile`]) or from the Rust builder ([`crate::api`]),
 //! and both end in [`StreamGraph::validate`], which applies the checks Flink's
 //! client applies (forward across a parallelism change, keyed operators
-//! without `keyBy`, mistyped functions).
+//! without `keyBy`, mistyped functions, cycles) and answers a
+//! [`GraphError`].
+//!
+//! The operators and edges live in a petgraph graph
+//! ([`OrderedGraph`](super::OrderedGraph)) in declaration order; read them
+//! with [`StreamGraph::node`], [`StreamGraph::nodes`], [`StreamGraph::edge`],
+//! [`StreamGraph::in_edges`] and friends.
 
 use super::error::GraphError;
 use super::ordered_graph::{Endpoints, OrderedGraph};
