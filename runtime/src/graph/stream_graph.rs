@@ -11,7 +11,7 @@
 //! [`GraphError`].
 //!
 //! The operators and edges live in a petgraph graph
-//! ([`OrderedGraph`](super::OrderedGraph)) in declaration order; read them
+//! ([`OrderedGraph`]) in declaration order; read them
 //! with [`StreamGraph::node`], [`StreamGraph::nodes`], [`StreamGraph::edge`],
 //! [`StreamGraph::in_edges`] and friends.
 
