@@ -21,7 +21,7 @@
 //!     .collect().name("Sink: Collect");
 //! let graph = env.build().unwrap();
 //! let job = runtime::graph::JobGraph::from_stream_graph(&graph);
-//! let names: Vec<&str> = job.vertices.iter().map(|v| v.name.as_str()).collect();
+//! let names: Vec<&str> = job.vertices().map(|v| v.name.as_str()).collect();
 //! assert_eq!(names, ["Source: Words", "Split -> Pair", "Sum -> Sink: Collect"]);
 //! assert_eq!(job.slots_needed(), 2);
 //! ```
@@ -100,7 +100,7 @@ impl GraphBuilder {
         g.restart = self.restart.clone();
         g.failover = self.failover;
         for n in &self.nodes {
-            g.nodes.push(StreamNode {
+            g.add_node(StreamNode {
                 id: n.id.clone(),
                 name: n
                     .name
@@ -115,11 +115,11 @@ impl GraphBuilder {
         for &(source, target, p) in &self.edges {
             let partitioner = p.unwrap_or_else(|| {
                 StreamGraph::default_partitioner(
-                    g.nodes[source].parallelism,
-                    g.nodes[target].parallelism,
+                    g.node(source).parallelism,
+                    g.node(target).parallelism,
                 )
             });
-            g.edges.push(StreamEdge {
+            g.add_edge(StreamEdge {
                 source,
                 target,
                 partitioner,
@@ -133,14 +133,14 @@ impl GraphBuilder {
                 None => {
                     let mut groups = g
                         .in_edges(n)
-                        .map(|e| g.nodes[g.edges[e].source].slot_sharing_group.clone());
+                        .map(|e| g.node(g.edge(e).source).slot_sharing_group.clone());
                     match groups.next() {
                         Some(first) if groups.all(|x| x == first) => first,
                         _ => "default".to_string(),
                     }
                 }
             };
-            g.nodes[n].slot_sharing_group = group;
+            g.node_mut(n).slot_sharing_group = group;
         }
         g.validate()?;
         Ok(g)

@@ -283,7 +283,7 @@ impl StoredCheckpoint {
     /// Whether this state fits a job graph: same chains, same parallelism.
     pub fn check_fits(&self, jg: &crate::graph::JobGraph) -> Result<(), String> {
         let want: Vec<(crate::graph::JobVertexId, u32)> =
-            jg.vertices.iter().map(|v| (v.id, v.parallelism)).collect();
+            jg.vertices().map(|v| (v.id, v.parallelism)).collect();
         if want.len() != self.vertices.len() {
             return Err(format!(
                 "the savepoint has state for {} job vertices, the job has {}",
@@ -296,13 +296,13 @@ impl StoredCheckpoint {
                 return Err(format!(
                     "job vertex {} (\"{}\") is not in the savepoint (its operators or their ids changed)",
                     i + 1,
-                    jg.vertices[i].name
+                    jg.vertex(i).name
                 ));
             }
             if pa != pb {
                 return Err(format!(
                     "job vertex \"{}\" has parallelism {pa}, the savepoint was taken at {pb} (rescaling is not supported)",
-                    jg.vertices[i].name
+                    jg.vertex(i).name
                 ));
             }
         }

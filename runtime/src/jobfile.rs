@@ -469,7 +469,10 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Points a graph-level error at the job-file text it comes from.
+/// Points a graph-level error at the job-file text it comes from: the
+/// message and help are the error's own, the place is the field of the
+/// operator (or the `input` of the edge) it is about. A cycle points at the
+/// inputs of its first operator in the file and names every one on it.
 fn locate(
     src: &Source<'_>,
     raw: &RawJob,
@@ -478,10 +481,16 @@ fn locate(
     e: GraphError,
 ) -> JobFileError {
     let ops = raw.operators.get_ref();
-    let probe = b.build_unchecked_graph();
-    let (message, help) = e.describe(&probe);
+    let inputs_or_id = |node: usize| {
+        ops[node]
+            .input
+            .as_ref()
+            .map(|i| i.span())
+            .or_else(|| ops[node].inputs.as_ref().map(|i| i.span()))
+            .unwrap_or_else(|| ops[node].id.span())
+    };
     let span = match &e {
-        GraphError::ZeroParallelism { node } => ops[*node]
+        GraphError::ZeroParallelism { node, .. } => ops[*node]
             .parallelism
             .as_ref()
             .map(|p| p.span())
@@ -492,53 +501,22 @@ fn locate(
             .as_ref()
             .map(|p| p.span())
             .unwrap_or_else(|| edge_spans[*edge].clone()),
-        GraphError::NotKeyed { node } => ops[*node].kind.span(),
-        GraphError::Inputs { node, .. } => ops[*node]
-            .input
-            .as_ref()
-            .map(|i| i.span())
-            .or_else(|| ops[*node].inputs.as_ref().map(|i| i.span()))
-            .unwrap_or_else(|| ops[*node].id.span()),
-        GraphError::SinkWithOutput { edge } => edge_spans[*edge].clone(),
-        GraphError::Cycle { node } => ops[*node]
-            .input
-            .as_ref()
-            .map(|i| i.span())
-            .or_else(|| ops[*node].inputs.as_ref().map(|i| i.span()))
-            .unwrap_or_else(|| ops[*node].id.span()),
-        GraphError::Type { node, .. } => ops[*node]
+        GraphError::NotKeyed { node, .. } => ops[*node].kind.span(),
+        GraphError::SourceWithInputs { node, .. } | GraphError::NoInputs { node, .. } => {
+            inputs_or_id(*node)
+        }
+        GraphError::SinkWithOutput { edge, .. } => edge_spans[*edge].clone(),
+        GraphError::Cycle { nodes, .. } => match nodes.first() {
+            Some(&first) => inputs_or_id(first),
+            None => raw.operators.span(),
+        },
+        GraphError::Type { node, .. } | GraphError::KeyNeedsPairs { node, .. } => ops[*node]
             .func
             .as_ref()
             .map(|f| f.span())
             .unwrap_or_else(|| ops[*node].kind.span()),
     };
-    src.error_at(span, message, help)
-}
-
-impl GraphBuilder {
-    /// The graph with defaults resolved but nothing checked, only for
-    /// naming things in error messages.
-    fn build_unchecked_graph(&self) -> StreamGraph {
-        let mut g = StreamGraph::new(self.job_name.clone());
-        for n in &self.nodes {
-            g.nodes.push(crate::graph::StreamNode {
-                id: n.id.clone(),
-                name: n.name.clone().unwrap_or_default(),
-                kind: n.kind.clone(),
-                parallelism: n.parallelism.unwrap_or(self.parallelism),
-                chaining: n.chaining,
-                slot_sharing_group: String::new(),
-            });
-        }
-        for &(source, target, p) in &self.edges {
-            g.edges.push(crate::graph::StreamEdge {
-                source,
-                target,
-                partitioner: p.unwrap_or(Partitioner::Rebalance),
-            });
-        }
-        g
-    }
+    src.error_at(span, e.to_string(), e.help())
 }
 
 fn parse_partition(

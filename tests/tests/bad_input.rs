@@ -16,7 +16,7 @@ fn err(text: &str) -> JobFileError {
     }) {
         Ok(g) => panic!(
             "expected an error, got a graph of {} operators for:\n{text}",
-            g.nodes.len()
+            g.node_count()
         ),
         Err(e) => e,
     }
@@ -195,9 +195,61 @@ fn = "identity"
 input = "a"
 "#,
     ));
-    assert_eq!(e.message, "the dataflow has a cycle through `a`");
+    // Issue #9: the error names every operator on the cycle (it named `a` only).
+    assert_eq!(e.message, "the dataflow has a cycle through `a` and `b`");
     assert_at(&e, 12, 10, "inputs = [\"s\", \"b\"]", 10);
     assert!(e.help.contains("acyclic"), "{}", e.help);
+}
+
+/// A cycle of three operators fed by a source: the error names all three
+/// (and not the source, which is only in front of the loop), points at the
+/// inputs of the first of them in the file, and lists the inputs that close
+/// the loop so the user can pick the one to remove.
+#[test]
+fn cycle_names_every_operator_on_it() {
+    let e = err(&after_seq(
+        r#"
+[[operators]]
+id = "a"
+kind = "map"
+fn = "identity"
+inputs = ["s", "c"]
+
+[[operators]]
+id = "b"
+kind = "map"
+fn = "identity"
+input = "a"
+
+[[operators]]
+id = "c"
+kind = "map"
+fn = "identity"
+input = "b"
+
+[[operators]]
+id = "sink"
+kind = "discard"
+input = "c"
+"#,
+    ));
+    assert_eq!(
+        e.message,
+        "the dataflow has a cycle through `a`, `b` and `c`"
+    );
+    assert_at(&e, 12, 10, "inputs = [\"s\", \"c\"]", 10);
+    assert_eq!(
+        e.help,
+        "a dataflow must be acyclic: `a` reads from `c`, `b` reads from `a`, \
+         `c` reads from `b`; remove one of these inputs"
+    );
+    let text = e.to_string();
+    assert!(
+        text.starts_with(
+            "error: the dataflow has a cycle through `a`, `b` and `c`\n --> bad.toml:12:10"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -404,5 +456,5 @@ input = "s"
         base_dir: Path::new("."),
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(g.nodes.len(), 2);
+    assert_eq!(g.node_count(), 2);
 }

@@ -133,7 +133,7 @@ fn active_resourcemanager_starts_and_releases_taskmanagers() {
 fn slow_sink_backpressures_the_source() {
     let slow = scenario("slow-sink");
     let mut fast = slow.clone();
-    for n in &mut fast.jobs[0].graph.nodes {
+    for n in fast.jobs[0].graph.nodes_mut() {
         if let OperatorKind::Discard { rate } = &mut n.kind {
             *rate = 0;
         }
@@ -181,7 +181,7 @@ fn wordcount_result_equals_a_direct_count() {
         .find(|j| j.graph.job_name == "wordcount")
         .expect("session.toml runs a wordcount");
     let mut expected: BTreeMap<String, i64> = BTreeMap::new();
-    for n in &job.graph.nodes {
+    for n in job.graph.nodes() {
         if let OperatorKind::Words { lines } = &n.kind {
             for line in lines {
                 let lower = line.to_lowercase();

@@ -34,21 +34,22 @@ fn two_stage(up: u32, down: u32, partition: fn(DataStream) -> DataStream) -> Job
 
 /// The channels of the only job edge, after checking the graph's shape.
 fn only_edge(jg: &JobGraph) -> (Partitioner, DistributionPattern, Pairs) {
-    assert_eq!(jg.edges.len(), 1, "vertices: {:?}", names(jg));
+    assert_eq!(jg.edge_count(), 1, "vertices: {:?}", names(jg));
     let eg = ExecutionGraph::from_job_graph(jg);
-    assert_eq!(eg.edges.len(), 1);
-    assert_eq!(eg.edges[0].job_edge, 0);
-    let e = &jg.edges[0];
-    let pairs = eg.edges[0]
-        .channels
-        .iter()
-        .map(|c| (c.from, c.to))
-        .collect();
+    assert_eq!(eg.edge_count(), 1);
+    assert_eq!(eg.edge(0).job_edge, 0);
+    let e = jg.edge(0);
+    let pairs = eg.edge(0).channels.iter().map(|c| (c.from, c.to)).collect();
     (e.partitioner, e.distribution, pairs)
 }
 
 fn names(jg: &JobGraph) -> Vec<String> {
-    jg.vertices.iter().map(|v| v.name.clone()).collect()
+    jg.vertices().map(|v| v.name.clone()).collect()
+}
+
+/// The parallelism of each job vertex, in vertex order.
+fn parallelisms(eg: &ExecutionGraph) -> Vec<u32> {
+    eg.vertices().map(|v| v.parallelism).collect()
 }
 
 fn all_to_all(up: u32, down: u32) -> Pairs {
@@ -220,8 +221,8 @@ fn chained_forward_has_no_channels() {
     let jg = JobGraph::from_stream_graph(&env.build().expect("valid"));
     assert_eq!(names(&jg), ["Source: Seq -> Map -> Sink"]);
     let eg = ExecutionGraph::from_job_graph(&jg);
-    assert!(eg.edges.is_empty());
-    assert_eq!(eg.parallelism, [2]);
+    assert_eq!(eg.edge_count(), 0);
+    assert_eq!(parallelisms(&eg), [2]);
     assert_eq!(eg.subtask_count(), 2);
 }
 
@@ -248,7 +249,7 @@ fn union_job_file_wiring() {
             "Sum -> Discard: Writer"
         ]
     );
-    assert_eq!(eg.parallelism, [1, 2, 2, 2]);
+    assert_eq!(parallelisms(&eg), [1, 2, 2, 2]);
     assert_eq!(eg.subtask_count(), 7);
     let vertices: Vec<ExecutionVertexId> = eg.execution_vertices().collect();
     assert_eq!(vertices.len(), 7);
@@ -267,12 +268,12 @@ fn union_job_file_wiring() {
         }
     );
     let mut seen = Vec::new();
-    for ee in &eg.edges {
-        let je = &jg.edges[ee.job_edge];
+    for ee in eg.edges() {
+        let je = jg.edge(ee.job_edge);
         let pairs: Pairs = ee.channels.iter().map(|c| (c.from, c.to)).collect();
         seen.push((
-            jg.vertices[je.source].name.as_str(),
-            jg.vertices[je.target].name.as_str(),
+            jg.vertex(je.source).name.as_str(),
+            jg.vertex(je.target).name.as_str(),
             je.partitioner.ship_strategy(),
             pairs,
         ));
@@ -335,10 +336,9 @@ partition = "rescale"
     .unwrap_or_else(|e| panic!("{e}"));
     let jg = JobGraph::from_stream_graph(&g);
     let eg = ExecutionGraph::from_job_graph(&jg);
-    assert_eq!(eg.parallelism, [2, 6, 2]);
+    assert_eq!(parallelisms(&eg), [2, 6, 2]);
     let pairs: Vec<Pairs> = eg
-        .edges
-        .iter()
+        .edges()
         .map(|e| e.channels.iter().map(|c| (c.from, c.to)).collect())
         .collect();
     assert_eq!(

@@ -17,8 +17,7 @@ fn job(file: &str) -> JobGraph {
 }
 
 fn vertex_summary(jg: &JobGraph) -> Vec<(String, u32)> {
-    jg.vertices
-        .iter()
+    jg.vertices()
         .map(|v| (v.name.clone(), v.parallelism))
         .collect()
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 /// spread over two TaskManagers of two slots each).
 fn is_checkable_wordcount(g: &StreamGraph) -> bool {
     let jg = runtime::graph::JobGraph::from_stream_graph(g);
-    let kinds: Vec<&OperatorKind> = g.nodes.iter().map(|n| &n.kind).collect();
+    let kinds: Vec<&OperatorKind> = g.nodes().map(|n| &n.kind).collect();
     let count = |f: &dyn Fn(&OperatorKind) -> bool| kinds.iter().filter(|k| f(k)).count();
     let sources = count(&|k| k.class() == KindClass::Source);
     let words = count(&|k| matches!(k, OperatorKind::Words { .. }));
@@ -41,13 +41,13 @@ fn is_checkable_wordcount(g: &StreamGraph) -> bool {
     );
     let keyed = count(&|k| k.class() == KindClass::Keyed);
     let rolling = count(&|k| matches!(k, OperatorKind::Sum | OperatorKind::Count));
-    let collects: Vec<usize> = (0..g.nodes.len())
-        .filter(|&i| matches!(g.nodes[i].kind, OperatorKind::Collect { .. }))
+    let collects: Vec<usize> = (0..g.node_count())
+        .filter(|&i| matches!(g.node(i).kind, OperatorKind::Collect { .. }))
         .collect();
     let collect_fed_by_rolling = collects.len() == 1
-        && g.edges.iter().filter(|e| e.target == collects[0]).all(|e| {
+        && g.edges().filter(|e| e.target == collects[0]).all(|e| {
             matches!(
-                g.nodes[e.source].kind,
+                g.node(e.source).kind,
                 OperatorKind::Sum | OperatorKind::Count
             )
         });
@@ -65,8 +65,7 @@ fn is_checkable_wordcount(g: &StreamGraph) -> bool {
 
 /// The lines of the job's `words` source.
 fn source_lines(g: &StreamGraph) -> Vec<String> {
-    g.nodes
-        .iter()
+    g.nodes()
         .find_map(|n| match &n.kind {
             OperatorKind::Words { lines } => Some(lines.clone()),
             _ => None,

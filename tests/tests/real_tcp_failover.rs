@@ -58,7 +58,7 @@ fn generator_of(job: &Path) -> (u64, u64) {
         "{}: the job must take checkpoints",
         job.display()
     );
-    let kinds: Vec<&OperatorKind> = g.nodes.iter().map(|n| &n.kind).collect();
+    let kinds: Vec<&OperatorKind> = g.nodes().map(|n| &n.kind).collect();
     assert!(
         kinds.iter().any(|k| matches!(k, OperatorKind::Sum))
             && kinds

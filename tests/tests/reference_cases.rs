@@ -116,8 +116,7 @@ struct Ours {
 
 fn ours(jg: &JobGraph) -> Ours {
     let mut vertices: Vec<Vertex> = jg
-        .vertices
-        .iter()
+        .vertices()
         .map(|v| Vertex {
             name: v.name.clone(),
             parallelism: v.parallelism,
@@ -151,12 +150,11 @@ fn ours(jg: &JobGraph) -> Ours {
     edges.sort();
     // The plan and the JobGraph must tell the same story.
     let mut direct: Vec<(String, String, String)> = jg
-        .edges
-        .iter()
+        .edges()
         .map(|e| {
             (
-                jg.vertices[e.source].name.clone(),
-                jg.vertices[e.target].name.clone(),
+                jg.vertex(e.source).name.clone(),
+                jg.vertex(e.target).name.clone(),
                 e.partitioner.ship_strategy().to_string(),
             )
         })

@@ -26,14 +26,14 @@ pub const MAX_PRINTED_RECORDS: usize = 50;
 pub fn collects_rolling_aggregates(jg: &JobGraph) -> bool {
     let g = &jg.stream_graph;
     let mut any = false;
-    for (i, n) in g.nodes.iter().enumerate() {
+    for (i, n) in g.nodes().enumerate() {
         if !matches!(n.kind, OperatorKind::Collect { .. }) {
             continue;
         }
         any = true;
-        let all_rolling = g.edges.iter().filter(|e| e.target == i).all(|e| {
+        let all_rolling = g.edges().filter(|e| e.target == i).all(|e| {
             matches!(
-                g.nodes[e.source].kind,
+                g.node(e.source).kind,
                 OperatorKind::Sum | OperatorKind::Count | OperatorKind::Reduce(_)
             )
         });

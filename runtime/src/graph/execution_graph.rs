@@ -7,9 +7,16 @@
 //! consumer to a range of producers; ALL_TO_ALL edges connect every pair.
 //! Global partitioning sends everything to subtask 0, so only those channels
 //! are wired. This is the "parallel view" of the dataflow.
+//!
+//! The graph has the JobGraph's shape (a petgraph graph with one
+//! [`ExecutionJobVertex`] per job vertex, at the same index, and one
+//! [`ExecutionEdge`] per job edge, also at the same index); the subtasks are
+//! `0..parallelism` of each vertex and the channels sit on the edges.
 
 use super::job_graph::{JobGraph, VertexIdx};
+use super::ordered_graph::{Endpoints, OrderedGraph};
 use super::stream_graph::{DistributionPattern, Partitioner};
+use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
 
 /// One subtask of a job vertex (Flink's `ExecutionVertex`).
@@ -30,22 +37,38 @@ pub struct Channel {
     pub to: u32,
 }
 
+/// All subtasks of one job vertex (Flink's `ExecutionJobVertex`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionJobVertex {
+    /// The job vertex (the same index in the JobGraph).
+    pub job_vertex: VertexIdx,
+    /// Number of subtasks (`ExecutionVertex`es), `0..parallelism`.
+    pub parallelism: u32,
+}
+
 /// The channels of one job edge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionEdge {
-    /// Index in [`JobGraph::edges`].
+    /// Index of the job edge (see [`JobGraph::edge`]).
     pub job_edge: usize,
+    /// The producing job vertex.
+    pub source: VertexIdx,
+    /// The consuming job vertex.
+    pub target: VertexIdx,
     /// All channels, ordered by producer then consumer.
     pub channels: Vec<Channel>,
 }
 
+impl Endpoints for ExecutionEdge {
+    fn endpoints(&self) -> (usize, usize) {
+        (self.source, self.target)
+    }
+}
+
 /// The parallel dataflow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionGraph {
-    /// Parallelism per job vertex (its subtasks are `0..p`).
-    pub parallelism: Vec<u32>,
-    /// Channels per job edge, in job-edge order.
-    pub edges: Vec<ExecutionEdge>,
+    graph: OrderedGraph<ExecutionJobVertex, ExecutionEdge>,
 }
 
 /// The channels between `up` producers and `down` consumers for one
@@ -98,32 +121,76 @@ pub fn wire(partitioner: Partitioner, up: u32, down: u32) -> Vec<Channel> {
 impl ExecutionGraph {
     /// Expands a JobGraph by parallelism.
     pub fn from_job_graph(jg: &JobGraph) -> ExecutionGraph {
-        let parallelism: Vec<u32> = jg.vertices.iter().map(|v| v.parallelism).collect();
-        let edges = jg
-            .edges
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ExecutionEdge {
-                job_edge: i,
-                channels: wire(e.partitioner, parallelism[e.source], parallelism[e.target]),
-            })
-            .collect();
-        ExecutionGraph { parallelism, edges }
+        let mut graph = OrderedGraph::new();
+        for (job_vertex, v) in jg.vertices().enumerate() {
+            graph.add_node(ExecutionJobVertex {
+                job_vertex,
+                parallelism: v.parallelism,
+            });
+        }
+        for (job_edge, e) in jg.edges().enumerate() {
+            let up = jg.vertex(e.source).parallelism;
+            let down = jg.vertex(e.target).parallelism;
+            graph.add_edge(ExecutionEdge {
+                job_edge,
+                source: e.source,
+                target: e.target,
+                channels: wire(e.partitioner, up, down),
+            });
+        }
+        ExecutionGraph { graph }
+    }
+
+    /// The subtasks of job vertex `v`.
+    pub fn vertex(&self, v: VertexIdx) -> &ExecutionJobVertex {
+        self.graph.node(v)
+    }
+
+    /// One entry per job vertex, in job-vertex order.
+    pub fn vertices(&self) -> impl ExactSizeIterator<Item = &ExecutionJobVertex> + '_ {
+        self.graph.nodes()
+    }
+
+    /// Number of job vertices.
+    pub fn vertex_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// Parallelism of job vertex `v` (its subtasks are `0..p`).
+    pub fn parallelism(&self, v: VertexIdx) -> u32 {
+        self.vertex(v).parallelism
+    }
+
+    /// The channels of job edge `e`.
+    pub fn edge(&self, e: usize) -> &ExecutionEdge {
+        self.graph.edge(e)
+    }
+
+    /// Channels per job edge, in job-edge order.
+    pub fn edges(&self) -> impl ExactSizeIterator<Item = &ExecutionEdge> + '_ {
+        self.graph.edges()
+    }
+
+    /// Number of edges (that of the JobGraph).
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// The petgraph graph, for its algorithms.
+    pub fn graph(&self) -> &DiGraph<ExecutionJobVertex, ExecutionEdge> {
+        self.graph.graph()
     }
 
     /// Every subtask, vertex by vertex.
     pub fn execution_vertices(&self) -> impl Iterator<Item = ExecutionVertexId> + '_ {
-        self.parallelism
-            .iter()
-            .enumerate()
-            .flat_map(|(vertex, &p)| {
-                (0..p).map(move |subtask| ExecutionVertexId { vertex, subtask })
-            })
+        self.vertices().enumerate().flat_map(|(vertex, v)| {
+            (0..v.parallelism).map(move |subtask| ExecutionVertexId { vertex, subtask })
+        })
     }
 
     /// Number of subtasks in all.
     pub fn subtask_count(&self) -> u32 {
-        self.parallelism.iter().sum()
+        self.vertices().map(|v| v.parallelism).sum()
     }
 }
 

@@ -15,8 +15,7 @@ pub fn viz_model(jg: &JobGraph) -> viz::Dataflow {
     viz::Dataflow {
         name: jg.name.clone(),
         operators: g
-            .nodes
-            .iter()
+            .nodes()
             .enumerate()
             .map(|(i, n)| viz::Operator {
                 id: n.id.clone(),
@@ -28,19 +27,17 @@ pub fn viz_model(jg: &JobGraph) -> viz::Dataflow {
             })
             .collect(),
         operator_edges: g
-            .edges
-            .iter()
+            .edges()
             .enumerate()
             .map(|(i, e)| viz::OperatorEdge {
                 from: e.source,
                 to: e.target,
                 partitioning: e.partitioner.to_string(),
-                chained: jg.vertices.iter().any(|v| v.chained_edges.contains(&i)),
+                chained: jg.vertices().any(|v| v.chained_edges.contains(&i)),
             })
             .collect(),
         vertices: jg
-            .vertices
-            .iter()
+            .vertices()
             .map(|v| viz::Vertex {
                 name: v.name.clone(),
                 parallelism: v.parallelism,
@@ -49,9 +46,8 @@ pub fn viz_model(jg: &JobGraph) -> viz::Dataflow {
             })
             .collect(),
         vertex_edges: jg
-            .edges
-            .iter()
-            .zip(&eg.edges)
+            .edges()
+            .zip(eg.edges())
             .map(|(e, x)| viz::VertexEdge {
                 from: e.source,
                 to: e.target,

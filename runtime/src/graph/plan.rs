@@ -74,8 +74,7 @@ impl PlanResponse {
     /// The plan of a job graph under a given job id.
     pub fn new(jg: &JobGraph, jid: JobId) -> PlanResponse {
         let nodes = jg
-            .vertices
-            .iter()
+            .vertices()
             .enumerate()
             .map(|(vi, v)| PlanNode {
                 id: v.id.to_string(),
@@ -88,7 +87,7 @@ impl PlanResponse {
                 inputs: jg
                     .inputs_of(vi)
                     .map(|e| PlanInput {
-                        id: jg.vertices[e.source].id.to_string(),
+                        id: jg.vertex(e.source).id.to_string(),
                         num: e.input_index,
                         exchange: "pipelined_bounded",
                         ship_strategy: e.partitioner.ship_strategy(),
@@ -132,12 +131,12 @@ pub fn plan_text(jg: &JobGraph) -> String {
     let _ = writeln!(
         s,
         "  {} operators -> {} job vertices (tasks), {} subtasks",
-        g.nodes.len(),
-        jg.vertices.len(),
+        g.node_count(),
+        jg.vertex_count(),
         eg.subtask_count()
     );
     s.push('\n');
-    for (i, v) in jg.vertices.iter().enumerate() {
+    for (i, v) in jg.vertices().enumerate() {
         let _ = writeln!(
             s,
             "[{}] {}  (parallelism {}, slot sharing group \"{}\")",
@@ -147,7 +146,7 @@ pub fn plan_text(jg: &JobGraph) -> String {
             v.slot_sharing_group
         );
         for (k, &op) in v.operators.iter().enumerate() {
-            let n = &g.nodes[op];
+            let n = g.node(op);
             let lead = if k == 0 { "chain:" } else { "      " };
             let _ = writeln!(
                 s,
@@ -163,19 +162,15 @@ pub fn plan_text(jg: &JobGraph) -> String {
                 "    input {}: from [{}] {} via {} ({})",
                 e.input_index,
                 e.source + 1,
-                jg.vertices[e.source].name,
+                jg.vertex(e.source).name,
                 e.partitioner,
                 e.distribution
             );
         }
     }
     s.push('\n');
-    let mut groups: std::collections::BTreeMap<&str, u32> = Default::default();
-    for v in &jg.vertices {
-        let m = groups.entry(v.slot_sharing_group.as_str()).or_default();
-        *m = (*m).max(v.parallelism);
-    }
-    let parts: Vec<String> = groups
+    let parts: Vec<String> = jg
+        .slots_per_group()
         .iter()
         .map(|(g, p)| format!("\"{g}\": {p}"))
         .collect();

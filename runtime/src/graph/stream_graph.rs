@@ -7,13 +7,24 @@
 //! a job file ([`crate::jobfile`]) or from the Rust builder ([`crate::api`]),
 //! and both end in [`StreamGraph::validate`], which applies the checks Flink's
 //! client applies (forward across a parallelism change, keyed operators
-//! without `keyBy`, mistyped functions).
+//! without `keyBy`, mistyped functions, cycles) and answers a
+//! [`GraphError`].
+//!
+//! The operators and edges live in a petgraph graph
+//! ([`OrderedGraph`]) in declaration order; read them
+//! with [`StreamGraph::node`], [`StreamGraph::nodes`], [`StreamGraph::edge`],
+//! [`StreamGraph::in_edges`] and friends.
 
+use super::error::GraphError;
+use super::ordered_graph::{Endpoints, OrderedGraph};
 use crate::operators::{KeySelector, KindClass, OperatorKind, ValueType};
+use petgraph::Direction;
+use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Index of a node in [`StreamGraph::nodes`].
+/// Index of a node of the StreamGraph: its position in declaration order
+/// (petgraph's `NodeIndex::index()`).
 pub type NodeIdx = usize;
 
 /// How records are distributed from one operator's subtasks to the next
@@ -152,6 +163,12 @@ pub struct StreamEdge {
     pub partitioner: Partitioner,
 }
 
+impl Endpoints for StreamEdge {
+    fn endpoints(&self) -> (usize, usize) {
+        (self.source, self.target)
+    }
+}
+
 /// The whole program before optimisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamGraph {
@@ -159,10 +176,9 @@ pub struct StreamGraph {
     pub job_name: String,
     /// Job-level switch; false is Flink's `env.disableOperatorChaining()`.
     pub chaining_enabled: bool,
-    /// Operators in declaration order.
-    pub nodes: Vec<StreamNode>,
-    /// Edges in declaration order (the order of each node's inputs).
-    pub edges: Vec<StreamEdge>,
+    /// Operators and their connections, both in declaration order (the
+    /// order of a node's inputs is the order of its edges).
+    graph: OrderedGraph<StreamNode, StreamEdge>,
     /// Checkpoint interval in milliseconds; `None` means checkpointing is off.
     pub checkpoint_interval_ms: Option<u64>,
     /// Aligned or unaligned checkpoints.
@@ -173,119 +189,13 @@ pub struct StreamGraph {
     pub failover: crate::checkpoint::FailoverStrategy,
 }
 
-/// A program that Flink's client would refuse, located by node or edge so
-/// the job-file layer can point at the line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GraphError {
-    /// `parallelism = 0`.
-    ZeroParallelism {
-        /// The node.
-        node: NodeIdx,
-    },
-    /// An explicit forward edge between operators of different parallelism.
-    ForwardParallelismChange {
-        /// The edge.
-        edge: usize,
-        /// Upstream parallelism.
-        upstream: u32,
-        /// Downstream parallelism.
-        downstream: u32,
-    },
-    /// A keyed operator whose input is not hash-partitioned.
-    NotKeyed {
-        /// The node.
-        node: NodeIdx,
-    },
-    /// A source with inputs, or another operator without.
-    Inputs {
-        /// The node.
-        node: NodeIdx,
-        /// What is wrong.
-        message: String,
-    },
-    /// A sink that feeds another operator.
-    SinkWithOutput {
-        /// The edge leaving the sink.
-        edge: usize,
-    },
-    /// A function applied to records it does not accept.
-    Type {
-        /// The node.
-        node: NodeIdx,
-        /// What is wrong.
-        message: String,
-    },
-    /// The graph has a cycle through this node.
-    Cycle {
-        /// A node on the cycle.
-        node: NodeIdx,
-    },
-}
-
-impl GraphError {
-    /// A one-line description and a suggested fix.
-    pub fn describe(&self, g: &StreamGraph) -> (String, String) {
-        let name = |n: NodeIdx| g.nodes[n].id.clone();
-        match self {
-            GraphError::ZeroParallelism { node } => (
-                format!("operator `{}` has parallelism 0", name(*node)),
-                "parallelism must be at least 1".into(),
-            ),
-            GraphError::ForwardParallelismChange {
-                edge,
-                upstream,
-                downstream,
-            } => {
-                let e = &g.edges[*edge];
-                (
-                    format!(
-                        "Forward partitioning does not allow change of parallelism: \
-                         `{}` has parallelism {upstream}, `{}` has {downstream}",
-                        name(e.source),
-                        name(e.target)
-                    ),
-                    "use partition = \"rebalance\" (or \"rescale\"), or give both operators \
-                     the same parallelism"
-                        .into(),
-                )
-            }
-            GraphError::NotKeyed { node } => (
-                format!(
-                    "`{}` is a keyed operator ({}) but its input is not keyed",
-                    name(*node),
-                    g.nodes[*node].kind.kind_name()
-                ),
-                "add partition = \"hash\" and key = \"f0\" (Flink's keyBy) to this operator".into(),
-            ),
-            GraphError::Inputs { message, .. } => (message.clone(), String::new()),
-            GraphError::SinkWithOutput { edge } => (
-                format!(
-                    "`{}` reads from `{}`, which is a sink and has no output",
-                    name(g.edges[*edge].target),
-                    name(g.edges[*edge].source)
-                ),
-                "read from the operator before the sink instead".into(),
-            ),
-            GraphError::Type { node, message } => (
-                format!("operator `{}`: {message}", name(*node)),
-                "change `fn` or the operator before it".into(),
-            ),
-            GraphError::Cycle { node } => (
-                format!("the dataflow has a cycle through `{}`", name(*node)),
-                "a dataflow must be acyclic: follow the `input`s and remove the loop".into(),
-            ),
-        }
-    }
-}
-
 impl StreamGraph {
     /// An empty program.
     pub fn new(job_name: impl Into<String>) -> Self {
         StreamGraph {
             job_name: job_name.into(),
             chaining_enabled: true,
-            nodes: Vec::new(),
-            edges: Vec::new(),
+            graph: OrderedGraph::new(),
             checkpoint_interval_ms: None,
             checkpoint_mode: Default::default(),
             restart: None,
@@ -300,22 +210,70 @@ impl StreamGraph {
         })
     }
 
+    /// Appends an operator; returns its index.
+    pub fn add_node(&mut self, node: StreamNode) -> NodeIdx {
+        self.graph.add_node(node)
+    }
+
+    /// Appends a connection between two operators already added; returns
+    /// its index.
+    pub fn add_edge(&mut self, edge: StreamEdge) -> usize {
+        self.graph.add_edge(edge)
+    }
+
+    /// The operator at index `n`.
+    pub fn node(&self, n: NodeIdx) -> &StreamNode {
+        self.graph.node(n)
+    }
+
+    /// The operator at index `n`, to change its properties.
+    pub fn node_mut(&mut self, n: NodeIdx) -> &mut StreamNode {
+        self.graph.node_mut(n)
+    }
+
+    /// Operators in declaration order (index order).
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = &StreamNode> + '_ {
+        self.graph.nodes()
+    }
+
+    /// Operators in declaration order, to change their properties.
+    pub fn nodes_mut(&mut self) -> impl Iterator<Item = &mut StreamNode> + '_ {
+        self.graph.nodes_mut()
+    }
+
+    /// Number of operators.
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// The edge at index `e`.
+    pub fn edge(&self, e: usize) -> &StreamEdge {
+        self.graph.edge(e)
+    }
+
+    /// Edges in declaration order (index order).
+    pub fn edges(&self) -> impl ExactSizeIterator<Item = &StreamEdge> + '_ {
+        self.graph.edges()
+    }
+
+    /// Number of edges.
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// The petgraph graph, for its algorithms.
+    pub fn graph(&self) -> &DiGraph<StreamNode, StreamEdge> {
+        self.graph.graph()
+    }
+
     /// Edge indices into `node`, in input order.
-    pub fn in_edges(&self, node: NodeIdx) -> impl Iterator<Item = usize> + '_ {
-        self.edges
-            .iter()
-            .enumerate()
-            .filter(move |(_, e)| e.target == node)
-            .map(|(i, _)| i)
+    pub fn in_edges(&self, node: NodeIdx) -> impl Iterator<Item = usize> + use<> {
+        self.graph.edges_of(node, Direction::Incoming)
     }
 
     /// Edge indices out of `node`, in declaration order.
-    pub fn out_edges(&self, node: NodeIdx) -> impl Iterator<Item = usize> + '_ {
-        self.edges
-            .iter()
-            .enumerate()
-            .filter(move |(_, e)| e.source == node)
-            .map(|(i, _)| i)
+    pub fn out_edges(&self, node: NodeIdx) -> impl Iterator<Item = usize> + use<> {
+        self.graph.edges_of(node, Direction::Outgoing)
     }
 
     /// The partitioner Flink picks when the program names none: forward at
@@ -329,124 +287,122 @@ impl StreamGraph {
     }
 
     /// Nodes in a topological order that keeps declaration order among
-    /// ready nodes (Kahn's algorithm), or the cycle it found.
+    /// ready nodes (as Flink's `StreamingJobGraphGenerator` walks them), or
+    /// the cycle, every operator on it named.
     pub fn topological_order(&self) -> Result<Vec<NodeIdx>, GraphError> {
-        let mut indeg = vec![0usize; self.nodes.len()];
-        for e in &self.edges {
-            indeg[e.target] += 1;
-        }
-        let mut order = Vec::with_capacity(self.nodes.len());
-        let mut done = vec![false; self.nodes.len()];
-        while let Some(n) = (0..self.nodes.len()).find(|&n| !done[n] && indeg[n] == 0) {
-            done[n] = true;
-            order.push(n);
-            for e in self.out_edges(n) {
-                indeg[self.edges[e].target] -= 1;
+        self.graph.topological_order().map_err(|nodes| {
+            let reads = self
+                .edges()
+                .filter(|e| nodes.contains(&e.source) && nodes.contains(&e.target))
+                .map(|e| {
+                    (
+                        self.node(e.target).id.clone(),
+                        self.node(e.source).id.clone(),
+                    )
+                })
+                .collect();
+            GraphError::Cycle {
+                ids: nodes.iter().map(|&n| self.node(n).id.clone()).collect(),
+                nodes,
+                reads,
             }
-        }
-        match (0..self.nodes.len()).find(|&n| !done[n]) {
-            // The first undone node may merely sit behind the cycle; walk
-            // inputs among undone nodes until a node repeats: that one is on it.
-            Some(start) => {
-                let mut seen = vec![false; self.nodes.len()];
-                let mut n = start;
-                while !seen[n] {
-                    seen[n] = true;
-                    n = self
-                        .in_edges(n)
-                        .map(|e| self.edges[e].source)
-                        .find(|&s| !done[s])
-                        .unwrap_or(n);
-                }
-                Err(GraphError::Cycle { node: n })
-            }
-            None => Ok(order),
-        }
+        })
     }
 
     /// Every check Flink's client makes before it builds a JobGraph, and the
     /// record types. Returns the first problem in declaration order.
     pub fn validate(&self) -> Result<(), GraphError> {
-        for (i, n) in self.nodes.iter().enumerate() {
+        for (i, n) in self.nodes().enumerate() {
             if n.parallelism == 0 {
-                return Err(GraphError::ZeroParallelism { node: i });
+                return Err(GraphError::ZeroParallelism {
+                    node: i,
+                    id: n.id.clone(),
+                });
             }
             let inputs = self.in_edges(i).count();
             match n.kind.class() {
                 KindClass::Source if inputs > 0 => {
-                    return Err(GraphError::Inputs {
+                    return Err(GraphError::SourceWithInputs {
                         node: i,
-                        message: format!(
-                            "`{}` is a source ({}) and cannot have inputs",
-                            n.id,
-                            n.kind.kind_name()
-                        ),
+                        id: n.id.clone(),
+                        kind: n.kind.kind_name(),
                     });
                 }
                 KindClass::Source => {}
                 _ if inputs == 0 => {
-                    return Err(GraphError::Inputs {
+                    return Err(GraphError::NoInputs {
                         node: i,
-                        message: format!(
-                            "`{}` ({}) has no input: add input = \"<id>\"",
-                            n.id,
-                            n.kind.kind_name()
-                        ),
+                        id: n.id.clone(),
+                        kind: n.kind.kind_name(),
                     });
                 }
                 _ => {}
             }
         }
-        for (i, e) in self.edges.iter().enumerate() {
-            let (up, down) = (&self.nodes[e.source], &self.nodes[e.target]);
+        for (i, e) in self.edges().enumerate() {
+            let (up, down) = (self.node(e.source), self.node(e.target));
             if up.kind.class() == KindClass::Sink {
-                return Err(GraphError::SinkWithOutput { edge: i });
+                return Err(GraphError::SinkWithOutput {
+                    edge: i,
+                    sink: up.id.clone(),
+                    reader: down.id.clone(),
+                });
             }
             if e.partitioner == Partitioner::Forward && up.parallelism != down.parallelism {
                 return Err(GraphError::ForwardParallelismChange {
                     edge: i,
+                    upstream_id: up.id.clone(),
                     upstream: up.parallelism,
+                    downstream_id: down.id.clone(),
                     downstream: down.parallelism,
                 });
             }
         }
-        for (i, n) in self.nodes.iter().enumerate() {
+        for (i, n) in self.nodes().enumerate() {
             if n.kind.class() == KindClass::Keyed
                 && self
                     .in_edges(i)
-                    .any(|e| !matches!(self.edges[e].partitioner, Partitioner::Hash(_)))
+                    .any(|e| !matches!(self.edge(e).partitioner, Partitioner::Hash(_)))
             {
-                return Err(GraphError::NotKeyed { node: i });
+                return Err(GraphError::NotKeyed {
+                    node: i,
+                    id: n.id.clone(),
+                    kind: n.kind.kind_name(),
+                });
             }
         }
         let order = self.topological_order()?;
-        let mut types: Vec<Option<ValueType>> = vec![None; self.nodes.len()];
+        let mut types: Vec<Option<ValueType>> = vec![None; self.node_count()];
         for n in order {
             let mut input: Option<ValueType> = None;
             for e in self.in_edges(n) {
-                let t = types[self.edges[e].source];
+                let t = types[self.edge(e).source];
                 input = match (input, t) {
                     (None, t) => t,
                     (Some(a), Some(b)) if a == b => Some(a),
                     (Some(_), _) => Some(ValueType::Any),
                 };
             }
-            let node = &self.nodes[n];
-            let out = node.kind.output_type(input).map_err(|e| GraphError::Type {
-                node: n,
-                message: e.to_string(),
-            })?;
+            let node = self.node(n);
+            let out = node
+                .kind
+                .output_type(input)
+                .map_err(|mismatch| GraphError::Type {
+                    node: n,
+                    id: node.id.clone(),
+                    mismatch,
+                })?;
             if node.kind.class() == KindClass::Keyed
                 && let Some(e) = self.in_edges(n).next()
-                && let Partitioner::Hash(KeySelector::F0) = self.edges[e].partitioner
-                && input.is_some_and(|t| t != ValueType::Pair && t != ValueType::Any)
+                && let Partitioner::Hash(KeySelector::F0) = self.edge(e).partitioner
+                && let Some(t) = input
+                && t != ValueType::Pair
+                && t != ValueType::Any
             {
-                return Err(GraphError::Type {
+                return Err(GraphError::KeyNeedsPairs {
                     node: n,
-                    message: format!(
-                        "key = \"f0\" needs (key, count) pairs but the input carries {}",
-                        input.unwrap_or(ValueType::Any)
-                    ),
+                    id: node.id.clone(),
+                    input: t,
                 });
             }
             types[n] = Some(out);

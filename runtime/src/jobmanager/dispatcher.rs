@@ -146,7 +146,7 @@ impl Dispatcher {
         self.ctx.emit(EventKind::JobSubmitted {
             job: id.to_string(),
             name: jg.name.clone(),
-            vertices: jg.vertices.len(),
+            vertices: jg.vertex_count(),
             slots: jg.slots_needed(),
         });
         let start = JobStart {

@@ -239,7 +239,7 @@ impl JobMaster {
     }
 
     fn vertex_name(&self, v: u32) -> String {
-        self.job_graph.vertices[v as usize].name.clone()
+        self.job_graph.vertex(v as usize).name.clone()
     }
 
     fn set_state(&mut self, v: u32, s: u32, to: ExecutionState, cause: Option<String>) -> bool {
@@ -275,7 +275,7 @@ impl JobMaster {
     /// The sharing slots the job needs, in a fixed order.
     fn sharing_slots(&self) -> Vec<SharingSlot> {
         let mut max: BTreeMap<&str, u32> = BTreeMap::new();
-        for v in &self.job_graph.vertices {
+        for v in self.job_graph.vertices() {
             let m = max.entry(v.slot_sharing_group.as_str()).or_default();
             *m = (*m).max(v.parallelism);
         }
@@ -360,7 +360,7 @@ impl JobMaster {
     }
 
     fn location(&self, v: usize, subtask: u32) -> Option<(&PoolSlot, Location)> {
-        let group = self.job_graph.vertices[v].slot_sharing_group.clone();
+        let group = self.job_graph.vertex(v).slot_sharing_group.clone();
         let slot = self.slots.get(&(group, subtask))?;
         Some((
             slot,
@@ -384,7 +384,7 @@ impl JobMaster {
         let eg = &self.execution_graph;
         let restore = self.checkpoints.latest.as_ref();
         let mut deployments = Vec::new();
-        for (v, vertex) in jg.vertices.iter().enumerate() {
+        for (v, vertex) in jg.vertices().enumerate() {
             if !regions.contains(&self.region_of(v as u32)) {
                 continue;
             }
@@ -394,13 +394,13 @@ impl JobMaster {
                 };
                 let attempt = self.executions[&(v as u32, s)].attempt;
                 let inputs = jg
-                    .edges
-                    .iter()
+                    .edges()
                     .enumerate()
                     .filter(|(_, e)| e.target == v)
                     .map(|(ei, e)| InputGateDescriptor {
                         edge: ei as u32,
-                        channels: eg.edges[ei]
+                        channels: eg
+                            .edge(ei)
                             .channels
                             .iter()
                             .filter(|c| c.to == s)
@@ -411,15 +411,15 @@ impl JobMaster {
                     })
                     .collect();
                 let outputs = jg
-                    .edges
-                    .iter()
+                    .edges()
                     .enumerate()
                     .filter(|(_, e)| e.source == v)
                     .map(|(ei, e)| ResultPartitionDescriptor {
                         edge: ei as u32,
                         partitioner: e.partitioner,
-                        consumer_parallelism: jg.vertices[e.target].parallelism,
-                        channels: eg.edges[ei]
+                        consumer_parallelism: jg.vertex(e.target).parallelism,
+                        channels: eg
+                            .edge(ei)
                             .channels
                             .iter()
                             .filter(|c| c.from == s)
@@ -515,7 +515,7 @@ impl JobMaster {
                 let cause = format!(
                     "{name} ({}/{}) failed: {}",
                     s + 1,
-                    self.job_graph.vertices[v as usize].parallelism,
+                    self.job_graph.vertex(v as usize).parallelism,
                     cause.unwrap_or_else(|| "unknown cause".into())
                 );
                 self.on_failure(vec![(v, s)], cause, rm, out);
@@ -611,8 +611,7 @@ impl JobMaster {
             savepoint: done.savepoint,
             vertices: self
                 .job_graph
-                .vertices
-                .iter()
+                .vertices()
                 .map(|v| (v.id, v.parallelism))
                 .collect(),
             states: done
@@ -732,8 +731,8 @@ impl JobMaster {
                 .executions
                 .iter()
                 .filter(|((v, _), _)| {
-                    let head = self.job_graph.vertices[*v as usize].operators[0];
-                    self.job_graph.stream_graph.nodes[head].kind.class() == KindClass::Source
+                    let head = self.job_graph.vertex(*v as usize).operators[0];
+                    self.job_graph.stream_graph.node(head).kind.class() == KindClass::Source
                 })
                 .map(|(&(v, s), e)| ExecutionAttemptId {
                     job: self.id,
@@ -831,8 +830,7 @@ impl JobMaster {
         }
         let names: Vec<String> = self
             .job_graph
-            .vertices
-            .iter()
+            .vertices()
             .enumerate()
             .filter(|(v, _)| regions.contains(&self.region_of(*v as u32)))
             .map(|(_, vx)| vx.name.clone())
@@ -1028,8 +1026,7 @@ impl JobMaster {
         let now = self.ctx.now_ms();
         let vertices = self
             .job_graph
-            .vertices
-            .iter()
+            .vertices()
             .enumerate()
             .map(|(v, vx)| {
                 let mut total = TaskCounters::default();
@@ -1080,7 +1077,7 @@ impl JobMaster {
 /// JobGraph (every streaming exchange is pipelined, so a region is a
 /// connected part of the dataflow).
 pub fn pipelined_regions(jg: &JobGraph) -> Vec<Vec<u32>> {
-    let n = jg.vertices.len();
+    let n = jg.vertex_count();
     let mut region: Vec<usize> = (0..n).collect();
     fn find(r: &mut [usize], x: usize) -> usize {
         let mut x = x;
@@ -1090,7 +1087,7 @@ pub fn pipelined_regions(jg: &JobGraph) -> Vec<Vec<u32>> {
         }
         x
     }
-    for e in &jg.edges {
+    for e in jg.edges() {
         let (a, b) = (find(&mut region, e.source), find(&mut region, e.target));
         if a != b {
             region[a.max(b)] = a.min(b);

@@ -6,8 +6,7 @@
 //! holds the record type ([`Value`]), the operator kinds ([`OperatorKind`])
 //! with their arguments, and the named functions with the record types they
 //! accept, so a job file that maps words with `is_even` is refused before it
-//! is submitted, the way Flink's type extraction refuses a mistyped program
-//! ([`TypeMismatch`]).
+//! is submitted, the way Flink's type extraction refuses a mistyped program.
 //!
 //! What an operator *does* at runtime, with its state, lives with the task
 //! that runs it: [`crate::taskmanager::task::operators`] (the
@@ -84,17 +83,17 @@ impl fmt::Display for ValueType {
     }
 }
 
-/// An operator whose input carries records of the wrong shape (found when
-/// the job is compiled, as Flink's type extraction would).
+/// A function applied to records it does not accept (found when the job is
+/// compiled, like Flink's type extraction).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} needs {want} but its input carries {found}")]
+#[error("{function} needs {needs} but its input carries {input}")]
 pub struct TypeMismatch {
-    /// The operator or function that needs the type.
-    pub what: &'static str,
-    /// What it needs.
-    pub want: ValueType,
-    /// What its input carries.
-    pub found: ValueType,
+    /// The function or operator, as the message names it (``map fn `double` ``).
+    pub function: String,
+    /// The record type it accepts.
+    pub needs: ValueType,
+    /// The record type its input carries.
+    pub input: ValueType,
 }
 
 /// Which part of a record a `hash` partitioning (Flink's `keyBy`) keys on.
@@ -347,10 +346,14 @@ impl OperatorKind {
     /// (`None` for sources), or why the input does not fit.
     pub fn output_type(&self, input: Option<ValueType>) -> Result<ValueType, TypeMismatch> {
         use ValueType::*;
-        let need = |want: ValueType, what: &'static str| -> Result<(), TypeMismatch> {
+        let need = |want: ValueType, what: &str| -> Result<(), TypeMismatch> {
             match input {
                 Some(t) if t == want => Ok(()),
-                Some(found) => Err(TypeMismatch { what, want, found }),
+                Some(t) => Err(TypeMismatch {
+                    function: what.to_string(),
+                    needs: want,
+                    input: t,
+                }),
                 None => Ok(()),
             }
         };

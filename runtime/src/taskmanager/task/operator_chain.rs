@@ -97,12 +97,12 @@ impl OperatorChain {
             .operators
             .iter()
             .map(|&n| ChainedOperator {
-                operator: stream_operator(&g.nodes[n].kind, key, &print),
+                operator: stream_operator(&g.node(n).kind, key, &print),
                 chained: vertex
                     .chained_edges
                     .iter()
-                    .filter(|&&e| g.edges[e].source == n)
-                    .map(|&e| position[&g.edges[e].target])
+                    .filter(|&&e| g.edge(e).source == n)
+                    .map(|&e| position[&g.edge(e).target])
                     .collect(),
                 writers: writer_source
                     .iter()

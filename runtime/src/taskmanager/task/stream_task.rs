@@ -92,8 +92,7 @@ impl StreamTask {
         let g = &jg.stream_graph;
         let attempt = tdd.attempt;
         let vertex = jg
-            .vertices
-            .get(attempt.vertex as usize)
+            .get_vertex(attempt.vertex as usize)
             .ok_or(TaskError::NoVertex(attempt.vertex))?;
         let ctx = tc.ctx.clone();
         let seed = ctx.seed
@@ -104,7 +103,7 @@ impl StreamTask {
         let writer_source: Vec<NodeIdx> = tdd
             .outputs
             .iter()
-            .map(|out| jg.edges[out.edge as usize].source_operator)
+            .map(|out| jg.edge(out.edge as usize).source_operator)
             .collect();
         let mut writers = RecordWriterDelegate::new(
             attempt,
@@ -138,7 +137,7 @@ impl StreamTask {
         let key = tdd
             .inputs
             .first()
-            .and_then(|i| match jg.edges[i.edge as usize].partitioner {
+            .and_then(|i| match jg.edge(i.edge as usize).partitioner {
                 Partitioner::Hash(k) => Some(k),
                 _ => None,
             })
@@ -201,8 +200,8 @@ impl StreamTask {
             self.counters.clone(),
         ));
         let jg = &tdd.job_graph;
-        let vertex = &jg.vertices[self.attempt.vertex as usize];
-        let head_kind = &jg.stream_graph.nodes[vertex.operators[0]].kind;
+        let vertex = jg.vertex(self.attempt.vertex as usize);
+        let head_kind = &jg.stream_graph.node(vertex.operators[0]).kind;
         if head_kind.class() == KindClass::Source {
             let split = SourceSplit::new(
                 head_kind,
