@@ -136,7 +136,7 @@ pub struct TaskDeploymentDescriptor {
     /// Whether the job takes checkpoints (sinks then commit transactionally).
     pub checkpointing: bool,
     /// State to start from: the task's part of the latest completed
-    /// checkpoint (postcard-encoded [`crate::checkpoint::TaskSnapshot`]).
+    /// checkpoint (postcard-encoded [`crate::jobmanager::checkpoint::snapshot::TaskSnapshot`]).
     pub restore: Option<Vec<u8>>,
 }
 

@@ -35,10 +35,10 @@ use runtime::client::ClusterClient;
 use runtime::config::{JobManagerConfig, ResourceProvider, Standalone, TaskManagerConfig};
 use runtime::events::{Event, EventKind, EventLog, EventSink, HostCtx};
 use runtime::graph::{JobGraph, JobId};
+use runtime::jobmanager::checkpoint::storage::MemoryStorage;
 use runtime::net::NetworkRef;
 use runtime::rpc::JobResult;
 use runtime::state::JobStatus;
-use runtime::storage::MemoryStorage;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 

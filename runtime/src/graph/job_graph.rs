@@ -145,12 +145,18 @@ impl JobGraph {
     /// Slots the job needs: per slot sharing group its highest parallelism,
     /// summed over groups (what Flink's scheduler asks for).
     pub fn slots_needed(&self) -> u32 {
-        let mut max: BTreeMap<&str, u32> = BTreeMap::new();
+        self.slots_per_sharing_group().values().sum()
+    }
+
+    /// Slots each slot sharing group needs: its highest parallelism (slot
+    /// `k` of a group holds subtask `k` of every chain in it), by group name.
+    pub fn slots_per_sharing_group(&self) -> BTreeMap<String, u32> {
+        let mut max: BTreeMap<String, u32> = BTreeMap::new();
         for v in &self.vertices {
-            let m = max.entry(v.slot_sharing_group.as_str()).or_default();
+            let m = max.entry(v.slot_sharing_group.clone()).or_default();
             *m = (*m).max(v.parallelism);
         }
-        max.values().sum()
+        max
     }
 
     /// The vertex that holds an operator.

@@ -170,12 +170,8 @@ pub fn plan_text(jg: &JobGraph) -> String {
         }
     }
     s.push('\n');
-    let mut groups: std::collections::BTreeMap<&str, u32> = Default::default();
-    for v in &jg.vertices {
-        let m = groups.entry(v.slot_sharing_group.as_str()).or_default();
-        *m = (*m).max(v.parallelism);
-    }
-    let parts: Vec<String> = groups
+    let parts: Vec<String> = jg
+        .slots_per_sharing_group()
         .iter()
         .map(|(g, p)| format!("\"{g}\": {p}"))
         .collect();

@@ -14,7 +14,7 @@
 //! When `main` is done it deregisters the application at the resource
 //! provider, which shuts the cluster down (an active one, like YARN's).
 
-use super::Inbound;
+use super::inbox::Inbound;
 use crate::application::{Application, JobOrder};
 use crate::config::ResourceProvider;
 use crate::events::{EventKind, HostCtx};

@@ -14,10 +14,11 @@
 //! waiting for input.
 
 use super::network::{Buffer, InputChannel, NetworkEnvironment, OutputChannel};
-use crate::checkpoint::{CheckpointMode, OperatorSnapshot, TaskSnapshot};
 use crate::config::TaskManagerConfig;
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{JobGraph, NodeIdx, Partitioner};
+use crate::job_config::CheckpointMode;
+use crate::jobmanager::checkpoint::snapshot::{OperatorSnapshot, TaskSnapshot};
 use crate::operators::{
     KeySelector, KindClass, OperatorKind, Value, generator_record, key_group,
     operator_index_for_key_group,
