@@ -12,6 +12,7 @@
 //! | [`job_config`] | a job's checkpointing, restart and failover settings |
 //! | [`client`] | the client: compiles, submits, polls, fetches results |
 //! | [`application`] | a program's `main` that submits several jobs (application mode) |
+//! | [`ids`] | ResourceId, AllocationId: identifiers every component shares |
 //! | [`ha`] | high availability: leader election, fencing, job graph and checkpoint stores |
 //! | [`jobmanager`] | the JobManager: Dispatcher, ResourceManager (SlotManager), JobMaster (SlotPool, scheduler, failover), CheckpointCoordinator and checkpoint storage |
 //! | [`taskmanager`] | the TaskManager: TaskExecutor, TaskSlotTable, tasks, network stack |
@@ -32,6 +33,7 @@ pub mod config;
 pub mod events;
 pub mod graph;
 pub mod ha;
+pub mod ids;
 pub mod job_config;
 pub mod jobfile;
 pub mod jobmanager;

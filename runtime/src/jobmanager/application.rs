@@ -91,7 +91,7 @@ pub(super) async fn run_main(
     ctx.emit(EventKind::ApplicationStarted {
         name: app.name.clone(),
         jobs: app.jobs.iter().map(|j| j.name.clone()).collect(),
-        order: app.order.as_str().to_string(),
+        order: app.order,
     });
     let executor = EmbeddedExecutor { inbox };
     let total = app.jobs.len();

@@ -145,7 +145,7 @@ impl Dispatcher {
             }),
         ));
         self.ctx.emit(EventKind::JobSubmitted {
-            job: id.to_string(),
+            job: id,
             name: jg.name.clone(),
             vertices: jg.vertices.len(),
             slots: jg.slots_needed(),
@@ -263,7 +263,7 @@ impl Dispatcher {
             restore,
         } = job;
         self.ctx.emit(EventKind::JobRecovered {
-            job: id.to_string(),
+            job: id,
             name: job_graph.name.clone(),
             from_checkpoint: restore.as_ref().map(|(_, s, _)| s.id),
         });

@@ -52,7 +52,7 @@ pub async fn run_jobmanager(
     mut ready: Option<tokio::sync::oneshot::Sender<String>>,
 ) -> Result<(), JobManagerError> {
     ctx.emit(EventKind::HostStarted {
-        role: "jobmanager".into(),
+        role: crate::events::Role::JobManager,
     });
     let Some(ha) = cfg.ha.clone() else {
         return serve(&ctx, &cfg, ready, None).await.map(|_| ());
@@ -325,8 +325,10 @@ impl JobManager {
             }
             Inbound::Closed(conn, cause) => {
                 if let Some(rid) = self.rm.rid_of(conn) {
-                    self.ctx
-                        .emit(EventKind::ConnectionLost { peer: rid, cause });
+                    self.ctx.emit(EventKind::ConnectionLost {
+                        peer: rid.to_string(),
+                        cause,
+                    });
                 }
                 self.rm.disconnected(conn);
                 self.writers.remove(&conn);

@@ -300,8 +300,8 @@ impl NetworkEnvironment {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         self.ctx.emit(EventKind::DataConnectionOpened {
-            from: self.ctx.host.clone(),
-            to: resource_id.to_string(),
+            from: self.ctx.host.as_str().into(),
+            to: resource_id.into(),
         });
         let tx = self.clone().serve(reader, writer);
         peers.insert(addr.to_string(), tx.clone());

@@ -1271,10 +1271,11 @@ impl TaskRunner {
             m.last_backpressured_ms = self.counters.backpressured_ms;
             m.last_report_at = now;
             m.next_report = now + m.interval;
-            let job = self.attempt.job.to_string();
+            let job = self.attempt.job;
             self.ctx.emit(EventKind::TaskMetrics {
-                job: job.clone(),
+                job,
                 vertex: m.vertex_name.clone(),
+                vertex_index: self.attempt.vertex,
                 subtask: self.attempt.subtask,
                 counters: self.counters.clone(),
                 backpressure_permille: permille,
@@ -1283,7 +1284,7 @@ impl TaskRunner {
                 for c in w.channels.iter_mut() {
                     if c.records > 0 {
                         self.ctx.emit(EventKind::ChannelTraffic {
-                            job: job.clone(),
+                            job,
                             edge: w.edge as usize,
                             from: self.attempt.subtask,
                             to: c.to,

@@ -188,7 +188,7 @@ impl CheckpointCoordinator {
             acks: BTreeMap::new(),
         });
         self.ctx.emit(EventKind::CheckpointTriggered {
-            job: self.job.to_string(),
+            job: self.job,
             id,
             savepoint,
         });
@@ -215,9 +215,10 @@ impl CheckpointCoordinator {
     ) -> Option<PendingCheckpoint> {
         let p = self.pending.as_mut().filter(|p| p.id == id)?;
         self.ctx.emit(EventKind::CheckpointAcknowledged {
-            job: self.job.to_string(),
+            job: self.job,
             id,
             vertex: vertex.to_string(),
+            vertex_index: subtask.0,
             subtask: subtask.1,
             size: state.len() as u64,
             alignment_ms,
@@ -272,7 +273,7 @@ impl CheckpointCoordinator {
             Ok(()) if done.savepoint => {
                 let described = self.storage.describe(&path);
                 self.ctx.emit(EventKind::SavepointCompleted {
-                    job: self.job.to_string(),
+                    job: self.job,
                     id: done.id,
                     path: described.clone(),
                     stop: done.stop,
@@ -294,7 +295,7 @@ impl CheckpointCoordinator {
             }
             Err(e) => {
                 self.ctx.emit(EventKind::CheckpointAborted {
-                    job: self.job.to_string(),
+                    job: self.job,
                     id: done.id,
                     cause: format!("cannot write {}: {e}", self.storage.describe(&path)),
                 });
@@ -310,7 +311,7 @@ impl CheckpointCoordinator {
         let size = p.acks.values().map(|(s, _)| s.len() as u64).sum();
         let alignment = p.acks.values().map(|(_, a)| *a).max().unwrap_or(0);
         self.ctx.emit(EventKind::CheckpointCompleted {
-            job: self.job.to_string(),
+            job: self.job,
             id,
             duration_ms: self.ctx.now_ms() - p.triggered_at,
             size,
@@ -344,7 +345,7 @@ impl CheckpointCoordinator {
     pub fn abort(&mut self, cause: &str) {
         if let Some(p) = self.pending.take() {
             self.ctx.emit(EventKind::CheckpointAborted {
-                job: self.job.to_string(),
+                job: self.job,
                 id: p.id,
                 cause: cause.to_string(),
             });

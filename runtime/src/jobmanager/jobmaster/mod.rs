@@ -225,10 +225,10 @@ impl JobMaster {
             self.ended_at = Some(self.ctx.now_ms());
         }
         self.ctx.emit(EventKind::JobStatusChanged {
-            job: self.id.to_string(),
+            job: self.id,
             name: self.job_graph.name.clone(),
-            from: from.to_string(),
-            to: to.to_string(),
+            from,
+            to,
             cause,
         });
     }
@@ -258,12 +258,13 @@ impl JobMaster {
         }
         let attempt = e.attempt;
         self.ctx.emit(EventKind::TaskStateChanged {
-            job: self.id.to_string(),
+            job: self.id,
             vertex: name,
+            vertex_index: v,
             subtask: s,
             attempt,
-            from: from.to_string(),
-            to: to.to_string(),
+            from,
+            to,
             cause,
         });
         true
@@ -551,7 +552,7 @@ impl JobMaster {
             self.move_to(JobStatus::Restarting, Some(cause.clone()));
         }
         self.ctx.emit(EventKind::RestartScheduled {
-            job: self.id.to_string(),
+            job: self.id,
             name: self.job_graph.name.clone(),
             vertices: names,
             delay_ms: delay,

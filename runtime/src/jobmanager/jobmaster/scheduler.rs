@@ -109,8 +109,9 @@ impl JobMaster {
             let (v, s) = (tdd.attempt.vertex, tdd.attempt.subtask);
             if self.set_state(v, s, ExecutionState::Deploying, None) {
                 self.ctx.emit(EventKind::TaskDeployed {
-                    job: self.id.to_string(),
+                    job: self.id,
                     vertex: self.vertex_name(v),
+                    vertex_index: v,
                     subtask: s,
                     parallelism: tdd.parallelism,
                     attempt: tdd.attempt.attempt,
@@ -144,7 +145,7 @@ impl JobMaster {
             self.move_to(crate::state::JobStatus::Running, None);
         }
         self.ctx.emit(EventKind::Restarted {
-            job: self.id.to_string(),
+            job: self.id,
             name: self.job_graph.name.clone(),
             vertices: names,
             attempt,

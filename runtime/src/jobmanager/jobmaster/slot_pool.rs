@@ -132,7 +132,7 @@ impl SlotPool {
                         sharing,
                         PoolSlot {
                             allocation: offer.allocation,
-                            resource_id: rid.to_string(),
+                            resource_id: ResourceId::from(rid),
                             data_addr: data_addr.to_string(),
                             slot: offer.slot,
                         },
@@ -140,7 +140,7 @@ impl SlotPool {
                     accepted.push(offer.allocation);
                 }
                 _ => out.to_tm(
-                    rid.to_string(),
+                    ResourceId::from(rid),
                     ToTaskManager::FreeSlot {
                         allocation: offer.allocation,
                     },
@@ -151,7 +151,7 @@ impl SlotPool {
             return false;
         }
         out.to_tm(
-            rid.to_string(),
+            ResourceId::from(rid),
             ToTaskManager::SlotsAccepted {
                 job: self.job(),
                 allocations: accepted,

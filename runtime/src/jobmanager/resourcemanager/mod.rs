@@ -158,7 +158,7 @@ impl ResourceManager {
             .filter_map(|r| r.strip_prefix(prefix.as_str())?.parse::<u32>().ok())
             .max()
             .unwrap_or(0);
-        format!("{prefix}{}", highest + 1)
+        format!("{prefix}{}", highest + 1).into()
     }
 
     /// A TaskManager answered a heartbeat with its slot report.
@@ -245,21 +245,21 @@ impl ResourceManager {
         };
         let allocated = self.slot_manager.unregister_task_manager(rid);
         self.ctx.emit(EventKind::TaskManagerLost {
-            resource_id: rid.to_string(),
+            resource_id: ResourceId::from(rid),
             cause: cause.clone(),
         });
         for (slot, allocation, job) in allocated {
             out.to_jobmaster(job, ToJobMaster::AllocationLost { allocation });
             self.ctx.emit(EventKind::SlotFreed {
-                allocation: allocation.to_string(),
-                resource_id: rid.to_string(),
+                allocation,
+                resource_id: ResourceId::from(rid),
                 slot,
             });
         }
         if let Some(conn) = tm.conn {
             out.close(conn);
         }
-        out.lost.push((rid.to_string(), cause));
+        out.lost.push((ResourceId::from(rid), cause));
     }
 
     /// The connection of a TaskManager.

@@ -140,8 +140,8 @@ impl SlotManager {
         let allocation = AllocationId(self.next_allocation);
         self.next_allocation += 1;
         self.ctx.emit(EventKind::SlotRequested {
-            job: job.to_string(),
-            allocation: allocation.to_string(),
+            job,
+            allocation,
             group: group.to_string(),
         });
         self.pending.push_back(SlotRequest {
@@ -174,8 +174,8 @@ impl SlotManager {
                 tm.idle_since = None;
             }
             self.ctx.emit(EventKind::SlotAllocated {
-                job: req.job.to_string(),
-                allocation: req.allocation.to_string(),
+                job: req.job,
+                allocation: req.allocation,
                 resource_id: rid.clone(),
                 slot,
             });
@@ -191,8 +191,8 @@ impl SlotManager {
         for req in self.pending.iter_mut().filter(|r| !r.reported_pending) {
             req.reported_pending = true;
             self.ctx.emit(EventKind::SlotRequestPending {
-                job: req.job.to_string(),
-                allocation: req.allocation.to_string(),
+                job: req.job,
+                allocation: req.allocation,
             });
         }
     }
