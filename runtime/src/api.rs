@@ -63,11 +63,11 @@ pub struct GraphBuilder {
     /// Checkpoint interval, if checkpointing is on.
     pub checkpoint_interval_ms: Option<u64>,
     /// Aligned or unaligned checkpoints.
-    pub checkpoint_mode: crate::checkpoint::CheckpointMode,
+    pub checkpoint_mode: crate::job_config::CheckpointMode,
     /// Restart strategy (`None`: Flink's default).
-    pub restart: Option<crate::checkpoint::RestartStrategy>,
+    pub restart: Option<crate::job_config::RestartStrategy>,
     /// Failover strategy.
-    pub failover: crate::checkpoint::FailoverStrategy,
+    pub failover: crate::job_config::FailoverStrategy,
     /// Declared nodes.
     pub nodes: Vec<NodeSpec>,
     /// Declared edges: source, target, explicit partitioner.
@@ -192,7 +192,7 @@ impl StreamEnv {
     }
 
     /// Flink's `env.setRestartStrategy(..)`.
-    pub fn restart_strategy(self, s: crate::checkpoint::RestartStrategy) -> Self {
+    pub fn restart_strategy(self, s: crate::job_config::RestartStrategy) -> Self {
         self.inner.borrow_mut().restart = Some(s);
         self
     }

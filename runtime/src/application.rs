@@ -39,7 +39,8 @@ use std::path::Path;
 use toml::Spanned;
 
 /// In which order `main` submits its jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum JobOrder {
     /// One after another: each `execute()` returns when its job ended, and
     /// a job that does not finish stops `main` (the exception it throws).

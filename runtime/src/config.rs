@@ -89,7 +89,7 @@ pub struct JobManagerConfig {
     /// The active provider stops a TaskManager idle this long (ms); 0 never.
     pub idle_timeout_ms: u64,
     /// Where completed checkpoints and savepoints are written.
-    pub storage: Arc<dyn crate::storage::CheckpointStorage>,
+    pub storage: Arc<dyn crate::jobmanager::checkpoint::storage::CheckpointStorage>,
     /// High availability: campaign for leadership at this coordinator.
     pub ha: Option<HaConfig>,
     /// The RPC address others reach this JobManager at (published as the
@@ -112,7 +112,7 @@ impl Default for JobManagerConfig {
             worker_slots: 2,
             worker_prefix: "taskmanager-".into(),
             idle_timeout_ms: 0,
-            storage: Arc::new(crate::storage::MemoryStorage::new()),
+            storage: Arc::new(crate::jobmanager::checkpoint::storage::MemoryStorage::new()),
             ha: None,
             advertise: None,
             application: None,

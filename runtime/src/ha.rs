@@ -194,7 +194,7 @@ impl CoordState {
 /// Runs the coordinator (the HA service) on `bind` until the process stops.
 pub async fn run_coordinator(ctx: HostCtx, bind: String) -> std::io::Result<()> {
     ctx.emit(EventKind::HostStarted {
-        role: "coordinator".into(),
+        role: crate::events::Role::Coordinator,
     });
     let (mut listener, _) = ctx.net.bind(bind).await?;
     let state = Arc::new(Mutex::new(CoordState::default()));

@@ -305,8 +305,8 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
         }
         b.checkpoint_interval_ms = Some(ms as u64);
         b.checkpoint_mode = match c.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
-            None | Some(("aligned", _)) => crate::checkpoint::CheckpointMode::Aligned,
-            Some(("unaligned", _)) => crate::checkpoint::CheckpointMode::Unaligned,
+            None | Some(("aligned", _)) => crate::job_config::CheckpointMode::Aligned,
+            Some(("unaligned", _)) => crate::job_config::CheckpointMode::Unaligned,
             Some((other, span)) => {
                 return Err(src.error_at(
                     span,
@@ -318,8 +318,8 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
     }
     if let Some(f) = &raw.failover {
         b.failover = match f.get_ref().as_str() {
-            "region" => crate::checkpoint::FailoverStrategy::Region,
-            "full" => crate::checkpoint::FailoverStrategy::Full,
+            "region" => crate::job_config::FailoverStrategy::Region,
+            "full" => crate::job_config::FailoverStrategy::Full,
             other => {
                 return Err(src.error_at(
                     f.span(),
@@ -330,7 +330,7 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
         };
     }
     if let Some(r) = &raw.restart {
-        use crate::checkpoint::RestartStrategy as R;
+        use crate::job_config::RestartStrategy as R;
         b.restart = Some(match r.strategy.get_ref().as_str() {
             "none" => R::None,
             "fixed-delay" => R::FixedDelay {

@@ -9,16 +9,16 @@
 //! | [`api`] | the DataStream API (`StreamExecutionEnvironment`) for Rust programs |
 //! | [`operators`] | built-in operators, records, key groups |
 //! | [`graph`] | StreamGraph → JobGraph (operator chaining) → ExecutionGraph, and the plan |
-//! | [`checkpoint`] | snapshots, restart strategies, failover regions |
+//! | [`job_config`] | a job's checkpointing, restart and failover settings |
 //! | [`client`] | the client: compiles, submits, polls, fetches results |
 //! | [`application`] | a program's `main` that submits several jobs (application mode) |
+//! | [`ids`] | ResourceId, AllocationId: identifiers every component shares |
 //! | [`ha`] | high availability: leader election, fencing, job graph and checkpoint stores |
-//! | [`jobmanager`] | the JobManager: Dispatcher, ResourceManager (SlotManager), JobMaster (SlotPool, scheduler) |
+//! | [`jobmanager`] | the JobManager: Dispatcher, ResourceManager (SlotManager), JobMaster (SlotPool, scheduler, failover), CheckpointCoordinator and checkpoint storage |
 //! | [`taskmanager`] | the TaskManager: TaskExecutor, TaskSlotTable, tasks, network stack |
 //! | [`rpc`] | the gateways: message sets between components |
 //! | [`net`] | the transport seam (TCP or simulated) and framing |
 //! | [`events`] | the event stream everything observable leaves through |
-//! | [`storage`] | checkpoint storage: a directory, or memory in the simulator |
 //! | [`state`] | JobStatus and ExecutionState lifecycles |
 //! | [`config`] | JobManager and TaskManager settings |
 //!
@@ -28,12 +28,13 @@
 
 pub mod api;
 pub mod application;
-pub mod checkpoint;
 pub mod client;
 pub mod config;
 pub mod events;
 pub mod graph;
 pub mod ha;
+pub mod ids;
+pub mod job_config;
 pub mod jobfile;
 pub mod jobmanager;
 pub mod net;
@@ -41,5 +42,4 @@ pub mod operators;
 pub mod rng;
 pub mod rpc;
 pub mod state;
-pub mod storage;
 pub mod taskmanager;

@@ -22,18 +22,7 @@ use crate::state::{ExecutionState, JobStatus};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A TaskManager's identity (Flink's `ResourceID`); its host name here.
-pub type ResourceId = String;
-
-/// One slot allocation (Flink's `AllocationID`), from a counter on the ResourceManager.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct AllocationId(pub u64);
-
-impl fmt::Display for AllocationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "alloc-{}", self.0)
-    }
-}
+pub use crate::ids::{AllocationId, ResourceId};
 
 /// One attempt to run one subtask (Flink's `ExecutionAttemptID`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -136,7 +125,7 @@ pub struct TaskDeploymentDescriptor {
     /// Whether the job takes checkpoints (sinks then commit transactionally).
     pub checkpointing: bool,
     /// State to start from: the task's part of the latest completed
-    /// checkpoint (postcard-encoded [`crate::checkpoint::TaskSnapshot`]).
+    /// checkpoint (postcard-encoded [`crate::jobmanager::checkpoint::snapshot::TaskSnapshot`]).
     pub restore: Option<Vec<u8>>,
 }
 

@@ -93,6 +93,53 @@ impl JobStatus {
     }
 }
 
+/// A status or state name that is not Flink's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a {1} (Flink spells them like RUNNING)")]
+pub struct UnknownState(String, &'static str);
+
+impl std::str::FromStr for JobStatus {
+    type Err = UnknownState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        use JobStatus::*;
+        [
+            Initializing,
+            Created,
+            Running,
+            Failing,
+            Failed,
+            Cancelling,
+            Canceled,
+            Finished,
+            Restarting,
+        ]
+        .into_iter()
+        .find(|j| j.as_str() == s)
+        .ok_or_else(|| UnknownState(s.to_string(), "job status"))
+    }
+}
+
+impl std::str::FromStr for ExecutionState {
+    type Err = UnknownState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        use ExecutionState::*;
+        [
+            Created,
+            Scheduled,
+            Deploying,
+            Initializing,
+            Running,
+            Finished,
+            Canceling,
+            Canceled,
+            Failed,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
+        .ok_or_else(|| UnknownState(s.to_string(), "execution state"))
+    }
+}
+
 impl fmt::Display for JobStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -100,9 +147,13 @@ impl fmt::Display for JobStatus {
 }
 
 /// The state of one execution attempt of a subtask (Flink's `ExecutionState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A new attempt starts CREATED (the `Default`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub enum ExecutionState {
     /// Exists, not scheduled.
+    #[default]
     Created,
     /// Waiting for its slot.
     Scheduled,

@@ -23,7 +23,8 @@
 use crate::scenario::{Mode, Scenario};
 use crate::simulation::{Outcome, SimError, Simulation};
 use crate::summary::{job_names, secs, slots_held};
-use runtime::events::{Event, EventKind};
+use runtime::events::{Event, EventKind, Fault, Role};
+use runtime::graph::JobId;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -212,21 +213,21 @@ fn report(s: &Scenario, o: &Outcome, bucket_ms: u64) -> ModeReport {
     let jobmanagers: BTreeSet<String> = o
         .events
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::HostStarted { role } if role == "jobmanager"))
+        .filter(|e| matches!(&e.kind, EventKind::HostStarted { role } if *role == Role::JobManager))
         .map(|e| e.host.clone())
         .collect();
     let taskmanagers: BTreeSet<String> = o
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::TaskManagerRegistered { resource_id, .. } => Some(resource_id.clone()),
+            EventKind::TaskManagerRegistered { resource_id, .. } => Some(resource_id.to_string()),
             _ => None,
         })
         .collect();
     let launched = o
         .events
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::HostStarted { role } if role == "jobmanager" || role == "taskmanager"))
+        .filter(|e| matches!(&e.kind, EventKind::HostStarted { role } if matches!(role, Role::JobManager | Role::TaskManager)))
         .count();
     let startup_ms_total = o
         .events
@@ -290,26 +291,28 @@ fn percent(part: u64, whole: u64) -> u32 {
 fn crashes(o: &Outcome, programs: &[crate::scenario::Program]) -> Vec<CrashReport> {
     let names = job_names(&o.events);
     // Job id → scenario index, from the client's results.
-    let index: BTreeMap<String, usize> = o
+    let index: BTreeMap<JobId, usize> = o
         .jobs
         .iter()
         .enumerate()
-        .filter_map(|(i, j)| Some((j.result.as_ref()?.id.to_string(), i)))
+        .filter_map(|(i, j)| Some((j.result.as_ref()?.id, i)))
         .collect();
     let mut out = Vec::new();
     for (k, e) in o.events.iter().enumerate() {
         let EventKind::FaultInjected { fault } = &e.kind else {
             continue;
         };
-        let Some(host) = fault.strip_prefix("crash ") else {
+        let Fault::Crash { host } = fault else {
             continue;
         };
         let held = slots_held(&o.events[..k]);
-        let Some(jobs) = held.get(host) else { continue };
+        let Some(jobs) = held.get(host.as_str()) else {
+            continue;
+        };
         let mut programs_hit = BTreeSet::new();
         let mut jobs_hit = Vec::new();
         for job in jobs.keys() {
-            jobs_hit.push(names.get(job).cloned().unwrap_or_else(|| job.clone()));
+            jobs_hit.push(names.get(job).cloned().unwrap_or_else(|| job.to_string()));
             if let Some(p) = index
                 .get(job)
                 .and_then(|&i| programs.iter().find(|p| p.jobs.contains(&i)))
@@ -354,7 +357,7 @@ impl SlotUsage {
                     ..
                 } => {
                     usage.gone(resource_id, e.t, &mut tms, &mut slots);
-                    tms.insert(resource_id.clone(), (e.t, *n));
+                    tms.insert(resource_id.to_string(), (e.t, *n));
                 }
                 EventKind::TaskManagerLost { resource_id, .. }
                 | EventKind::WorkerReleased { resource_id } => {
@@ -368,12 +371,12 @@ impl SlotUsage {
                 EventKind::SlotAllocated {
                     resource_id, slot, ..
                 } => {
-                    slots.insert((resource_id.clone(), *slot), e.t);
+                    slots.insert((resource_id.to_string(), *slot), e.t);
                 }
                 EventKind::SlotFreed {
                     resource_id, slot, ..
                 } => {
-                    if let Some(since) = slots.remove(&(resource_id.clone(), *slot)) {
+                    if let Some(since) = slots.remove(&(resource_id.to_string(), *slot)) {
                         usage.allocated.push((since, e.t));
                     }
                 }

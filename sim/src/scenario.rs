@@ -330,19 +330,42 @@ pub struct Fault {
     pub action: FaultAction,
 }
 
+impl FaultAction {
+    /// The fault as the event stream records it; `None` for the rule
+    /// "crash the busiest TaskManager", which names its host only when it
+    /// is applied.
+    pub fn as_fault(&self) -> Option<runtime::events::Fault> {
+        use runtime::events::Fault;
+        Some(match self {
+            FaultAction::Crash(h) => Fault::Crash { host: h.clone() },
+            FaultAction::CrashBusiest => return None,
+            FaultAction::Restart(h) => Fault::Restart { host: h.clone() },
+            FaultAction::StartTaskManager(h) => Fault::StartTaskManager { host: h.clone() },
+            FaultAction::Partition(x, y) => Fault::Partition {
+                a: x.clone(),
+                b: y.clone(),
+            },
+            FaultAction::Repair(x, y) => Fault::Repair {
+                a: x.clone(),
+                b: y.clone(),
+            },
+            FaultAction::Delay(x, y, ms) => Fault::Delay {
+                a: x.clone(),
+                b: y.clone(),
+                ms: *ms,
+            },
+            FaultAction::CancelJob(j) => Fault::CancelJob { job: j.clone() },
+            FaultAction::Savepoint(j) => Fault::Savepoint { job: j.clone() },
+            FaultAction::StopWithSavepoint(j) => Fault::StopWithSavepoint { job: j.clone() },
+        })
+    }
+}
+
 impl std::fmt::Display for FaultAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FaultAction::Crash(h) => write!(f, "crash {h}"),
-            FaultAction::CrashBusiest => write!(f, "crash the busiest TaskManager"),
-            FaultAction::Restart(h) => write!(f, "restart {h}"),
-            FaultAction::StartTaskManager(h) => write!(f, "start {h}"),
-            FaultAction::Partition(a, b) => write!(f, "partition {a} | {b}"),
-            FaultAction::Repair(a, b) => write!(f, "repair {a} <-> {b}"),
-            FaultAction::Delay(a, b, ms) => write!(f, "delay {a} <-> {b} by {ms} ms"),
-            FaultAction::CancelJob(j) => write!(f, "cancel job {j}"),
-            FaultAction::Savepoint(j) => write!(f, "savepoint of job {j}"),
-            FaultAction::StopWithSavepoint(j) => write!(f, "stop job {j} with a savepoint"),
+        match self.as_fault() {
+            Some(fault) => fault.fmt(f),
+            None => f.write_str("crash the busiest TaskManager"),
         }
     }
 }

@@ -33,12 +33,12 @@ use crate::scenario::{FaultAction, Mode, Program, Provider, Scenario};
 use runtime::application::{Application, JobEnd, JobOrder, MainRun, job_label};
 use runtime::client::ClusterClient;
 use runtime::config::{JobManagerConfig, ResourceProvider, Standalone, TaskManagerConfig};
-use runtime::events::{Event, EventKind, EventLog, EventSink, HostCtx};
+use runtime::events::{ClusterMode, Event, EventKind, EventLog, EventSink, Fault, HostCtx, Role};
 use runtime::graph::{JobGraph, JobId};
+use runtime::jobmanager::checkpoint::storage::MemoryStorage;
 use runtime::net::NetworkRef;
 use runtime::rpc::JobResult;
 use runtime::state::JobStatus;
-use runtime::storage::MemoryStorage;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -365,7 +365,7 @@ impl<'a> Simulation<'a> {
             let ctx = ctx(&name, &events, seed);
             let cfg = cfg.clone();
             async move {
-                start_up(&ctx, "jobmanager", startup).await;
+                start_up(&ctx, Role::JobManager, startup).await;
                 runtime::jobmanager::run_jobmanager(ctx, cfg, None)
                     .await
                     .map_err(|e| e.into())
@@ -384,7 +384,7 @@ impl<'a> Simulation<'a> {
             let ctx = ctx(&name, &events, seed);
             let cfg = cfg.clone();
             async move {
-                start_up(&ctx, "taskmanager", startup).await;
+                start_up(&ctx, Role::TaskManager, startup).await;
                 runtime::taskmanager::run_taskmanager(ctx, cfg)
                     .await
                     .map_err(|e| e.into())
@@ -493,7 +493,7 @@ impl<'a> Simulation<'a> {
                         ctx.emit(EventKind::ApplicationStarted {
                             name: app.name.clone(),
                             jobs: app.jobs.iter().map(|&j| jobs[j].1.name.clone()).collect(),
-                            order: app.order.as_str().to_string(),
+                            order: app.order,
                         });
                     }
                     let savepoint = resume.and_then(|r| {
@@ -649,9 +649,7 @@ impl<'a> Simulation<'a> {
                     Some(h) => FaultAction::Crash(h),
                     None => {
                         self.emit(EventKind::FaultInjected {
-                            fault:
-                                "crash the busiest TaskManager: none holds a slot, nothing crashes"
-                                    .into(),
+                            fault: Fault::NoBusiestTaskManager,
                         });
                         return;
                     }
@@ -659,9 +657,9 @@ impl<'a> Simulation<'a> {
             }
             other => other.clone(),
         };
-        self.emit(EventKind::FaultInjected {
-            fault: action.to_string(),
-        });
+        if let Some(fault) = action.as_fault() {
+            self.emit(EventKind::FaultInjected { fault });
+        }
         match &action {
             FaultAction::Crash(h) => {
                 if self.hosts.contains(h) && !self.crashed.contains(h) {
@@ -905,12 +903,9 @@ impl<'a> Simulation<'a> {
 
 /// A process takes this long to start (a JVM, a container): said once,
 /// then waited out in virtual time.
-async fn start_up(ctx: &HostCtx, role: &str, startup_ms: u64) {
+async fn start_up(ctx: &HostCtx, role: Role, startup_ms: u64) {
     if startup_ms > 0 {
-        ctx.emit(EventKind::HostLaunching {
-            role: role.to_string(),
-            startup_ms,
-        });
+        ctx.emit(EventKind::HostLaunching { role, startup_ms });
         tokio::time::sleep(Duration::from_millis(startup_ms)).await;
     }
 }
@@ -977,7 +972,7 @@ impl Env {
                     .iter()
                     .map(|&j| self.graphs[j].name.clone())
                     .collect(),
-                order: p.order.as_str().to_string(),
+                order: p.order,
             });
         }
         match p.order {
@@ -1026,7 +1021,9 @@ impl Env {
         }
         let cluster = format!("job{}", i + 1);
         let name = graph.name.clone();
-        let jobmanager = self.deploy(&cluster, "job", vec![name.clone()], None).await;
+        let jobmanager = self
+            .deploy(&cluster, ClusterMode::Job, vec![name.clone()], None)
+            .await;
         let mut client = self.connect(&jobmanager).await?;
         let id = match savepoint {
             None => client.submit(graph).await,
@@ -1061,7 +1058,9 @@ impl Env {
             order: p.order,
         };
         let names = app.jobs.iter().map(|j| j.name.clone()).collect();
-        let jobmanager = self.deploy(&cluster, "application", names, Some(app)).await;
+        let jobmanager = self
+            .deploy(&cluster, ClusterMode::Application, names, Some(app))
+            .await;
         let mut client = self.connect(&jobmanager).await?;
         let deregistered = || {
             self.deployments
@@ -1118,14 +1117,14 @@ impl Env {
     async fn deploy(
         &self,
         cluster: &str,
-        mode: &str,
+        mode: ClusterMode,
         jobs: Vec<String>,
         application: Option<Application>,
     ) -> String {
         let jobmanager = format!("{cluster}-jobmanager");
         self.ctx.emit(EventKind::ClusterDeploying {
             cluster: cluster.to_string(),
-            mode: mode.to_string(),
+            mode,
             jobmanager: jobmanager.clone(),
             jobs,
         });

@@ -7,6 +7,8 @@
 use crate::scenario::{Mode, Scenario};
 use crate::simulation::Outcome;
 use runtime::events::{Event, EventKind};
+use runtime::graph::JobId;
+use runtime::ids::ResourceId;
 use runtime::operators::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,11 +34,11 @@ pub fn final_per_key(records: &[Value]) -> Option<BTreeMap<Value, i64>> {
 }
 
 /// Names of job ids, from the trace.
-pub fn job_names(events: &[Event]) -> BTreeMap<String, String> {
+pub fn job_names(events: &[Event]) -> BTreeMap<JobId, String> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::JobSubmitted { job, name, .. } => Some((job.clone(), name.clone())),
+            EventKind::JobSubmitted { job, name, .. } => Some((*job, name.clone())),
             _ => None,
         })
         .collect()
@@ -45,8 +47,8 @@ pub fn job_names(events: &[Event]) -> BTreeMap<String, String> {
 /// Which TaskManager holds slots of which jobs after these events:
 /// TaskManager → job id → slots. A slot counts from its `SlotAllocated`
 /// until it is freed, or its TaskManager is lost, released or torn down.
-pub fn slots_held(events: &[Event]) -> BTreeMap<String, BTreeMap<String, u32>> {
-    let mut slots: BTreeMap<(String, u32), String> = BTreeMap::new();
+pub fn slots_held(events: &[Event]) -> BTreeMap<ResourceId, BTreeMap<JobId, u32>> {
+    let mut slots: BTreeMap<(ResourceId, u32), JobId> = BTreeMap::new();
     for e in events {
         match &e.kind {
             EventKind::SlotAllocated {
@@ -55,7 +57,7 @@ pub fn slots_held(events: &[Event]) -> BTreeMap<String, BTreeMap<String, u32>> {
                 slot,
                 ..
             } => {
-                slots.insert((resource_id.clone(), *slot), job.clone());
+                slots.insert((resource_id.clone(), *slot), *job);
             }
             EventKind::SlotFreed {
                 resource_id, slot, ..
@@ -67,12 +69,12 @@ pub fn slots_held(events: &[Event]) -> BTreeMap<String, BTreeMap<String, u32>> {
                 slots.retain(|(tm, _), _| tm != resource_id);
             }
             EventKind::ClusterTornDown { hosts, .. } => {
-                slots.retain(|(tm, _), _| !hosts.contains(tm));
+                slots.retain(|(tm, _), _| !hosts.iter().any(|h| tm == h));
             }
             _ => {}
         }
     }
-    let mut held: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+    let mut held: BTreeMap<ResourceId, BTreeMap<JobId, u32>> = BTreeMap::new();
     for ((tm, _), job) in slots {
         *held.entry(tm).or_default().entry(job).or_default() += 1;
     }
@@ -82,17 +84,17 @@ pub fn slots_held(events: &[Event]) -> BTreeMap<String, BTreeMap<String, u32>> {
 /// The TaskManager a crash would hurt most: slots of the most jobs, then
 /// the most slots, then the first by name; not one of `exclude`.
 pub fn busiest(
-    held: &BTreeMap<String, BTreeMap<String, u32>>,
+    held: &BTreeMap<ResourceId, BTreeMap<JobId, u32>>,
     exclude: &std::collections::BTreeSet<String>,
 ) -> Option<String> {
-    let mut best: Option<(&String, usize, u32)> = None;
-    for (tm, jobs) in held.iter().filter(|(tm, _)| !exclude.contains(*tm)) {
+    let mut best: Option<(&ResourceId, usize, u32)> = None;
+    for (tm, jobs) in held.iter().filter(|(tm, _)| !exclude.contains(tm.as_str())) {
         let slots: u32 = jobs.values().sum();
         if best.is_none_or(|(_, j, s)| (jobs.len(), slots) > (j, s)) {
             best = Some((tm, jobs.len(), slots));
         }
     }
-    best.map(|(tm, _, _)| tm.clone())
+    best.map(|(tm, _, _)| tm.to_string())
 }
 
 /// The whole report.
@@ -219,7 +221,7 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
                     size,
                     alignment_ms,
                     ..
-                } if *job == r.id.to_string() => Some((*duration_ms, *size, *alignment_ms)),
+                } if *job == r.id => Some((*duration_ms, *size, *alignment_ms)),
                 _ => None,
             })
             .collect();
@@ -291,9 +293,9 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
                 slot,
                 ..
             } => {
-                let name = names.get(job).cloned().unwrap_or_else(|| job.clone());
+                let name = names.get(job).cloned().unwrap_or_else(|| job.to_string());
                 slots
-                    .entry((resource_id.clone(), *slot))
+                    .entry((resource_id.to_string(), *slot))
                     .or_default()
                     .push((name, e.t, None));
             }
@@ -301,7 +303,7 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
                 resource_id, slot, ..
             } => {
                 if let Some(last) = slots
-                    .get_mut(&(resource_id.clone(), *slot))
+                    .get_mut(&(resource_id.to_string(), *slot))
                     .and_then(|v| v.last_mut())
                     && last.2.is_none()
                 {
@@ -399,7 +401,8 @@ fn programs_and_clusters(s: &Scenario, o: &Outcome) -> String {
                 clusters.insert(
                     cluster.clone(),
                     format!(
-                        "{cluster}: {mode} cluster for {}, deployed {}",
+                        "{cluster}: {} cluster for {}, deployed {}",
+                        mode.as_str(),
                         jobs.join(", "),
                         secs(e.t)
                     ),

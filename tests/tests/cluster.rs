@@ -311,7 +311,7 @@ fn unaligned_checkpoints_are_faster_under_backpressure() {
             .find(|j| j.name == name)
             .and_then(|j| j.result.as_ref())
             .unwrap();
-        let id = r.id.to_string();
+        let id = r.id;
         let mut d: Vec<(u64, u64)> = o
             .events
             .iter()

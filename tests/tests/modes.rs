@@ -407,22 +407,28 @@ input = "src"
 fn busiest_taskmanager_is_the_one_with_most_jobs() {
     let mut held = std::collections::BTreeMap::new();
     held.insert(
-        "taskmanager-1".to_string(),
-        [("a".to_string(), 2)]
+        runtime::ids::ResourceId::from("taskmanager-1"),
+        [(runtime::graph::JobId::from_parts(&["a"]), 2)]
             .into_iter()
             .collect::<std::collections::BTreeMap<_, _>>(),
     );
     held.insert(
-        "taskmanager-2".to_string(),
-        [("b".to_string(), 1), ("c".to_string(), 1)]
-            .into_iter()
-            .collect(),
+        runtime::ids::ResourceId::from("taskmanager-2"),
+        [
+            (runtime::graph::JobId::from_parts(&["b"]), 1),
+            (runtime::graph::JobId::from_parts(&["c"]), 1),
+        ]
+        .into_iter()
+        .collect(),
     );
     held.insert(
-        "taskmanager-3".to_string(),
-        [("d".to_string(), 1), ("e".to_string(), 1)]
-            .into_iter()
-            .collect(),
+        runtime::ids::ResourceId::from("taskmanager-3"),
+        [
+            (runtime::graph::JobId::from_parts(&["d"]), 1),
+            (runtime::graph::JobId::from_parts(&["e"]), 1),
+        ]
+        .into_iter()
+        .collect(),
     );
     let none = BTreeSet::new();
     assert_eq!(

@@ -8,6 +8,10 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use runtime::events::{Event, EventKind, TaskCounters};
+use runtime::events::{Fault, Role};
+use runtime::graph::JobId;
+use runtime::ids::{AllocationId, ResourceId};
+use runtime::state::{ExecutionState, JobStatus};
 use std::time::Instant;
 use tui::{App, FlowView, Screen};
 
@@ -63,7 +67,7 @@ fn events(vertices: &[String]) -> Vec<Event> {
         0,
         "jobmanager",
         EventKind::HostStarted {
-            role: "jobmanager".into(),
+            role: Role::JobManager,
         },
     )];
     for i in 1..=TMS {
@@ -71,19 +75,19 @@ fn events(vertices: &[String]) -> Vec<Event> {
             1,
             "jobmanager",
             EventKind::TaskManagerRegistered {
-                resource_id: format!("taskmanager-{i}"),
+                resource_id: format!("taskmanager-{i}").into(),
                 slots: SLOTS,
                 data_addr: format!("taskmanager-{i}:6121"),
             },
         ));
     }
     for j in 0..JOBS {
-        let job = format!("{j:032x}");
+        let job = JobId(j as u128);
         out.push(ev(
             10,
             "jobmanager",
             EventKind::JobSubmitted {
-                job: job.clone(),
+                job,
                 name: "job".into(),
                 vertices: 2,
                 slots: P,
@@ -93,34 +97,35 @@ fn events(vertices: &[String]) -> Vec<Event> {
             10,
             "jobmanager",
             EventKind::JobStatusChanged {
-                job: job.clone(),
+                job,
                 name: "job".into(),
-                from: "CREATED".into(),
-                to: "RUNNING".into(),
+                from: JobStatus::Created,
+                to: JobStatus::Running,
                 cause: None,
             },
         ));
         for s in 0..P {
             let k = j * P + s;
-            let tm = format!("taskmanager-{}", k / SLOTS + 1);
+            let tm: ResourceId = format!("taskmanager-{}", k / SLOTS + 1).into();
             let slot = k % SLOTS;
             out.push(ev(
                 11,
                 "jobmanager",
                 EventKind::SlotAllocated {
-                    job: job.clone(),
-                    allocation: format!("alloc-{k}"),
+                    job,
+                    allocation: AllocationId(k as u64),
                     resource_id: tm.clone(),
                     slot,
                 },
             ));
-            for v in vertices {
+            for (vi, v) in vertices.iter().enumerate() {
                 out.push(ev(
                     12,
                     "jobmanager",
                     EventKind::TaskDeployed {
-                        job: job.clone(),
+                        job,
                         vertex: v.clone(),
+                        vertex_index: vi as u32,
                         subtask: s,
                         parallelism: P,
                         attempt: 0,
@@ -132,12 +137,13 @@ fn events(vertices: &[String]) -> Vec<Event> {
                     13,
                     "jobmanager",
                     EventKind::TaskStateChanged {
-                        job: job.clone(),
+                        job,
                         vertex: v.clone(),
+                        vertex_index: vi as u32,
                         subtask: s,
                         attempt: 0,
-                        from: "INITIALIZING".into(),
-                        to: "RUNNING".into(),
+                        from: ExecutionState::Initializing,
+                        to: ExecutionState::Running,
                         cause: None,
                     },
                 ));
@@ -145,8 +151,9 @@ fn events(vertices: &[String]) -> Vec<Event> {
                     1_013,
                     &tm,
                     EventKind::TaskMetrics {
-                        job: job.clone(),
+                        job,
                         vertex: v.clone(),
+                        vertex_index: vi as u32,
                         subtask: s,
                         counters: TaskCounters {
                             records_in: 5_000,
@@ -162,7 +169,7 @@ fn events(vertices: &[String]) -> Vec<Event> {
                     1_013,
                     &tm,
                     EventKind::ChannelTraffic {
-                        job: job.clone(),
+                        job,
                         edge: 0,
                         from: s,
                         to,
@@ -178,7 +185,9 @@ fn events(vertices: &[String]) -> Vec<Event> {
         1_500,
         "sim",
         EventKind::FaultInjected {
-            fault: "crash taskmanager-3".into(),
+            fault: Fault::Crash {
+                host: "taskmanager-3".into(),
+            },
         },
     ));
     out.push(ev(

@@ -14,7 +14,10 @@
 //! into a slot (slot sharing), each an execution attempt with an
 //! `ExecutionState`.
 
-use runtime::events::{Event, EventKind, TaskCounters};
+use runtime::events::{Event, EventKind, Fault, Role, TaskCounters};
+use runtime::graph::JobId;
+use runtime::ids::AllocationId;
+use runtime::state::{ExecutionState, JobStatus};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -90,9 +93,9 @@ pub enum SlotState {
 #[derive(Debug, Clone, Default)]
 pub struct SlotView {
     /// The allocation id it carries, when allocated.
-    pub allocation: Option<String>,
+    pub allocation: Option<AllocationId>,
     /// The job (id) it is allocated to.
-    pub job: Option<String>,
+    pub job: Option<JobId>,
     /// The subtasks deployed into it: one per job vertex at most (slot sharing).
     pub tasks: Vec<SlotTask>,
     /// When it last changed hands (allocated or freed), to highlight it.
@@ -104,7 +107,11 @@ impl SlotView {
     pub fn state(&self) -> SlotState {
         if self.allocation.is_none() && self.tasks.is_empty() {
             SlotState::Free
-        } else if self.tasks.iter().any(|t| t.state == "RUNNING") {
+        } else if self
+            .tasks
+            .iter()
+            .any(|t| t.state == ExecutionState::Running)
+        {
             SlotState::Running
         } else {
             SlotState::Allocated
@@ -123,19 +130,19 @@ pub struct SlotTask {
     pub parallelism: u32,
     /// Execution attempt.
     pub attempt: u32,
-    /// ExecutionState, Flink's spelling.
-    pub state: String,
+    /// Its ExecutionState.
+    pub state: ExecutionState,
 }
 
 /// One job as the JobMaster reports it.
 #[derive(Debug, Clone)]
 pub struct JobView {
-    /// Job id (32 hex digits).
-    pub id: String,
+    /// Job id.
+    pub id: JobId,
     /// Job name.
     pub name: String,
-    /// JobStatus, Flink's spelling.
-    pub status: String,
+    /// Its JobStatus.
+    pub status: JobStatus,
     /// Why it failed, when it did.
     pub cause: Option<String>,
     /// When the Dispatcher accepted it (ms).
@@ -151,7 +158,7 @@ pub struct JobView {
     /// Latest traffic per channel `(job edge, producer, consumer)`.
     pub channels: BTreeMap<(usize, u32, u32), ChannelRate>,
     /// Slot requests waiting for a free slot.
-    pub pending_slots: BTreeSet<String>,
+    pub pending_slots: BTreeSet<AllocationId>,
     /// How often the restart strategy restarted (part of) it.
     pub restarts: u32,
     /// The last restart: `(attempt, checkpoint restored, when)`.
@@ -207,7 +214,7 @@ pub struct VertexView {
 #[derive(Debug, Clone, Default)]
 pub struct SubtaskView {
     /// ExecutionState of the current attempt.
-    pub state: String,
+    pub state: ExecutionState,
     /// Current attempt number.
     pub attempt: u32,
     /// `(TaskManager, slot)` it was deployed to.
@@ -265,11 +272,6 @@ pub struct ClusterView {
     catalog: Arc<Vec<viz::Dataflow>>,
 }
 
-/// The JobStatus values after which nothing changes.
-pub fn is_terminal(status: &str) -> bool {
-    matches!(status, "FINISHED" | "FAILED" | "CANCELED")
-}
-
 fn natural_key(name: &str) -> (String, u64) {
     let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     let (prefix, num) = name.split_at(name.len() - digits);
@@ -309,7 +311,7 @@ impl ClusterView {
     }
 
     /// A job by id.
-    pub fn job(&self, id: &str) -> Option<&JobView> {
+    pub fn job(&self, id: JobId) -> Option<&JobView> {
         self.jobs.iter().find(|j| j.id == id)
     }
 
@@ -359,7 +361,7 @@ impl ClusterView {
         &mut t.slots[i]
     }
 
-    fn job_mut(&mut self, id: &str, name: &str, t: u64) -> &mut JobView {
+    fn job_mut(&mut self, id: JobId, name: &str, t: u64) -> &mut JobView {
         let pos = match self.jobs.iter().position(|j| j.id == id) {
             Some(p) => p,
             None => {
@@ -379,19 +381,16 @@ impl ClusterView {
                                 name: v.name.clone(),
                                 parallelism: v.parallelism,
                                 subtasks: (0..v.parallelism)
-                                    .map(|_| SubtaskView {
-                                        state: "CREATED".into(),
-                                        ..SubtaskView::default()
-                                    })
+                                    .map(|_| SubtaskView::default())
                                     .collect(),
                             })
                             .collect()
                     })
                     .unwrap_or_default();
                 self.jobs.push(JobView {
-                    id: id.to_string(),
+                    id,
                     name: name.to_string(),
-                    status: "INITIALIZING".into(),
+                    status: JobStatus::Initializing,
                     cause: None,
                     submitted_at: t,
                     ended_at: None,
@@ -412,13 +411,13 @@ impl ClusterView {
 
     fn subtask_mut(
         &mut self,
-        job: &str,
+        job: JobId,
         vertex: &str,
         subtask: u32,
         parallelism: u32,
         t: u64,
     ) -> &mut SubtaskView {
-        let j = self.job_mut(job, job.get(..8).unwrap_or(job), t);
+        let j = self.job_mut(job, &short(job), t);
         let v = match j.vertices.iter().position(|v| v.name == vertex) {
             Some(p) => p,
             None => {
@@ -433,10 +432,7 @@ impl ClusterView {
         let v = &mut j.vertices[v];
         let i = subtask as usize;
         if v.subtasks.len() <= i {
-            v.subtasks.resize_with(i + 1, || SubtaskView {
-                state: "CREATED".into(),
-                ..SubtaskView::default()
-            });
+            v.subtasks.resize_with(i + 1, SubtaskView::default);
             v.parallelism = v.parallelism.max(i as u32 + 1);
         }
         &mut v.subtasks[i]
@@ -459,46 +455,11 @@ impl ClusterView {
     }
 }
 
-/// What a `FaultInjected` event's text says (the simulator's `FaultAction`
-/// display form: `crash h`, `restart h`, `start h`, `partition a | b`,
-/// `repair a <-> b`, `delay a <-> b by n ms`, `cancel job j`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultText {
-    /// `crash h`.
-    Crash(String),
-    /// `restart h`.
-    Restart(String),
-    /// `start h`.
-    Start(String),
-    /// `partition a | b`.
-    Partition(String, String),
-    /// `repair a <-> b`.
-    Repair(String, String),
-    /// Anything else (delays, cancellations).
-    Other,
-}
-
-impl FaultText {
-    /// Reads a fault's description.
-    pub fn parse(s: &str) -> FaultText {
-        let pair = |rest: &str, sep: &str| {
-            rest.split_once(sep)
-                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
-        };
-        if let Some(h) = s.strip_prefix("crash ") {
-            FaultText::Crash(h.trim().to_string())
-        } else if let Some(h) = s.strip_prefix("restart ") {
-            FaultText::Restart(h.trim().to_string())
-        } else if let Some(h) = s.strip_prefix("start ") {
-            FaultText::Start(h.trim().to_string())
-        } else if let Some((a, b)) = s.strip_prefix("partition ").and_then(|r| pair(r, " | ")) {
-            FaultText::Partition(a, b)
-        } else if let Some((a, b)) = s.strip_prefix("repair ").and_then(|r| pair(r, " <-> ")) {
-            FaultText::Repair(a, b)
-        } else {
-            FaultText::Other
-        }
-    }
+/// A job's name until its submission is seen: the first 8 hex digits of its id.
+fn short(id: JobId) -> String {
+    let mut s = id.to_string();
+    s.truncate(8);
+    s
 }
 
 fn is_taskmanager(view: &ClusterView, host: &str) -> bool {
@@ -516,15 +477,15 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
     view.folded += 1;
     let t = e.t;
     match &e.kind {
-        EventKind::HostStarted { role } => match role.as_str() {
-            "taskmanager" => {
+        EventKind::HostStarted { role } => match role {
+            Role::TaskManager => {
                 let tm = view.tm_mut(&e.host, TmStatus::Starting);
                 tm.status = TmStatus::Starting;
                 tm.slots.clear();
                 tm.connection_lost_at = None;
             }
             // Without high availability the one JobManager leads once it runs.
-            "jobmanager" if !view.ha => {
+            Role::JobManager if !view.ha => {
                 view.elections += 1;
                 view.leader = Some(e.host.clone());
             }
@@ -575,9 +536,9 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             view.tm_mut(peer, TmStatus::Registered).connection_lost_at = Some(t);
         }
         EventKind::SlotRequestPending { job, allocation } => {
-            view.job_mut(job, job.get(..8).unwrap_or(job), t)
+            view.job_mut(*job, &short(*job), t)
                 .pending_slots
-                .insert(allocation.clone());
+                .insert(*allocation);
         }
         EventKind::SlotAllocated {
             job,
@@ -585,12 +546,12 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             resource_id,
             slot,
         } => {
-            view.job_mut(job, job.get(..8).unwrap_or(job), t)
+            view.job_mut(*job, &short(*job), t)
                 .pending_slots
                 .remove(allocation);
             let s = view.slot_mut(resource_id, *slot);
-            s.allocation = Some(allocation.clone());
-            s.job = Some(job.clone());
+            s.allocation = Some(*allocation);
+            s.job = Some(*job);
             s.tasks.clear();
             s.changed_at = t;
         }
@@ -608,7 +569,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             }
         }
         EventKind::JobSubmitted { job, name, .. } => {
-            let j = view.job_mut(job, name, t);
+            let j = view.job_mut(*job, name, t);
             j.name = name.clone();
             j.submitted_at = t;
         }
@@ -619,15 +580,15 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             cause,
             ..
         } => {
-            let j = view.job_mut(job, name, t);
-            j.status = to.clone();
+            let j = view.job_mut(*job, name, t);
+            j.status = *to;
             if cause.is_some() {
                 j.cause = cause.clone();
-            } else if to == "RUNNING" {
+            } else if *to == JobStatus::Running {
                 // Recovered: the restart line tells what happened.
                 j.cause = None;
             }
-            if is_terminal(to) {
+            if to.is_terminal() {
                 j.ended_at = Some(t);
                 j.channels.clear();
                 for v in &mut j.vertices {
@@ -646,10 +607,11 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             attempt,
             resource_id,
             slot,
+            ..
         } => {
-            let st = view.subtask_mut(job, vertex, *subtask, *parallelism, t);
+            let st = view.subtask_mut(*job, vertex, *subtask, *parallelism, t);
             let old = st.location.take();
-            st.location = Some((resource_id.clone(), *slot));
+            st.location = Some((resource_id.to_string(), *slot));
             if *attempt != st.attempt {
                 // A new execution attempt counts from zero again.
                 st.counters = TaskCounters::default();
@@ -660,7 +622,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             st.attempt = *attempt;
             st.cause = None;
             if let Some((otm, oslot)) = old
-                && (otm != *resource_id || oslot != *slot)
+                && (*resource_id != otm || oslot != *slot)
             {
                 let s = view.slot_mut(&otm, oslot);
                 s.tasks
@@ -668,14 +630,14 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             }
             let s = view.slot_mut(resource_id, *slot);
             if s.job.is_none() {
-                s.job = Some(job.clone());
+                s.job = Some(*job);
             }
             let task = SlotTask {
                 vertex: vertex.clone(),
                 subtask: *subtask,
                 parallelism: *parallelism,
                 attempt: *attempt,
-                state: "DEPLOYING".into(),
+                state: ExecutionState::Deploying,
             };
             match s
                 .tasks
@@ -695,19 +657,19 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             cause,
             ..
         } => {
-            let st = view.subtask_mut(job, vertex, *subtask, subtask + 1, t);
+            let st = view.subtask_mut(*job, vertex, *subtask, subtask + 1, t);
             if *attempt < st.attempt {
                 return;
             }
             st.attempt = *attempt;
-            st.state = to.clone();
+            st.state = *to;
             if cause.is_some() {
                 st.cause = cause.clone();
             }
-            if to == "RUNNING" {
+            if *to == ExecutionState::Running {
                 st.running_since = Some(t);
             }
-            let ended = matches!(to.as_str(), "FINISHED" | "FAILED" | "CANCELED");
+            let ended = to.is_terminal();
             if ended {
                 st.out_per_sec = 0;
                 st.in_per_sec = 0;
@@ -720,11 +682,11 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
                     .iter_mut()
                     .find(|x| x.vertex == *vertex && x.subtask == *subtask)
                 {
-                    x.state = to.clone();
+                    x.state = *to;
                     x.attempt = *attempt;
                 }
             }
-            if ended && let Some(j) = view.job(job) {
+            if ended && let Some(j) = view.job(*job) {
                 let edges = view.edges_from(j, vertex);
                 if let Some(j) = view.jobs.iter_mut().find(|j| j.id == *job) {
                     j.channels
@@ -738,8 +700,9 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             subtask,
             counters,
             backpressure_permille,
+            ..
         } => {
-            let st = view.subtask_mut(job, vertex, *subtask, subtask + 1, t);
+            let st = view.subtask_mut(*job, vertex, *subtask, subtask + 1, t);
             let since = st.metrics_at.or(st.running_since);
             let (prev_out, prev_in) = (st.counters.records_out, st.counters.records_in);
             let dt = since.map_or(1_000, |s| t.saturating_sub(s)).max(1);
@@ -758,7 +721,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             remote,
             ..
         } => {
-            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let j = view.job_mut(*job, &short(*job), t);
             let key = (*edge, *from, *to);
             let dt = j
                 .channels
@@ -775,11 +738,11 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             );
         }
         EventKind::CheckpointTriggered { job, id, .. } => {
-            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let j = view.job_mut(*job, &short(*job), t);
             j.checkpoints.pending = Some((*id, t, 0));
         }
         EventKind::CheckpointAcknowledged { job, id, .. } => {
-            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let j = view.job_mut(*job, &short(*job), t);
             if let Some((pid, _, acks)) = &mut j.checkpoints.pending
                 && *pid == *id
             {
@@ -794,7 +757,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             acks,
             ..
         } => {
-            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let j = view.job_mut(*job, &short(*job), t);
             let c = &mut j.checkpoints;
             c.completed += 1;
             c.last = Some(CompletedCheckpoint {
@@ -809,14 +772,14 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             }
         }
         EventKind::SavepointCompleted { job, id, path, .. } => {
-            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let j = view.job_mut(*job, &short(*job), t);
             j.checkpoints.savepoints.push((*id, path.clone()));
             if j.checkpoints.pending.is_some_and(|(p, _, _)| p == *id) {
                 j.checkpoints.pending = None;
             }
         }
         EventKind::CheckpointAborted { job, id, cause } => {
-            let j = view.job_mut(job, job.get(..8).unwrap_or(job), t);
+            let j = view.job_mut(*job, &short(*job), t);
             let c = &mut j.checkpoints;
             c.aborted += 1;
             c.last_abort_cause = Some(cause.clone());
@@ -825,7 +788,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             }
         }
         EventKind::RestartScheduled { job, name, .. } => {
-            let j = view.job_mut(job, name, t);
+            let j = view.job_mut(*job, name, t);
             j.restarts += 1;
             j.checkpoints.pending = None;
         }
@@ -836,15 +799,15 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             from_checkpoint,
             ..
         } => {
-            let j = view.job_mut(job, name, t);
+            let j = view.job_mut(*job, name, t);
             j.last_restart = Some((*attempt, *from_checkpoint, t));
         }
         EventKind::FaultInjected { fault } => {
             view.faults += 1;
-            match FaultText::parse(fault) {
-                FaultText::Crash(h) => {
-                    if is_taskmanager(view, &h) {
-                        let tm = view.tm_mut(&h, TmStatus::Registered);
+            match fault {
+                Fault::Crash { host: h } => {
+                    if is_taskmanager(view, h) {
+                        let tm = view.tm_mut(h, TmStatus::Registered);
                         if !matches!(tm.status, TmStatus::Lost { .. } | TmStatus::Released) {
                             tm.status = TmStatus::Crashed { at: t };
                         }
@@ -853,24 +816,28 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
                         view.leader = None;
                     }
                 }
-                FaultText::Restart(h) => {
-                    if is_taskmanager(view, &h) {
-                        let tm = view.tm_mut(&h, TmStatus::Starting);
+                Fault::Restart { host: h } => {
+                    if is_taskmanager(view, h) {
+                        let tm = view.tm_mut(h, TmStatus::Starting);
                         tm.restarts += 1;
                     } else if view.leader.as_deref() == Some(h.as_str()) {
                         view.leader = None;
                     }
                 }
-                FaultText::Start(h) => {
-                    view.tm_mut(&h, TmStatus::Starting);
+                Fault::StartTaskManager { host: h } => {
+                    view.tm_mut(h, TmStatus::Starting);
                 }
-                FaultText::Partition(a, b) => {
-                    view.partitions.insert(sorted_pair(a, b));
+                Fault::Partition { a, b } => {
+                    view.partitions.insert(sorted_pair(a.clone(), b.clone()));
                 }
-                FaultText::Repair(a, b) => {
-                    view.partitions.remove(&sorted_pair(a, b));
+                Fault::Repair { a, b } => {
+                    view.partitions.remove(&sorted_pair(a.clone(), b.clone()));
                 }
-                FaultText::Other => {}
+                Fault::NoBusiestTaskManager
+                | Fault::Delay { .. }
+                | Fault::CancelJob { .. }
+                | Fault::Savepoint { .. }
+                | Fault::StopWithSavepoint { .. } => {}
             }
         }
         _ => {}
@@ -907,12 +874,13 @@ mod tests {
     #[test]
     fn slots_fill_and_a_crash_becomes_a_loss() {
         let mut v = ClusterView::new(Arc::new(Vec::new()));
+        let j1 = JobId::from_parts(&["j1"]);
         let events = vec![
             ev(
                 0,
                 "taskmanager-1",
                 EventKind::HostStarted {
-                    role: "taskmanager".into(),
+                    role: Role::TaskManager,
                 },
             ),
             ev(
@@ -928,8 +896,8 @@ mod tests {
                 10,
                 "jobmanager",
                 EventKind::SlotAllocated {
-                    job: "j1".into(),
-                    allocation: "alloc-1".into(),
+                    job: j1,
+                    allocation: AllocationId(1),
                     resource_id: "taskmanager-1".into(),
                     slot: 1,
                 },
@@ -938,8 +906,9 @@ mod tests {
                 11,
                 "jobmanager",
                 EventKind::TaskDeployed {
-                    job: "j1".into(),
+                    job: j1,
                     vertex: "A -> B".into(),
+                    vertex_index: 0,
                     subtask: 0,
                     parallelism: 1,
                     attempt: 0,
@@ -951,12 +920,13 @@ mod tests {
                 12,
                 "jobmanager",
                 EventKind::TaskStateChanged {
-                    job: "j1".into(),
+                    job: j1,
                     vertex: "A -> B".into(),
+                    vertex_index: 0,
                     subtask: 0,
                     attempt: 0,
-                    from: "INITIALIZING".into(),
-                    to: "RUNNING".into(),
+                    from: ExecutionState::Initializing,
+                    to: ExecutionState::Running,
                     cause: None,
                 },
             ),
@@ -971,7 +941,9 @@ mod tests {
                 20,
                 "sim",
                 EventKind::FaultInjected {
-                    fault: "crash taskmanager-1".into(),
+                    fault: Fault::Crash {
+                        host: "taskmanager-1".into(),
+                    },
                 },
             ),
         );
@@ -1005,7 +977,7 @@ mod tests {
                     0,
                     n,
                     EventKind::HostStarted {
-                        role: "taskmanager".into(),
+                        role: Role::TaskManager,
                     },
                 ),
             );
@@ -1014,21 +986,40 @@ mod tests {
         assert_eq!(names, ["taskmanager-1", "taskmanager-2", "taskmanager-10"]);
     }
 
-    /// The simulator's fault descriptions are read back.
+    /// A partition and its repair fold into the set of cut links, read
+    /// from the structured fault (no text is parsed).
     #[test]
-    fn fault_text() {
-        assert_eq!(
-            FaultText::parse("crash taskmanager-1"),
-            FaultText::Crash("taskmanager-1".into())
+    fn partitions_come_and_go() {
+        let mut v = ClusterView::new(Arc::new(Vec::new()));
+        let cut = |a: &str, b: &str| Fault::Partition {
+            a: a.into(),
+            b: b.into(),
+        };
+        fold(
+            &mut v,
+            &ev(
+                1,
+                "sim",
+                EventKind::FaultInjected {
+                    fault: cut("taskmanager-2", "jobmanager"),
+                },
+            ),
         );
-        assert_eq!(
-            FaultText::parse("partition jobmanager | taskmanager-2"),
-            FaultText::Partition("jobmanager".into(), "taskmanager-2".into())
+        assert!(v.partitioned("jobmanager", "taskmanager-2"));
+        fold(
+            &mut v,
+            &ev(
+                2,
+                "sim",
+                EventKind::FaultInjected {
+                    fault: Fault::Repair {
+                        a: "jobmanager".into(),
+                        b: "taskmanager-2".into(),
+                    },
+                },
+            ),
         );
-        assert_eq!(
-            FaultText::parse("repair jobmanager <-> taskmanager-2"),
-            FaultText::Repair("jobmanager".into(), "taskmanager-2".into())
-        );
-        assert_eq!(FaultText::parse("cancel job x"), FaultText::Other);
+        assert!(!v.partitioned("jobmanager", "taskmanager-2"));
+        assert_eq!(v.faults, 2);
     }
 }

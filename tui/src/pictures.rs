@@ -19,10 +19,16 @@ use std::collections::BTreeMap;
 use sim::scenario::Scenario;
 
 use crate::app::App;
-use crate::cluster::{ClusterView, JobView, TaskManagerView, TmStatus, is_terminal};
+use crate::cluster::{ClusterView, JobView, TaskManagerView, TmStatus};
+use runtime::graph::JobId;
+use runtime::state::ExecutionState;
 
 /// The ExecutionStates in which a deployed subtask exchanges data.
-const DEPLOYED: [&str; 3] = ["DEPLOYING", "INITIALIZING", "RUNNING"];
+const DEPLOYED: [ExecutionState; 3] = [
+    ExecutionState::Deploying,
+    ExecutionState::Initializing,
+    ExecutionState::Running,
+];
 
 /// Why no picture could be drawn at the time asked for.
 #[derive(Debug, thiserror::Error)]
@@ -66,10 +72,10 @@ pub fn picture(view: &ClusterView, name: &str, jobmanagers: &[String]) -> viz::C
             .jobs
             .iter()
             .map(|j| viz::Job {
-                id: j.id.clone(),
+                id: j.id.to_string(),
                 name: j.name.clone(),
-                status: j.status.clone(),
-                active: !is_terminal(&j.status),
+                status: j.status.to_string(),
+                active: !j.status.is_terminal(),
             })
             .collect(),
         taskmanagers: view
@@ -106,7 +112,7 @@ pub fn picture_at(
 /// One TaskManager with its slots; a slot's job becomes an index into the
 /// picture's jobs (the view's submission order).
 fn taskmanager(view: &ClusterView, t: &TaskManagerView) -> viz::TaskManager {
-    let job_index = |id: &str| view.jobs.iter().position(|j| j.id == id);
+    let job_index = |id: JobId| view.jobs.iter().position(|j| j.id == id);
     viz::TaskManager {
         name: t.name.clone(),
         status: t.status.label().to_string(),
@@ -118,7 +124,7 @@ fn taskmanager(view: &ClusterView, t: &TaskManagerView) -> viz::TaskManager {
             .slots
             .iter()
             .map(|s| viz::Slot {
-                job: s.job.as_deref().and_then(job_index),
+                job: s.job.and_then(job_index),
                 subtasks: s
                     .tasks
                     .iter()
@@ -126,7 +132,7 @@ fn taskmanager(view: &ClusterView, t: &TaskManagerView) -> viz::TaskManager {
                         vertex: x.vertex.clone(),
                         subtask: x.subtask,
                         parallelism: x.parallelism,
-                        state: x.state.clone(),
+                        state: x.state.to_string(),
                     })
                     .collect(),
             })
@@ -141,7 +147,7 @@ fn taskmanager(view: &ClusterView, t: &TaskManagerView) -> viz::TaskManager {
 fn data_connections(view: &ClusterView) -> Vec<viz::DataConnection> {
     let tm_index = |name: &str| view.taskmanagers.iter().position(|t| t.name == name);
     let mut pairs: BTreeMap<(usize, usize), u32> = BTreeMap::new();
-    for job in view.jobs.iter().filter(|j| !is_terminal(&j.status)) {
+    for job in view.jobs.iter().filter(|j| !j.status.is_terminal()) {
         let Some(df) = view.dataflow(job) else {
             continue;
         };
@@ -173,7 +179,7 @@ fn deployed_at<'a>(job: &'a JobView, df: &viz::Dataflow, v: usize, s: u32) -> Op
         .find(|x| &x.name == name)?
         .subtasks
         .get(s as usize)?;
-    if !DEPLOYED.contains(&st.state.as_str()) {
+    if !DEPLOYED.contains(&st.state) {
         return None;
     }
     st.location.as_ref().map(|(tm, _)| tm.as_str())

@@ -6,6 +6,7 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use runtime::state::JobStatus;
 use std::path::PathBuf;
 use tui::{App, Screen};
 
@@ -70,7 +71,7 @@ fn crash_a_taskmanager_and_recover() {
         .iter()
         .find(|j| j.name == "keyed-sum")
         .expect("job");
-    assert_eq!(ks.status, "RESTARTING");
+    assert_eq!(ks.status, JobStatus::Restarting);
 
     keys(&mut app, "r");
     app.run_until(7_500);
@@ -81,7 +82,11 @@ fn crash_a_taskmanager_and_recover() {
         .iter()
         .find(|j| j.name == "keyed-sum")
         .expect("job");
-    assert_eq!(ks.status, "RUNNING", "recovered from its checkpoint");
+    assert_eq!(
+        ks.status,
+        JobStatus::Running,
+        "recovered from its checkpoint"
+    );
 
     app.run_until(121_000);
     assert!(app.ended, "the scenario ends at its duration");
@@ -201,7 +206,7 @@ fn savepoint_and_ctrl_c() {
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            runtime::events::EventKind::FaultInjected { fault } => Some(fault.clone()),
+            runtime::events::EventKind::FaultInjected { fault } => Some(fault.to_string()),
             _ => None,
         })
         .collect();

@@ -67,6 +67,11 @@ fn fmix64(mut k: u64) -> u64 {
     k ^ (k >> 33)
 }
 
+/// An id that is not 32 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an id (32 hex digits)")]
+pub struct BadId(String);
+
 macro_rules! hex_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -84,6 +89,13 @@ macro_rules! hex_id {
                     return None;
                 }
                 u128::from_str_radix(s, 16).ok().map($name)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = BadId;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::parse(s).ok_or_else(|| BadId(s.to_string()))
             }
         }
 

@@ -182,11 +182,11 @@ pub struct StreamGraph {
     /// Checkpoint interval in milliseconds; `None` means checkpointing is off.
     pub checkpoint_interval_ms: Option<u64>,
     /// Aligned or unaligned checkpoints.
-    pub checkpoint_mode: crate::checkpoint::CheckpointMode,
+    pub checkpoint_mode: crate::job_config::CheckpointMode,
     /// Restart strategy; `None` takes Flink's default for the checkpointing setting.
-    pub restart: Option<crate::checkpoint::RestartStrategy>,
+    pub restart: Option<crate::job_config::RestartStrategy>,
     /// What restarts after a failure.
-    pub failover: crate::checkpoint::FailoverStrategy,
+    pub failover: crate::job_config::FailoverStrategy,
 }
 
 impl StreamGraph {
@@ -204,9 +204,9 @@ impl StreamGraph {
     }
 
     /// The restart strategy in effect (Flink's default when none is set).
-    pub fn restart_strategy(&self) -> crate::checkpoint::RestartStrategy {
+    pub fn restart_strategy(&self) -> crate::job_config::RestartStrategy {
         self.restart.clone().unwrap_or_else(|| {
-            crate::checkpoint::RestartStrategy::default_for(self.checkpoint_interval_ms.is_some())
+            crate::job_config::RestartStrategy::default_for(self.checkpoint_interval_ms.is_some())
         })
     }
 

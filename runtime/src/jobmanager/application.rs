@@ -14,7 +14,7 @@
 //! When `main` is done it deregisters the application at the resource
 //! provider, which shuts the cluster down (an active one, like YARN's).
 
-use super::Inbound;
+use super::inbox::Inbound;
 use crate::application::{Application, JobEnd, JobOrder, MainRun, job_label};
 use crate::config::ResourceProvider;
 use crate::events::{EventKind, HostCtx};
@@ -113,7 +113,7 @@ pub(super) async fn run_main(
     ctx.emit(EventKind::ApplicationStarted {
         name: app.name.clone(),
         jobs: app.jobs.iter().map(|j| j.name.clone()).collect(),
-        order: app.order.as_str().to_string(),
+        order: app.order,
     });
     let executor = EmbeddedExecutor { inbox };
     let mut main = MainRun::new(app.order, app.jobs.len());

@@ -5,17 +5,15 @@
 //! requests. It keeps finished jobs' JobMasters so their results can be
 //! fetched later, as Flink keeps an archive of finished jobs.
 
-use super::HaOp;
-use super::Outbox;
+use super::checkpoint::snapshot::StoredCheckpoint;
+use super::checkpoint::storage::CheckpointStorage;
 use super::jobmaster::{JobMaster, JobStart};
-use super::resourcemanager::ResourceManager;
-use crate::checkpoint::StoredCheckpoint;
+use super::outbox::{HaOp, Outbox};
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
 use crate::ha::{CoordRequest, CoordResponse, HaClient};
 use crate::rpc::{ClientRequest, ClientResponse, JobOverview};
 use crate::rpc::{JobRecord, JobResult};
-use crate::storage::CheckpointStorage;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -54,24 +52,19 @@ impl Dispatcher {
     }
 
     /// Answers a client.
-    pub fn handle(
-        &mut self,
-        req: ClientRequest,
-        rm: &mut ResourceManager,
-        out: &mut Outbox,
-    ) -> ClientResponse {
+    pub fn handle(&mut self, req: ClientRequest, out: &mut Outbox) -> ClientResponse {
         match req {
-            ClientRequest::Submit(jg) => ClientResponse::Submitted(self.submit(*jg, None, rm, out)),
+            ClientRequest::Submit(jg) => ClientResponse::Submitted(self.submit(*jg, None, out)),
             ClientRequest::SubmitFromSavepoint(jg, path) => match self.read_savepoint(&jg, &path) {
                 Ok(stored) => {
-                    ClientResponse::Submitted(self.submit(*jg, Some((path, stored)), rm, out))
+                    ClientResponse::Submitted(self.submit(*jg, Some((path, stored)), out))
                 }
-                Err(e) => ClientResponse::Error(e),
+                Err(e) => ClientResponse::Error(e.to_string()),
             },
             ClientRequest::Savepoint { job, stop } => match self.jobs.get_mut(&job) {
                 Some(m) => match m.request_savepoint(stop) {
                     Ok(()) => ClientResponse::SavepointTriggered,
-                    Err(e) => ClientResponse::Error(e),
+                    Err(e) => ClientResponse::Error(e.to_string()),
                 },
                 None => ClientResponse::Error(format!("no job with id {job}")),
             },
@@ -82,7 +75,7 @@ impl Dispatcher {
                     .map(|m| JobOverview {
                         id: m.id,
                         name: m.job_graph.name.clone(),
-                        status: m.status,
+                        status: m.status(),
                         submitted_at: m.submitted_at,
                     })
                     .collect(),
@@ -97,7 +90,7 @@ impl Dispatcher {
                     if m.cancel(out) {
                         ClientResponse::Cancelling
                     } else {
-                        ClientResponse::Error(format!("job {id} is already {}", m.status))
+                        ClientResponse::Error(format!("job {id} is already {}", m.status()))
                     }
                 }
                 None => ClientResponse::Error(format!("no job with id {id}")),
@@ -106,16 +99,25 @@ impl Dispatcher {
     }
 
     /// Reads a savepoint and checks that it fits the job.
-    fn read_savepoint(&self, jg: &JobGraph, path: &str) -> Result<StoredCheckpoint, String> {
+    fn read_savepoint(&self, jg: &JobGraph, path: &str) -> Result<StoredCheckpoint, SubmitError> {
         let bytes = self
             .storage
             .read(path)
-            .map_err(|e| format!("cannot read the savepoint {path}: {e}"))?;
-        let stored: StoredCheckpoint = crate::net::frame::decode(&bytes)
-            .map_err(|e| format!("{path} is not a savepoint: {e}"))?;
+            .map_err(|source| SubmitError::Unreadable {
+                path: path.to_string(),
+                source,
+            })?;
+        let stored: StoredCheckpoint =
+            crate::net::frame::decode(&bytes).map_err(|source| SubmitError::NotASavepoint {
+                path: path.to_string(),
+                source,
+            })?;
         stored
             .check_fits(jg)
-            .map_err(|e| format!("cannot resume from {path}: {e}"))?;
+            .map_err(|source| SubmitError::DoesNotFit {
+                path: path.to_string(),
+                source,
+            })?;
         Ok(stored)
     }
 
@@ -124,7 +126,6 @@ impl Dispatcher {
         &mut self,
         jg: JobGraph,
         restore: Option<(String, StoredCheckpoint)>,
-        rm: &mut ResourceManager,
         out: &mut Outbox,
     ) -> JobId {
         let n = self.order.len() + self.archived.len() + 1;
@@ -144,7 +145,7 @@ impl Dispatcher {
             }),
         ));
         self.ctx.emit(EventKind::JobSubmitted {
-            job: id.to_string(),
+            job: id,
             name: jg.name.clone(),
             vertices: jg.vertex_count(),
             slots: jg.slots_needed(),
@@ -155,8 +156,7 @@ impl Dispatcher {
             restore: restore.map(|(p, s)| (p, s, false)),
             attempt_base: self.token * ATTEMPTS_PER_LEADER,
         };
-        let master = JobMaster::start(self.ctx.clone(), id, start, rm, out);
-        rm.try_allocate(out);
+        let master = JobMaster::start(self.ctx.clone(), id, start, out);
         self.order.push(id);
         self.jobs.insert(id, master);
         id
@@ -175,15 +175,15 @@ impl Dispatcher {
         }
     }
 
-    /// A new leader takes over: archived results, and every job in the job
-    /// graph store restarted from its latest checkpoint (or its savepoint,
-    /// or from scratch).
-    pub async fn recover(
+    /// A new leader takes over: reads the archived results, and every job
+    /// in the job graph store with the state it resumes from (its latest
+    /// checkpoint, or its savepoint, or none). [`Dispatcher::recover_job`]
+    /// then starts each.
+    pub async fn read_recoverable(
         &mut self,
         client: &mut HaClient,
         storage: &Arc<dyn CheckpointStorage>,
-        rm: &mut ResourceManager,
-    ) {
+    ) -> Vec<RecoveredJob> {
         let keys = |resp| match resp {
             Ok(CoordResponse::Keys(k)) => k,
             _ => Vec::new(),
@@ -206,7 +206,7 @@ impl Dispatcher {
                 self.archived.insert(r.id, r);
             }
         }
-        let mut out = Outbox::default();
+        let mut recovered = Vec::new();
         for key in keys(
             client
                 .call(
@@ -246,49 +246,86 @@ impl Dispatcher {
                 (None, Some(p)) => read_stored(storage, p).map(|s| (p.clone(), s, false)),
                 (None, None) => None,
             };
-            self.ctx.emit(EventKind::JobRecovered {
-                job: id.to_string(),
-                name: record.job_graph.name.clone(),
-                from_checkpoint: restore.as_ref().map(|(_, s, _)| s.id),
-            });
-            let start = JobStart {
+            recovered.push(RecoveredJob {
+                id,
                 job_graph: record.job_graph,
-                storage: self.storage.clone(),
                 restore,
-                attempt_base: self.token * ATTEMPTS_PER_LEADER,
-            };
-            let master = JobMaster::start(self.ctx.clone(), id, start, rm, &mut out);
-            self.order.push(id);
-            self.jobs.insert(id, master);
+            });
         }
+        recovered
     }
 
-    /// Tells every JobMaster that a TaskManager is gone.
-    pub fn task_manager_lost(
-        &mut self,
-        rid: &str,
-        cause: &str,
-        rm: &mut ResourceManager,
-        out: &mut Outbox,
-    ) {
-        for id in &self.order {
-            if let Some(m) = self.jobs.get_mut(id) {
-                m.task_manager_lost(rid, cause, rm, out);
-            }
-        }
+    /// Starts the JobMaster of a job recovered from the HA stores.
+    pub fn recover_job(&mut self, job: RecoveredJob, out: &mut Outbox) {
+        let RecoveredJob {
+            id,
+            job_graph,
+            restore,
+        } = job;
+        self.ctx.emit(EventKind::JobRecovered {
+            job: id,
+            name: job_graph.name.clone(),
+            from_checkpoint: restore.as_ref().map(|(_, s, _)| s.id),
+        });
+        let start = JobStart {
+            job_graph,
+            storage: self.storage.clone(),
+            restore,
+            attempt_base: self.token * ATTEMPTS_PER_LEADER,
+        };
+        let master = JobMaster::start(self.ctx.clone(), id, start, out);
+        self.order.push(id);
+        self.jobs.insert(id, master);
     }
 
-    /// Runs the JobMasters' timers.
-    pub fn tick(&mut self, rm: &mut ResourceManager, out: &mut Outbox) {
-        for id in &self.order {
-            if let Some(m) = self.jobs.get_mut(id)
-                && !m.status.is_terminal()
-            {
-                m.tick(rm, out);
-            }
-        }
-        rm.try_allocate(out);
+    /// The jobs whose JobMasters still run, in submission order.
+    pub fn running_jobs(&self) -> Vec<JobId> {
+        self.order
+            .iter()
+            .filter(|id| self.jobs.get(id).is_some_and(|m| !m.status().is_terminal()))
+            .copied()
+            .collect()
     }
+}
+
+/// Why a submission from a savepoint is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The savepoint cannot be read.
+    #[error("cannot read the savepoint {path}: {source}")]
+    Unreadable {
+        /// Where.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a savepoint.
+    #[error("{path} is not a savepoint: {source}")]
+    NotASavepoint {
+        /// Where.
+        path: String,
+        /// Why.
+        source: crate::net::frame::WireError,
+    },
+    /// The savepoint's state does not fit the job.
+    #[error("cannot resume from {path}: {source}")]
+    DoesNotFit {
+        /// Where.
+        path: String,
+        /// Why.
+        source: crate::jobmanager::checkpoint::snapshot::StateMismatch,
+    },
+}
+
+/// A job a new leader found in the job graph store.
+pub struct RecoveredJob {
+    /// Its id.
+    pub id: JobId,
+    /// Its graph.
+    pub job_graph: JobGraph,
+    /// What it resumes from: (path, checkpoint, `recovered` = the
+    /// predecessor's checkpoint rather than the savepoint it started from).
+    pub restore: Option<(String, StoredCheckpoint, bool)>,
 }
 
 /// Attempt numbers reserved per leader generation.

@@ -46,7 +46,7 @@ pub enum TaskManagerError {
 /// Runs a TaskManager until the ResourceManager tells it to shut down.
 pub async fn run_taskmanager(ctx: HostCtx, cfg: TaskManagerConfig) -> Result<(), TaskManagerError> {
     ctx.emit(EventKind::HostStarted {
-        role: "taskmanager".into(),
+        role: crate::events::Role::TaskManager,
     });
     let (mut listener, bound) = ctx
         .net
@@ -169,7 +169,7 @@ impl TaskExecutor {
                 Err(e) => return SessionEnd::Lost(e.to_string()),
             };
         let register = FromTaskManager::Register {
-            resource_id: self.ctx.host.clone(),
+            resource_id: self.ctx.host.as_str().into(),
             data_addr: data_addr.to_string(),
             slots: self.cfg.slots,
         };
@@ -302,9 +302,9 @@ impl TaskExecutor {
             } => {
                 if self.slots.allocate(slot, allocation, job) {
                     self.ctx.emit(EventKind::SlotOffered {
-                        job: job.to_string(),
-                        allocation: allocation.to_string(),
-                        resource_id: self.ctx.host.clone(),
+                        job,
+                        allocation,
+                        resource_id: self.ctx.host.as_str().into(),
                         slot,
                     });
                     let offers = vec![SlotOffer { allocation, slot }];
@@ -396,8 +396,8 @@ impl TaskExecutor {
                 }
                 if let Some(slot) = self.slots.free(allocation) {
                     self.ctx.emit(EventKind::SlotFreed {
-                        allocation: allocation.to_string(),
-                        resource_id: self.ctx.host.clone(),
+                        allocation,
+                        resource_id: self.ctx.host.as_str().into(),
                         slot,
                     });
                     Self::send(writer, &FromTaskManager::SlotFreed { allocation, slot }).await?;
@@ -437,8 +437,8 @@ impl TaskExecutor {
         }
         for (slot, allocation) in self.slots.free_all() {
             self.ctx.emit(EventKind::SlotFreed {
-                allocation: allocation.to_string(),
-                resource_id: self.ctx.host.clone(),
+                allocation,
+                resource_id: self.ctx.host.as_str().into(),
                 slot,
             });
         }

@@ -25,6 +25,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use runtime::state::ExecutionState;
 
 /// The dataflow screen: the selected job's graphs and a short event log.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -58,7 +59,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     };
     let job = app.view.jobs.iter().rev().find(|j| j.name == name);
-    let status = job.map_or("not submitted yet".to_string(), |j| j.status.clone());
+    let status = job.map_or("not submitted yet", |j| j.status.as_str());
+    let status_color = job.map_or(Color::Yellow, |j| state_color(j.status));
     let color = job.map_or(Color::Gray, |j| job_color(j.color));
     let head = |view: &str, other: &str| {
         Line::from(vec![
@@ -68,7 +70,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 Style::default().fg(color).add_modifier(Modifier::BOLD),
             ),
             Span::raw(" "),
-            Span::styled(status.clone(), Style::default().fg(state_color(&status))),
+            Span::styled(status, Style::default().fg(status_color)),
             Span::styled(format!(" · {view} "), Style::default().fg(Color::White)),
             Span::styled(other.to_string(), Style::default().fg(Color::DarkGray)),
         ])
@@ -148,26 +150,28 @@ fn channel_rate(app: &App, job: &JobView, edge: usize, from: u32, to: u32) -> u6
         .map_or(0, |c| c.per_sec)
 }
 
-fn vertex_state(job: Option<&JobView>, name: &str) -> String {
+/// The state a vertex shows: a failure or cancellation of any subtask,
+/// else RUNNING or FINISHED when all agree, else the first other state.
+fn vertex_state(job: Option<&JobView>, name: &str) -> ExecutionState {
+    use ExecutionState::{Canceled, Canceling, Created, Failed, Finished, Running};
     let Some(v) = job.and_then(|j| j.vertices.iter().find(|v| v.name == name)) else {
-        return "CREATED".into();
+        return Created;
     };
-    let states: Vec<&str> = v.subtasks.iter().map(|s| s.state.as_str()).collect();
-    for s in ["FAILED", "CANCELING", "CANCELED"] {
+    let states: Vec<ExecutionState> = v.subtasks.iter().map(|s| s.state).collect();
+    for s in [Failed, Canceling, Canceled] {
         if states.contains(&s) {
-            return s.into();
+            return s;
         }
     }
-    if !states.is_empty() && states.iter().all(|s| *s == "RUNNING") {
-        "RUNNING".into()
-    } else if !states.is_empty() && states.iter().all(|s| *s == "FINISHED") {
-        "FINISHED".into()
+    if !states.is_empty() && states.iter().all(|s| *s == Running) {
+        Running
+    } else if !states.is_empty() && states.iter().all(|s| *s == Finished) {
+        Finished
     } else {
         states
-            .iter()
-            .find(|s| **s != "RUNNING" && **s != "FINISHED")
-            .unwrap_or(&"RUNNING")
-            .to_string()
+            .into_iter()
+            .find(|s| *s != Running && *s != Finished)
+            .unwrap_or(Running)
     }
 }
 
@@ -231,7 +235,7 @@ pub fn condensed(
                 col: depth[i],
                 lines,
                 border: Style::default().fg(if job.is_some() {
-                    state_color(&state)
+                    state_color(state)
                 } else {
                     Color::DarkGray
                 }),
@@ -317,7 +321,7 @@ pub fn parallel(
                 short_chain(&v.name)
             };
             let st = view.and_then(|x| x.subtasks.get(s as usize));
-            let state = st.map_or("CREATED".to_string(), |x| x.state.clone());
+            let state = st.map_or(ExecutionState::Created, |x| x.state);
             let place = st
                 .and_then(|x| x.location.as_ref())
                 .map_or("-".to_string(), |(tm, slot)| {
@@ -326,9 +330,9 @@ pub fn parallel(
             let bp = st.map_or(0, |x| x.backpressure_permille);
             let mut second = vec![
                 Span::styled(format!("{place} "), Style::default().fg(Color::Gray)),
-                Span::styled(state.clone(), Style::default().fg(state_color(&state))),
+                Span::styled(state.as_str(), Style::default().fg(state_color(state))),
             ];
-            if bp >= 100 && state == "RUNNING" {
+            if bp >= 100 && state == ExecutionState::Running {
                 second.push(Span::styled(
                     format!(" bp{}%", bp / 10),
                     Style::default().fg(backpressure_color(bp)),
@@ -345,7 +349,7 @@ pub fn parallel(
                     Line::from(second),
                 ],
                 border: Style::default().fg(if job.is_some() {
-                    state_color(&state)
+                    state_color(state)
                 } else {
                     Color::DarkGray
                 }),

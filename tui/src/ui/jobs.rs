@@ -14,6 +14,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use runtime::state::ExecutionState;
 
 /// Metrics older than this (ms) no longer count as "now".
 pub const FRESH_MS: u64 = 2_500;
@@ -33,7 +34,9 @@ pub fn vertex_backpressure(app: &App, v: &VertexView) -> u32 {
     let now = app.shown_ms();
     v.subtasks
         .iter()
-        .filter(|s| s.metrics_at.is_some_and(|t| t + FRESH_MS >= now) && s.state == "RUNNING")
+        .filter(|s| {
+            s.metrics_at.is_some_and(|t| t + FRESH_MS >= now) && s.state == ExecutionState::Running
+        })
         .map(|s| s.backpressure_permille)
         .max()
         .unwrap_or(0)
@@ -120,9 +123,9 @@ fn job_lines(app: &App, j: &JobView, w: usize, lines: &mut Vec<Line<'static>>) {
         ),
         Span::raw(" "),
         Span::styled(
-            j.status.clone(),
+            j.status.as_str(),
             Style::default()
-                .fg(state_color(&j.status))
+                .fg(state_color(j.status))
                 .add_modifier(Modifier::BOLD),
         ),
     ];
@@ -234,10 +237,11 @@ pub fn fmt_bytes(n: u64) -> String {
 
 fn vertex_line(app: &App, v: &VertexView, w: usize) -> Line<'static> {
     let p = v.subtasks.len().max(v.parallelism as usize);
-    let running = v.subtasks.iter().filter(|s| s.state == "RUNNING").count();
-    let failed = v.subtasks.iter().filter(|s| s.state == "FAILED").count();
-    let finished = v.subtasks.iter().filter(|s| s.state == "FINISHED").count();
-    let canceled = v.subtasks.iter().filter(|s| s.state == "CANCELED").count();
+    let count = |state| v.subtasks.iter().filter(|s| s.state == state).count();
+    let running = count(ExecutionState::Running);
+    let failed = count(ExecutionState::Failed);
+    let finished = count(ExecutionState::Finished);
+    let canceled = count(ExecutionState::Canceled);
     let (count, count_color) = if failed > 0 {
         (format!("✖{failed}/{p}"), Color::Red)
     } else if canceled > 0 {

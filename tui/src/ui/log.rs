@@ -9,13 +9,14 @@
 
 use super::{panel, short_host};
 use crate::app::{App, secs};
-use crate::cluster::{FaultText, is_noise, is_terminal};
+use crate::cluster::is_noise;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
-use runtime::events::{Event, EventKind};
+use runtime::events::{Event, EventKind, Fault, Role};
+use runtime::state::{ExecutionState, JobStatus};
 
 /// The colour that tells what kind of change an event is.
 pub fn event_style(e: &Event) -> Style {
@@ -29,16 +30,21 @@ pub fn event_style(e: &Event) -> Style {
             s.fg(Color::Red).add_modifier(Modifier::BOLD)
         }
         EventKind::ConnectionLost { .. } => s.fg(Color::LightRed),
-        EventKind::TaskStateChanged { to, .. } | EventKind::JobStatusChanged { to, .. } => {
-            match to.as_str() {
-                "FAILED" | "FAILING" => s.fg(Color::Red),
-                "CANCELED" | "CANCELING" | "CANCELLING" => s.fg(Color::Magenta),
-                "RESTARTING" => s.fg(Color::LightRed),
-                "RUNNING" => s.fg(Color::Green),
-                "FINISHED" => s.fg(Color::Blue),
-                _ => s.fg(Color::Gray),
-            }
-        }
+        EventKind::TaskStateChanged { to, .. } => match to {
+            ExecutionState::Failed => s.fg(Color::Red),
+            ExecutionState::Canceled | ExecutionState::Canceling => s.fg(Color::Magenta),
+            ExecutionState::Running => s.fg(Color::Green),
+            ExecutionState::Finished => s.fg(Color::Blue),
+            _ => s.fg(Color::Gray),
+        },
+        EventKind::JobStatusChanged { to, .. } => match to {
+            JobStatus::Failed | JobStatus::Failing => s.fg(Color::Red),
+            JobStatus::Canceled | JobStatus::Cancelling => s.fg(Color::Magenta),
+            JobStatus::Restarting => s.fg(Color::LightRed),
+            JobStatus::Running => s.fg(Color::Green),
+            JobStatus::Finished => s.fg(Color::Blue),
+            _ => s.fg(Color::Gray),
+        },
         EventKind::SlotAllocated { .. } | EventKind::SlotOffered { .. } => s.fg(Color::LightGreen),
         EventKind::SlotFreed { .. } => s.fg(Color::Yellow),
         EventKind::SlotRequestPending { .. } => s.fg(Color::Yellow),
@@ -61,19 +67,19 @@ pub fn event_style(e: &Event) -> Style {
 pub fn note(e: &Event, heartbeat_timeout_ms: u64) -> Option<String> {
     let timeout = secs(heartbeat_timeout_ms);
     Some(match &e.kind {
-        EventKind::FaultInjected { fault } => match FaultText::parse(fault) {
-            FaultText::Crash(h) => format!(
+        EventKind::FaultInjected { fault } => match fault {
+            Fault::Crash { host: h } => format!(
                 "{h}'s process is killed. Nobody tells the JobManager: it will only notice when no heartbeat has arrived for the heartbeat timeout ({timeout})."
             ),
-            FaultText::Restart(h) => format!(
+            Fault::Restart { host: h } => format!(
                 "{h} starts again as a fresh process: empty slots, no tasks. It registers at the ResourceManager like a new TaskManager."
             ),
-            FaultText::Start(h) => format!("A new TaskManager, {h}, joins the cluster: the cluster scales out by TaskManagers registering."),
-            FaultText::Partition(a, b) => format!(
+            Fault::StartTaskManager { host: h } => format!("A new TaskManager, {h}, joins the cluster: the cluster scales out by TaskManagers registering."),
+            Fault::Partition { a, b } => format!(
                 "The network between {a} and {b} is cut: messages are lost both ways. Both processes still run; each side sees only silence."
             ),
-            FaultText::Repair(a, b) => format!("The network between {a} and {b} works again."),
-            FaultText::Other => "A fault from the scenario's timeline or from the keyboard.".into(),
+            Fault::Repair { a, b } => format!("The network between {a} and {b} works again."),
+            _ => "A fault from the scenario's timeline or from the keyboard.".into(),
         },
         EventKind::ConnectionLost { peer, .. } => format!(
             "The JobManager saw its connection to {peer} drop. A dropped connection is not proof of death: Flink waits for the heartbeat timeout ({timeout}) before it gives up on a TaskManager."
@@ -83,9 +89,9 @@ pub fn note(e: &Event, heartbeat_timeout_ms: u64) -> Option<String> {
         ),
         EventKind::TaskManagerLost { .. } => "The ResourceManager removes the TaskManager and releases its slots; every JobMaster with subtasks there fails them. In a session cluster one lost TaskManager hits every job that had a slot on it.".into(),
         EventKind::TaskManagerRegistered { .. } => "The TaskManager registered at the ResourceManager and reported its slots: the SlotManager can now allocate them to jobs.".into(),
-        EventKind::HostStarted { role } => match role.as_str() {
-            "jobmanager" => "A JobManager process started and leads the cluster: Dispatcher, ResourceManager, and one JobMaster per job.".into(),
-            "taskmanager" => "A TaskManager process started: it will register at the ResourceManager and offer its task slots.".into(),
+        EventKind::HostStarted { role } => match role {
+            Role::JobManager => "A JobManager process started and leads the cluster: Dispatcher, ResourceManager, and one JobMaster per job.".into(),
+            Role::TaskManager => "A TaskManager process started: it will register at the ResourceManager and offer its task slots.".into(),
             _ => "The client process started: it compiles programs into JobGraphs (chaining happens here) and submits them.".into(),
         },
         EventKind::JobSubmitted { .. } => "The Dispatcher accepted the JobGraph (already chained by the client) and started a JobMaster for it.".into(),
@@ -95,16 +101,16 @@ pub fn note(e: &Event, heartbeat_timeout_ms: u64) -> Option<String> {
         EventKind::SlotOffered { .. } => "The TaskManager offers the slot to the JobMaster, which can now deploy into it one subtask of each operator chain (slot sharing).".into(),
         EventKind::SlotFreed { .. } => "The slot is free again: the SlotManager can give it to any job.".into(),
         EventKind::TaskDeployed { .. } => "The JobMaster sends the subtask to its slot. One subtask of an operator chain is one task: one thread, its operators calling each other directly.".into(),
-        EventKind::TaskStateChanged { to, .. } => match to.as_str() {
-            "FAILED" => "This execution attempt failed. Without a restart strategy the whole job fails with it.".into(),
-            "RUNNING" => "The subtask processes records.".into(),
-            "FINISHED" => "Its input ended and all its output is flushed.".into(),
+        EventKind::TaskStateChanged { to, .. } => match to {
+            ExecutionState::Failed => "This execution attempt failed. Without a restart strategy the whole job fails with it.".into(),
+            ExecutionState::Running => "The subtask processes records.".into(),
+            ExecutionState::Finished => "Its input ended and all its output is flushed.".into(),
             _ => "An execution goes CREATED → SCHEDULED → DEPLOYING → INITIALIZING → RUNNING → FINISHED (or FAILED, CANCELED).".into(),
         },
         EventKind::JobStatusChanged { to, .. } => {
-            if to == "FAILED" {
+            if *to == JobStatus::Failed {
                 "The job is over: it failed, and its slots go back to the ResourceManager.".into()
-            } else if is_terminal(to) {
+            } else if to.is_terminal() {
                 "The job is over; its slots go back to the ResourceManager.".into()
             } else {
                 "A JobStatus goes CREATED → RUNNING → FINISHED; failures go through FAILING (or RESTARTING with a restart strategy).".into()

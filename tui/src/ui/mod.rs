@@ -27,6 +27,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use runtime::state::{ExecutionState, JobStatus};
 
 /// Colours that tell jobs apart (by submission order).
 pub const JOB_COLORS: [Color; 6] = [
@@ -43,14 +44,38 @@ pub fn job_color(i: usize) -> Color {
     JOB_COLORS[i % JOB_COLORS.len()]
 }
 
+/// A lifecycle value the UI colours: a job's status or an execution's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// A JobStatus.
+    Job(JobStatus),
+    /// An ExecutionState.
+    Execution(ExecutionState),
+}
+
+impl From<JobStatus> for Lifecycle {
+    fn from(s: JobStatus) -> Self {
+        Lifecycle::Job(s)
+    }
+}
+
+impl From<ExecutionState> for Lifecycle {
+    fn from(s: ExecutionState) -> Self {
+        Lifecycle::Execution(s)
+    }
+}
+
 /// The colour of an ExecutionState or JobStatus.
-pub fn state_color(state: &str) -> Color {
-    match state {
-        "RUNNING" => Color::Green,
-        "FINISHED" => Color::DarkGray,
-        "FAILED" | "FAILING" => Color::Red,
-        "CANCELED" | "CANCELING" | "CANCELLING" => Color::Magenta,
-        "RESTARTING" => Color::LightRed,
+pub fn state_color(state: impl Into<Lifecycle>) -> Color {
+    use ExecutionState as E;
+    use JobStatus as J;
+    use Lifecycle::{Execution, Job};
+    match state.into() {
+        Job(J::Running) | Execution(E::Running) => Color::Green,
+        Job(J::Finished) | Execution(E::Finished) => Color::DarkGray,
+        Job(J::Failed | J::Failing) | Execution(E::Failed) => Color::Red,
+        Job(J::Canceled | J::Cancelling) | Execution(E::Canceled | E::Canceling) => Color::Magenta,
+        Job(J::Restarting) => Color::LightRed,
         _ => Color::Yellow,
     }
 }

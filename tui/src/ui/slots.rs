@@ -16,6 +16,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use runtime::state::ExecutionState;
 
 /// Rows the slot view would like: boxes (in as many columns as fit) and
 /// three rows of explanation.
@@ -227,7 +228,7 @@ fn slot_cell(app: &App, tm: &TaskManagerView, s: &SlotView) -> Span<'static> {
     let color = s
         .job
         .as_ref()
-        .and_then(|j| app.view.job(j))
+        .and_then(|j| app.view.job(*j))
         .map_or(Color::Gray, |j| job_color(j.color));
     let (sym, style) = match s.state() {
         SlotState::Free => ("░ ", Style::default().fg(Color::DarkGray)),
@@ -372,7 +373,7 @@ pub fn slot_line(
         Span::styled(mark, mark_style),
         Span::raw(" "),
     ];
-    let job = s.job.as_ref().and_then(|j| app.view.job(j));
+    let job = s.job.as_ref().and_then(|j| app.view.job(*j));
     let Some(job) = job else {
         let mut spans = head;
         let text = if s.state() == SlotState::Free {
@@ -424,23 +425,26 @@ pub fn slot_line(
                 Color::DarkGray
             } else if crashed {
                 Color::Red
-            } else if t.state == "RUNNING" {
+            } else if t.state == ExecutionState::Running {
                 jc
             } else {
-                state_color(&t.state)
+                state_color(t.state)
             };
             let mut style = Style::default().fg(color).add_modifier(extra);
-            if t.state == "FINISHED" {
+            if t.state == ExecutionState::Finished {
                 style = style.add_modifier(Modifier::DIM);
             }
             spans.push(Span::styled(
                 format!(" {name} {}/{}", t.subtask + 1, t.parallelism),
                 style,
             ));
-            if states && !matches!(t.state.as_str(), "RUNNING" | "FINISHED") && !crashed {
+            if states
+                && !matches!(t.state, ExecutionState::Running | ExecutionState::Finished)
+                && !crashed
+            {
                 spans.push(Span::styled(
                     format!(" {}", t.state),
-                    Style::default().fg(state_color(&t.state)),
+                    Style::default().fg(state_color(t.state)),
                 ));
             }
         }

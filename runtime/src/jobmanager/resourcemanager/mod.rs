@@ -1,39 +1,30 @@
-//! The ResourceManager and its SlotManager: who has slots, who needs them.
+//! The ResourceManager: who has slots, who needs them (Flink's
+//! `ResourceManager`, and with an active driver its `ActiveResourceManager`).
 //!
-//! Flink's ResourceManager (`resourcemanager` package) registers
-//! TaskManagers, watches them with heartbeats, and through its
-//! `SlotManager` matches slot requests of JobMasters with free slots: it
-//! tells the chosen TaskManager to allocate the slot for the job
-//! (`requestSlot`), and the TaskManager then offers it to the JobMaster
-//! itself. When no slot is free, a request waits; a *standalone*
-//! ResourceManager can only wait for a TaskManager to be started by hand,
-//! an *active* one (YARN, Kubernetes) asks its environment to start one
-//! (and, here, releases TaskManagers that stay idle).
+//! It registers TaskManagers (`registerTaskExecutor`) and watches them with
+//! heartbeats; a TaskManager whose heartbeats stop is lost, with its slots.
+//! Its [`slot_manager`] matches JobMasters' slot requests with free slots.
+//! When no slot is free a request waits: a *standalone* ResourceManager can
+//! only wait for a TaskManager to be started by hand, an *active* one (YARN,
+//! Kubernetes) asks its environment, through its driver
+//! (`ResourceProvider`), to start one, and here also releases TaskManagers
+//! it started that stay idle.
+//!
+//! In: registrations, heartbeats, freed slots and closed connections of
+//! TaskManagers; slot requests of JobMasters ([`ToResourceManager`]); the
+//! heartbeat tick. Out: messages to TaskManagers, answers to JobMasters
+//! ([`ToJobMaster`]), lost TaskManagers, worker requests to the driver.
 
 pub mod local_process;
-use super::Outbox;
-use crate::config::{JobManagerConfig, Placement};
+pub mod slot_manager;
+
+use crate::config::JobManagerConfig;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::JobId;
-use crate::rpc::{AllocationId, ResourceId, SlotStatus, ToTaskManager};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
-/// The JobManager's handle on a connection.
-pub type ConnId = u64;
-
-/// What the ResourceManager knows of a slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlotState {
-    /// Free.
-    Free,
-    /// Given to a job.
-    Allocated {
-        /// Allocation.
-        allocation: AllocationId,
-        /// Job.
-        job: JobId,
-    },
-}
+use crate::jobmanager::outbox::{ConnId, Outbox, ToJobMaster, ToResourceManager};
+use crate::rpc::{ResourceId, SlotStatus, ToTaskManager};
+use slot_manager::SlotManager;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A registered TaskManager.
 #[derive(Debug, Clone)]
@@ -42,54 +33,50 @@ pub struct TaskManagerRecord {
     pub conn: Option<ConnId>,
     /// Its data address.
     pub data_addr: String,
-    /// Its slots.
-    pub slots: Vec<SlotState>,
     /// Last heartbeat (ms).
     pub last_heartbeat: u64,
-    /// Since when all its slots are free (ms).
-    pub idle_since: Option<u64>,
-}
-
-/// A slot request of a JobMaster, waiting or matched.
-#[derive(Debug, Clone)]
-pub struct SlotRequest {
-    /// The allocation id the slot will carry.
-    pub allocation: AllocationId,
-    /// The job.
-    pub job: JobId,
-    /// Whether a "pending" event was emitted already.
-    pub reported_pending: bool,
 }
 
 /// The ResourceManager.
 pub struct ResourceManager {
     ctx: HostCtx,
     cfg: JobManagerConfig,
-    /// Registered TaskManagers, in registration order of their ids.
+    /// Registered TaskManagers.
     pub task_managers: BTreeMap<ResourceId, TaskManagerRecord>,
-    /// Registration order (placement fills in this order).
-    pub order: Vec<ResourceId>,
-    /// Requests waiting for a slot, oldest first.
-    pub pending: VecDeque<SlotRequest>,
+    /// Their slots, and the requests waiting for one.
+    pub slot_manager: SlotManager,
     /// TaskManagers requested from the active provider, not yet registered.
     pub pending_workers: BTreeSet<ResourceId>,
     /// Every TaskManager the active provider started.
     pub started_workers: BTreeSet<ResourceId>,
-    next_allocation: u64,
 }
 
 impl ResourceManager {
     /// A ResourceManager with no TaskManagers.
     pub fn new(ctx: HostCtx, cfg: JobManagerConfig) -> Self {
         ResourceManager {
+            slot_manager: SlotManager::new(ctx.clone(), cfg.placement),
             ctx,
             cfg,
             task_managers: BTreeMap::new(),
-            order: Vec::new(),
-            pending: VecDeque::new(),
             pending_workers: BTreeSet::new(),
             started_workers: BTreeSet::new(),
-            next_allocation: 1,
+        }
+    }
+
+    /// A request of a JobMaster.
+    pub fn handle(&mut self, msg: ToResourceManager, out: &mut Outbox) {
+        match msg {
+            ToResourceManager::RequestSlot { job, sharing } => {
+                let allocation = self.slot_manager.request_slot(job, &sharing.group);
+                out.to_jobmaster(
+                    job,
+                    ToJobMaster::SlotRequestRegistered {
+                        allocation,
+                        sharing,
+                    },
+                );
+            }
         }
     }
 
@@ -117,13 +104,10 @@ impl ResourceManager {
             TaskManagerRecord {
                 conn: Some(conn),
                 data_addr: data_addr.clone(),
-                slots: vec![SlotState::Free; slots as usize],
                 last_heartbeat: now,
-                idle_since: Some(now),
             },
         );
-        self.order.retain(|r| r != &resource_id);
-        self.order.push(resource_id.clone());
+        self.slot_manager.register_task_manager(&resource_id, slots);
         self.ctx.emit(EventKind::TaskManagerRegistered {
             resource_id: resource_id.clone(),
             slots,
@@ -133,80 +117,35 @@ impl ResourceManager {
         self.try_allocate(out);
     }
 
-    /// A JobMaster needs a slot; returns the allocation id it will carry.
-    pub fn request_slot(&mut self, job: JobId, group: &str, out: &mut Outbox) -> AllocationId {
-        let allocation = AllocationId(self.next_allocation);
-        self.next_allocation += 1;
-        self.ctx.emit(EventKind::SlotRequested {
-            job: job.to_string(),
-            allocation: allocation.to_string(),
-            group: group.to_string(),
-        });
-        self.pending.push_back(SlotRequest {
-            allocation,
-            job,
-            reported_pending: false,
-        });
-        let _ = out;
-        allocation
-    }
-
-    /// Forgets a job's waiting requests (it ended or restarts).
+    /// Forgets a job's waiting requests (it ended).
     pub fn cancel_requests(&mut self, job: JobId) {
-        self.pending.retain(|r| r.job != job);
+        self.slot_manager.cancel_requests(job);
     }
 
     /// Matches waiting requests with free slots; asks for workers if active.
     pub fn try_allocate(&mut self, out: &mut Outbox) {
-        while let Some(req) = self.pending.front() {
-            let Some((rid, slot)) = self.pick_slot() else {
-                break;
-            };
-            let req = req.clone();
-            self.pending.pop_front();
-            if let Some(tm) = self.task_managers.get_mut(&rid) {
-                tm.slots[slot as usize] = SlotState::Allocated {
-                    allocation: req.allocation,
-                    job: req.job,
-                };
-                tm.idle_since = None;
-            }
-            self.ctx.emit(EventKind::SlotAllocated {
-                job: req.job.to_string(),
-                allocation: req.allocation.to_string(),
+        self.slot_manager.try_allocate(out);
+        if self.cfg.provider.is_active() && !self.slot_manager.pending.is_empty() {
+            self.request_workers();
+        }
+    }
+
+    /// Active ResourceManager: starts as many workers as the waiting
+    /// requests need, counting those already coming.
+    fn request_workers(&mut self) {
+        let pending = self.slot_manager.pending.len();
+        let per = self.cfg.worker_slots.max(1) as usize;
+        let coming = self.pending_workers.len() * per;
+        let missing = pending.saturating_sub(coming);
+        for _ in 0..missing.div_ceil(per) {
+            let rid = self.next_worker_name();
+            self.ctx.emit(EventKind::WorkerRequested {
                 resource_id: rid.clone(),
-                slot,
+                pending_requests: pending,
             });
-            out.to_tm(
-                rid,
-                ToTaskManager::RequestSlot {
-                    slot,
-                    allocation: req.allocation,
-                    job: req.job,
-                },
-            );
-        }
-        for req in self.pending.iter_mut().filter(|r| !r.reported_pending) {
-            req.reported_pending = true;
-            self.ctx.emit(EventKind::SlotRequestPending {
-                job: req.job.to_string(),
-                allocation: req.allocation.to_string(),
-            });
-        }
-        if self.cfg.provider.is_active() && !self.pending.is_empty() {
-            let per = self.cfg.worker_slots.max(1) as usize;
-            let coming = self.pending_workers.len() * per;
-            let missing = self.pending.len().saturating_sub(coming);
-            for _ in 0..missing.div_ceil(per) {
-                let rid = self.next_worker_name();
-                self.ctx.emit(EventKind::WorkerRequested {
-                    resource_id: rid.clone(),
-                    pending_requests: self.pending.len(),
-                });
-                self.cfg.provider.start_worker(&rid, self.cfg.worker_slots);
-                self.pending_workers.insert(rid.clone());
-                self.started_workers.insert(rid);
-            }
+            self.cfg.provider.start_worker(&rid, self.cfg.worker_slots);
+            self.pending_workers.insert(rid.clone());
+            self.started_workers.insert(rid);
         }
     }
 
@@ -220,33 +159,7 @@ impl ResourceManager {
             .filter_map(|r| r.strip_prefix(prefix.as_str())?.parse::<u32>().ok())
             .max()
             .unwrap_or(0);
-        format!("{prefix}{}", highest + 1)
-    }
-
-    /// The free slot the placement strategy picks.
-    fn pick_slot(&self) -> Option<(ResourceId, u32)> {
-        let free =
-            |tm: &TaskManagerRecord| tm.slots.iter().filter(|s| **s == SlotState::Free).count();
-        let first_free =
-            |tm: &TaskManagerRecord| tm.slots.iter().position(|s| *s == SlotState::Free);
-        let candidates = self
-            .order
-            .iter()
-            .filter_map(|r| self.task_managers.get(r).map(|tm| (r, tm)))
-            .filter(|(_, tm)| tm.conn.is_some() && free(tm) > 0);
-        let chosen = match self.cfg.placement {
-            Placement::Fill => candidates.into_iter().next(),
-            Placement::Spread => {
-                let mut best: Option<(&ResourceId, &TaskManagerRecord)> = None;
-                for c in candidates {
-                    if best.is_none_or(|b| free(c.1) > free(b.1)) {
-                        best = Some(c);
-                    }
-                }
-                best
-            }
-        }?;
-        Some((chosen.0.clone(), first_free(chosen.1)? as u32))
+        format!("{prefix}{}", highest + 1).into()
     }
 
     /// A TaskManager answered a heartbeat with its slot report.
@@ -260,24 +173,17 @@ impl ResourceManager {
 
     /// A TaskManager freed a slot (`notifySlotAvailable`).
     pub fn slot_freed(&mut self, rid: &str, slot: u32, out: &mut Outbox) {
-        let now = self.ctx.now_ms();
-        if let Some(tm) = self.task_managers.get_mut(rid)
-            && let Some(s) = tm.slots.get_mut(slot as usize)
-        {
-            *s = SlotState::Free;
-            if tm.slots.iter().all(|s| *s == SlotState::Free) {
-                tm.idle_since = Some(now);
-            }
-        }
+        self.slot_manager.slot_freed(rid, slot);
         self.try_allocate(out);
     }
 
     /// The control connection of a TaskManager closed; it stays registered
     /// until its heartbeats time out, as in Flink.
     pub fn disconnected(&mut self, conn: ConnId) {
-        for tm in self.task_managers.values_mut() {
+        for (rid, tm) in self.task_managers.iter_mut() {
             if tm.conn == Some(conn) {
                 tm.conn = None;
+                self.slot_manager.disconnected(rid);
             }
         }
     }
@@ -306,14 +212,15 @@ impl ResourceManager {
         if self.cfg.provider.is_active() && self.cfg.idle_timeout_ms > 0 {
             let idle: Vec<ResourceId> = self
                 .task_managers
-                .iter()
-                .filter(|(r, tm)| {
+                .keys()
+                .filter(|r| {
                     self.started_workers.contains(*r)
-                        && tm
-                            .idle_since
+                        && self
+                            .slot_manager
+                            .idle_since(r)
                             .is_some_and(|t| now - t >= self.cfg.idle_timeout_ms)
                 })
-                .map(|(r, _)| r.clone())
+                .cloned()
                 .collect();
             for rid in idle {
                 out.to_tm(rid.clone(), ToTaskManager::Shutdown);
@@ -322,7 +229,7 @@ impl ResourceManager {
                     resource_id: rid.clone(),
                 });
                 self.task_managers.remove(&rid);
-                self.order.retain(|r| r != &rid);
+                self.slot_manager.unregister_task_manager(&rid);
             }
         }
         for (rid, tm) in &self.task_managers {
@@ -337,25 +244,23 @@ impl ResourceManager {
         let Some(tm) = self.task_managers.remove(rid) else {
             return;
         };
-        self.order.retain(|r| r != rid);
+        let allocated = self.slot_manager.unregister_task_manager(rid);
         self.ctx.emit(EventKind::TaskManagerLost {
-            resource_id: rid.to_string(),
+            resource_id: ResourceId::from(rid),
             cause: cause.clone(),
         });
-        for (i, s) in tm.slots.iter().enumerate() {
-            if let SlotState::Allocated { allocation, job } = s {
-                out.lost_allocations.push((*job, *allocation));
-                self.ctx.emit(EventKind::SlotFreed {
-                    allocation: allocation.to_string(),
-                    resource_id: rid.to_string(),
-                    slot: i as u32,
-                });
-            }
+        for (slot, allocation, job) in allocated {
+            out.to_jobmaster(job, ToJobMaster::AllocationLost { allocation });
+            self.ctx.emit(EventKind::SlotFreed {
+                allocation,
+                resource_id: ResourceId::from(rid),
+                slot,
+            });
         }
         if let Some(conn) = tm.conn {
             out.close(conn);
         }
-        out.lost.push((rid.to_string(), cause));
+        out.lost.push((ResourceId::from(rid), cause));
     }
 
     /// The connection of a TaskManager.
@@ -369,5 +274,10 @@ impl ResourceManager {
             .iter()
             .find(|(_, tm)| tm.conn == Some(conn))
             .map(|(r, _)| r.clone())
+    }
+
+    /// A registered TaskManager's data address.
+    pub fn data_addr(&self, rid: &str) -> Option<&str> {
+        self.task_managers.get(rid).map(|t| t.data_addr.as_str())
     }
 }

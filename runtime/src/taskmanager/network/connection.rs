@@ -107,8 +107,8 @@ impl ConnectionManager {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         ctx.emit(EventKind::DataConnectionOpened {
-            from: ctx.host.clone(),
-            to: resource_id.to_string(),
+            from: ctx.host.as_str().into(),
+            to: resource_id.into(),
         });
         let tx = serve(registry.clone(), reader, writer);
         peers.insert(addr.to_string(), tx.clone());

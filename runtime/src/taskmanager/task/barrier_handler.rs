@@ -22,7 +22,8 @@
 //!   alignment time), start an unaligned one, or acknowledge a finished
 //!   unaligned one (its id and snapshot).
 
-use crate::checkpoint::{CheckpointMode, TaskSnapshot};
+use crate::job_config::CheckpointMode;
+use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::Value;
 use crate::rpc::{CheckpointBarrier, StreamElement};
 use crate::taskmanager::network::input_gate::InputGate;

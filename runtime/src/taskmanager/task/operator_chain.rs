@@ -20,8 +20,8 @@ use super::operators::{
 };
 use super::sink::{CollectSink, DiscardingSink, PrintSink};
 use super::source::StreamSource;
-use crate::checkpoint::TaskSnapshot;
 use crate::graph::{JobGraph, JobVertex, NodeIdx};
+use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::{KeySelector, OperatorKind, ReduceFn, Value};
 use crate::taskmanager::network::record_writer::RecordWriterDelegate;
 use std::collections::BTreeMap;

@@ -22,7 +22,7 @@
 //! - **In**: one record at a time with an [`OperatorContext`]; timers.
 //! - **Out**: emitted records pushed to `out`; state as an [`OperatorSnapshot`].
 
-use crate::checkpoint::OperatorSnapshot;
+use crate::jobmanager::checkpoint::snapshot::OperatorSnapshot;
 use crate::operators::{FilterFn, FlatMapFn, KeySelector, MapFn, ReduceFn, Value};
 use std::collections::BTreeMap;
 

@@ -25,9 +25,9 @@ use super::environment::{TaskContext, TaskControl, TaskReport};
 use super::operator_chain::OperatorChain;
 use super::sink::pre_commit;
 use super::source::SourceSplit;
-use crate::checkpoint::TaskSnapshot;
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{NodeIdx, Partitioner};
+use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::{KeySelector, KindClass, Value};
 use crate::rng::SeededRng;
 use crate::rpc::{
@@ -125,7 +125,7 @@ impl StreamTask {
                 };
                 let channel = tc.net.input_channel(key, loc).await.map_err(|source| {
                     TaskError::ProducerUnreachable {
-                        resource_id: loc.resource_id.clone(),
+                        resource_id: loc.resource_id.to_string(),
                         source,
                     }
                 })?;
@@ -539,10 +539,11 @@ impl StreamTask {
         m.last_backpressured_ms = self.counters.backpressured_ms;
         m.last_report_at = now;
         m.next_report = now + m.interval;
-        let job = self.attempt.job.to_string();
+        let job = self.attempt.job;
         self.ctx.emit(EventKind::TaskMetrics {
-            job: job.clone(),
+            job,
             vertex: m.vertex_name.clone(),
+            vertex_index: self.attempt.vertex,
             subtask: self.attempt.subtask,
             counters: self.counters.clone(),
             backpressure_permille: permille,
@@ -551,7 +552,7 @@ impl StreamTask {
             for c in p.subpartitions.iter_mut() {
                 if c.records > 0 {
                     self.ctx.emit(EventKind::ChannelTraffic {
-                        job: job.clone(),
+                        job,
                         edge: p.edge as usize,
                         from: self.attempt.subtask,
                         to: c.to,

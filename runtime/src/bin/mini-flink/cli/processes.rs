@@ -16,7 +16,7 @@ use super::{
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use runtime::config::{HaConfig, JobManagerConfig, Placement, TaskManagerConfig};
-use runtime::storage::DirStorage;
+use runtime::jobmanager::checkpoint::storage::DirStorage;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

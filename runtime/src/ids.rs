@@ -1,0 +1,135 @@
+//! Identifiers shared by every component (Flink's `ResourceID`,
+//! `AllocationID`), as newtypes so that one is never passed for another.
+//!
+//! A leaf: the gateways ([`crate::rpc`]), the event stream
+//! ([`crate::events`]) and the roles import these; they import nothing.
+//! Job and vertex ids live with the graphs ([`crate::graph`]).
+
+use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
+use std::fmt;
+use std::str::FromStr;
+
+/// A TaskManager's identity (Flink's `ResourceID`); its host name here.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceId(String);
+
+impl ResourceId {
+    /// The id of a TaskManager with this name.
+    pub fn new(name: impl Into<String>) -> Self {
+        ResourceId(name.into())
+    }
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ResourceId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for ResourceId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ResourceId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for ResourceId {
+    fn from(s: String) -> Self {
+        ResourceId(s)
+    }
+}
+
+impl From<&str> for ResourceId {
+    fn from(s: &str) -> Self {
+        ResourceId(s.to_string())
+    }
+}
+
+impl From<&String> for ResourceId {
+    fn from(s: &String) -> Self {
+        ResourceId(s.clone())
+    }
+}
+
+impl PartialEq<str> for ResourceId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ResourceId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for ResourceId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One slot allocation (Flink's `AllocationID`), from a counter on the
+/// ResourceManager; printed `alloc-N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AllocationId(pub u64);
+
+impl fmt::Display for AllocationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "alloc-{}", self.0)
+    }
+}
+
+/// An allocation id that is not `alloc-N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an allocation id (alloc-N)")]
+pub struct BadAllocationId(String);
+
+impl FromStr for AllocationId {
+    type Err = BadAllocationId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.strip_prefix("alloc-")
+            .and_then(|n| n.parse().ok())
+            .map(AllocationId)
+            .ok_or_else(|| BadAllocationId(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Allocation ids read back what they print.
+    #[test]
+    fn allocation_ids_round_trip() {
+        let a = AllocationId(7);
+        assert_eq!(a.to_string().parse::<AllocationId>(), Ok(a));
+        assert!("7".parse::<AllocationId>().is_err());
+    }
+
+    /// A resource id compares with the name it wraps.
+    #[test]
+    fn resource_ids_compare_with_names() {
+        let r = ResourceId::from("taskmanager-1");
+        assert!(r == "taskmanager-1");
+        assert_eq!(r.as_str(), "taskmanager-1");
+    }
+}

@@ -1,0 +1,96 @@
+//! A job's execution settings: checkpointing mode, restart and failover
+//! strategies (Flink's `CheckpointingOptions`, `RestartStrategyOptions` and
+//! `jobmanager.execution.failover-strategy`).
+//!
+//! These are plain values that a job file or the DataStream API sets on the
+//! StreamGraph and that travel with the JobGraph to the JobMaster. They sit
+//! in a leaf module so that the graphs (which carry them) and the JobMaster
+//! (which acts on them) both import them without importing each other. The
+//! logic that acts on them lives with the JobMaster
+//! ([`crate::jobmanager::jobmaster::failover`]).
+
+use serde::{Deserialize, Serialize};
+
+/// How checkpoint barriers are handled at tasks with several input channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CheckpointMode {
+    /// A channel that delivered the barrier is blocked until all have
+    /// (exactly-once alignment; slow under back-pressure).
+    #[default]
+    Aligned,
+    /// Barriers overtake buffered records, which are stored with the state.
+    Unaligned,
+}
+
+/// What restarts after a failure (`jobmanager.execution.failover-strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum FailoverStrategy {
+    /// Only the failed task's pipelined region (Flink's default, `region`).
+    #[default]
+    Region,
+    /// The whole job (`full`).
+    Full,
+}
+
+/// Whether and when a failed job restarts (`restart-strategy.type`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RestartStrategy {
+    /// Never: the first failure fails the job.
+    None,
+    /// Up to `attempts` restarts, each after `delay_ms`.
+    FixedDelay {
+        /// Restarts allowed.
+        attempts: u32,
+        /// Delay before each (ms).
+        delay_ms: u64,
+    },
+    /// Delays growing by `multiplier` from `initial_ms` up to `max_ms`,
+    /// back to `initial_ms` after `reset_after_ms` without failure (Flink's
+    /// default when checkpointing is on).
+    ExponentialDelay {
+        /// First delay (ms).
+        initial_ms: u64,
+        /// Largest delay (ms).
+        max_ms: u64,
+        /// Growth factor.
+        multiplier: f64,
+        /// Quiet time after which the delay resets (ms).
+        reset_after_ms: u64,
+    },
+    /// Restart after `delay_ms` unless more than `max_failures` failures
+    /// happened within `interval_ms`.
+    FailureRate {
+        /// Failures tolerated per interval.
+        max_failures: u32,
+        /// The interval (ms).
+        interval_ms: u64,
+        /// Delay before each restart (ms).
+        delay_ms: u64,
+    },
+}
+
+impl RestartStrategy {
+    /// Flink's default: none without checkpointing, exponential delay with.
+    pub fn default_for(checkpointing: bool) -> RestartStrategy {
+        if checkpointing {
+            RestartStrategy::ExponentialDelay {
+                initial_ms: 1_000,
+                max_ms: 60_000,
+                multiplier: 1.5,
+                reset_after_ms: 3_600_000,
+            }
+        } else {
+            RestartStrategy::None
+        }
+    }
+
+    /// The job-file spelling.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RestartStrategy::None => "none",
+            RestartStrategy::FixedDelay { .. } => "fixed-delay",
+            RestartStrategy::ExponentialDelay { .. } => "exponential-delay",
+            RestartStrategy::FailureRate { .. } => "failure-rate",
+        }
+    }
+}

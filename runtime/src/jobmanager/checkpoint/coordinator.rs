@@ -1,0 +1,366 @@
+//! The CheckpointCoordinator: triggers checkpoints, collects the
+//! acknowledgements, completes and stores them (Flink's
+//! `CheckpointCoordinator`, with its `PendingCheckpoint` and
+//! `CompletedCheckpoint`).
+//!
+//! Each JobMaster has one. Every interval (or when a savepoint is asked for)
+//! it picks the next checkpoint id and has the JobMaster send a
+//! [`CheckpointBarrier`] to every source; each subtask snapshots its state
+//! when the barrier passes it and acknowledges with its encoded
+//! [`TaskSnapshot`](super::snapshot::TaskSnapshot). When every subtask has
+//! acknowledged, the checkpoint is written to checkpoint storage
+//! ([`super::storage`]) and only then completed: a checkpoint that cannot be
+//! written is never restored from. One checkpoint is in flight at a time, and
+//! one completed checkpoint is retained (`state.checkpoints.num-retained: 1`).
+//!
+//! In: ticks, acknowledgements, aborts from the JobMaster. Out: barriers to
+//! inject, checkpoint events, files in storage, the HA pointer to the latest
+//! checkpoint.
+
+use super::snapshot::StoredCheckpoint;
+use super::storage::CheckpointStorage;
+use crate::events::{EventKind, HostCtx};
+use crate::graph::{JobGraph, JobId};
+use crate::jobmanager::outbox::{HaOp, Outbox};
+use crate::operators::Value;
+use crate::rpc::CheckpointBarrier;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A checkpoint every subtask acknowledged.
+#[derive(Debug, Clone)]
+pub struct CompletedCheckpoint {
+    /// Id.
+    pub id: u64,
+    /// Each subtask's encoded snapshot.
+    pub states: BTreeMap<(u32, u32), Vec<u8>>,
+}
+
+/// A checkpoint in progress.
+#[derive(Debug, Clone)]
+pub struct PendingCheckpoint {
+    /// Id.
+    pub id: u64,
+    /// Whether it is a savepoint.
+    pub savepoint: bool,
+    /// Whether the sources stop after it.
+    pub stop: bool,
+    /// Trigger time (ms).
+    pub triggered_at: u64,
+    /// Snapshots so far, with alignment times.
+    pub acks: BTreeMap<(u32, u32), (Vec<u8>, u64)>,
+}
+
+/// Why a savepoint cannot be taken now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SavepointError {
+    /// Only a running job takes savepoints.
+    #[error("job {job} is {status}, not RUNNING")]
+    NotRunning {
+        /// The job.
+        job: JobId,
+        /// Its status.
+        status: crate::state::JobStatus,
+    },
+    /// One at a time.
+    #[error("a savepoint is already in progress")]
+    InProgress,
+}
+
+/// Flink's `CheckpointCoordinator`: triggers, collects, completes, stores.
+pub struct CheckpointCoordinator {
+    ctx: HostCtx,
+    job: JobId,
+    storage: Arc<dyn CheckpointStorage>,
+    /// Interval (ms); `None` when checkpointing is off.
+    pub interval_ms: Option<u64>,
+    /// Next checkpoint id.
+    pub next_id: u64,
+    /// Next trigger time (ms).
+    pub next_trigger_at: u64,
+    /// The checkpoint in progress (at most one at a time).
+    pub pending: Option<PendingCheckpoint>,
+    /// The latest completed checkpoint (what a restart restores).
+    pub latest: Option<CompletedCheckpoint>,
+    /// Completed so far.
+    pub completed: u64,
+    /// A savepoint asked for and not yet triggered: `Some(stop)`.
+    pub requested_savepoint: Option<bool>,
+    /// Savepoints written (described paths).
+    pub savepoints: Vec<String>,
+    /// Where the latest completed checkpoint was written.
+    pub last_checkpoint_path: Option<String>,
+}
+
+impl std::fmt::Debug for CheckpointCoordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointCoordinator")
+            .field("job", &self.job)
+            .field("next_id", &self.next_id)
+            .field("pending", &self.pending.as_ref().map(|p| p.id))
+            .field("latest", &self.latest.as_ref().map(|c| c.id))
+            .finish()
+    }
+}
+
+/// What [`CheckpointCoordinator::complete`] completed.
+#[derive(Debug, Clone, Copy)]
+pub struct Completion {
+    /// Id.
+    pub id: u64,
+    /// Whether it was a savepoint.
+    pub savepoint: bool,
+    /// Whether the job stops after it.
+    pub stop: bool,
+}
+
+impl CheckpointCoordinator {
+    /// A coordinator for one job; the first checkpoint comes one interval
+    /// after `now`.
+    pub fn new(
+        ctx: HostCtx,
+        job: JobId,
+        storage: Arc<dyn CheckpointStorage>,
+        interval_ms: Option<u64>,
+        now: u64,
+    ) -> Self {
+        CheckpointCoordinator {
+            ctx,
+            job,
+            storage,
+            interval_ms,
+            next_id: 1,
+            next_trigger_at: now + interval_ms.unwrap_or(0),
+            pending: None,
+            latest: None,
+            completed: 0,
+            requested_savepoint: None,
+            savepoints: Vec::new(),
+            last_checkpoint_path: None,
+        }
+    }
+
+    /// Resumes from a stored checkpoint: numbering goes on from it, as in
+    /// Flink, and it is what the first deployment restores.
+    pub fn restore_from(&mut self, stored: &StoredCheckpoint) {
+        self.next_id = stored.id + 1;
+        self.latest = Some(CompletedCheckpoint {
+            id: stored.id,
+            states: stored.states.iter().cloned().collect(),
+        });
+    }
+
+    /// Asks for a savepoint (`triggerSavepoint`, or `stopWithSavepoint`);
+    /// the next tick triggers it.
+    pub fn request_savepoint(&mut self, stop: bool) -> Result<(), SavepointError> {
+        if self.requested_savepoint.is_some() || self.pending.as_ref().is_some_and(|p| p.savepoint)
+        {
+            return Err(SavepointError::InProgress);
+        }
+        self.requested_savepoint = Some(stop);
+        Ok(())
+    }
+
+    /// Triggers a requested savepoint, or the next checkpoint when it is
+    /// due; returns the barrier and whether the sources stop after it.
+    pub fn maybe_trigger(&mut self, now: u64) -> Option<(CheckpointBarrier, bool)> {
+        if self.pending.is_some() {
+            return None;
+        }
+        let (savepoint, stop) = match self.requested_savepoint.take() {
+            Some(stop) => (true, stop),
+            None => {
+                let interval = self.interval_ms?;
+                if now < self.next_trigger_at {
+                    return None;
+                }
+                self.next_trigger_at = now + interval;
+                (false, false)
+            }
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending = Some(PendingCheckpoint {
+            id,
+            savepoint,
+            stop,
+            triggered_at: now,
+            acks: BTreeMap::new(),
+        });
+        self.ctx.emit(EventKind::CheckpointTriggered {
+            job: self.job,
+            id,
+            savepoint,
+        });
+        Some((
+            CheckpointBarrier {
+                id,
+                timestamp: now,
+                savepoint,
+            },
+            stop,
+        ))
+    }
+
+    /// Records one acknowledgement; returns the checkpoint when this one
+    /// completed the set of `total` subtasks.
+    pub fn acknowledge(
+        &mut self,
+        id: u64,
+        subtask: (u32, u32),
+        vertex: &str,
+        state: Vec<u8>,
+        alignment_ms: u64,
+        total: usize,
+    ) -> Option<PendingCheckpoint> {
+        let p = self.pending.as_mut().filter(|p| p.id == id)?;
+        self.ctx.emit(EventKind::CheckpointAcknowledged {
+            job: self.job,
+            id,
+            vertex: vertex.to_string(),
+            vertex_index: subtask.0,
+            subtask: subtask.1,
+            size: state.len() as u64,
+            alignment_ms,
+        });
+        p.acks.insert(subtask, (state, alignment_ms));
+        if p.acks.len() < total {
+            return None;
+        }
+        self.pending.take()
+    }
+
+    /// Writes a fully acknowledged checkpoint (or savepoint) to checkpoint
+    /// storage, with the sinks' output `committed` up to it. Returns whether
+    /// it was written; a checkpoint that was not is aborted.
+    pub fn store(
+        &mut self,
+        jg: &JobGraph,
+        done: &PendingCheckpoint,
+        committed: Vec<Value>,
+        out: &mut Outbox,
+    ) -> bool {
+        let stored = StoredCheckpoint {
+            job_name: jg.name.clone(),
+            id: done.id,
+            savepoint: done.savepoint,
+            vertices: jg.vertices().map(|v| (v.id, v.parallelism)).collect(),
+            states: done
+                .acks
+                .iter()
+                .map(|(k, (v, _))| (*k, v.clone()))
+                .collect(),
+            committed,
+        };
+        let path = if done.savepoint {
+            let job = self.job.to_string();
+            format!(
+                "savepoints/{}/savepoint-{}-{}",
+                jg.name.replace(
+                    |c: char| !(c.is_alphanumeric() || c == '-' || c == '_'),
+                    "_"
+                ),
+                &job[..6],
+                done.id
+            )
+        } else {
+            format!("checkpoints/{}/chk-{}", self.job, done.id)
+        };
+        match self
+            .storage
+            .write(&path, &crate::net::frame::encode(&stored))
+        {
+            Ok(()) if done.savepoint => {
+                let described = self.storage.describe(&path);
+                self.ctx.emit(EventKind::SavepointCompleted {
+                    job: self.job,
+                    id: done.id,
+                    path: described.clone(),
+                    stop: done.stop,
+                });
+                self.savepoints.push(described);
+                true
+            }
+            Ok(()) => {
+                out.ha.push(HaOp::Put(
+                    format!("checkpoints/{}", self.job),
+                    path.clone().into_bytes(),
+                ));
+                // Flink retains one completed checkpoint by default
+                // (`state.checkpoints.num-retained`): drop the previous one.
+                if let Some(old) = self.last_checkpoint_path.replace(path) {
+                    let _ = self.storage.delete(&old);
+                }
+                true
+            }
+            Err(e) => {
+                self.ctx.emit(EventKind::CheckpointAborted {
+                    job: self.job,
+                    id: done.id,
+                    cause: format!("cannot write {}: {e}", self.storage.describe(&path)),
+                });
+                false
+            }
+        }
+    }
+
+    /// Marks a fully acknowledged (and stored) checkpoint complete: it is
+    /// now what a restart restores.
+    pub fn complete(&mut self, p: PendingCheckpoint) -> Completion {
+        let id = p.id;
+        let size = p.acks.values().map(|(s, _)| s.len() as u64).sum();
+        let alignment = p.acks.values().map(|(_, a)| *a).max().unwrap_or(0);
+        self.ctx.emit(EventKind::CheckpointCompleted {
+            job: self.job,
+            id,
+            duration_ms: self.ctx.now_ms() - p.triggered_at,
+            size,
+            alignment_ms: alignment,
+            acks: p.acks.len() as u32,
+        });
+        self.completed += 1;
+        self.latest = Some(CompletedCheckpoint {
+            id,
+            states: p.acks.into_iter().map(|(k, (s, _))| (k, s)).collect(),
+        });
+        Completion {
+            id,
+            savepoint: p.savepoint,
+            stop: p.stop,
+        }
+    }
+
+    /// A task finished before acknowledging: the pending checkpoint cannot complete.
+    pub fn task_finished(&mut self, subtask: (u32, u32)) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| !p.acks.contains_key(&subtask))
+        {
+            self.abort("a task finished before acknowledging");
+        }
+    }
+
+    /// Gives up the pending checkpoint.
+    pub fn abort(&mut self, cause: &str) {
+        if let Some(p) = self.pending.take() {
+            self.ctx.emit(EventKind::CheckpointAborted {
+                job: self.job,
+                id: p.id,
+                cause: cause.to_string(),
+            });
+        }
+    }
+
+    /// Aborts a checkpoint that takes too long (10 intervals, at least 10 s).
+    pub fn expire(&mut self, now: u64) {
+        let limit = self.interval_ms.unwrap_or(0).saturating_mul(10).max(10_000);
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| now.saturating_sub(p.triggered_at) > limit)
+        {
+            self.abort("timed out");
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! The JobManager process: its leader campaign and its one event loop
+//! (Flink's `ClusterEntrypoint` with the `DispatcherResourceManagerComponent`
+//! it starts, and the leader election that gates it).
+//!
+//! In Flink each role is an RPC endpoint with its own single-threaded main
+//! executor. Here the Dispatcher, the ResourceManager and the JobMasters
+//! live in one event loop ([`run_jobmanager`]): each input (a message from
+//! a TaskManager or client, or a timer tick) is handed to the role it is
+//! for, which answers through an [`Outbox`]; the loop then delivers what
+//! the outbox holds, messages between the roles first (in order, as
+//! synchronous calls would have happened), then to the network. One loop,
+//! one thread of control: the JobManager's behaviour is a deterministic
+//! function of the order of its inputs.
+//!
+//! With high availability the process first campaigns for leadership at
+//! the coordinator, recovers the jobs of its predecessor, serves while it
+//! holds the lease, and campaigns again when it loses it.
+
+use super::dispatcher::Dispatcher;
+use super::inbox::Inbound;
+use super::outbox::{ConnId, HaOp, Outbox};
+use super::resourcemanager::ResourceManager;
+use crate::config::JobManagerConfig;
+use crate::events::{EventKind, HostCtx};
+use crate::ha::{CoordRequest, CoordResponse, HaClient};
+use crate::net::frame::{FrameReader, WireError, encode, handshake};
+use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager, ToTaskManager};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Why the JobManager stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum JobManagerError {
+    /// The RPC port could not be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Runs a JobManager: binds, accepts TaskManagers and clients, and serves
+/// until the process is stopped. `ready` receives the bound address. With
+/// high availability it first campaigns for leadership, serves while it
+/// leads, and campaigns again when it loses the lease.
+pub async fn run_jobmanager(
+    ctx: HostCtx,
+    cfg: JobManagerConfig,
+    mut ready: Option<tokio::sync::oneshot::Sender<String>>,
+) -> Result<(), JobManagerError> {
+    ctx.emit(EventKind::HostStarted {
+        role: crate::events::Role::JobManager,
+    });
+    let Some(ha) = cfg.ha.clone() else {
+        return serve(&ctx, &cfg, ready, None).await.map(|_| ());
+    };
+    let mut client = HaClient::new(ctx.clone(), ha.coordinator.clone());
+    let advertise = cfg.advertise.clone().unwrap_or_else(|| cfg.bind.clone());
+    loop {
+        // Standby: campaign until elected.
+        let token = loop {
+            let req = CoordRequest::Campaign {
+                candidate: ctx.host.clone(),
+                addr: advertise.clone(),
+                lease_ms: ha.lease_ms,
+            };
+            if let Ok(CoordResponse::Leader(Some(l))) = client.call(req, ha.lease_ms / 3).await
+                && l.leader == ctx.host
+            {
+                break l.token;
+            }
+            tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
+        };
+        let cause = serve(&ctx, &cfg, ready.take(), Some((&mut client, token))).await?;
+        ctx.emit(EventKind::LeaderLost {
+            leader: ctx.host.clone(),
+            token,
+            cause,
+        });
+        tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
+    }
+}
+
+/// Serves as the (or the only) JobManager; returns why, when leadership is lost.
+async fn serve(
+    ctx: &HostCtx,
+    cfg: &JobManagerConfig,
+    ready: Option<tokio::sync::oneshot::Sender<String>>,
+    leader: Option<(&mut HaClient, u64)>,
+) -> Result<String, JobManagerError> {
+    let (mut listener, bound) =
+        ctx.net
+            .bind(cfg.bind.clone())
+            .await
+            .map_err(|source| JobManagerError::Bind {
+                addr: cfg.bind.clone(),
+                source,
+            })?;
+    if let Some(r) = ready {
+        let _ = r.send(bound);
+    }
+    let token = leader.as_ref().map_or(0, |(_, t)| *t);
+    let (tx, mut inbox) = mpsc::unbounded_channel::<Inbound>();
+    let mut background = Vec::new();
+    {
+        let host = ctx.host.clone();
+        let tx = tx.clone();
+        background.push(tokio::spawn(async move {
+            let mut next_conn: ConnId = 1;
+            // Dropping the set (when this task is aborted) aborts every
+            // connection with it.
+            let mut conns = tokio::task::JoinSet::new();
+            while let Ok((stream, peer)) = listener.accept().await {
+                let conn = next_conn;
+                next_conn += 1;
+                conns.spawn(serve_connection(
+                    conn,
+                    stream,
+                    peer,
+                    host.clone(),
+                    tx.clone(),
+                ));
+            }
+        }));
+    }
+    let mut jm = JobManager {
+        ctx: ctx.clone(),
+        rm: ResourceManager::new(ctx.clone(), cfg.clone()),
+        dispatcher: Dispatcher::new(ctx.clone(), cfg.storage.clone(), token),
+        writers: BTreeMap::new(),
+        token,
+        ha_ops: None,
+    };
+    if let Some((client, token)) = leader {
+        let ha = cfg.ha.clone().expect("leader implies HA");
+        let mut out = Outbox::new(token);
+        for job in jm.dispatcher.read_recoverable(client, &cfg.storage).await {
+            jm.dispatcher.recover_job(job, &mut out);
+            jm.route(&mut out);
+        }
+        jm.drain(out);
+        // The lease keeper renews in the background; the HA writer applies
+        // the stores' writes in order, fenced by our token.
+        let (ops_tx, ops_rx) = mpsc::unbounded_channel::<HaOp>();
+        jm.ha_ops = Some(ops_tx);
+        background.push(tokio::spawn(keep_lease(
+            ctx.clone(),
+            ha.clone(),
+            token,
+            ops_rx,
+            tx.clone(),
+        )));
+    }
+    if let Some(app) = &cfg.application {
+        // Application mode: `main` runs here, next to the Dispatcher it
+        // submits to (stopped with the JobManager, like everything else).
+        background.push(tokio::spawn(super::application::run_main(
+            ctx.clone(),
+            app.clone(),
+            tx.clone(),
+            cfg.provider.clone(),
+        )));
+    }
+    let mut heartbeat =
+        tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
+    // The JobMasters' timers (checkpoint triggers, restart delays) run on a
+    // finer tick than heartbeats.
+    let mut timers = tokio::time::interval(Duration::from_millis(10));
+    let result = loop {
+        let mut out = Outbox::new(token);
+        tokio::select! {
+            biased;
+            msg = inbox.recv() => match msg {
+                Some(Inbound::LeadershipLost(cause)) => break Ok(cause),
+                Some(m) => jm.on_inbound(m, &mut out),
+                None => break Ok("the JobManager stopped".to_string()),
+            },
+            _ = heartbeat.tick() => jm.rm.tick(&mut out),
+            _ = timers.tick() => jm.on_timers(&mut out),
+        }
+        jm.drain(out);
+    };
+    // Stepping down: stop accepting, drop every connection.
+    for b in background {
+        b.abort();
+    }
+    result
+}
+
+/// Renews the leader lease and applies HA writes; reports a lost lease.
+async fn keep_lease(
+    ctx: HostCtx,
+    ha: crate::config::HaConfig,
+    token: u64,
+    mut ops: mpsc::UnboundedReceiver<HaOp>,
+    inbox: mpsc::UnboundedSender<Inbound>,
+) {
+    let mut client = HaClient::new(ctx.clone(), ha.coordinator.clone());
+    let period = (ha.lease_ms / 3).max(1);
+    let mut last_ok = ctx.now_ms();
+    let mut renew = tokio::time::interval(Duration::from_millis(period));
+    loop {
+        tokio::select! {
+            biased;
+            op = ops.recv() => {
+                let Some(op) = op else { return };
+                let req = match op {
+                    HaOp::Put(key, value) => CoordRequest::Put { key, value, token },
+                    HaOp::Delete(key) => CoordRequest::Delete { key, token },
+                };
+                if let Ok(CoordResponse::Fenced { current }) = client.call(req, period).await {
+                    let _ = inbox.send(Inbound::LeadershipLost(format!("fenced by token {current}")));
+                    return;
+                }
+            }
+            _ = renew.tick() => {
+                let started = ctx.now_ms();
+                match client.call(CoordRequest::Renew { candidate: ctx.host.clone(), token }, period).await {
+                    Ok(CoordResponse::Ok) => last_ok = started,
+                    Ok(_) => {
+                        let _ = inbox.send(Inbound::LeadershipLost("the lease was taken over".into()));
+                        return;
+                    }
+                    Err(_) => {}
+                }
+                // Step down before the coordinator can hand the lease to
+                // someone else: our lease started no later than `last_ok`.
+                if ctx.now_ms() + period >= last_ok + ha.lease_ms {
+                    let _ = inbox.send(Inbound::LeadershipLost("the lease could not be renewed".into()));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn serve_connection(
+    conn: ConnId,
+    stream: crate::net::BoxStream,
+    peer: String,
+    host: String,
+    tx: mpsc::UnboundedSender<Inbound>,
+) {
+    let Ok((mut reader, mut writer, hello)) = handshake(stream, "jobmanager", &host).await else {
+        return;
+    };
+    let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        while let Some(body) = wrx.recv().await {
+            if writer.send_raw(body).await.is_err() {
+                break;
+            }
+        }
+    });
+    let role = hello.role.clone();
+    let _ = tx.send(Inbound::Opened {
+        conn,
+        role: role.clone(),
+        peer: if hello.from.is_empty() {
+            peer
+        } else {
+            hello.from
+        },
+        writer: wtx,
+    });
+    let cause = read_loop(conn, &role, &mut reader, &tx).await;
+    let _ = tx.send(Inbound::Closed(conn, cause));
+}
+
+async fn read_loop(
+    conn: ConnId,
+    role: &str,
+    reader: &mut FrameReader,
+    tx: &mpsc::UnboundedSender<Inbound>,
+) -> String {
+    loop {
+        let msg = if role == "taskmanager" {
+            reader
+                .recv::<FromTaskManager>()
+                .await
+                .map(|m| Inbound::FromTm(conn, m))
+        } else {
+            reader
+                .recv::<ClientRequest>()
+                .await
+                .map(|m| Inbound::FromClient(conn, m))
+        };
+        match msg {
+            Ok(m) => {
+                if tx.send(m).is_err() {
+                    return "JobManager stopped".into();
+                }
+            }
+            Err(WireError::Closed) => return "connection closed".into(),
+            Err(e) => return e.to_string(),
+        }
+    }
+}
+
+struct JobManager {
+    ctx: HostCtx,
+    rm: ResourceManager,
+    dispatcher: Dispatcher,
+    writers: BTreeMap<ConnId, (String, mpsc::UnboundedSender<Vec<u8>>)>,
+    /// Fencing token stamped on every message to TaskManagers.
+    token: u64,
+    /// Writes to the HA stores, when leading with high availability.
+    ha_ops: Option<mpsc::UnboundedSender<HaOp>>,
+}
+
+impl JobManager {
+    fn on_inbound(&mut self, msg: Inbound, out: &mut Outbox) {
+        match msg {
+            Inbound::Opened {
+                conn,
+                role,
+                peer,
+                writer,
+            } => {
+                self.writers
+                    .insert(conn, (format!("{role} {peer}"), writer));
+            }
+            Inbound::Closed(conn, cause) => {
+                if let Some(rid) = self.rm.rid_of(conn) {
+                    self.ctx.emit(EventKind::ConnectionLost {
+                        peer: rid.to_string(),
+                        cause,
+                    });
+                }
+                self.rm.disconnected(conn);
+                self.writers.remove(&conn);
+            }
+            Inbound::FromClient(conn, req) => {
+                let resp = self.on_request(req, out);
+                out.to_client.push((conn, resp));
+            }
+            Inbound::FromApplication(req, reply) => {
+                let resp = self.on_request(req, out);
+                let _ = reply.send(resp);
+            }
+            Inbound::FromTm(conn, msg) => self.on_task_manager(conn, msg, out),
+            Inbound::LeadershipLost(_) => {}
+        }
+    }
+
+    fn on_task_manager(&mut self, conn: ConnId, msg: FromTaskManager, out: &mut Outbox) {
+        if let FromTaskManager::Register {
+            resource_id,
+            data_addr,
+            slots,
+        } = msg
+        {
+            self.rm.register(conn, resource_id, data_addr, slots, out);
+            return;
+        }
+        // Everything else must come from a registered TaskManager.
+        let Some(rid) = self.rm.rid_of(conn) else {
+            return;
+        };
+        match msg {
+            FromTaskManager::Register { .. } => {}
+            FromTaskManager::Heartbeat { slots } => self.rm.heartbeat(&rid, &slots),
+            FromTaskManager::SlotFreed { slot, .. } => self.rm.slot_freed(&rid, slot, out),
+            FromTaskManager::OfferSlots { job, offers } => {
+                let data_addr = self.rm.data_addr(&rid).unwrap_or_default().to_string();
+                match self.dispatcher.master(job) {
+                    Some(m) => m.offer_slots(&rid, &data_addr, &offers, out),
+                    None => {
+                        for o in offers {
+                            out.to_tm(
+                                rid.clone(),
+                                ToTaskManager::FreeSlot {
+                                    allocation: o.allocation,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            FromTaskManager::TaskState {
+                attempt,
+                state,
+                cause,
+                counters,
+            } => {
+                if let Some(m) = self.dispatcher.master(attempt.job) {
+                    m.task_state(attempt, state, cause, counters, out);
+                }
+            }
+            FromTaskManager::AcknowledgeCheckpoint {
+                attempt,
+                checkpoint,
+                state,
+                alignment_ms,
+            } => {
+                if let Some(m) = self.dispatcher.master(attempt.job) {
+                    m.acknowledge(attempt, checkpoint, state, alignment_ms, out);
+                }
+            }
+            FromTaskManager::TaskMetrics { attempt, counters } => {
+                if let Some(m) = self.dispatcher.master(attempt.job) {
+                    m.task_metrics(attempt, counters);
+                }
+            }
+            FromTaskManager::Collected {
+                attempt,
+                txn,
+                records,
+            } => {
+                if let Some(m) = self.dispatcher.master(attempt.job) {
+                    m.collected(attempt, txn, records);
+                }
+            }
+        }
+    }
+
+    /// A client's (or the application's) request to the Dispatcher. A
+    /// submitted job's slot requests are matched at once.
+    fn on_request(&mut self, req: ClientRequest, out: &mut Outbox) -> ClientResponse {
+        let resp = self.dispatcher.handle(req, out);
+        if matches!(resp, ClientResponse::Submitted(_)) {
+            self.route(out);
+            self.rm.try_allocate(out);
+        }
+        resp
+    }
+
+    /// The JobMasters' timers (restarts, checkpoint triggers), one job
+    /// after the other, then slot matching.
+    fn on_timers(&mut self, out: &mut Outbox) {
+        for job in self.dispatcher.running_jobs() {
+            if let Some(m) = self.dispatcher.master(job) {
+                m.tick(out);
+            }
+            self.route(out);
+        }
+        self.rm.try_allocate(out);
+    }
+
+    /// Delivers the messages between the roles, oldest first: a JobMaster's
+    /// requests to the ResourceManager before anything else, so that each
+    /// is answered as a synchronous call would be.
+    fn route(&mut self, out: &mut Outbox) {
+        loop {
+            if let Some(msg) = out.to_rm.pop_front() {
+                self.rm.handle(msg, out);
+            } else if let Some((job, msg)) = out.to_jobmasters.pop_front() {
+                if let Some(m) = self.dispatcher.master(job) {
+                    m.on_resource_manager(msg, out);
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Carries out what the roles asked for, until nothing is left.
+    fn drain(&mut self, mut out: Outbox) {
+        loop {
+            self.route(&mut out);
+            let lost = std::mem::take(&mut out.lost);
+            let ended = std::mem::take(&mut out.ended);
+            if lost.is_empty() && ended.is_empty() {
+                break;
+            }
+            for (rid, cause) in lost {
+                // Every JobMaster hears of it, in submission order.
+                for job in self.dispatcher.order.clone() {
+                    if let Some(m) = self.dispatcher.master(job) {
+                        m.task_manager_lost(&rid, &cause, &mut out);
+                    }
+                    self.route(&mut out);
+                }
+            }
+            for job in ended {
+                self.rm.cancel_requests(job);
+                self.dispatcher.job_ended(job, &mut out);
+            }
+        }
+        if let Some(ops) = &self.ha_ops {
+            for op in out.ha.drain(..) {
+                let _ = ops.send(op);
+            }
+        }
+        for (rid, msg) in out.to_tm {
+            if let Some(conn) = self.rm.conn_of(&rid)
+                && let Some((_, w)) = self.writers.get(&conn)
+            {
+                let _ = w.send(encode(&crate::rpc::Fenced {
+                    token: self.token,
+                    msg,
+                }));
+            }
+        }
+        for (conn, resp) in out.to_client {
+            if let Some((_, w)) = self.writers.get(&conn) {
+                let _ = w.send(encode(&resp));
+            }
+        }
+        for conn in out.close {
+            self.writers.remove(&conn);
+        }
+    }
+}

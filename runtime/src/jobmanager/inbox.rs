@@ -1,0 +1,36 @@
+//! The JobManager loop's inputs: what its connections, timers, lease
+//! keeper and the embedded application hand to the one event loop in
+//! [`entrypoint`](super::entrypoint).
+//!
+//! A leaf: the connection tasks and the application's `main` send these;
+//! only the loop receives them.
+
+use super::outbox::ConnId;
+use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager};
+use tokio::sync::{mpsc, oneshot};
+
+/// One input of the JobManager's event loop.
+pub enum Inbound {
+    /// A connection passed its handshake.
+    Opened {
+        /// The connection.
+        conn: ConnId,
+        /// The peer's role ("taskmanager", "client").
+        role: String,
+        /// Who it is.
+        peer: String,
+        /// Where to write frames to it.
+        writer: mpsc::UnboundedSender<Vec<u8>>,
+    },
+    /// A TaskManager's message.
+    FromTm(ConnId, FromTaskManager),
+    /// A client's request.
+    FromClient(ConnId, ClientRequest),
+    /// A request of the application's `main` running in this JobManager;
+    /// the answer goes back on the oneshot.
+    FromApplication(ClientRequest, oneshot::Sender<ClientResponse>),
+    /// A connection closed, and why.
+    Closed(ConnId, String),
+    /// The leader lease could not be renewed, or a write was fenced.
+    LeadershipLost(String),
+}

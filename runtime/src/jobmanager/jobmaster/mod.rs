@@ -1,0 +1,697 @@
+//! The JobMaster: runs exactly one job (Flink's `JobMaster`, with the
+//! `DefaultScheduler` it drives).
+//!
+//! It expands the submitted JobGraph into the ExecutionGraph, has its
+//! [`slot_pool`] ask the ResourceManager for the slots the job needs, and
+//! once all are there the [`scheduler`] deploys every subtask (a streaming
+//! job is scheduled all at once). It then follows every execution's state,
+//! reported by the TaskManagers, and moves the job's status: CREATED →
+//! RUNNING → FINISHED, or FAILING → FAILED when a task fails or a
+//! TaskManager is lost, or CANCELLING → CANCELED on request. Every move goes
+//! through [`crate::state`].
+//!
+//! With checkpointing on, its
+//! [`CheckpointCoordinator`](crate::jobmanager::checkpoint::coordinator)
+//! triggers a checkpoint every interval at the sources and completes it when
+//! every subtask acknowledged; completed checkpoints commit the collect
+//! sinks' transactions ([`collect`]). A failure then restarts instead of
+//! failing, as [`failover`] decides: the failed pipelined region (or, with
+//! `full` failover, the whole job) is cancelled and redeployed after the
+//! restart strategy's delay, with the state of the latest completed
+//! checkpoint; new slots replace lost ones.
+//!
+//! In: slot offers, task states, metrics, records and acknowledgements from
+//! TaskManagers; answers of the ResourceManager; timer ticks; client
+//! requests (cancel, savepoint). Out (through the [`Outbox`]): deployments
+//! and cancellations to TaskManagers, slot requests to the ResourceManager,
+//! events, the job's result.
+
+pub mod collect;
+pub mod failover;
+pub mod scheduler;
+pub mod slot_pool;
+
+use crate::events::{EventKind, HostCtx, TaskCounters};
+use crate::graph::{ExecutionGraph, JobGraph, JobId};
+use crate::job_config::RestartStrategy;
+use crate::jobmanager::checkpoint::coordinator::{CheckpointCoordinator, SavepointError};
+use crate::jobmanager::checkpoint::snapshot::StoredCheckpoint;
+use crate::jobmanager::checkpoint::storage::CheckpointStorage;
+use crate::jobmanager::outbox::{Outbox, ToJobMaster};
+use crate::operators::{KindClass, Value};
+use crate::rpc::{ExecutionAttemptId, JobResult, SlotOffer, ToTaskManager, Txn, VertexMetrics};
+use crate::state::{ExecutionState, JobStatus};
+use collect::CollectCoordinator;
+use failover::{FailoverRegions, RegionIdx, RestartTracker};
+use slot_pool::SlotPool;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// One subtask's current execution (Flink's `Execution`: one attempt).
+#[derive(Debug, Clone)]
+pub struct ExecutionInfo {
+    /// State of the current attempt; moved only by [`JobMaster::set_state`].
+    state: ExecutionState,
+    /// Attempt number (grows with each restart of its region).
+    pub attempt: u32,
+    /// Counters reported for it.
+    pub counters: TaskCounters,
+    /// When it started running (ms).
+    pub running_since: Option<u64>,
+    /// When it ended (ms).
+    pub ended_at: Option<u64>,
+}
+
+impl ExecutionInfo {
+    /// A first attempt, CREATED.
+    fn new(attempt: u32) -> Self {
+        ExecutionInfo {
+            state: ExecutionState::Created,
+            attempt,
+            counters: TaskCounters::default(),
+            running_since: None,
+            ended_at: None,
+        }
+    }
+
+    /// The next attempt of the same subtask: a new `Execution`, CREATED,
+    /// keeping the counters so far (as Flink's `resetForNewExecution`).
+    fn next_attempt(&self) -> Self {
+        ExecutionInfo {
+            attempt: self.attempt + 1,
+            counters: self.counters.clone(),
+            ..ExecutionInfo::new(self.attempt + 1)
+        }
+    }
+
+    /// The attempt's state.
+    pub fn state(&self) -> ExecutionState {
+        self.state
+    }
+}
+
+/// What a JobMaster starts from.
+pub struct JobStart {
+    /// The job.
+    pub job_graph: JobGraph,
+    /// Checkpoint storage.
+    pub storage: Arc<dyn CheckpointStorage>,
+    /// State to restore: (path, checkpoint, `recovered` = taken over from a
+    /// previous leader rather than a savepoint of another job).
+    pub restore: Option<(String, StoredCheckpoint, bool)>,
+    /// First attempt number of its executions (unique per leader).
+    pub attempt_base: u64,
+}
+
+/// The JobMaster of one job.
+pub struct JobMaster {
+    ctx: HostCtx,
+    /// Job id.
+    pub id: JobId,
+    /// The submitted graph.
+    pub job_graph: JobGraph,
+    /// Its parallel expansion.
+    pub execution_graph: ExecutionGraph,
+    /// Status; moved only by [`JobMaster::move_to`].
+    status: JobStatus,
+    /// Failure cause.
+    pub cause: Option<String>,
+    /// Executions by (vertex, subtask).
+    pub executions: BTreeMap<(u32, u32), ExecutionInfo>,
+    /// The job's slots.
+    pub slot_pool: SlotPool,
+    /// Committed and pre-committed output of collect sinks.
+    pub sinks: CollectCoordinator,
+    /// Pipelined regions: what restarts together.
+    pub regions: FailoverRegions,
+    /// Restart strategy in effect.
+    pub restart: RestartStrategy,
+    /// Failure history.
+    pub tracker: RestartTracker,
+    /// A restart waiting for its delay: (when, regions).
+    pub pending_restart: Option<(u64, BTreeSet<RegionIdx>)>,
+    /// The CheckpointCoordinator.
+    pub checkpoints: CheckpointCoordinator,
+    /// The savepoint the job started from.
+    pub restored_from: Option<String>,
+    /// Submission time.
+    pub submitted_at: u64,
+    /// When all tasks were first RUNNING.
+    pub running_at: Option<u64>,
+    /// When the job ended.
+    pub ended_at: Option<u64>,
+}
+
+impl JobMaster {
+    /// Creates the JobMaster: builds the ExecutionGraph and starts scheduling.
+    pub fn start(ctx: HostCtx, id: JobId, start: JobStart, out: &mut Outbox) -> JobMaster {
+        let JobStart {
+            job_graph,
+            storage,
+            restore,
+            attempt_base,
+        } = start;
+        let execution_graph = ExecutionGraph::from_job_graph(&job_graph);
+        let submitted_at = ctx.now_ms();
+        let executions = execution_graph
+            .execution_vertices()
+            .map(|ev| {
+                (
+                    (ev.vertex as u32, ev.subtask),
+                    ExecutionInfo::new(attempt_base as u32),
+                )
+            })
+            .collect();
+        let mut checkpoints = CheckpointCoordinator::new(
+            ctx.clone(),
+            id,
+            storage,
+            job_graph.stream_graph.checkpoint_interval_ms,
+            submitted_at,
+        );
+        // `recovered`: a new leader resumes its predecessor's job (with the
+        // output committed so far); otherwise a new job starts from a savepoint.
+        let mut committed = Vec::new();
+        let restored_from = restore
+            .as_ref()
+            .filter(|(_, _, recovered)| !recovered)
+            .map(|(path, _, _)| path.clone());
+        if let Some((_, stored, recovered)) = restore {
+            checkpoints.restore_from(&stored);
+            if recovered {
+                committed = stored.committed;
+            }
+        }
+        let mut jm = JobMaster {
+            regions: FailoverRegions::of(&job_graph),
+            restart: job_graph.stream_graph.restart_strategy(),
+            slot_pool: SlotPool::new(id, &job_graph),
+            ctx,
+            id,
+            job_graph,
+            checkpoints,
+            restored_from,
+            tracker: RestartTracker::default(),
+            pending_restart: None,
+            sinks: CollectCoordinator::with_committed(committed),
+            execution_graph,
+            status: JobStatus::Initializing,
+            cause: None,
+            executions,
+            submitted_at,
+            running_at: None,
+            ended_at: None,
+        };
+        jm.move_to(JobStatus::Created, None);
+        jm.move_to(JobStatus::Running, None);
+        jm.request_slots(out);
+        jm
+    }
+
+    /// The job's status.
+    pub fn status(&self) -> JobStatus {
+        self.status
+    }
+
+    /// Moves the job's status. An illegal move is a bug in the JobMaster
+    /// (every caller checks the status it moves from), so it panics.
+    fn move_to(&mut self, to: JobStatus, cause: Option<String>) {
+        let from = self.status;
+        if let Err(e) = from.check(to) {
+            panic!("JobMaster of job {}: {e}", self.id);
+        }
+        self.status = to;
+        if to.is_terminal() {
+            self.ended_at = Some(self.ctx.now_ms());
+        }
+        self.ctx.emit(EventKind::JobStatusChanged {
+            job: self.id,
+            name: self.job_graph.name.clone(),
+            from,
+            to,
+            cause,
+        });
+    }
+
+    fn vertex_name(&self, v: u32) -> String {
+        self.job_graph.vertex(v as usize).name.clone()
+    }
+
+    /// Moves an execution's state when the move is legal and new; reports
+    /// of states an attempt already left (late or repeated) change nothing.
+    fn set_state(&mut self, v: u32, s: u32, to: ExecutionState, cause: Option<String>) -> bool {
+        let now = self.ctx.now_ms();
+        let name = self.vertex_name(v);
+        let Some(e) = self.executions.get_mut(&(v, s)) else {
+            return false;
+        };
+        let from = e.state;
+        if from == to || from.check(to).is_err() {
+            return false;
+        }
+        e.state = to;
+        if to == ExecutionState::Running {
+            e.running_since = Some(now);
+        }
+        if to.is_terminal() {
+            e.ended_at = Some(now);
+        }
+        let attempt = e.attempt;
+        self.ctx.emit(EventKind::TaskStateChanged {
+            job: self.id,
+            vertex: name,
+            vertex_index: v,
+            subtask: s,
+            attempt,
+            from,
+            to,
+            cause,
+        });
+        true
+    }
+
+    /// Whether an attempt (vertex, subtask, attempt) is the current one.
+    fn is_current_attempt(&self, v: u32, s: u32, attempt: u32) -> bool {
+        self.executions
+            .get(&(v, s))
+            .is_some_and(|e| e.attempt == attempt)
+    }
+
+    fn is_current(&self, attempt: &ExecutionAttemptId) -> bool {
+        attempt.job == self.id
+            && self.is_current_attempt(attempt.vertex, attempt.subtask, attempt.attempt)
+    }
+
+    fn request_slots(&mut self, out: &mut Outbox) {
+        let keys: Vec<(u32, u32)> = self.executions.keys().copied().collect();
+        for (v, s) in keys {
+            self.set_state(v, s, ExecutionState::Scheduled, None);
+        }
+        self.slot_pool.request_missing(out);
+    }
+
+    /// A message of the ResourceManager.
+    pub fn on_resource_manager(&mut self, msg: ToJobMaster, out: &mut Outbox) {
+        match msg {
+            ToJobMaster::SlotRequestRegistered {
+                allocation,
+                sharing,
+            } => self.slot_pool.request_registered(allocation, sharing),
+            ToJobMaster::AllocationLost { allocation } => {
+                // An allocation this job was waiting for went away with its
+                // TaskManager before the slot was offered: ask again.
+                if self.slot_pool.allocation_lost(allocation) && !self.status.is_terminal() {
+                    self.slot_pool.request_missing(out);
+                }
+            }
+        }
+    }
+
+    /// Slot offers from a TaskManager (`offerSlots`); deploys once the
+    /// last slot is there.
+    pub fn offer_slots(
+        &mut self,
+        rid: &str,
+        data_addr: &str,
+        offers: &[SlotOffer],
+        out: &mut Outbox,
+    ) {
+        let accepting = matches!(self.status, JobStatus::Running | JobStatus::Restarting);
+        self.slot_pool.offer(rid, data_addr, offers, accepting, out);
+        if !self.slot_pool.is_waiting()
+            && self.status == JobStatus::Running
+            && self.pending_restart.is_none()
+            && self
+                .executions
+                .values()
+                .any(|e| e.state == ExecutionState::Scheduled)
+        {
+            let all = self.regions.all();
+            self.deploy(&all, out);
+        }
+    }
+
+    /// A TaskManager reported a task's state (`updateTaskExecutionState`).
+    pub fn task_state(
+        &mut self,
+        attempt: ExecutionAttemptId,
+        state: ExecutionState,
+        cause: Option<String>,
+        counters: TaskCounters,
+        out: &mut Outbox,
+    ) {
+        if !self.is_current(&attempt) {
+            return;
+        }
+        let (v, s) = (attempt.vertex, attempt.subtask);
+        // A cancelled task answers with empty counters; keep the last real ones.
+        if let Some(e) = self.executions.get_mut(&(v, s))
+            && counters != TaskCounters::default()
+        {
+            e.counters = counters;
+        }
+        // A task passes through INITIALIZING on its own; the JobMaster only
+        // records what it hears, in order.
+        if state == ExecutionState::Running {
+            self.set_state(v, s, ExecutionState::Initializing, None);
+        }
+        if !self.set_state(v, s, state, cause.clone()) {
+            return;
+        }
+        if self.running_at.is_none()
+            && self
+                .executions
+                .values()
+                .all(|e| e.state == ExecutionState::Running || e.state == ExecutionState::Finished)
+        {
+            self.running_at = Some(self.ctx.now_ms());
+        }
+        if state == ExecutionState::Finished {
+            self.checkpoints.task_finished((v, s));
+        }
+        match state {
+            ExecutionState::Failed => {
+                let name = self.vertex_name(v);
+                let cause = format!(
+                    "{name} ({}/{}) failed: {}",
+                    s + 1,
+                    self.job_graph.vertex(v as usize).parallelism,
+                    cause.unwrap_or_else(|| "unknown cause".into())
+                );
+                self.on_failure(vec![(v, s)], cause, out);
+            }
+            _ => self.check_done(out),
+        }
+    }
+
+    /// Periodic counters of a running task.
+    pub fn task_metrics(&mut self, attempt: ExecutionAttemptId, counters: TaskCounters) {
+        if !self.is_current(&attempt) {
+            return;
+        }
+        if let Some(e) = self.executions.get_mut(&(attempt.vertex, attempt.subtask)) {
+            e.counters = counters;
+        }
+    }
+
+    /// Records from a collect sink.
+    pub fn collected(&mut self, attempt: ExecutionAttemptId, txn: Txn, records: Vec<Value>) {
+        if self.is_current(&attempt) {
+            self.sinks.collected(attempt, txn, records);
+        }
+    }
+
+    /// A subtask's snapshot for a checkpoint (`acknowledgeCheckpoint`).
+    pub fn acknowledge(
+        &mut self,
+        attempt: ExecutionAttemptId,
+        checkpoint: u64,
+        state: Vec<u8>,
+        alignment_ms: u64,
+        out: &mut Outbox,
+    ) {
+        if !self.is_current(&attempt) {
+            return;
+        }
+        let key = (attempt.vertex, attempt.subtask);
+        let name = self.vertex_name(attempt.vertex);
+        let total = self.executions.len();
+        let Some(acked) =
+            self.checkpoints
+                .acknowledge(checkpoint, key, &name, state, alignment_ms, total)
+        else {
+            return;
+        };
+        // Complete only once it is durable: a checkpoint that cannot be
+        // written is never restored from, and commits nothing.
+        let id = acked.id;
+        let current = |v, s, a| self.is_current_attempt(v, s, a);
+        let committed = self.sinks.committed_through(id, current);
+        if self
+            .checkpoints
+            .store(&self.job_graph, &acked, committed, out)
+        {
+            self.checkpoints.complete(acked);
+            self.commit(|t| matches!(t, Txn::Checkpoint(n) if n <= id));
+        }
+    }
+
+    /// Makes the selected pre-committed transactions of current attempts visible.
+    fn commit(&mut self, which: impl Fn(Txn) -> bool) {
+        let executions = &self.executions;
+        self.sinks.commit(which, |v, s, a| {
+            executions.get(&(v, s)).is_some_and(|e| e.attempt == a)
+        });
+    }
+
+    /// Asks for a savepoint (`triggerSavepoint`, or `stopWithSavepoint`).
+    pub fn request_savepoint(&mut self, stop: bool) -> Result<(), SavepointError> {
+        if self.status != JobStatus::Running {
+            return Err(SavepointError::NotRunning {
+                job: self.id,
+                status: self.status,
+            });
+        }
+        self.checkpoints.request_savepoint(stop)
+    }
+
+    /// Timers: due restarts and checkpoint triggers.
+    pub fn tick(&mut self, out: &mut Outbox) {
+        let now = self.ctx.now_ms();
+        if let Some((at, regions)) = &self.pending_restart
+            && *at <= now
+        {
+            let regions = regions.clone();
+            self.slot_pool.request_missing(out);
+            if !self.slot_pool.is_waiting() {
+                self.pending_restart = None;
+                self.redeploy(regions, out);
+            }
+        }
+        if self.status == JobStatus::Running
+            && self.pending_restart.is_none()
+            && self
+                .executions
+                .values()
+                .all(|e| e.state == ExecutionState::Running)
+            && let Some((barrier, stop)) = self.checkpoints.maybe_trigger(now)
+        {
+            self.trigger_sources(barrier, stop, out);
+        }
+        self.checkpoints.expire(now);
+    }
+
+    /// Sends a checkpoint barrier to every source subtask (`triggerCheckpoint`).
+    fn trigger_sources(
+        &self,
+        barrier: crate::rpc::CheckpointBarrier,
+        stop: bool,
+        out: &mut Outbox,
+    ) {
+        for (&(v, s), e) in &self.executions {
+            let head = self.job_graph.vertex(v as usize).operators[0];
+            if self.job_graph.stream_graph.node(head).kind.class() != KindClass::Source {
+                continue;
+            }
+            if let Some(slot) = self.slot_of(v, s) {
+                out.to_tm(
+                    slot.resource_id.clone(),
+                    ToTaskManager::TriggerCheckpoint {
+                        attempt: ExecutionAttemptId {
+                            job: self.id,
+                            vertex: v,
+                            subtask: s,
+                            attempt: e.attempt,
+                        },
+                        barrier,
+                        stop,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Failed executions: restart what the failover strategy says after the
+    /// restart strategy's delay, or fail the job when it gives up.
+    fn on_failure(&mut self, failed: Vec<(u32, u32)>, cause: String, out: &mut Outbox) {
+        if !matches!(self.status, JobStatus::Running | JobStatus::Restarting) {
+            self.check_done(out);
+            return;
+        }
+        let now = self.ctx.now_ms();
+        let Some(delay) = self.tracker.on_failure(&self.restart, now) else {
+            self.fail(cause, out);
+            return;
+        };
+        let mut regions = self.regions.to_restart(
+            self.job_graph.stream_graph.failover,
+            failed.iter().map(|&(v, _)| v),
+        );
+        if let Some((_, earlier)) = self.pending_restart.take() {
+            regions.extend(earlier);
+        }
+        self.checkpoints.abort(&format!("restart after: {cause}"));
+        let restarting: Vec<(u32, u32)> = self
+            .executions
+            .keys()
+            .copied()
+            .filter(|(v, _)| self.regions.contains(&regions, *v))
+            .collect();
+        for &(v, s) in &restarting {
+            self.cancel_execution(v, s, out);
+        }
+        let names: Vec<String> = self
+            .job_graph
+            .vertices()
+            .enumerate()
+            .filter(|(v, _)| self.regions.contains(&regions, *v as u32))
+            .map(|(_, vx)| vx.name.clone())
+            .collect();
+        if regions.len() == self.regions.len() && self.status == JobStatus::Running {
+            self.move_to(JobStatus::Restarting, Some(cause.clone()));
+        }
+        self.ctx.emit(EventKind::RestartScheduled {
+            job: self.id,
+            name: self.job_graph.name.clone(),
+            vertices: names,
+            delay_ms: delay,
+            cause,
+        });
+        self.pending_restart = Some((now + delay, regions));
+        self.slot_pool.request_missing(out);
+    }
+
+    /// A TaskManager is gone: its slots leave the pool, executions on it fail.
+    pub fn task_manager_lost(&mut self, rid: &str, cause: &str, out: &mut Outbox) {
+        let on_it: Vec<(u32, u32)> = self
+            .executions
+            .iter()
+            .filter(|(_, e)| !e.state.is_terminal())
+            .map(|(k, _)| *k)
+            .filter(|&(v, s)| {
+                self.slot_of(v, s)
+                    .is_some_and(|slot| slot.resource_id == rid)
+            })
+            .collect();
+        let held = self.slot_pool.task_manager_lost(rid);
+        if on_it.is_empty() && !held {
+            return;
+        }
+        for (v, s) in &on_it {
+            self.set_state(*v, *s, ExecutionState::Failed, Some(cause.to_string()));
+        }
+        if on_it.is_empty() {
+            // Only finished work lived there; a later restart re-requests the slot.
+            return;
+        }
+        self.on_failure(on_it, cause.to_string(), out);
+    }
+
+    /// Fails the job: cancels the remaining tasks, then FAILED.
+    pub fn fail(&mut self, cause: String, out: &mut Outbox) {
+        self.cause = Some(cause.clone());
+        self.pending_restart = None;
+        self.checkpoints.abort("the job failed");
+        self.move_to(JobStatus::Failing, Some(cause));
+        self.cancel_executions(out);
+        self.check_done(out);
+    }
+
+    /// Cancels the job (`cancel`); false when it is already ending.
+    pub fn cancel(&mut self, out: &mut Outbox) -> bool {
+        if self.status.is_terminal() || self.status == JobStatus::Cancelling {
+            return false;
+        }
+        self.pending_restart = None;
+        self.checkpoints.abort("the job is cancelled");
+        self.move_to(JobStatus::Cancelling, None);
+        self.cancel_executions(out);
+        self.check_done(out);
+        true
+    }
+
+    /// Ends the job when every execution is terminal.
+    fn check_done(&mut self, out: &mut Outbox) {
+        if self.pending_restart.is_some()
+            || !self.executions.values().all(|e| e.state.is_terminal())
+        {
+            return;
+        }
+        let to = match self.status {
+            JobStatus::Running
+                if self
+                    .executions
+                    .values()
+                    .all(|e| e.state == ExecutionState::Finished) =>
+            {
+                JobStatus::Finished
+            }
+            JobStatus::Failing => JobStatus::Failed,
+            JobStatus::Cancelling => JobStatus::Canceled,
+            _ => return,
+        };
+        if to == JobStatus::Finished {
+            // Every task ended its input: the final transactions commit.
+            self.commit(|_| true);
+        }
+        let cause = if to == JobStatus::Failed {
+            self.cause.clone()
+        } else {
+            None
+        };
+        self.move_to(to, cause);
+        self.slot_pool.release_all(out);
+        out.ended.push(self.id);
+    }
+
+    /// The job's result as the client sees it.
+    pub fn result(&self) -> JobResult {
+        let now = self.ctx.now_ms();
+        let vertices = self
+            .job_graph
+            .vertices()
+            .enumerate()
+            .map(|(v, vx)| {
+                let mut total = TaskCounters::default();
+                let mut bp = 0u32;
+                for s in 0..vx.parallelism {
+                    if let Some(e) = self.executions.get(&(v as u32, s)) {
+                        let c = &e.counters;
+                        total.records_in += c.records_in;
+                        total.records_out += c.records_out;
+                        total.bytes_in += c.bytes_in;
+                        total.bytes_out += c.bytes_out;
+                        total.backpressured_ms += c.backpressured_ms;
+                        total.idle_ms += c.idle_ms;
+                        if let Some(start) = e.running_since {
+                            let span = e.ended_at.unwrap_or(now).saturating_sub(start).max(1);
+                            bp = bp.max(((c.backpressured_ms * 1000) / span).min(1000) as u32);
+                        }
+                    }
+                }
+                VertexMetrics {
+                    name: vx.name.clone(),
+                    parallelism: vx.parallelism,
+                    counters: total,
+                    backpressure_permille: bp,
+                }
+            })
+            .collect();
+        JobResult {
+            id: self.id,
+            name: self.job_graph.name.clone(),
+            status: self.status,
+            cause: self.cause.clone(),
+            collected: self.sinks.collected.clone(),
+            vertices,
+            submitted_at: self.submitted_at,
+            running_at: self.running_at,
+            ended_at: self.ended_at,
+            restarts: self.tracker.restarts(),
+            checkpoints_completed: self.checkpoints.completed,
+            latest_checkpoint: self.checkpoints.latest.as_ref().map(|c| c.id),
+            savepoints: self.checkpoints.savepoints.clone(),
+            restored_from: self.restored_from.clone(),
+        }
+    }
+}
