@@ -6,6 +6,7 @@
 //! (`taskmanager.numberOfTaskSlots`) and the network buffers per channel
 //! (`taskmanager.network.memory.buffers-per-channel`).
 
+use crate::jobmanager::resourcemanager::driver::{ResourceManagerDriver, Standalone};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -19,45 +20,6 @@ pub enum Placement {
     /// Prefer the TaskManager with the most free slots
     /// (`cluster.evenly-spread-out-slots: true`).
     Spread,
-}
-
-/// Who can start TaskManagers: the ResourceManager's driver (Flink's
-/// `ResourceManagerDriver`). The ResourceManager decides that a worker is
-/// needed or idle; the provider knows how to get or drop one in its
-/// environment. Implementations: [`Standalone`] (cannot start any), the
-/// simulator's provider (simulated hosts), and
-/// [`crate::jobmanager::resourcemanager::local_process::LocalProcessDriver`]
-/// (TaskManager processes on this machine). Calls come from the
-/// JobManager's event loop and must return at once: a provider reports
-/// what became of a request through its own channel, never by blocking.
-pub trait ResourceProvider: Send + Sync + 'static {
-    /// Whether this provider can start TaskManagers at all.
-    fn is_active(&self) -> bool;
-    /// Asks the environment to start a TaskManager named `resource_id`
-    /// with `slots` slots (YARN container, Kubernetes pod, simulated host).
-    fn start_worker(&self, resource_id: &str, slots: u32);
-    /// Asks the environment to stop a TaskManager it started.
-    fn stop_worker(&self, resource_id: &str);
-    /// Application mode: the application is done (`status` is "SUCCEEDED",
-    /// "FAILED" or "CANCELED"), so the environment may stop the whole
-    /// cluster (Flink's `ResourceManagerDriver.deregisterApplication`). A
-    /// standalone cluster is stopped by hand: nothing happens.
-    fn deregister_application(&self, status: &str, diagnostics: Option<&str>) {
-        let _ = (status, diagnostics);
-    }
-}
-
-/// The standalone provider: TaskManagers are started by hand; pending
-/// requests wait until one registers.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Standalone;
-
-impl ResourceProvider for Standalone {
-    fn is_active(&self) -> bool {
-        false
-    }
-    fn start_worker(&self, _resource_id: &str, _slots: u32) {}
-    fn stop_worker(&self, _resource_id: &str) {}
 }
 
 /// High-availability settings of a JobManager or TaskManager.
@@ -81,7 +43,7 @@ pub struct JobManagerConfig {
     /// Slot placement.
     pub placement: Placement,
     /// Starting TaskManagers on demand.
-    pub provider: Arc<dyn ResourceProvider>,
+    pub provider: Arc<dyn ResourceManagerDriver>,
     /// Slots of a TaskManager the active provider starts.
     pub worker_slots: u32,
     /// Name prefix of started TaskManagers.

@@ -32,10 +32,11 @@ use crate::net::{SimClock, TurmoilNetwork};
 use crate::scenario::{FaultAction, Mode, Program, Provider, Scenario};
 use runtime::application::{Application, JobEnd, JobOrder, MainRun, job_label};
 use runtime::client::ClusterClient;
-use runtime::config::{JobManagerConfig, ResourceProvider, Standalone, TaskManagerConfig};
+use runtime::config::{JobManagerConfig, TaskManagerConfig};
 use runtime::events::{ClusterMode, Event, EventKind, EventLog, EventSink, Fault, HostCtx, Role};
 use runtime::graph::{JobGraph, JobId};
 use runtime::jobmanager::checkpoint::storage::MemoryStorage;
+use runtime::jobmanager::resourcemanager::driver::{ResourceManagerDriver, Standalone};
 use runtime::net::NetworkRef;
 use runtime::rpc::JobResult;
 use runtime::state::JobStatus;
@@ -104,7 +105,7 @@ impl SimProvider {
     }
 }
 
-impl ResourceProvider for SimProvider {
+impl ResourceManagerDriver for SimProvider {
     fn is_active(&self) -> bool {
         true
     }
@@ -331,7 +332,7 @@ impl<'a> Simulation<'a> {
         };
         // A job or application cluster always has an active ResourceManager
         // (Flink deploys those on YARN or Kubernetes).
-        let provider: Arc<dyn ResourceProvider> = match (cluster, c.provider) {
+        let provider: Arc<dyn ResourceManagerDriver> = match (cluster, c.provider) {
             (None, Provider::Standalone) => Arc::new(Standalone),
             _ => Arc::new(active()),
         };

@@ -16,9 +16,9 @@
 
 use super::inbox::Inbound;
 use crate::application::{Application, JobEnd, JobOrder, MainRun, job_label};
-use crate::config::ResourceProvider;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
+use crate::jobmanager::resourcemanager::driver::ResourceManagerDriver;
 use crate::rpc::{ClientRequest, ClientResponse, JobResult};
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,7 +108,7 @@ pub(super) async fn run_main(
     ctx: HostCtx,
     app: Application,
     inbox: mpsc::UnboundedSender<Inbound>,
-    provider: Arc<dyn ResourceProvider>,
+    provider: Arc<dyn ResourceManagerDriver>,
 ) {
     ctx.emit(EventKind::ApplicationStarted {
         name: app.name.clone(),

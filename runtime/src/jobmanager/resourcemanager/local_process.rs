@@ -8,7 +8,7 @@
 //! `mini-flink taskmanager` process, started by this driver and stopped by
 //! it again.
 //!
-//! In: [`ResourceProvider`] calls from the ResourceManager (start a worker
+//! In: [`ResourceManagerDriver`] calls from the ResourceManager (start a worker
 //! with N slots, stop a worker, the application is over), and
 //! [`LocalProcessDriver::jobmanager_up`] from whoever started the
 //! JobManager (workers asked for before then wait for its address).
@@ -20,7 +20,7 @@
 //! at teardown, and killed when the driver is dropped, so that no
 //! TaskManager outlives its cluster.
 
-use crate::config::ResourceProvider;
+use crate::jobmanager::resourcemanager::driver::ResourceManagerDriver;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -174,7 +174,7 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-impl ResourceProvider for LocalProcessDriver {
+impl ResourceManagerDriver for LocalProcessDriver {
     fn is_active(&self) -> bool {
         true
     }

@@ -7,7 +7,7 @@
 //! When no slot is free a request waits: a *standalone* ResourceManager can
 //! only wait for a TaskManager to be started by hand, an *active* one (YARN,
 //! Kubernetes) asks its environment, through its driver
-//! (`ResourceProvider`), to start one, and here also releases TaskManagers
+//! (`ResourceManagerDriver`), to start one, and here also releases TaskManagers
 //! it started that stay idle.
 //!
 //! In: registrations, heartbeats, freed slots and closed connections of
@@ -15,6 +15,7 @@
 //! heartbeat tick. Out: messages to TaskManagers, answers to JobMasters
 //! ([`ToJobMaster`]), lost TaskManagers, worker requests to the driver.
 
+pub mod driver;
 pub mod local_process;
 pub mod slot_manager;
 
