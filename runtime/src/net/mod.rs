@@ -9,7 +9,7 @@
 //! (postcard), with a handshake that checks the protocol version, like
 //! Flink's RPC layer (Pekko) and its Netty data plane do for their peers.
 //!
-//! Layers, mini-redis style: bytes → frame → [`frame::Connection`] → gateway
+//! Layers, mini-redis style: bytes → frame → [`frame::FrameReader`]/[`frame::FrameWriter`] → gateway
 //! messages ([`crate::rpc`]) → component.
 
 pub mod frame;

@@ -5,7 +5,7 @@
 //! consumer side ([`InputChannel`]), a subpartition's queue on the producer
 //! side ([`OutputChannel`]), and the producer's credit-based sender of a
 //! remote subpartition (`CreditBasedSequenceNumberingViewReader` with the
-//! `PartitionRequestQueue`, here [`Outgoing`]).
+//! `PartitionRequestQueue`, here `Outgoing`).
 //!
 //! - **In**: buffers from a [`super::result_partition`] (via
 //!   [`OutputChannel`]), `PartitionRequest` and `Credit` messages from a
@@ -13,7 +13,7 @@
 //! - **Out**: buffers to the [`super::input_gate`] (via [`InputChannel`]),
 //!   one `Credit` back to the producer per buffer a remote channel hands out.
 //!
-//! The [`Registry`] pairs the halves: whichever of producer and consumer
+//! The `Registry` pairs the halves: whichever of producer and consumer
 //! comes first leaves its half there for the other.
 
 use crate::rpc::{ChannelKey, CheckpointBarrier, DataMessage, StreamElement};

@@ -4,15 +4,15 @@
 //! Flink's `ConnectionManager` (with its `PartitionRequestClientFactory`)
 //! keeps one Netty connection per remote TaskManager; the consumer side
 //! dials, the producer side accepts, and both ends run the same protocol.
-//! Here [`ConnectionManager`] dials and remembers connections by the
-//! producer's data address, and [`serve`] runs one connection (dialled or
+//! Here `ConnectionManager` dials and remembers connections by the
+//! producer's data address, and `serve` runs one connection (dialled or
 //! accepted).
 //!
 //! - **In**: frames from the peer ([`DataMessage`]), and messages to send
 //!   from this TaskManager's channels (the returned sender).
 //! - **Out**: `PartitionRequest`/`Credit` into the producer-side channel
 //!   state, `Buffer`/`PriorityBarrier` into the consumer-side channels, all
-//!   through the [`SharedRegistry`].
+//!   through the `SharedRegistry`.
 
 use super::channel::SharedRegistry;
 use crate::events::{EventKind, HostCtx};
