@@ -20,6 +20,7 @@
 //! - **A key-value store** for job graphs, checkpoint pointers and results.
 
 use crate::events::{EventKind, HostCtx};
+use crate::ids::FencingToken;
 use crate::net::frame::{WireError, handshake};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaderInfo {
     /// Fencing token (grows with every new leader).
-    pub token: u64,
+    pub token: FencingToken,
     /// The leader's host name.
     pub leader: String,
     /// Its RPC address.
@@ -54,7 +55,7 @@ pub enum CoordRequest {
         /// The leader's host name.
         candidate: String,
         /// Its token.
-        token: u64,
+        token: FencingToken,
     },
     /// Who leads?
     GetLeader,
@@ -65,14 +66,14 @@ pub enum CoordRequest {
         /// Value.
         value: Vec<u8>,
         /// Writer's token.
-        token: u64,
+        token: FencingToken,
     },
     /// Remove a key (fenced).
     Delete {
         /// Key.
         key: String,
         /// Writer's token.
-        token: u64,
+        token: FencingToken,
     },
     /// Read a value.
     Get {
@@ -96,7 +97,7 @@ pub enum CoordResponse {
     /// The lease is gone, or the writer's token is stale: the request is refused.
     Fenced {
         /// The current leader's token.
-        current: u64,
+        current: FencingToken,
     },
     /// A value.
     Value(Option<Vec<u8>>),
@@ -110,14 +111,14 @@ struct CoordState {
     lease_until: u64,
     /// The lease length the leader campaigned with (renewals extend by it).
     lease_len: u64,
-    last_token: u64,
+    last_token: FencingToken,
     store: BTreeMap<String, Vec<u8>>,
 }
 
 impl CoordState {
     fn handle(&mut self, req: CoordRequest, now: u64, ctx: &HostCtx) -> CoordResponse {
         let valid = self.leader.is_some() && now < self.lease_until;
-        let current = self.leader.as_ref().map_or(0, |l| l.token);
+        let current = self.leader.as_ref().map_or(FencingToken::NONE, |l| l.token);
         match req {
             CoordRequest::Campaign {
                 candidate,
@@ -125,7 +126,7 @@ impl CoordState {
                 lease_ms,
             } => {
                 if !valid {
-                    self.last_token += 1;
+                    self.last_token = self.last_token.next();
                     let info = LeaderInfo {
                         token: self.last_token,
                         leader: candidate,
@@ -328,14 +329,14 @@ mod tests {
         let c = ctx(Arc::new(NoEvents));
         let mut s = CoordState::default();
         let a = campaign(&mut s, "jm-1", 0, &c).unwrap();
-        assert_eq!((a.leader.as_str(), a.token), ("jm-1", 1));
+        assert_eq!((a.leader.as_str(), a.token), ("jm-1", FencingToken(1)));
         let b = campaign(&mut s, "jm-2", 500, &c).unwrap();
         assert_eq!(b.leader, "jm-1", "jm-1 still holds the lease");
         let renew = |s: &mut CoordState, now| {
             s.handle(
                 CoordRequest::Renew {
                     candidate: "jm-1".into(),
-                    token: 1,
+                    token: FencingToken(1),
                 },
                 now,
                 &c,
@@ -344,8 +345,10 @@ mod tests {
         assert_eq!(renew(&mut s, 900), CoordResponse::Ok);
         assert_eq!(campaign(&mut s, "jm-2", 1_800, &c).unwrap().leader, "jm-1");
         let b = campaign(&mut s, "jm-2", 2_000, &c).unwrap();
-        assert_eq!((b.leader.as_str(), b.token), ("jm-2", 2));
-        assert_eq!(renew(&mut s, 2_001), CoordResponse::Fenced { current: 2 });
+        assert_eq!((b.leader.as_str(), b.token), ("jm-2", FencingToken(2)));
+        assert_eq!(renew(&mut s, 2_001), CoordResponse::Fenced {
+            current: FencingToken(2)
+        });
     }
 
     /// A deposed leader's late write is refused, and the refusal is an event.
@@ -355,12 +358,12 @@ mod tests {
         let c = ctx(Arc::new(log.clone()));
         let mut s = CoordState::default();
         campaign(&mut s, "jm-1", 0, &c);
-        let put = |s: &mut CoordState, token, now| {
+        let put = |s: &mut CoordState, token: u64, now| {
             s.handle(
                 CoordRequest::Put {
                     key: "checkpoints/j".into(),
                     value: vec![token as u8],
-                    token,
+                    token: FencingToken(token),
                 },
                 now,
                 &c,
@@ -368,7 +371,9 @@ mod tests {
         };
         assert_eq!(put(&mut s, 1, 10), CoordResponse::Ok);
         campaign(&mut s, "jm-2", 5_000, &c);
-        assert_eq!(put(&mut s, 1, 5_001), CoordResponse::Fenced { current: 2 });
+        assert_eq!(put(&mut s, 1, 5_001), CoordResponse::Fenced {
+            current: FencingToken(2)
+        });
         assert_eq!(put(&mut s, 2, 5_002), CoordResponse::Ok);
         assert_eq!(
             s.handle(
@@ -383,8 +388,8 @@ mod tests {
         assert!(log.snapshot().iter().any(|e| matches!(
             &e.kind,
             EventKind::FencedMessageRejected {
-                token: 1,
-                current: 2,
+                token: FencingToken(1),
+                current: FencingToken(2),
                 ..
             }
         )));

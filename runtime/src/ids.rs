@@ -1,5 +1,6 @@
 //! Identifiers shared by every component (Flink's `ResourceID`,
-//! `AllocationID`), as newtypes so that one is never passed for another.
+//! `AllocationID`, the checkpoint id, the leader's fencing token), as
+//! newtypes so that one is never passed for another.
 //!
 //! A leaf: the gateways ([`crate::rpc`]), the event stream
 //! ([`crate::events`]) and the roles import these; they import nothing.
@@ -110,6 +111,54 @@ impl FromStr for AllocationId {
             .and_then(|n| n.parse().ok())
             .map(AllocationId)
             .ok_or_else(|| BadAllocationId(s.to_string()))
+    }
+}
+
+/// A leader's fencing token: an epoch that grows with every newly elected
+/// JobManager (Flink's `JobMasterId`/`ResourceManagerId` fencing and
+/// ZooKeeper's epoch). Messages stamped with an older token come from a
+/// deposed leader and are refused. 0 means: no high availability.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct FencingToken(pub u64);
+
+impl FencingToken {
+    /// The token of a cluster without high availability.
+    pub const NONE: FencingToken = FencingToken(0);
+
+    /// The token of the leader elected after this one.
+    pub fn next(self) -> FencingToken {
+        FencingToken(self.0 + 1)
+    }
+}
+
+impl fmt::Display for FencingToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A checkpoint's id (Flink's `checkpointId`): 1, 2, 3, … per job, going on
+/// from the checkpoint a job was restored from. Savepoints take ids from the
+/// same sequence.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct CheckpointId(pub u64);
+
+impl CheckpointId {
+    /// The id after this one.
+    pub fn next(self) -> CheckpointId {
+        CheckpointId(self.0 + 1)
+    }
+}
+
+impl fmt::Display for CheckpointId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::state::{ExecutionState, JobStatus};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub use crate::ids::{AllocationId, ResourceId};
+pub use crate::ids::{AllocationId, CheckpointId, FencingToken, ResourceId};
 
 /// One attempt to run one subtask (Flink's `ExecutionAttemptID`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -229,7 +229,7 @@ pub enum ToTaskManager {
     /// Registration accepted by the leader with this fencing token.
     Registered {
         /// The leader's fencing token (0 without high availability).
-        token: u64,
+        token: FencingToken,
     },
     /// Heartbeat request; answered by [`FromTaskManager::Heartbeat`].
     HeartbeatRequest,
@@ -325,7 +325,7 @@ pub enum DataMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fenced {
     /// The leader's token (0 without high availability).
-    pub token: u64,
+    pub token: FencingToken,
     /// The message.
     pub msg: ToTaskManager,
 }

@@ -270,7 +270,7 @@ fn leader_crash_is_survived_by_the_standby() {
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::LeaderElected { leader, token } => Some((leader.as_str(), *token)),
+            EventKind::LeaderElected { leader, token } => Some((leader.as_str(), token.0)),
             _ => None,
         })
         .collect();

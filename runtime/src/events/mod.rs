@@ -21,7 +21,7 @@ pub mod sink;
 pub use sink::{Clock, EventLog, EventSink, HostCtx, NoEvents, StderrEvents, TokioClock};
 
 use crate::graph::JobId;
-use crate::ids::{AllocationId, ResourceId};
+use crate::ids::{AllocationId, FencingToken, ResourceId};
 use crate::state::{ExecutionState, JobStatus};
 use serde::{Deserialize, Serialize};
 
@@ -375,14 +375,14 @@ pub enum EventKind {
         /// The new leader's host.
         leader: String,
         /// Its fencing token.
-        token: u64,
+        token: FencingToken,
     },
     /// A JobManager lost its leadership (its lease ran out).
     LeaderLost {
         /// The deposed leader.
         leader: String,
         /// Its (now stale) token.
-        token: u64,
+        token: FencingToken,
         /// Why.
         cause: String,
     },
@@ -391,9 +391,9 @@ pub enum EventKind {
         /// Who refused it.
         at: String,
         /// The sender's token.
-        token: u64,
+        token: FencingToken,
         /// The current leader's token.
-        current: u64,
+        current: FencingToken,
         /// What it was.
         what: String,
     },

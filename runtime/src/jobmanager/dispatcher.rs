@@ -12,6 +12,7 @@ use super::outbox::{HaOp, Outbox};
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
 use crate::ha::{CoordRequest, CoordResponse, HaClient};
+use crate::ids::FencingToken;
 use crate::rpc::{ClientRequest, ClientResponse, JobOverview};
 use crate::rpc::{JobRecord, JobResult};
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ pub struct Dispatcher {
     /// This leader's fencing token; attempts of its JobMasters start at
     /// `token * ATTEMPTS_PER_LEADER` so no channel of a predecessor's
     /// tasks can be mistaken for one of ours.
-    token: u64,
+    token: FencingToken,
     /// Results of jobs that ended under an earlier leader.
     pub archived: BTreeMap<JobId, JobResult>,
     /// Every job ever submitted, by id.
@@ -35,7 +36,7 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// No jobs yet.
-    pub fn new(ctx: HostCtx, storage: Arc<dyn CheckpointStorage>, token: u64) -> Self {
+    pub fn new(ctx: HostCtx, storage: Arc<dyn CheckpointStorage>, token: FencingToken) -> Self {
         Dispatcher {
             ctx,
             storage,
@@ -154,7 +155,7 @@ impl Dispatcher {
             job_graph: jg,
             storage: self.storage.clone(),
             restore: restore.map(|(p, s)| (p, s, false)),
-            attempt_base: self.token * ATTEMPTS_PER_LEADER,
+            attempt_base: self.token.0 * ATTEMPTS_PER_LEADER,
         };
         let master = JobMaster::start(self.ctx.clone(), id, start, out);
         self.order.push(id);
@@ -271,7 +272,7 @@ impl Dispatcher {
             job_graph,
             storage: self.storage.clone(),
             restore,
-            attempt_base: self.token * ATTEMPTS_PER_LEADER,
+            attempt_base: self.token.0 * ATTEMPTS_PER_LEADER,
         };
         let master = JobMaster::start(self.ctx.clone(), id, start, out);
         self.order.push(id);

@@ -24,6 +24,7 @@ use crate::config::JobManagerConfig;
 use crate::events::{EventKind, HostCtx};
 use crate::ha::{CoordRequest, CoordResponse, HaClient};
 use crate::net::frame::{FrameReader, WireError, encode, handshake};
+use crate::ids::FencingToken;
 use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager, ToTaskManager};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -89,7 +90,7 @@ async fn serve(
     ctx: &HostCtx,
     cfg: &JobManagerConfig,
     ready: Option<tokio::sync::oneshot::Sender<String>>,
-    leader: Option<(&mut HaClient, u64)>,
+    leader: Option<(&mut HaClient, FencingToken)>,
 ) -> Result<String, JobManagerError> {
     let (mut listener, bound) =
         ctx.net
@@ -102,7 +103,7 @@ async fn serve(
     if let Some(r) = ready {
         let _ = r.send(bound);
     }
-    let token = leader.as_ref().map_or(0, |(_, t)| *t);
+    let token = leader.as_ref().map_or(FencingToken::NONE, |(_, t)| *t);
     let (tx, mut inbox) = mpsc::unbounded_channel::<Inbound>();
     let mut background = Vec::new();
     {
@@ -194,7 +195,7 @@ async fn serve(
 async fn keep_lease(
     ctx: HostCtx,
     ha: crate::config::HaConfig,
-    token: u64,
+    token: FencingToken,
     mut ops: mpsc::UnboundedReceiver<HaOp>,
     inbox: mpsc::UnboundedSender<Inbound>,
 ) {
@@ -306,7 +307,7 @@ struct JobManager {
     dispatcher: Dispatcher,
     writers: BTreeMap<ConnId, (String, mpsc::UnboundedSender<Vec<u8>>)>,
     /// Fencing token stamped on every message to TaskManagers.
-    token: u64,
+    token: FencingToken,
     /// Writes to the HA stores, when leading with high availability.
     ha_ops: Option<mpsc::UnboundedSender<HaOp>>,
 }

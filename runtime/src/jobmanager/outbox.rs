@@ -13,6 +13,7 @@
 //! This module is a leaf: every role imports it, it imports no role.
 
 use crate::graph::JobId;
+use crate::ids::FencingToken;
 use crate::rpc::{AllocationId, ClientResponse, ResourceId, ToTaskManager};
 use std::collections::VecDeque;
 
@@ -91,12 +92,12 @@ pub struct Outbox {
     /// Writes to the HA stores (job graphs, checkpoint pointers, results).
     pub ha: Vec<HaOp>,
     /// This leader's fencing token (0 without high availability).
-    pub token: u64,
+    pub token: FencingToken,
 }
 
 impl Outbox {
     /// An empty outbox of the leader with this fencing token.
-    pub fn new(token: u64) -> Self {
+    pub fn new(token: FencingToken) -> Self {
         Outbox {
             token,
             ..Outbox::default()

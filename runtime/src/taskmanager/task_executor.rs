@@ -23,6 +23,7 @@ use super::task::{self, TaskContext, TaskControl, TaskReport};
 use crate::config::TaskManagerConfig;
 use crate::events::{EventKind, HostCtx};
 use crate::net::frame::{FrameWriter, WireError, handshake};
+use crate::ids::FencingToken;
 use crate::rpc::{ExecutionAttemptId, FromTaskManager, SlotOffer, ToTaskManager};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -75,7 +76,7 @@ pub async fn run_taskmanager(ctx: HostCtx, cfg: TaskManagerConfig) -> Result<(),
     }
     let mut executor = TaskExecutor {
         ctx: ctx.clone(),
-        leader_token: 0,
+        leader_token: FencingToken::NONE,
         cfg: cfg.clone(),
         net,
         slots: TaskSlotTable::new(cfg.slots),
@@ -110,7 +111,7 @@ struct RunningTask {
 struct TaskExecutor {
     ctx: HostCtx,
     /// The highest leader token seen: messages with a lower one are refused.
-    leader_token: u64,
+    leader_token: FencingToken,
     cfg: TaskManagerConfig,
     net: Arc<NetworkEnvironment>,
     slots: TaskSlotTable,
@@ -130,7 +131,7 @@ impl TaskExecutor {
     /// the JobManager is lost or another one leads.
     async fn session(&mut self, data_addr: &str) -> SessionEnd {
         let (jobmanager, leader_token) = match &self.cfg.ha {
-            None => (self.cfg.jobmanager.clone(), 0),
+            None => (self.cfg.jobmanager.clone(), FencingToken::NONE),
             Some(ha) => {
                 let mut client = crate::ha::HaClient::new(self.ctx.clone(), ha.coordinator.clone());
                 let l = client.wait_for_leader().await;
