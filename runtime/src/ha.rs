@@ -346,9 +346,12 @@ mod tests {
         assert_eq!(campaign(&mut s, "jm-2", 1_800, &c).unwrap().leader, "jm-1");
         let b = campaign(&mut s, "jm-2", 2_000, &c).unwrap();
         assert_eq!((b.leader.as_str(), b.token), ("jm-2", FencingToken(2)));
-        assert_eq!(renew(&mut s, 2_001), CoordResponse::Fenced {
-            current: FencingToken(2)
-        });
+        assert_eq!(
+            renew(&mut s, 2_001),
+            CoordResponse::Fenced {
+                current: FencingToken(2)
+            }
+        );
     }
 
     /// A deposed leader's late write is refused, and the refusal is an event.
@@ -371,9 +374,12 @@ mod tests {
         };
         assert_eq!(put(&mut s, 1, 10), CoordResponse::Ok);
         campaign(&mut s, "jm-2", 5_000, &c);
-        assert_eq!(put(&mut s, 1, 5_001), CoordResponse::Fenced {
-            current: FencingToken(2)
-        });
+        assert_eq!(
+            put(&mut s, 1, 5_001),
+            CoordResponse::Fenced {
+                current: FencingToken(2)
+            }
+        );
         assert_eq!(put(&mut s, 2, 5_002), CoordResponse::Ok);
         assert_eq!(
             s.handle(

@@ -134,7 +134,7 @@ pub struct TaskDeploymentDescriptor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckpointBarrier {
     /// Checkpoint id (grows per job).
-    pub id: u64,
+    pub id: CheckpointId,
     /// When it was triggered (ms).
     pub timestamp: u64,
     /// Whether it is a savepoint (always aligned).
@@ -147,7 +147,7 @@ pub enum Txn {
     /// At once (no checkpointing: at-least-once at best).
     Immediate,
     /// Pre-committed with this checkpoint; visible when it completes.
-    Checkpoint(u64),
+    Checkpoint(CheckpointId),
     /// Pre-committed at the end of input; visible when the job finishes.
     Final,
 }
@@ -215,7 +215,7 @@ pub enum FromTaskManager {
         /// The attempt.
         attempt: ExecutionAttemptId,
         /// Checkpoint id.
-        checkpoint: u64,
+        checkpoint: CheckpointId,
         /// The task's state (postcard-encoded `TaskSnapshot`).
         state: Vec<u8>,
         /// Time spent aligning barriers (ms).
@@ -391,7 +391,7 @@ pub struct JobResult {
     /// Checkpoints completed.
     pub checkpoints_completed: u64,
     /// The latest completed checkpoint.
-    pub latest_checkpoint: Option<u64>,
+    pub latest_checkpoint: Option<CheckpointId>,
     /// Savepoints taken, oldest first (paths in checkpoint storage).
     pub savepoints: Vec<String>,
     /// The savepoint the job started from.

@@ -16,7 +16,7 @@
 
 use runtime::events::{Event, EventKind, Fault, Role, TaskCounters};
 use runtime::graph::JobId;
-use runtime::ids::AllocationId;
+use runtime::ids::{AllocationId, CheckpointId};
 use runtime::state::{ExecutionState, JobStatus};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -162,7 +162,7 @@ pub struct JobView {
     /// How often the restart strategy restarted (part of) it.
     pub restarts: u32,
     /// The last restart: `(attempt, checkpoint restored, when)`.
-    pub last_restart: Option<(u32, Option<u64>, u64)>,
+    pub last_restart: Option<(u32, Option<CheckpointId>, u64)>,
     /// Checkpoints, as Flink's checkpoint tab counts them.
     pub checkpoints: CheckpointStats,
 }
@@ -177,18 +177,18 @@ pub struct CheckpointStats {
     /// The latest completed one.
     pub last: Option<CompletedCheckpoint>,
     /// The one in flight: `(id, triggered at, acknowledgements so far)`.
-    pub pending: Option<(u64, u64, u32)>,
+    pub pending: Option<(CheckpointId, u64, u32)>,
     /// Why the last aborted one was given up.
     pub last_abort_cause: Option<String>,
     /// Savepoints taken: `(id, path)`.
-    pub savepoints: Vec<(u64, String)>,
+    pub savepoints: Vec<(CheckpointId, String)>,
 }
 
 /// A completed checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompletedCheckpoint {
     /// Checkpoint id.
-    pub id: u64,
+    pub id: CheckpointId,
     /// When it completed (ms).
     pub at: u64,
     /// From trigger to completion (ms).

@@ -21,7 +21,7 @@ pub mod sink;
 pub use sink::{Clock, EventLog, EventSink, HostCtx, NoEvents, StderrEvents, TokioClock};
 
 use crate::graph::JobId;
-use crate::ids::{AllocationId, FencingToken, ResourceId};
+use crate::ids::{AllocationId, CheckpointId, FencingToken, ResourceId};
 use crate::state::{ExecutionState, JobStatus};
 use serde::{Deserialize, Serialize};
 
@@ -280,7 +280,7 @@ pub enum EventKind {
         #[serde(with = "as_text")]
         job: JobId,
         /// Checkpoint id.
-        id: u64,
+        id: CheckpointId,
         /// Whether it is a savepoint.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         savepoint: bool,
@@ -291,7 +291,7 @@ pub enum EventKind {
         #[serde(with = "as_text")]
         job: JobId,
         /// Checkpoint id.
-        id: u64,
+        id: CheckpointId,
         /// Vertex (chain) name.
         vertex: String,
         /// Vertex index in the JobGraph.
@@ -309,7 +309,7 @@ pub enum EventKind {
         #[serde(with = "as_text")]
         job: JobId,
         /// Checkpoint id.
-        id: u64,
+        id: CheckpointId,
         /// From trigger to completion (ms).
         duration_ms: u64,
         /// Total state size (bytes).
@@ -325,7 +325,7 @@ pub enum EventKind {
         #[serde(with = "as_text")]
         job: JobId,
         /// Checkpoint id.
-        id: u64,
+        id: CheckpointId,
         /// Where it is.
         path: String,
         /// Whether the job stops after it.
@@ -337,7 +337,7 @@ pub enum EventKind {
         #[serde(with = "as_text")]
         job: JobId,
         /// Checkpoint id.
-        id: u64,
+        id: CheckpointId,
         /// Why.
         cause: String,
     },
@@ -368,7 +368,7 @@ pub enum EventKind {
         /// New attempt number.
         attempt: u32,
         /// The checkpoint their state comes from.
-        from_checkpoint: Option<u64>,
+        from_checkpoint: Option<CheckpointId>,
     },
     /// A JobManager won the leader election.
     LeaderElected {
@@ -405,7 +405,7 @@ pub enum EventKind {
         /// Job name.
         name: String,
         /// The checkpoint it resumes from.
-        from_checkpoint: Option<u64>,
+        from_checkpoint: Option<CheckpointId>,
     },
     /// A process is being launched; it takes `startup_ms` before it runs
     /// (a JVM starting, a container being scheduled). `HostStarted` follows.

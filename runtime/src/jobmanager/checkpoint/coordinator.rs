@@ -21,6 +21,7 @@ use super::snapshot::StoredCheckpoint;
 use super::storage::CheckpointStorage;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
+use crate::ids::CheckpointId;
 use crate::jobmanager::outbox::{HaOp, Outbox};
 use crate::operators::Value;
 use crate::rpc::CheckpointBarrier;
@@ -31,7 +32,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct CompletedCheckpoint {
     /// Id.
-    pub id: u64,
+    pub id: CheckpointId,
     /// Each subtask's encoded snapshot.
     pub states: BTreeMap<(u32, u32), Vec<u8>>,
 }
@@ -40,7 +41,7 @@ pub struct CompletedCheckpoint {
 #[derive(Debug, Clone)]
 pub struct PendingCheckpoint {
     /// Id.
-    pub id: u64,
+    pub id: CheckpointId,
     /// Whether it is a savepoint.
     pub savepoint: bool,
     /// Whether the sources stop after it.
@@ -75,7 +76,7 @@ pub struct CheckpointCoordinator {
     /// Interval (ms); `None` when checkpointing is off.
     pub interval_ms: Option<u64>,
     /// Next checkpoint id.
-    pub next_id: u64,
+    pub next_id: CheckpointId,
     /// Next trigger time (ms).
     pub next_trigger_at: u64,
     /// The checkpoint in progress (at most one at a time).
@@ -107,7 +108,7 @@ impl std::fmt::Debug for CheckpointCoordinator {
 #[derive(Debug, Clone, Copy)]
 pub struct Completion {
     /// Id.
-    pub id: u64,
+    pub id: CheckpointId,
     /// Whether it was a savepoint.
     pub savepoint: bool,
     /// Whether the job stops after it.
@@ -129,7 +130,7 @@ impl CheckpointCoordinator {
             job,
             storage,
             interval_ms,
-            next_id: 1,
+            next_id: CheckpointId(1),
             next_trigger_at: now + interval_ms.unwrap_or(0),
             pending: None,
             latest: None,
@@ -143,7 +144,7 @@ impl CheckpointCoordinator {
     /// Resumes from a stored checkpoint: numbering goes on from it, as in
     /// Flink, and it is what the first deployment restores.
     pub fn restore_from(&mut self, stored: &StoredCheckpoint) {
-        self.next_id = stored.id + 1;
+        self.next_id = stored.id.next();
         self.latest = Some(CompletedCheckpoint {
             id: stored.id,
             states: stored.states.iter().cloned().collect(),
@@ -179,7 +180,7 @@ impl CheckpointCoordinator {
             }
         };
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = id.next();
         self.pending = Some(PendingCheckpoint {
             id,
             savepoint,
@@ -206,7 +207,7 @@ impl CheckpointCoordinator {
     /// completed the set of `total` subtasks.
     pub fn acknowledge(
         &mut self,
-        id: u64,
+        id: CheckpointId,
         subtask: (u32, u32),
         vertex: &str,
         state: Vec<u8>,

@@ -10,6 +10,7 @@
 //! sinks had committed, which is what a restart, a savepoint resume and a
 //! new leader read back.
 
+use crate::ids::CheckpointId;
 use crate::operators::Value;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ pub struct StoredCheckpoint {
     /// The job's name.
     pub job_name: String,
     /// Checkpoint id.
-    pub id: u64,
+    pub id: CheckpointId,
     /// Whether it is a savepoint.
     pub savepoint: bool,
     /// The job vertices it has state for: (id, parallelism), in vertex order.

@@ -12,6 +12,7 @@
 //! In: records from sinks, completed checkpoints, the job finishing. Out:
 //! the committed output (the job's result, and what a checkpoint stores).
 
+use crate::ids::CheckpointId;
 use crate::operators::Value;
 use crate::rpc::{ExecutionAttemptId, Txn};
 
@@ -62,7 +63,7 @@ impl CollectCoordinator {
     /// in charge.
     pub fn committed_through(
         &self,
-        id: u64,
+        id: CheckpointId,
         current: impl Fn(u32, u32, u32) -> bool,
     ) -> Vec<Value> {
         let mut out = self.collected.clone();

@@ -33,6 +33,7 @@ pub mod slot_pool;
 
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{ExecutionGraph, JobGraph, JobId};
+use crate::ids::CheckpointId;
 use crate::job_config::RestartStrategy;
 use crate::jobmanager::checkpoint::coordinator::{CheckpointCoordinator, SavepointError};
 use crate::jobmanager::checkpoint::snapshot::StoredCheckpoint;
@@ -405,7 +406,7 @@ impl JobMaster {
     pub fn acknowledge(
         &mut self,
         attempt: ExecutionAttemptId,
-        checkpoint: u64,
+        checkpoint: CheckpointId,
         state: Vec<u8>,
         alignment_ms: u64,
         out: &mut Outbox,

@@ -22,6 +22,7 @@
 //!   alignment time), start an unaligned one, or acknowledge a finished
 //!   unaligned one (its id and snapshot).
 
+use crate::ids::CheckpointId;
 use crate::job_config::CheckpointMode;
 use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::Value;
@@ -70,7 +71,7 @@ pub struct CheckpointBarrierHandler {
     /// The unaligned checkpoint in progress.
     unaligned: Option<UnalignedCheckpoint>,
     /// The last unaligned checkpoint acknowledged.
-    unaligned_done: u64,
+    unaligned_done: CheckpointId,
 }
 
 impl CheckpointBarrierHandler {
@@ -80,7 +81,7 @@ impl CheckpointBarrierHandler {
             mode,
             aligning: None,
             unaligned: None,
-            unaligned_done: 0,
+            unaligned_done: CheckpointId(0),
         }
     }
 
@@ -268,7 +269,7 @@ impl CheckpointBarrierHandler {
 
     /// When the last barrier of the unaligned checkpoint is in: its id and
     /// snapshot, for the task to acknowledge.
-    pub fn try_complete_unaligned(&mut self) -> Option<(u64, TaskSnapshot)> {
+    pub fn try_complete_unaligned(&mut self) -> Option<(CheckpointId, TaskSnapshot)> {
         if !self
             .unaligned
             .as_ref()

@@ -27,6 +27,7 @@ use super::sink::pre_commit;
 use super::source::SourceSplit;
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{NodeIdx, Partitioner};
+use crate::ids::CheckpointId;
 use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::{KeySelector, KindClass, Value};
 use crate::rng::SeededRng;
@@ -451,7 +452,7 @@ impl StreamTask {
         }
     }
 
-    fn acknowledge(&self, checkpoint: u64, snapshot: &TaskSnapshot, alignment_ms: u64) {
+    fn acknowledge(&self, checkpoint: CheckpointId, snapshot: &TaskSnapshot, alignment_ms: u64) {
         self.report(FromTaskManager::AcknowledgeCheckpoint {
             attempt: self.attempt,
             checkpoint,
