@@ -417,7 +417,7 @@ impl ClusterView {
         parallelism: u32,
         t: u64,
     ) -> &mut SubtaskView {
-        let j = self.job_mut(job, &short(job), t);
+        let j = self.job_mut(job, &job.short(), t);
         let v = match j.vertices.iter().position(|v| v.name == vertex) {
             Some(p) => p,
             None => {
@@ -453,13 +453,6 @@ impl ClusterView {
             .map(|(i, _)| i)
             .collect()
     }
-}
-
-/// A job's name until its submission is seen: the first 8 hex digits of its id.
-fn short(id: JobId) -> String {
-    let mut s = id.to_string();
-    s.truncate(8);
-    s
 }
 
 fn is_taskmanager(view: &ClusterView, host: &str) -> bool {
@@ -536,7 +529,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             view.tm_mut(peer, TmStatus::Registered).connection_lost_at = Some(t);
         }
         EventKind::SlotRequestPending { job, allocation } => {
-            view.job_mut(*job, &short(*job), t)
+            view.job_mut(*job, &job.short(), t)
                 .pending_slots
                 .insert(*allocation);
         }
@@ -546,7 +539,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             resource_id,
             slot,
         } => {
-            view.job_mut(*job, &short(*job), t)
+            view.job_mut(*job, &job.short(), t)
                 .pending_slots
                 .remove(allocation);
             let s = view.slot_mut(resource_id, *slot);
@@ -721,7 +714,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             remote,
             ..
         } => {
-            let j = view.job_mut(*job, &short(*job), t);
+            let j = view.job_mut(*job, &job.short(), t);
             let key = (*edge, *from, *to);
             let dt = j
                 .channels
@@ -738,11 +731,11 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             );
         }
         EventKind::CheckpointTriggered { job, id, .. } => {
-            let j = view.job_mut(*job, &short(*job), t);
+            let j = view.job_mut(*job, &job.short(), t);
             j.checkpoints.pending = Some((*id, t, 0));
         }
         EventKind::CheckpointAcknowledged { job, id, .. } => {
-            let j = view.job_mut(*job, &short(*job), t);
+            let j = view.job_mut(*job, &job.short(), t);
             if let Some((pid, _, acks)) = &mut j.checkpoints.pending
                 && *pid == *id
             {
@@ -757,7 +750,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             acks,
             ..
         } => {
-            let j = view.job_mut(*job, &short(*job), t);
+            let j = view.job_mut(*job, &job.short(), t);
             let c = &mut j.checkpoints;
             c.completed += 1;
             c.last = Some(CompletedCheckpoint {
@@ -772,14 +765,14 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             }
         }
         EventKind::SavepointCompleted { job, id, path, .. } => {
-            let j = view.job_mut(*job, &short(*job), t);
+            let j = view.job_mut(*job, &job.short(), t);
             j.checkpoints.savepoints.push((*id, path.clone()));
             if j.checkpoints.pending.is_some_and(|(p, _, _)| p == *id) {
                 j.checkpoints.pending = None;
             }
         }
         EventKind::CheckpointAborted { job, id, cause } => {
-            let j = view.job_mut(*job, &short(*job), t);
+            let j = view.job_mut(*job, &job.short(), t);
             let c = &mut j.checkpoints;
             c.aborted += 1;
             c.last_abort_cause = Some(cause.clone());

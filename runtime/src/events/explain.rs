@@ -4,7 +4,6 @@
 
 use super::{ClusterMode, EventKind, Fault};
 use crate::application::JobOrder;
-use crate::graph::JobId;
 use std::fmt;
 
 impl EventKind {
@@ -51,13 +50,13 @@ impl EventKind {
             } => {
                 format!(
                     "job {} asks for a slot ({allocation}, sharing group \"{group}\")",
-                    short(job)
+                    job.short()
                 )
             }
             EventKind::SlotRequestPending { job, allocation } => {
                 format!(
                     "no free slot for job {} ({allocation}): the request waits",
-                    short(job)
+                    job.short()
                 )
             }
             EventKind::SlotAllocated {
@@ -67,7 +66,7 @@ impl EventKind {
                 slot,
             } => format!(
                 "SlotManager gives slot {slot} of {resource_id} to job {} ({allocation})",
-                short(job)
+                job.short()
             ),
             EventKind::SlotOffered {
                 job,
@@ -77,7 +76,7 @@ impl EventKind {
             } => {
                 format!(
                     "{resource_id} offers slot {slot} to the JobMaster of job {}",
-                    short(job)
+                    job.short()
                 )
             }
             EventKind::SlotFreed {
@@ -92,7 +91,7 @@ impl EventKind {
                 slots,
             } => format!(
                 "job \"{name}\" ({}) submitted: {vertices} job vertices (operator chains), needs {slots} slots",
-                short(job)
+                job.short()
             ),
             EventKind::JobStatusChanged {
                 name, to, cause, ..
@@ -253,7 +252,7 @@ impl EventKind {
                 } else {
                     "checkpoint"
                 },
-                short(job)
+                job.short()
             ),
             EventKind::CheckpointAcknowledged {
                 id,
@@ -275,7 +274,7 @@ impl EventKind {
                 ..
             } => format!(
                 "checkpoint {id} of job {} completed in {duration_ms} ms: {acks} subtasks, {size} bytes",
-                short(job)
+                job.short()
             ),
             EventKind::SavepointCompleted {
                 job,
@@ -284,7 +283,7 @@ impl EventKind {
                 stop,
             } => format!(
                 "savepoint {id} of job {} written to {path}{}",
-                short(job),
+                job.short(),
                 if *stop {
                     ": the sources stop and the job finishes"
                 } else {
@@ -292,7 +291,7 @@ impl EventKind {
                 }
             ),
             EventKind::CheckpointAborted { job, id, cause } => {
-                format!("checkpoint {id} of job {} aborted: {cause}", short(job))
+                format!("checkpoint {id} of job {} aborted: {cause}", job.short())
             }
             EventKind::RestartScheduled {
                 name,
@@ -320,13 +319,6 @@ impl EventKind {
             ),
         }
     }
-}
-
-/// The first 8 hex digits of a job id, for prose.
-fn short(id: &JobId) -> String {
-    let mut s = id.to_string();
-    s.truncate(8);
-    s
 }
 
 impl fmt::Display for Fault {

@@ -83,6 +83,12 @@ macro_rules! hex_id {
             pub fn from_parts(parts: &[&str]) -> Self {
                 $name(hash128(parts))
             }
+            /// The first 8 hex digits, as prose and narrow screens print it.
+            pub fn short(&self) -> String {
+                let mut s = self.to_string();
+                s.truncate(8);
+                s
+            }
             /// Parses 32 hex digits.
             pub fn parse(s: &str) -> Option<Self> {
                 if s.len() != 32 {
