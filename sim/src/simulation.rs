@@ -56,6 +56,7 @@ pub enum ClientAction {
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
+use tracing::Instrument as _;
 
 /// The JobManager's RPC address inside the simulator (without HA).
 pub const JOBMANAGER_ADDR: &str = "jobmanager:6123";
@@ -240,6 +241,12 @@ fn ctx(host: &str, events: &EventLog, seed: u64) -> HostCtx {
     }
 }
 
+/// The span every line a simulated host logs sits in, naming the host
+/// (see [`crate::logging`]).
+fn host_span(host: &str) -> tracing::Span {
+    tracing::info_span!("host", name = %host)
+}
+
 fn tm_config(s: &Scenario, host: &str, slots: u32, jobmanager: &str) -> TaskManagerConfig {
     TaskManagerConfig {
         jobmanager: jobmanager.into(),
@@ -301,6 +308,7 @@ impl<'a> Simulation<'a> {
                             .await
                             .map_err(|e| e.into())
                     }
+                    .instrument(host_span("coordinator"))
                 });
             }
             for host in me.scenario.cluster.jobmanager_hosts() {
@@ -366,10 +374,11 @@ impl<'a> Simulation<'a> {
             let cfg = cfg.clone();
             async move {
                 start_up(&ctx, Role::JobManager, startup).await;
-                runtime::jobmanager::run_jobmanager(ctx, cfg, None)
+                runtime::jobmanager::run_jobmanager(ctx, cfg, None, std::future::pending())
                     .await
                     .map_err(|e| e.into())
             }
+            .instrument(host_span(&name))
         });
     }
 
@@ -385,10 +394,11 @@ impl<'a> Simulation<'a> {
             let cfg = cfg.clone();
             async move {
                 start_up(&ctx, Role::TaskManager, startup).await;
-                runtime::taskmanager::run_taskmanager(ctx, cfg)
+                runtime::taskmanager::run_taskmanager(ctx, cfg, std::future::pending())
                     .await
                     .map_err(|e| e.into())
             }
+            .instrument(host_span(&name))
         });
     }
 
@@ -557,7 +567,8 @@ impl<'a> Simulation<'a> {
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        });
+        }
+        .instrument(host_span("client")));
     }
 
     /// The client in job and application mode: per program, deploys
@@ -597,7 +608,8 @@ impl<'a> Simulation<'a> {
             }
             sleep_until(&env.ctx, run_until).await;
             Ok(())
-        });
+        }
+        .instrument(host_span("client")));
     }
 
     /// Virtual time now (ms).
