@@ -2,7 +2,10 @@
 //!
 //! The runtime logs what an operator wants to read (a broken connection, a
 //! TaskManager lost, leadership lost, a job failing) through `tracing`; the
-//! event stream stays the source of truth, logs are for people. In a real
+//! event stream stays the source of truth, logs are for people. Lifecycle
+//! lines are `info` (as Flink logs them), so the default filter (`warn`)
+//! shows only what needs a person: a refused handshake, a checkpoint
+//! storage error, a process that would not start. In a real
 //! process each line carries the wall clock; here it carries the
 //! *virtual* time of turmoil's clock ([`VirtualTime`]) and the simulated
 //! host it comes from (the simulator runs every host's future inside a

@@ -20,8 +20,8 @@
 //! shutdown future (mini-redis style: Ctrl-C or SIGTERM in a real process,
 //! `std::future::pending()` in the simulator). Out: messages to the
 //! TaskManagers and clients, events, and log lines (`tracing`) for the
-//! things an operator looks for: refused or broken connections, leadership
-//! gained and lost, the shutdown.
+//! things an operator looks for: refused (`warn`) or broken connections,
+//! leadership gained and lost, the shutdown (`info`, as Flink logs them).
 
 use super::dispatcher::Dispatcher;
 use super::inbox::Inbound;
@@ -94,7 +94,7 @@ pub async fn run_jobmanager(
         let Served::LeadershipLost(cause) = served else {
             break;
         };
-        tracing::warn!(token, %cause, "lost leadership");
+        tracing::info!(token, %cause, "lost leadership");
         ctx.emit(EventKind::LeaderLost {
             leader: ctx.host.clone(),
             token,
@@ -360,7 +360,7 @@ async fn read_loop(
                 return "connection closed".into();
             }
             Err(error) => {
-                tracing::warn!(conn, %role, %error, "connection broke");
+                tracing::info!(conn, %role, %error, "connection broke");
                 return error.to_string();
             }
         }

@@ -126,7 +126,7 @@ pub async fn run_taskmanager(
                 break;
             }
             SessionEnd::Lost(cause) => {
-                tracing::warn!(%cause, "lost the JobManager; registering again");
+                tracing::info!(%cause, "lost the JobManager; registering again");
                 executor.ctx.emit(EventKind::ConnectionLost {
                     peer: "jobmanager".into(),
                     cause: cause.clone(),

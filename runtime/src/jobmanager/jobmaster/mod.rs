@@ -224,14 +224,14 @@ impl JobMaster {
         if to.is_terminal() {
             self.ended_at = Some(self.ctx.now_ms());
         }
-        match &cause {
-            Some(cause) => {
-                tracing::warn!(job = %self.id, name = %self.job_graph.name, %from, %to, %cause, "job status changed");
-            }
-            None => {
-                tracing::info!(job = %self.id, name = %self.job_graph.name, %from, %to, "job status changed");
-            }
-        }
+        tracing::info!(
+            job = %self.id,
+            name = %self.job_graph.name,
+            %from,
+            %to,
+            cause = cause.as_deref().unwrap_or(""),
+            "job status changed"
+        );
         self.ctx.emit(EventKind::JobStatusChanged {
             job: self.id,
             name: self.job_graph.name.clone(),
@@ -386,7 +386,7 @@ impl JobMaster {
                     self.job_graph.vertex(v as usize).parallelism,
                     cause.unwrap_or_else(|| "unknown cause".into())
                 );
-                tracing::warn!(job = %self.id, %cause, "a task failed");
+                tracing::info!(job = %self.id, %cause, "a task failed");
                 self.on_failure(vec![(v, s)], cause, out);
             }
             _ => self.check_done(out),

@@ -253,7 +253,7 @@ impl ResourceManager {
             return;
         };
         let allocated = self.slot_manager.unregister_task_manager(rid);
-        tracing::warn!(resource_id = %rid, %cause, "TaskManager lost");
+        tracing::info!(resource_id = %rid, %cause, "TaskManager lost");
         self.ctx.emit(EventKind::TaskManagerLost {
             resource_id: ResourceId::from(rid),
             cause: cause.clone(),
