@@ -455,7 +455,7 @@ impl<'a> Simulation<'a> {
         let ha = self.scenario.cluster.ha();
         // Retry for as long as the JobManager may take to come up.
         let attempts = 50 + (self.scenario.cluster.jobmanager_startup_ms / 200) as u32;
-        self.sim.client("client", async move {
+        let client = async move {
             let net = ctx.net.clone();
             // Without HA: the one JobManager. With HA: whoever leads, found
             // through the coordinator, again after every failure.
@@ -567,8 +567,9 @@ impl<'a> Simulation<'a> {
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        }
-        .instrument(host_span("client")));
+        };
+        self.sim
+            .client("client", client.instrument(host_span("client")));
     }
 
     /// The client in job and application mode: per program, deploys
@@ -592,7 +593,7 @@ impl<'a> Simulation<'a> {
         let programs = self.scenario.programs();
         let run_until = self.scenario.run_until_ms;
         let mode = self.scenario.mode;
-        self.sim.client("client", async move {
+        let client = async move {
             let runs = programs.into_iter().enumerate().map(|(n, p)| {
                 let env = env.clone();
                 async move {
@@ -608,8 +609,9 @@ impl<'a> Simulation<'a> {
             }
             sleep_until(&env.ctx, run_until).await;
             Ok(())
-        }
-        .instrument(host_span("client")));
+        };
+        self.sim
+            .client("client", client.instrument(host_span("client")));
     }
 
     /// Virtual time now (ms).

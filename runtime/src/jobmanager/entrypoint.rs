@@ -166,20 +166,23 @@ async fn serve<F: Future<Output = ()>>(
     {
         let host = ctx.host.clone();
         let tx = tx.clone();
-        background.push(tokio::spawn(async move {
-            let mut next_conn: ConnId = 1;
-            // Dropping the set (when this task is aborted) aborts every
-            // connection with it.
-            let mut conns = tokio::task::JoinSet::new();
-            while let Ok((stream, peer)) = listener.accept().await {
-                let conn = next_conn;
-                next_conn += 1;
-                conns.spawn(
-                    serve_connection(conn, stream, peer, host.clone(), tx.clone())
-                        .in_current_span(),
-                );
+        background.push(tokio::spawn(
+            async move {
+                let mut next_conn: ConnId = 1;
+                // Dropping the set (when this task is aborted) aborts every
+                // connection with it.
+                let mut conns = tokio::task::JoinSet::new();
+                while let Ok((stream, peer)) = listener.accept().await {
+                    let conn = next_conn;
+                    next_conn += 1;
+                    conns.spawn(
+                        serve_connection(conn, stream, peer, host.clone(), tx.clone())
+                            .in_current_span(),
+                    );
+                }
             }
-        }.in_current_span()));
+            .in_current_span(),
+        ));
     }
     let mut jm = JobManager {
         ctx: ctx.clone(),
@@ -209,8 +212,13 @@ async fn serve<F: Future<Output = ()>>(
         // Application mode: `main` runs here, next to the Dispatcher it
         // submits to (stopped with the JobManager, like everything else).
         background.push(tokio::spawn(
-            super::application::run_main(ctx.clone(), app.clone(), tx.clone(), cfg.provider.clone())
-                .in_current_span(),
+            super::application::run_main(
+                ctx.clone(),
+                app.clone(),
+                tx.clone(),
+                cfg.provider.clone(),
+            )
+            .in_current_span(),
         ));
     }
     let mut heartbeat =
