@@ -221,6 +221,14 @@ pub enum FromTaskManager {
         /// Time spent aligning barriers (ms).
         alignment_ms: u64,
     },
+    /// The TaskManager is leaving (it was told to shut down): the
+    /// ResourceManager treats it as lost at once and releases its slots,
+    /// instead of waiting for its heartbeats to time out (Flink's
+    /// `disconnectTaskManager`).
+    Disconnect {
+        /// Why it leaves.
+        cause: String,
+    },
 }
 
 /// JobManager → TaskManager (TaskExecutorGateway).

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`campaign`] | fault campaigns: random fault schedules, exactly-once checks |
 //! | [`compare`] | one workload under the session, job and application modes, side by side |
+//! | [`logging`] | the log's subscriber: virtual time and host on every line, `RUST_LOG` |
 //! | [`scenario`] | scenario files: cluster, jobs, faults, expectations |
 //! | [`net`] | the simulated transport seam (`turmoil::net`) and clock |
 //! | [`simulation`] | the turmoil hosts and the step loop |
@@ -14,6 +15,7 @@
 
 pub mod campaign;
 pub mod compare;
+pub mod logging;
 pub mod net;
 pub mod scenario;
 pub mod simulation;

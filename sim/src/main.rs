@@ -87,6 +87,7 @@ fn parse_seeds(s: &str) -> Result<SeedRange, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    sim::logging::init();
     match cli.cmd {
         Cmd::Check {
             scenario,

@@ -57,6 +57,7 @@ pub enum ClientAction {
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
+use tracing::Instrument as _;
 
 /// The JobManager's RPC address inside the simulator (without HA).
 pub const JOBMANAGER_ADDR: &str = "jobmanager:6123";
@@ -241,6 +242,12 @@ fn ctx(host: &str, events: &EventLog, seed: u64) -> HostCtx {
     }
 }
 
+/// The span every line a simulated host logs sits in, naming the host
+/// (see [`crate::logging`]).
+fn host_span(host: &str) -> tracing::Span {
+    tracing::info_span!("host", name = %host)
+}
+
 fn tm_config(s: &Scenario, host: &str, slots: u32, jobmanager: &str) -> TaskManagerConfig {
     TaskManagerConfig {
         jobmanager: jobmanager.into(),
@@ -302,6 +309,7 @@ impl<'a> Simulation<'a> {
                             .await
                             .map_err(|e| e.into())
                     }
+                    .instrument(host_span("coordinator"))
                 });
             }
             for host in me.scenario.cluster.jobmanager_hosts() {
@@ -367,10 +375,11 @@ impl<'a> Simulation<'a> {
             let cfg = cfg.clone();
             async move {
                 start_up(&ctx, Role::JobManager, startup).await;
-                runtime::jobmanager::run_jobmanager(ctx, cfg, None)
+                runtime::jobmanager::run_jobmanager(ctx, cfg, None, std::future::pending())
                     .await
                     .map_err(|e| e.into())
             }
+            .instrument(host_span(&name))
         });
     }
 
@@ -386,10 +395,11 @@ impl<'a> Simulation<'a> {
             let cfg = cfg.clone();
             async move {
                 start_up(&ctx, Role::TaskManager, startup).await;
-                runtime::taskmanager::run_taskmanager(ctx, cfg)
+                runtime::taskmanager::run_taskmanager(ctx, cfg, std::future::pending())
                     .await
                     .map_err(|e| e.into())
             }
+            .instrument(host_span(&name))
         });
     }
 
@@ -446,7 +456,7 @@ impl<'a> Simulation<'a> {
         let ha = self.scenario.cluster.ha();
         // Retry for as long as the JobManager may take to come up.
         let attempts = 50 + (self.scenario.cluster.jobmanager_startup_ms / 200) as u32;
-        self.sim.client("client", async move {
+        let client = async move {
             let net = ctx.net.clone();
             // Without HA: the one JobManager. With HA: whoever leads, found
             // through the coordinator, again after every failure.
@@ -558,7 +568,9 @@ impl<'a> Simulation<'a> {
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        });
+        };
+        self.sim
+            .client("client", client.instrument(host_span("client")));
     }
 
     /// The client in job and application mode: per program, deploys
@@ -582,7 +594,7 @@ impl<'a> Simulation<'a> {
         let programs = self.scenario.programs();
         let run_until = self.scenario.run_until_ms;
         let mode = self.scenario.mode;
-        self.sim.client("client", async move {
+        let client = async move {
             let runs = programs.into_iter().enumerate().map(|(n, p)| {
                 let env = env.clone();
                 async move {
@@ -598,7 +610,9 @@ impl<'a> Simulation<'a> {
             }
             sleep_until(&env.ctx, run_until).await;
             Ok(())
-        });
+        };
+        self.sim
+            .client("client", client.instrument(host_span("client")));
     }
 
     /// Virtual time now (ms).

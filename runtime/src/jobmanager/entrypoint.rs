@@ -15,6 +15,13 @@
 //! With high availability the process first campaigns for leadership at
 //! the coordinator, recovers the jobs of its predecessor, serves while it
 //! holds the lease, and campaigns again when it loses it.
+//!
+//! In: connections of TaskManagers and clients, the leader lease, and a
+//! shutdown future (mini-redis style: Ctrl-C or SIGTERM in a real process,
+//! `std::future::pending()` in the simulator). Out: messages to the
+//! TaskManagers and clients, events, and log lines (`tracing`) for the
+//! things an operator looks for: refused (`warn`) or broken connections,
+//! leadership gained and lost, the shutdown (`info`, as Flink logs them).
 
 use super::dispatcher::Dispatcher;
 use super::inbox::Inbound;
@@ -27,8 +34,11 @@ use crate::ids::FencingToken;
 use crate::net::frame::{FrameReader, WireError, encode, handshake};
 use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager, ToTaskManager};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 /// Why the JobManager stopped.
 #[derive(Debug, thiserror::Error)]
@@ -44,54 +54,102 @@ pub enum JobManagerError {
 }
 
 /// Runs a JobManager: binds, accepts TaskManagers and clients, and serves
-/// until the process is stopped. `ready` receives the bound address. With
+/// until `shutdown` completes; then it stops accepting, closes its
+/// connections and returns `Ok`. `ready` receives the bound address. With
 /// high availability it first campaigns for leadership, serves while it
 /// leads, and campaigns again when it loses the lease.
 pub async fn run_jobmanager(
     ctx: HostCtx,
     cfg: JobManagerConfig,
     mut ready: Option<tokio::sync::oneshot::Sender<String>>,
+    shutdown: impl Future<Output = ()>,
 ) -> Result<(), JobManagerError> {
+    let mut shutdown = pin!(shutdown);
     ctx.emit(EventKind::HostStarted {
         role: crate::events::Role::JobManager,
     });
     let Some(ha) = cfg.ha.clone() else {
-        return serve(&ctx, &cfg, ready, None).await.map(|_| ());
+        serve(&ctx, &cfg, ready, None, &mut shutdown).await?;
+        tracing::info!("the JobManager shut down");
+        return Ok(());
     };
     let mut client = HaClient::new(ctx.clone(), ha.coordinator.clone());
     let advertise = cfg.advertise.clone().unwrap_or_else(|| cfg.bind.clone());
+    let pause = Duration::from_millis((ha.lease_ms / 3).max(1));
     loop {
-        // Standby: campaign until elected.
-        let token = loop {
-            let req = CoordRequest::Campaign {
-                candidate: ctx.host.clone(),
-                addr: advertise.clone(),
-                lease_ms: ha.lease_ms,
-            };
-            if let Ok(CoordResponse::Leader(Some(l))) = client.call(req, ha.lease_ms / 3).await
-                && l.leader == ctx.host
-            {
-                break l.token;
-            }
-            tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
+        // Standby: campaign until elected (or told to stop).
+        let token = tokio::select! {
+            biased;
+            () = shutdown.as_mut() => break,
+            token = campaign(&ctx, &mut client, &ha, &advertise) => token,
         };
-        let cause = serve(&ctx, &cfg, ready.take(), Some((&mut client, token))).await?;
+        tracing::info!(%token, "gained leadership");
+        let served = serve(
+            &ctx,
+            &cfg,
+            ready.take(),
+            Some((&mut client, token)),
+            &mut shutdown,
+        )
+        .await?;
+        let Served::LeadershipLost(cause) = served else {
+            break;
+        };
+        tracing::info!(%token, %cause, "lost leadership");
         ctx.emit(EventKind::LeaderLost {
             leader: ctx.host.clone(),
             token,
             cause,
         });
+        tokio::select! {
+            biased;
+            () = shutdown.as_mut() => break,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+    tracing::info!("the JobManager shut down");
+    Ok(())
+}
+
+/// Campaigns at the coordinator until this JobManager is elected; its token.
+async fn campaign(
+    ctx: &HostCtx,
+    client: &mut HaClient,
+    ha: &crate::config::HaConfig,
+    advertise: &str,
+) -> FencingToken {
+    loop {
+        let req = CoordRequest::Campaign {
+            candidate: ctx.host.clone(),
+            addr: advertise.to_string(),
+            lease_ms: ha.lease_ms,
+        };
+        if let Ok(CoordResponse::Leader(Some(l))) = client.call(req, ha.lease_ms / 3).await
+            && l.leader == ctx.host
+        {
+            return l.token;
+        }
         tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
     }
 }
 
-/// Serves as the (or the only) JobManager; returns why, when leadership is lost.
-async fn serve(
+/// Why [`serve`] returned.
+enum Served {
+    /// Leadership was lost, for this reason: campaign again.
+    LeadershipLost(String),
+    /// The shutdown future completed: stop.
+    Shutdown,
+}
+
+/// Serves as the (or the only) JobManager, until leadership is lost or the
+/// shutdown future completes.
+async fn serve<F: Future<Output = ()>>(
     ctx: &HostCtx,
     cfg: &JobManagerConfig,
     ready: Option<tokio::sync::oneshot::Sender<String>>,
     leader: Option<(&mut HaClient, FencingToken)>,
-) -> Result<String, JobManagerError> {
+    shutdown: &mut Pin<&mut F>,
+) -> Result<Served, JobManagerError> {
     let (mut listener, bound) =
         ctx.net
             .bind(cfg.bind.clone())
@@ -109,23 +167,23 @@ async fn serve(
     {
         let host = ctx.host.clone();
         let tx = tx.clone();
-        background.push(tokio::spawn(async move {
-            let mut next_conn: ConnId = 1;
-            // Dropping the set (when this task is aborted) aborts every
-            // connection with it.
-            let mut conns = tokio::task::JoinSet::new();
-            while let Ok((stream, peer)) = listener.accept().await {
-                let conn = next_conn;
-                next_conn += 1;
-                conns.spawn(serve_connection(
-                    conn,
-                    stream,
-                    peer,
-                    host.clone(),
-                    tx.clone(),
-                ));
+        background.push(tokio::spawn(
+            async move {
+                let mut next_conn: ConnId = 1;
+                // Dropping the set (when this task is aborted) aborts every
+                // connection with it.
+                let mut conns = tokio::task::JoinSet::new();
+                while let Ok((stream, peer)) = listener.accept().await {
+                    let conn = next_conn;
+                    next_conn += 1;
+                    conns.spawn(
+                        serve_connection(conn, stream, peer, host.clone(), tx.clone())
+                            .in_current_span(),
+                    );
+                }
             }
-        }));
+            .in_current_span(),
+        ));
     }
     let mut jm = JobManager {
         ctx: ctx.clone(),
@@ -147,23 +205,22 @@ async fn serve(
         // the stores' writes in order, fenced by our token.
         let (ops_tx, ops_rx) = mpsc::unbounded_channel::<HaOp>();
         jm.ha_ops = Some(ops_tx);
-        background.push(tokio::spawn(keep_lease(
-            ctx.clone(),
-            ha.clone(),
-            token,
-            ops_rx,
-            tx.clone(),
-        )));
+        background.push(tokio::spawn(
+            keep_lease(ctx.clone(), ha.clone(), token, ops_rx, tx.clone()).in_current_span(),
+        ));
     }
     if let Some(app) = &cfg.application {
         // Application mode: `main` runs here, next to the Dispatcher it
         // submits to (stopped with the JobManager, like everything else).
-        background.push(tokio::spawn(super::application::run_main(
-            ctx.clone(),
-            app.clone(),
-            tx.clone(),
-            cfg.provider.clone(),
-        )));
+        background.push(tokio::spawn(
+            super::application::run_main(
+                ctx.clone(),
+                app.clone(),
+                tx.clone(),
+                cfg.provider.clone(),
+            )
+            .in_current_span(),
+        ));
     }
     let mut heartbeat =
         tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
@@ -174,20 +231,25 @@ async fn serve(
         let mut out = Outbox::new(token);
         tokio::select! {
             biased;
+            () = shutdown.as_mut() => break Ok(Served::Shutdown),
             msg = inbox.recv() => match msg {
-                Some(Inbound::LeadershipLost(cause)) => break Ok(cause),
+                Some(Inbound::LeadershipLost(cause)) => break Ok(Served::LeadershipLost(cause)),
                 Some(m) => jm.on_inbound(m, &mut out),
-                None => break Ok("the JobManager stopped".to_string()),
+                None => break Ok(Served::LeadershipLost("the JobManager stopped".to_string())),
             },
             _ = heartbeat.tick() => jm.rm.tick(&mut out),
             _ = timers.tick() => jm.on_timers(&mut out),
         }
         jm.drain(out);
     };
-    // Stepping down: stop accepting, drop every connection.
+    // Stepping down (or shutting down): stop accepting, drop every
+    // connection. Aborting the acceptor drops its set of connection tasks;
+    // dropping the JobManager drops the writers' channels, which ends each
+    // connection's writer task and closes its socket.
     for b in background {
         b.abort();
     }
+    drop(jm);
     result
 }
 
@@ -245,17 +307,24 @@ async fn serve_connection(
     host: String,
     tx: mpsc::UnboundedSender<Inbound>,
 ) {
-    let Ok((mut reader, mut writer, hello)) = handshake(stream, "jobmanager", &host).await else {
-        return;
+    let (mut reader, mut writer, hello) = match handshake(stream, "jobmanager", &host).await {
+        Ok(x) => x,
+        Err(error) => {
+            tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
+            return;
+        }
     };
     let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
-    tokio::spawn(async move {
-        while let Some(body) = wrx.recv().await {
-            if writer.send_raw(body).await.is_err() {
-                break;
+    tokio::spawn(
+        async move {
+            while let Some(body) = wrx.recv().await {
+                if writer.send_raw(body).await.is_err() {
+                    break;
+                }
             }
         }
-    });
+        .in_current_span(),
+    );
     let role = hello.role.clone();
     let _ = tx.send(Inbound::Opened {
         conn,
@@ -295,8 +364,14 @@ async fn read_loop(
                     return "JobManager stopped".into();
                 }
             }
-            Err(WireError::Closed) => return "connection closed".into(),
-            Err(e) => return e.to_string(),
+            Err(WireError::Closed) => {
+                tracing::debug!(conn, %role, "connection closed");
+                return "connection closed".into();
+            }
+            Err(error) => {
+                tracing::info!(conn, %role, %error, "connection broke");
+                return error.to_string();
+            }
         }
     }
 }
@@ -363,6 +438,7 @@ impl JobManager {
         };
         match msg {
             FromTaskManager::Register { .. } => {}
+            FromTaskManager::Disconnect { cause } => self.rm.disconnect(&rid, cause, out),
             FromTaskManager::Heartbeat { slots } => self.rm.heartbeat(&rid, &slots),
             FromTaskManager::SlotFreed { slot, .. } => self.rm.slot_freed(&rid, slot, out),
             FromTaskManager::OfferSlots { job, offers } => {

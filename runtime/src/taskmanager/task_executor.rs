@@ -8,14 +8,19 @@
 //! TaskManagers directly ([`super::network`]), and frees slots when told. If the JobManager goes
 //! silent for longer than the timeout, the TaskManager cancels its tasks,
 //! frees its slots and registers again: what Flink does when it loses its
-//! ResourceManager leader.
+//! ResourceManager leader. When its shutdown future completes (Ctrl-C or
+//! SIGTERM in a real process), it cancels its tasks (aborting each and
+//! awaiting its end, so none is left detached), frees its slots, tells
+//! the ResourceManager it is leaving ([`FromTaskManager::Disconnect`]) and
+//! returns.
 //!
 //! - **In**: gateway messages from the ResourceManager and JobMasters
 //!   ([`ToTaskManager`], fenced by the leader's token), [`TaskReport`]s from
-//!   its running tasks, accepted data connections.
+//!   its running tasks, accepted data connections, the shutdown future.
 //! - **Out**: [`FromTaskManager`] messages (registration, heartbeats with the
 //!   slot report, slot offers, task states, checkpoint acknowledgements,
-//!   collected records), and events.
+//!   collected records, the disconnection), events, and log lines for
+//!   people (a lost JobManager, a refused data connection, the shutdown).
 
 use super::network::NetworkEnvironment;
 use super::slot_table::TaskSlotTable;
@@ -26,10 +31,16 @@ use crate::ids::FencingToken;
 use crate::net::frame::{FrameWriter, WireError, handshake};
 use crate::rpc::{ExecutionAttemptId, FromTaskManager, SlotOffer, ToTaskManager};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
+
+/// The cause a TaskManager gives the ResourceManager when it shuts down.
+pub const SHUTDOWN_CAUSE: &str = "the TaskManager shut down";
 
 /// Why a TaskManager process stopped.
 #[derive(Debug, thiserror::Error)]
@@ -44,8 +55,15 @@ pub enum TaskManagerError {
     },
 }
 
-/// Runs a TaskManager until the ResourceManager tells it to shut down.
-pub async fn run_taskmanager(ctx: HostCtx, cfg: TaskManagerConfig) -> Result<(), TaskManagerError> {
+/// Runs a TaskManager until the ResourceManager tells it to shut down or
+/// `shutdown` completes (then it cancels its tasks, deregisters and
+/// returns `Ok`).
+pub async fn run_taskmanager(
+    ctx: HostCtx,
+    cfg: TaskManagerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), TaskManagerError> {
+    let mut shutdown = pin!(shutdown);
     ctx.emit(EventKind::HostStarted {
         role: crate::events::Role::TaskManager,
     });
@@ -59,21 +77,36 @@ pub async fn run_taskmanager(ctx: HostCtx, cfg: TaskManagerConfig) -> Result<(),
         })?;
     let data_addr = cfg.data_advertise.clone().unwrap_or(bound);
     let net = NetworkEnvironment::new(ctx.clone(), data_addr.clone(), cfg.buffers_per_channel);
-    {
+    // The data port's acceptor; aborting it (when this function returns)
+    // drops the set of handshakes still under way with it.
+    let acceptor = {
         let net = net.clone();
         let host = ctx.host.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _peer)) = listener.accept().await {
-                let net = net.clone();
-                let host = host.clone();
-                tokio::spawn(async move {
-                    if let Ok((r, w, _hello)) = handshake(stream, "data", &host).await {
-                        net.serve(r, w);
-                    }
-                });
+        tokio::spawn(
+            async move {
+                let mut handshakes = tokio::task::JoinSet::new();
+                while let Ok((stream, peer)) = listener.accept().await {
+                    let net = net.clone();
+                    let host = host.clone();
+                    handshakes.spawn(
+                        async move {
+                            match handshake(stream, "data", &host).await {
+                                Ok((r, w, _hello)) => {
+                                    net.serve(r, w);
+                                }
+                                Err(error) => tracing::warn!(
+                                    %peer, %error,
+                                    "refused a data connection: its handshake failed"
+                                ),
+                            }
+                        }
+                        .in_current_span(),
+                    );
+                }
             }
-        });
-    }
+            .in_current_span(),
+        )
+    };
     let mut executor = TaskExecutor {
         ctx: ctx.clone(),
         leader_token: FencingToken::NONE,
@@ -83,22 +116,46 @@ pub async fn run_taskmanager(ctx: HostCtx, cfg: TaskManagerConfig) -> Result<(),
         tasks: BTreeMap::new(),
     };
     loop {
-        match executor.session(&data_addr).await {
-            SessionEnd::Shutdown => return Ok(()),
+        match executor.session(&data_addr, &mut shutdown).await {
+            SessionEnd::Shutdown => {
+                tracing::info!("the ResourceManager released this TaskManager");
+                break;
+            }
+            SessionEnd::Stopped => {
+                executor.cancel_all().await;
+                tracing::info!("the TaskManager shut down");
+                break;
+            }
             SessionEnd::Lost(cause) => {
+                tracing::info!(%cause, "lost the JobManager; registering again");
                 executor.ctx.emit(EventKind::ConnectionLost {
                     peer: "jobmanager".into(),
                     cause: cause.clone(),
                 });
                 executor.release_all();
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::select! {
+                    biased;
+                    () = shutdown.as_mut() => {
+                        tracing::info!("the TaskManager shut down");
+                        break;
+                    }
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
             }
         }
     }
+    acceptor.abort();
+    let _ = acceptor.await;
+    Ok(())
 }
 
+/// Why a session with a JobManager ended.
 enum SessionEnd {
+    /// The ResourceManager released this TaskManager.
     Shutdown,
+    /// The shutdown future completed; the ResourceManager was told.
+    Stopped,
+    /// The JobManager was lost (or another one leads): register again.
     Lost(String),
 }
 
@@ -119,6 +176,8 @@ struct TaskExecutor {
 }
 
 enum Input {
+    /// The shutdown future completed.
+    Shutdown,
     FromJm(Result<crate::rpc::Fenced, WireError>),
     Report(TaskReport),
     Tick,
@@ -128,8 +187,30 @@ enum Input {
 
 impl TaskExecutor {
     /// One registration: find the leader, connect, register, serve until
-    /// the JobManager is lost or another one leads.
-    async fn session(&mut self, data_addr: &str) -> SessionEnd {
+    /// the JobManager is lost, another one leads, or `shutdown` completes.
+    async fn session<F: Future<Output = ()>>(
+        &mut self,
+        data_addr: &str,
+        shutdown: &mut Pin<&mut F>,
+    ) -> SessionEnd {
+        let connected = tokio::select! {
+            biased;
+            () = shutdown.as_mut() => return SessionEnd::Stopped,
+            c = self.connect(data_addr) => c,
+        };
+        let (reader, writer, leader_token) = match connected {
+            Ok(c) => c,
+            Err(end) => return end,
+        };
+        self.serve(reader, writer, leader_token, shutdown).await
+    }
+
+    /// Finds the leader, connects and registers; the connection and the
+    /// leader's token.
+    async fn connect(
+        &mut self,
+        data_addr: &str,
+    ) -> Result<(crate::net::frame::FrameReader, FrameWriter, FencingToken), SessionEnd> {
         let (jobmanager, leader_token) = match &self.cfg.ha {
             None => (self.cfg.jobmanager.clone(), FencingToken::NONE),
             Some(ha) => {
@@ -157,17 +238,17 @@ impl TaskExecutor {
                 // With HA the leader we were told of may be gone: ask again.
                 Err(e) if self.cfg.ha.is_some() => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
-                    return SessionEnd::Lost(format!(
+                    return Err(SessionEnd::Lost(format!(
                         "cannot reach the leader at {jobmanager}: {e}"
-                    ));
+                    )));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
             }
         };
-        let (mut reader, mut writer, _hello) =
+        let (reader, mut writer, _hello) =
             match handshake(stream, "taskmanager", &self.ctx.host).await {
                 Ok(x) => x,
-                Err(e) => return SessionEnd::Lost(e.to_string()),
+                Err(e) => return Err(SessionEnd::Lost(e.to_string())),
             };
         let register = FromTaskManager::Register {
             resource_id: self.ctx.host.as_str().into(),
@@ -175,38 +256,55 @@ impl TaskExecutor {
             slots: self.cfg.slots,
         };
         if let Err(e) = writer.send(&register).await {
-            return SessionEnd::Lost(e.to_string());
+            return Err(SessionEnd::Lost(e.to_string()));
         }
+        Ok((reader, writer, leader_token))
+    }
+
+    /// Serves a registered connection until it ends.
+    async fn serve<F: Future<Output = ()>>(
+        &mut self,
+        mut reader: crate::net::frame::FrameReader,
+        mut writer: FrameWriter,
+        leader_token: FencingToken,
+        shutdown: &mut Pin<&mut F>,
+    ) -> SessionEnd {
         // The reader runs as its own task so that waiting for a frame is
         // never cancelled halfway by the select below.
         let (jm_tx, mut jm_rx) = mpsc::unbounded_channel();
-        let reader_task = tokio::spawn(async move {
-            loop {
-                let r = reader.recv::<crate::rpc::Fenced>().await;
-                let stop = r.is_err();
-                if jm_tx.send(r).is_err() || stop {
-                    break;
+        let reader_task = tokio::spawn(
+            async move {
+                loop {
+                    let r = reader.recv::<crate::rpc::Fenced>().await;
+                    let stop = r.is_err();
+                    if jm_tx.send(r).is_err() || stop {
+                        break;
+                    }
                 }
             }
-        });
+            .in_current_span(),
+        );
         // With high availability, watch the leader: when the coordinator
         // names a newer one, this session is over (Flink's leader retrieval).
         let (leader_tx, mut leader_rx) = mpsc::unbounded_channel();
         let watcher = self.cfg.ha.clone().map(|ha| {
             let ctx = self.ctx.clone();
             let current = leader_token;
-            tokio::spawn(async move {
-                let mut client = crate::ha::HaClient::new(ctx, ha.coordinator.clone());
-                loop {
-                    tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
-                    if let Some(l) = client.leader().await
-                        && l.token > current
-                    {
-                        let _ = leader_tx.send(l);
-                        return;
+            tokio::spawn(
+                async move {
+                    let mut client = crate::ha::HaClient::new(ctx, ha.coordinator.clone());
+                    loop {
+                        tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
+                        if let Some(l) = client.leader().await
+                            && l.token > current
+                        {
+                            let _ = leader_tx.send(l);
+                            return;
+                        }
                     }
                 }
-            })
+                .in_current_span(),
+            )
         });
         let (report_tx, mut report_rx) = mpsc::unbounded_channel();
         let mut tick = tokio::time::interval(Duration::from_millis(
@@ -216,6 +314,7 @@ impl TaskExecutor {
         let end = loop {
             let input = tokio::select! {
                 biased;
+                () = shutdown.as_mut() => Input::Shutdown,
                 m = jm_rx.recv() => Input::FromJm(m.unwrap_or(Err(WireError::Closed))),
                 r = report_rx.recv() => match r {
                     Some(r) => Input::Report(r),
@@ -228,6 +327,14 @@ impl TaskExecutor {
                 _ = tick.tick() => Input::Tick,
             };
             let result = match input {
+                Input::Shutdown => {
+                    // Cancel every task, then say goodbye: the
+                    // ResourceManager releases the slots at once.
+                    self.cancel_all().await;
+                    let cause = SHUTDOWN_CAUSE.to_string();
+                    let _ = Self::send(&mut writer, &FromTaskManager::Disconnect { cause }).await;
+                    Err(SessionEnd::Stopped)
+                }
                 Input::FromJm(Ok(fenced)) if fenced.token < self.leader_token => {
                     // A deposed leader's late message: refused.
                     self.ctx.emit(EventKind::FencedMessageRejected {
@@ -291,7 +398,10 @@ impl TaskExecutor {
         reports: &mpsc::UnboundedSender<TaskReport>,
     ) -> Result<(), SessionEnd> {
         match msg {
-            ToTaskManager::Registered { .. } => Ok(()),
+            ToTaskManager::Registered { token } => {
+                tracing::info!(%token, "registered at the ResourceManager");
+                Ok(())
+            }
             ToTaskManager::HeartbeatRequest => {
                 let slots = self.slots.report();
                 Self::send(writer, &FromTaskManager::Heartbeat { slots }).await
@@ -346,7 +456,7 @@ impl TaskExecutor {
                     control: control_rx,
                 };
                 let allocation = tdd.allocation;
-                let handle = tokio::spawn(task::run_task(*tdd, tc));
+                let handle = tokio::spawn(task::run_task(*tdd, tc).in_current_span());
                 self.tasks.insert(
                     attempt,
                     RunningTask {
@@ -436,6 +546,28 @@ impl TaskExecutor {
         for (_, t) in std::mem::take(&mut self.tasks) {
             t.handle.abort();
         }
+        self.free_all_slots();
+    }
+
+    /// Cancels every task and waits until each has ended, then frees every
+    /// slot (the TaskManager shuts down: no task is left running detached).
+    async fn cancel_all(&mut self) {
+        let tasks = std::mem::take(&mut self.tasks);
+        for t in tasks.values() {
+            t.handle.abort();
+        }
+        for (attempt, t) in tasks {
+            if let Err(e) = t.handle.await
+                && e.is_panic()
+            {
+                tracing::error!(%attempt, "a task panicked while it was cancelled");
+            }
+        }
+        self.free_all_slots();
+    }
+
+    /// Frees every slot, with an event for each that was allocated.
+    fn free_all_slots(&mut self) {
         for (slot, allocation) in self.slots.free_all() {
             self.ctx.emit(EventKind::SlotFreed {
                 allocation,

@@ -193,6 +193,17 @@ impl Cluster {
         let _ = child.wait();
     }
 
+    /// Sends SIGTERM to the process `name` (what `kill PID` and service
+    /// managers send: a polite request to stop), without waiting for it.
+    pub fn terminate(&mut self, name: &str) {
+        let pid = self.child(name).id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run `kill -TERM {pid}`: {e}"));
+        assert!(status.success(), "`kill -TERM {pid}` failed ({status})");
+    }
+
     /// A file's text, or "" when it cannot be read.
     pub fn read(&self, path: &Path) -> String {
         std::fs::read_to_string(path).unwrap_or_default()

@@ -151,6 +151,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::init_logging();
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {

@@ -295,10 +295,12 @@ impl CheckpointCoordinator {
                 true
             }
             Err(e) => {
+                let cause = format!("cannot write {}: {e}", self.storage.describe(&path));
+                tracing::error!(job = %self.job, checkpoint = %done.id, %cause, "checkpoint storage failed");
                 self.ctx.emit(EventKind::CheckpointAborted {
                     job: self.job,
                     id: done.id,
-                    cause: format!("cannot write {}: {e}", self.storage.describe(&path)),
+                    cause,
                 });
                 false
             }

@@ -225,6 +225,14 @@ impl JobMaster {
         if to.is_terminal() {
             self.ended_at = Some(self.ctx.now_ms());
         }
+        tracing::info!(
+            job = %self.id,
+            name = %self.job_graph.name,
+            %from,
+            %to,
+            cause = cause.as_deref().unwrap_or(""),
+            "job status changed"
+        );
         self.ctx.emit(EventKind::JobStatusChanged {
             job: self.id,
             name: self.job_graph.name.clone(),
@@ -379,6 +387,7 @@ impl JobMaster {
                     self.job_graph.vertex(v as usize).parallelism,
                     cause.unwrap_or_else(|| "unknown cause".into())
                 );
+                tracing::info!(job = %self.id, %cause, "a task failed");
                 self.on_failure(vec![(v, s)], cause, out);
             }
             _ => self.check_done(out),

@@ -202,10 +202,13 @@ impl ResourceManagerDriver for LocalProcessDriver {
                     slots,
                 });
             }
-            Err(error) => self.report(DriverEvent::WorkerFailed {
-                resource_id: resource_id.to_string(),
-                error,
-            }),
+            Err(error) => {
+                tracing::error!(%resource_id, %error, "cannot start a TaskManager process");
+                self.report(DriverEvent::WorkerFailed {
+                    resource_id: resource_id.to_string(),
+                    error,
+                });
+            }
         }
     }
 

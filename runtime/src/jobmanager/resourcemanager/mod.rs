@@ -10,8 +10,8 @@
 //! (`ResourceManagerDriver`), to start one, and here also releases TaskManagers
 //! it started that stay idle.
 //!
-//! In: registrations, heartbeats, freed slots and closed connections of
-//! TaskManagers; slot requests of JobMasters ([`ToResourceManager`]); the
+//! In: registrations, heartbeats, freed slots, disconnections and closed
+//! connections of TaskManagers; slot requests of JobMasters ([`ToResourceManager`]); the
 //! heartbeat tick. Out: messages to TaskManagers, answers to JobMasters
 //! ([`ToJobMaster`]), lost TaskManagers, worker requests to the driver.
 
@@ -109,6 +109,7 @@ impl ResourceManager {
             },
         );
         self.slot_manager.register_task_manager(&resource_id, slots);
+        tracing::info!(%resource_id, slots, %data_addr, "TaskManager registered");
         self.ctx.emit(EventKind::TaskManagerRegistered {
             resource_id: resource_id.clone(),
             slots,
@@ -189,6 +190,13 @@ impl ResourceManager {
         }
     }
 
+    /// A TaskManager said it is leaving (`disconnectTaskManager`): it is
+    /// lost now, with its slots, rather than when its heartbeats time out.
+    pub fn disconnect(&mut self, rid: &str, cause: String, out: &mut Outbox) {
+        tracing::info!(resource_id = %rid, %cause, "TaskManager disconnected");
+        self.lose(rid, cause, out);
+    }
+
     /// Heartbeat round: request heartbeats, find the silent, release the idle.
     pub fn tick(&mut self, out: &mut Outbox) {
         let now = self.ctx.now_ms();
@@ -246,6 +254,7 @@ impl ResourceManager {
             return;
         };
         let allocated = self.slot_manager.unregister_task_manager(rid);
+        tracing::info!(resource_id = %rid, %cause, "TaskManager lost");
         self.ctx.emit(EventKind::TaskManagerLost {
             resource_id: ResourceId::from(rid),
             cause: cause.clone(),

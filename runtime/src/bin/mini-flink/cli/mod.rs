@@ -8,8 +8,9 @@
 //! TaskManager and HA coordinator processes) and [`modes`] (job and
 //! application clusters). What they share sits here: the default address,
 //! the time limits, the host context of a real process, the one way to
-//! connect a client ([`connect`]), the checkpoint directory and the
-//! handling of the JobManager's refusals.
+//! connect a client ([`connect`]), the checkpoint directory, the
+//! handling of the JobManager's refusals, and the log's subscriber
+//! ([`init_logging`]).
 
 pub mod jobs;
 pub mod modes;
@@ -88,19 +89,22 @@ pub async fn connect(addr: &str) -> Result<ClusterClient> {
 /// A JobManager running as a task of this process.
 pub type JobManagerTask = tokio::task::JoinHandle<Result<(), runtime::jobmanager::JobManagerError>>;
 
-/// Starts a JobManager as a task of this process; its RPC address once it
-/// listens, and the task. When it does not start, the error says why,
-/// after `failed` ("the JobManager stopped").
+/// Starts a JobManager as a task of this process, serving until
+/// `shutdown` completes; its RPC address once it listens, and the task.
+/// When it does not start, the error says why, after `failed` ("the
+/// JobManager stopped").
 pub async fn start_jobmanager(
     ctx: HostCtx,
     cfg: runtime::config::JobManagerConfig,
     failed: &'static str,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(String, JobManagerTask)> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(runtime::jobmanager::run_jobmanager(
         ctx,
         cfg,
         Some(ready_tx),
+        shutdown,
     ));
     // The sender is dropped unanswered when binding fails; the error then
     // comes out of the server task.
@@ -112,6 +116,19 @@ pub async fn start_jobmanager(
             Err(e) => Err(anyhow!("the JobManager crashed: {e}")),
         },
     }
+}
+
+/// Sends the log (`tracing`) to stderr, filtered by `RUST_LOG`; without
+/// it, only warnings and errors (so that a command's own output on stdout
+/// and stderr reads as it always did).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
 /// A client call's outcome as the CLI reports it: an answer that did not

@@ -92,7 +92,13 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
     };
     let mut ctx = host_ctx("jobmanager".into(), a.events.events);
     ctx.seed = unique_seed();
-    let (addr, server) = start_jobmanager(ctx, cfg, "the JobManager did not start").await?;
+    let (addr, server) = start_jobmanager(
+        ctx,
+        cfg,
+        "the JobManager did not start",
+        std::future::pending(),
+    )
+    .await?;
     driver.jobmanager_up(&addr);
     let kind = match mode {
         Mode::Application => "Application",
@@ -146,7 +152,8 @@ async fn report(mut reports: mpsc::UnboundedReceiver<DriverEvent>, done: oneshot
                 pid,
                 slots,
             } => say!("started TaskManager process {resource_id} (pid {pid}, {slots} slots)"),
-            DriverEvent::WorkerFailed { error, .. } => eprintln!("error: {error}"),
+            // The driver logs it (an error: shown unless `RUST_LOG` hides it).
+            DriverEvent::WorkerFailed { .. } => {}
             DriverEvent::ApplicationDeregistered { status, .. } => {
                 if let Some(tx) = done.take() {
                     let _ = tx.send(status);

@@ -6,9 +6,12 @@
 //! builds the process's configuration from its flags and runs the
 //! library's component until it stops: [`runtime::jobmanager::run_jobmanager`],
 //! [`runtime::taskmanager::run_taskmanager`] and
-//! [`runtime::ha::run_coordinator`]. In: flags. Out: a line or two on
+//! [`runtime::ha::run_coordinator`]. In: flags, and Ctrl-C or SIGTERM
+//! ([`shutdown_signal`]), on which the process stops cleanly (a
+//! TaskManager deregisters first) and exits 0. Out: a line or two on
 //! standard output saying where the process listens, events on stderr with
-//! `--events`, and an error when it cannot start.
+//! `--events`, the log on stderr (`RUST_LOG`), and an error when it cannot
+//! start.
 
 use super::{
     DEFAULT_JOBMANAGER, EventsArg, checkpoint_dir, host_ctx, plural, start_jobmanager, unique_seed,
@@ -17,9 +20,32 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use runtime::config::{HaConfig, JobManagerConfig, Placement, TaskManagerConfig};
 use runtime::jobmanager::checkpoint::storage::DirStorage;
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM, what `kill` and service
+/// managers send: the shutdown future of the cluster's processes. The
+/// SIGTERM handler is installed now, before the process starts serving,
+/// so that a SIGTERM from then on stops it cleanly instead of killing it.
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                // No handler for Ctrl-C: then only SIGTERM stops us.
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            biased;
+            () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+    })
+}
 
 /// `mini-flink coordinator`.
 #[derive(Debug, Args)]
@@ -150,20 +176,25 @@ pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     if let Some(c) = &a.ha.ha {
         say!("JobManager campaigning for leadership at the coordinator {c}");
     }
-    let (addr, server) = start_jobmanager(ctx, cfg, "the JobManager stopped").await?;
+    let shutdown = shutdown_signal()?;
+    let (addr, server) = start_jobmanager(ctx, cfg, "the JobManager stopped", shutdown).await?;
     say!("JobManager listening on {addr}");
     say!(
         "Checkpoints and savepoints go to {}",
         checkpoint_dir.display()
     );
     match server.await {
-        Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+        Ok(Ok(())) => {
+            say!("JobManager stopped");
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(Err(e)) => Err(anyhow!(e)).context("the JobManager stopped"),
         Err(e) => Err(anyhow!("the JobManager crashed: {e}")),
     }
 }
 
-/// Starts a TaskManager and runs until its ResourceManager releases it.
+/// Starts a TaskManager and runs until its ResourceManager releases it, or
+/// until Ctrl-C or SIGTERM (then it deregisters first).
 pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
     let id =
         a.id.unwrap_or_else(|| format!("taskmanager-{}", std::process::id()));
@@ -194,19 +225,40 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
         a.jobmanager
     );
     let ctx = host_ctx(id.clone(), a.events.events);
-    runtime::taskmanager::run_taskmanager(ctx, cfg)
+    // Whether the signal (rather than the ResourceManager) ended it.
+    let signalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let shutdown = {
+        let signal = shutdown_signal()?;
+        let signalled = signalled.clone();
+        async move {
+            signal.await;
+            signalled.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    runtime::taskmanager::run_taskmanager(ctx, cfg, shutdown)
         .await
         .with_context(|| format!("TaskManager {id} stopped"))?;
-    say!("TaskManager {id}: the ResourceManager released it; shutting down");
+    if signalled.load(std::sync::atomic::Ordering::SeqCst) {
+        say!("TaskManager {id}: deregistered; shutting down");
+    } else {
+        say!("TaskManager {id}: the ResourceManager released it; shutting down");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Starts the HA coordinator and serves until it stops.
 pub async fn coordinator(a: CoordinatorArgs) -> Result<ExitCode> {
     let ctx = host_ctx("coordinator".into(), a.events.events);
+    let shutdown = shutdown_signal()?;
     say!("Coordinator listening on {}", a.bind);
-    runtime::ha::run_coordinator(ctx, a.bind.clone())
-        .await
-        .with_context(|| format!("the coordinator on {} stopped", a.bind))?;
+    // The coordinator keeps no state worth saving: on a signal it just
+    // stops serving.
+    tokio::select! {
+        biased;
+        () = shutdown => say!("Coordinator stopped"),
+        r = runtime::ha::run_coordinator(ctx, a.bind.clone()) => {
+            r.with_context(|| format!("the coordinator on {} stopped", a.bind))?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
