@@ -324,7 +324,7 @@ pub fn compile(src: &Source<'_>, raw: &RawApplication) -> Result<ApplicationProg
 
 /// Parses and compiles application-file text.
 pub fn parse_application(src: &Source<'_>) -> Result<ApplicationProgram, JobFileError> {
-    let raw: RawApplication = toml::from_str(src.text).map_err(|e| src.toml_error(&e))?;
+    let raw: RawApplication = src.parse_toml()?;
     compile(src, &raw)
 }
 
