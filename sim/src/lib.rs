@@ -9,15 +9,18 @@
 //! | [`compare`] | one workload under the session, job and application modes, side by side |
 //! | [`scenario`] | scenario files: cluster, jobs, faults, expectations |
 //! | [`net`] | the simulated transport seam (`turmoil::net`) and clock |
+//! | [`outcome`] | what a run produced: per job its result, the trace, the failed expectations |
 //! | [`simulation`] | the turmoil hosts and the step loop |
 //! | [`summary`] | the headless report and the JSON-lines trace |
 
 pub mod campaign;
 pub mod compare;
 pub mod net;
+pub mod outcome;
 pub mod scenario;
 pub mod simulation;
 pub mod summary;
 
 pub use scenario::{Scenario, load};
-pub use simulation::{Outcome, Simulation};
+pub use outcome::Outcome;
+pub use simulation::Simulation;

@@ -5,7 +5,7 @@
 //! deterministic: virtual times only, ordered maps only.
 
 use crate::scenario::{Mode, Scenario};
-use crate::simulation::Outcome;
+use crate::outcome::Outcome;
 use runtime::events::{Event, EventKind};
 use runtime::graph::JobId;
 use runtime::ids::ResourceId;
