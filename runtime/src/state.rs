@@ -280,7 +280,10 @@ impl TaskSlotState {
     }
 
     /// Checks a move; the error names both states.
-    pub fn check(self, to: TaskSlotState) -> Result<TaskSlotState, IllegalTransition<TaskSlotState>> {
+    pub fn check(
+        self,
+        to: TaskSlotState,
+    ) -> Result<TaskSlotState, IllegalTransition<TaskSlotState>> {
         if self.can_move_to(to) {
             Ok(to)
         } else {
@@ -324,7 +327,13 @@ pub struct IllegalTransition<S> {
 
 impl<S: Lifecycle> fmt::Display for IllegalTransition<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "illegal {} transition {} -> {}", S::WHAT, self.from, self.to)
+        write!(
+            f,
+            "illegal {} transition {} -> {}",
+            S::WHAT,
+            self.from,
+            self.to
+        )
     }
 }
 
@@ -358,11 +367,27 @@ mod tests {
     #[test]
     fn an_illegal_transition_names_both_states() {
         let e = JobStatus::Finished.check(JobStatus::Running).unwrap_err();
-        assert_eq!(e, IllegalTransition { from: JobStatus::Finished, to: JobStatus::Running });
-        assert_eq!(e.to_string(), "illegal job status transition FINISHED -> RUNNING");
-        let e = ExecutionState::Finished.check(ExecutionState::Running).unwrap_err();
-        assert_eq!(e.to_string(), "illegal execution state transition FINISHED -> RUNNING");
-        let e = TaskSlotState::Free.check(TaskSlotState::Active).unwrap_err();
+        assert_eq!(
+            e,
+            IllegalTransition {
+                from: JobStatus::Finished,
+                to: JobStatus::Running
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "illegal job status transition FINISHED -> RUNNING"
+        );
+        let e = ExecutionState::Finished
+            .check(ExecutionState::Running)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "illegal execution state transition FINISHED -> RUNNING"
+        );
+        let e = TaskSlotState::Free
+            .check(TaskSlotState::Active)
+            .unwrap_err();
         assert_eq!(e.to_string(), "illegal task slot transition FREE -> ACTIVE");
     }
 }

@@ -21,6 +21,6 @@ pub mod scenario;
 pub mod simulation;
 pub mod summary;
 
-pub use scenario::{Scenario, load};
 pub use outcome::Outcome;
+pub use scenario::{Scenario, load};
 pub use simulation::Simulation;

@@ -1005,8 +1005,7 @@ impl Env {
         let id = match savepoint {
             None => client.submit(graph).await,
             Some(path) => client.submit_from_savepoint(graph, &path).await,
-        }
-        ?;
+        }?;
         self.state.borrow_mut()[i].id = Some(id);
         let status = loop {
             self.serve_requests(&mut client, &[i]).await;

@@ -198,7 +198,9 @@ impl Uses<'_> {
         while i < tokens.len() {
             match &tokens[i] {
                 TokenTree::Group(g) => self.macro_paths(g.stream()),
-                TokenTree::Ident(id) if matches!(id.to_string().as_str(), "crate" | "super" | "self") => {
+                TokenTree::Ident(id)
+                    if matches!(id.to_string().as_str(), "crate" | "super" | "self") =>
+                {
                     let mut segments = vec![id.to_string()];
                     let mut j = i + 1;
                     while let (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)), Some(next)) =
@@ -268,13 +270,34 @@ struct CrateRoot {
 }
 
 const CRATES: &[CrateRoot] = &[
-    CrateRoot { name: "runtime", root: "runtime/src/lib.rs" },
-    CrateRoot { name: "mini-flink (bin)", root: "runtime/src/bin/mini-flink/main.rs" },
-    CrateRoot { name: "sim", root: "sim/src/lib.rs" },
-    CrateRoot { name: "sim (bin)", root: "sim/src/main.rs" },
-    CrateRoot { name: "tui", root: "tui/src/lib.rs" },
-    CrateRoot { name: "tui (bin)", root: "tui/src/main.rs" },
-    CrateRoot { name: "viz", root: "viz/src/lib.rs" },
+    CrateRoot {
+        name: "runtime",
+        root: "runtime/src/lib.rs",
+    },
+    CrateRoot {
+        name: "mini-flink (bin)",
+        root: "runtime/src/bin/mini-flink/main.rs",
+    },
+    CrateRoot {
+        name: "sim",
+        root: "sim/src/lib.rs",
+    },
+    CrateRoot {
+        name: "sim (bin)",
+        root: "sim/src/main.rs",
+    },
+    CrateRoot {
+        name: "tui",
+        root: "tui/src/lib.rs",
+    },
+    CrateRoot {
+        name: "tui (bin)",
+        root: "tui/src/main.rs",
+    },
+    CrateRoot {
+        name: "viz",
+        root: "viz/src/lib.rs",
+    },
 ];
 
 fn module_name(m: &[String]) -> String {
@@ -349,7 +372,8 @@ fn the_checker_finds_what_it_should() {
         let m: ModPath = m.iter().map(|s: &&str| s.to_string()).collect();
         tree.files.insert(m, PathBuf::new());
     }
-    tree.inline.insert(vec!["a".into(), "b".into(), "tests".into()]);
+    tree.inline
+        .insert(vec!["a".into(), "b".into(), "tests".into()]);
     let read = |scope: &[&str], code: &str| {
         let mut uses = Uses {
             tree: &tree,
@@ -357,7 +381,10 @@ fn the_checker_finds_what_it_should() {
             found: BTreeMap::new(),
         };
         uses.visit_file(&syn::parse_file(code).expect("test code parses"));
-        uses.found.into_keys().map(|m| module_name(&m)).collect::<Vec<_>>()
+        uses.found
+            .into_keys()
+            .map(|m| module_name(&m))
+            .collect::<Vec<_>>()
     };
     // A parent declaring and re-exporting its child.
     assert_eq!(read(&["a"], "pub mod b; pub use b::Thing;"), ["a::b"]);
@@ -366,7 +393,10 @@ fn the_checker_finds_what_it_should() {
     assert_eq!(read(&["a", "b"], "fn f() { g!(crate::c::X); }"), ["c"]);
     // A group, a sibling through `super`, another crate, a test module.
     assert_eq!(
-        read(&["a", "b"], "use crate::{c::X, a::Y}; use std::fmt; use serde::Serialize;"),
+        read(
+            &["a", "b"],
+            "use crate::{c::X, a::Y}; use std::fmt; use serde::Serialize;"
+        ),
         ["a", "c"]
     );
     assert_eq!(

@@ -3,8 +3,8 @@
 //! typed fields and only people read these sentences.
 
 use super::event::{ClusterMode, EventKind, Fault};
-use crate::job_config::JobOrder;
 use crate::graph::JobId;
+use crate::job_config::JobOrder;
 use std::fmt;
 
 impl EventKind {

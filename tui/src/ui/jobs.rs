@@ -7,7 +7,9 @@
 //! `numRecordsIn`/`numRecordsOut`), the output rate and the share of time
 //! spent back-pressured.
 
-use super::common::{backpressure_color, fmt_count, fmt_rate, job_color, panel, short_chain, state_color};
+use super::common::{
+    backpressure_color, fmt_count, fmt_rate, job_color, panel, short_chain, state_color,
+};
 use crate::app::{App, secs};
 use crate::cluster::{JobView, VertexView};
 use ratatui::buffer::Buffer;
