@@ -7,7 +7,7 @@
 //! parallelism, chaining and the partitioning of each input edge are checked
 //! here; each operator's kind and arguments in [`super::kinds`]; whole-graph
 //! rules (cycles, forward edges across a parallelism change, ...) by the
-//! graph builder, whose errors [`locate`] points back at the text.
+//! graph builder, whose errors `locate` points back at the text.
 
 use super::error::{JobFileError, Source};
 use super::kinds::parse_kind;

@@ -4,7 +4,7 @@
 //! later, while compiling, can still point at the text. Unknown fields are
 //! errors (`deny_unknown_fields`), so a misspelt field is never silently
 //! ignored. In: TOML text (through serde). Out: a [`RawJob`], compiled by
-//! [`super::compile`].
+//! [`super::compile()`].
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
