@@ -38,47 +38,7 @@ use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
 
-/// In which order `main` submits its jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobOrder {
-    /// One after another: each `execute()` returns when its job ended, and
-    /// a job that does not finish stops `main` (the exception it throws).
-    #[default]
-    Sequential,
-    /// All at once (`executeAsync()` for each), then wait for all.
-    Parallel,
-}
-
-impl JobOrder {
-    /// "sequential" or "parallel".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobOrder::Sequential => "sequential",
-            JobOrder::Parallel => "parallel",
-        }
-    }
-}
-
-impl std::fmt::Display for JobOrder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl JobOrder {
-    /// Whether `main` goes on to its next job once a job ended with
-    /// `status` (`None`: `main` got to it but did not submit it). A
-    /// sequential `main` goes on only after FINISHED: any other end makes
-    /// its blocking `execute()` throw. A parallel one (`executeAsync()`)
-    /// always goes on.
-    pub fn continues_after(self, status: Option<JobStatus>) -> bool {
-        match self {
-            JobOrder::Sequential => status == Some(JobStatus::Finished),
-            JobOrder::Parallel => true,
-        }
-    }
-}
+pub use crate::job_config::JobOrder;
 
 /// How one job of `main` ended, as `main` sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,7 +284,7 @@ pub fn compile(src: &Source<'_>, raw: &RawApplication) -> Result<ApplicationProg
 
 /// Parses and compiles application-file text.
 pub fn parse_application(src: &Source<'_>) -> Result<ApplicationProgram, JobFileError> {
-    let raw: RawApplication = toml::from_str(src.text).map_err(|e| src.toml_error(&e))?;
+    let raw: RawApplication = src.parse_toml()?;
     compile(src, &raw)
 }
 

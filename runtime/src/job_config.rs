@@ -7,8 +7,11 @@
 //! in a leaf module so that the graphs (which carry them) and the JobMaster
 //! (which acts on them) both import them without importing each other. The
 //! logic that acts on them lives with the JobMaster
-//! ([`crate::jobmanager::jobmaster::failover`]).
+//! ([`crate::jobmanager::jobmaster::failover`]). The order in which an
+//! application's `main` submits its jobs ([`JobOrder`]) sits here for the
+//! same reason: the application and the events that tell of it both need it.
 
+use crate::state::JobStatus;
 use serde::{Deserialize, Serialize};
 
 /// How checkpoint barriers are handled at tasks with several input channels.
@@ -91,6 +94,48 @@ impl RestartStrategy {
             RestartStrategy::FixedDelay { .. } => "fixed-delay",
             RestartStrategy::ExponentialDelay { .. } => "exponential-delay",
             RestartStrategy::FailureRate { .. } => "failure-rate",
+        }
+    }
+}
+
+/// In which order `main` submits its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobOrder {
+    /// One after another: each `execute()` returns when its job ended, and
+    /// a job that does not finish stops `main` (the exception it throws).
+    #[default]
+    Sequential,
+    /// All at once (`executeAsync()` for each), then wait for all.
+    Parallel,
+}
+
+impl JobOrder {
+    /// "sequential" or "parallel".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobOrder::Sequential => "sequential",
+            JobOrder::Parallel => "parallel",
+        }
+    }
+}
+
+impl std::fmt::Display for JobOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl JobOrder {
+    /// Whether `main` goes on to its next job once a job ended with
+    /// `status` (`None`: `main` got to it but did not submit it). A
+    /// sequential `main` goes on only after FINISHED: any other end makes
+    /// its blocking `execute()` throw. A parallel one (`executeAsync()`)
+    /// always goes on.
+    pub fn continues_after(self, status: Option<JobStatus>) -> bool {
+        match self {
+            JobOrder::Sequential => status == Some(JobStatus::Finished),
+            JobOrder::Parallel => true,
         }
     }
 }

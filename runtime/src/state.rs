@@ -84,11 +84,11 @@ impl JobStatus {
     }
 
     /// Checks a move; the error names both states.
-    pub fn check(self, to: JobStatus) -> Result<JobStatus, String> {
+    pub fn check(self, to: JobStatus) -> Result<JobStatus, IllegalTransition<JobStatus>> {
         if self.can_move_to(to) {
             Ok(to)
         } else {
-            Err(format!("illegal job status transition {self} -> {to}"))
+            Err(IllegalTransition { from: self, to })
         }
     }
 }
@@ -223,11 +223,14 @@ impl ExecutionState {
     }
 
     /// Checks a move; the error names both states.
-    pub fn check(self, to: ExecutionState) -> Result<ExecutionState, String> {
+    pub fn check(
+        self,
+        to: ExecutionState,
+    ) -> Result<ExecutionState, IllegalTransition<ExecutionState>> {
         if self.can_move_to(to) {
             Ok(to)
         } else {
-            Err(format!("illegal execution state transition {self} -> {to}"))
+            Err(IllegalTransition { from: self, to })
         }
     }
 }
@@ -277,11 +280,14 @@ impl TaskSlotState {
     }
 
     /// Checks a move; the error names both states.
-    pub fn check(self, to: TaskSlotState) -> Result<TaskSlotState, TaskSlotTransitionError> {
+    pub fn check(
+        self,
+        to: TaskSlotState,
+    ) -> Result<TaskSlotState, IllegalTransition<TaskSlotState>> {
         if self.can_move_to(to) {
             Ok(to)
         } else {
-            Err(TaskSlotTransitionError { from: self, to })
+            Err(IllegalTransition { from: self, to })
         }
     }
 }
@@ -292,15 +298,49 @@ impl fmt::Display for TaskSlotState {
     }
 }
 
-/// An illegal move of a task slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("illegal task slot transition {from} -> {to}")]
-pub struct TaskSlotTransitionError {
-    /// The state the slot is in.
-    pub from: TaskSlotState,
-    /// The state asked for.
-    pub to: TaskSlotState,
+/// A lifecycle whose moves [`IllegalTransition`] can name.
+pub trait Lifecycle: fmt::Display + Copy {
+    /// What the state is of, in words ("job status").
+    const WHAT: &'static str;
 }
+
+impl Lifecycle for JobStatus {
+    const WHAT: &'static str = "job status";
+}
+
+impl Lifecycle for ExecutionState {
+    const WHAT: &'static str = "execution state";
+}
+
+impl Lifecycle for TaskSlotState {
+    const WHAT: &'static str = "task slot";
+}
+
+/// An illegal move of a lifecycle: `from` cannot become `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IllegalTransition<S> {
+    /// The state it is in.
+    pub from: S,
+    /// The state asked for.
+    pub to: S,
+}
+
+impl<S: Lifecycle> fmt::Display for IllegalTransition<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "illegal {} transition {} -> {}",
+            S::WHAT,
+            self.from,
+            self.to
+        )
+    }
+}
+
+impl<S: Lifecycle + fmt::Debug> std::error::Error for IllegalTransition<S> {}
+
+/// An illegal move of a task slot.
+pub type TaskSlotTransitionError = IllegalTransition<TaskSlotState>;
 
 #[cfg(test)]
 mod tests {
@@ -320,5 +360,34 @@ mod tests {
                 .check(ExecutionState::Finished)
                 .is_ok()
         );
+    }
+
+    /// The error names the lifecycle and both states, as the panics and
+    /// logs that print it did when it was a string.
+    #[test]
+    fn an_illegal_transition_names_both_states() {
+        let e = JobStatus::Finished.check(JobStatus::Running).unwrap_err();
+        assert_eq!(
+            e,
+            IllegalTransition {
+                from: JobStatus::Finished,
+                to: JobStatus::Running
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "illegal job status transition FINISHED -> RUNNING"
+        );
+        let e = ExecutionState::Finished
+            .check(ExecutionState::Running)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "illegal execution state transition FINISHED -> RUNNING"
+        );
+        let e = TaskSlotState::Free
+            .check(TaskSlotState::Active)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "illegal task slot transition FREE -> ACTIVE");
     }
 }

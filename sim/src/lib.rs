@@ -10,6 +10,7 @@
 //! | [`logging`] | the log's subscriber: virtual time and host on every line, `RUST_LOG` |
 //! | [`scenario`] | scenario files: cluster, jobs, faults, expectations |
 //! | [`net`] | the simulated transport seam (`turmoil::net`) and clock |
+//! | [`outcome`] | what a run produced: per job its result, the trace, the failed expectations |
 //! | [`simulation`] | the turmoil hosts and the step loop |
 //! | [`summary`] | the headless report and the JSON-lines trace |
 
@@ -17,9 +18,11 @@ pub mod campaign;
 pub mod compare;
 pub mod logging;
 pub mod net;
+pub mod outcome;
 pub mod scenario;
 pub mod simulation;
 pub mod summary;
 
+pub use outcome::Outcome;
 pub use scenario::{Scenario, load};
-pub use simulation::{Outcome, Simulation};
+pub use simulation::Simulation;

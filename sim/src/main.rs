@@ -64,8 +64,19 @@ enum Cmd {
 #[derive(Debug, Clone, Copy)]
 struct SeedRange(u64, u64);
 
-fn parse_seeds(s: &str) -> Result<SeedRange, String> {
-    let bad = || format!("`{s}` is not a seed range: write N, A..B or A..=B (e.g. 1..=10000)");
+/// A `--seeds` value that is not a range of seeds.
+#[derive(Debug, thiserror::Error)]
+enum SeedRangeError {
+    /// Not N, A..B or A..=B.
+    #[error("`{0}` is not a seed range: write N, A..B or A..=B (e.g. 1..=10000)")]
+    NotARange(String),
+    /// A range with no seed in it.
+    #[error("`{0}` is empty: the first seed is after the last")]
+    Empty(String),
+}
+
+fn parse_seeds(s: &str) -> Result<SeedRange, SeedRangeError> {
+    let bad = || SeedRangeError::NotARange(s.to_string());
     let num = |x: &str| x.trim().parse::<u64>().map_err(|_| bad());
     let r = if let Some((a, b)) = s.split_once("..=") {
         SeedRange(num(a)?, num(b)?)
@@ -80,7 +91,7 @@ fn parse_seeds(s: &str) -> Result<SeedRange, String> {
         SeedRange(n, n)
     };
     if r.0 > r.1 {
-        return Err(format!("`{s}` is empty: the first seed is after the last"));
+        return Err(SeedRangeError::Empty(s.to_string()));
     }
     Ok(r)
 }

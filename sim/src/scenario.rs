@@ -449,7 +449,7 @@ pub fn load(path: &Path) -> Result<Scenario, JobFileError> {
 
 /// Parses scenario text.
 pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
-    let raw: RawScenario = toml::from_str(src.text).map_err(|e| src.toml_error(&e))?;
+    let raw: RawScenario = src.parse_toml()?;
     let c = &raw.cluster;
     if *c.slots.get_ref() == 0 {
         return Err(src.error_at(

@@ -29,9 +29,10 @@
 //! ResourceManager's requests ([`SimProvider`]).
 
 use crate::net::{SimClock, TurmoilNetwork};
+pub use crate::outcome::{JobOutcome, Outcome};
 use crate::scenario::{FaultAction, Mode, Program, Provider, Scenario};
 use runtime::application::{Application, JobEnd, JobOrder, MainRun, job_label};
-use runtime::client::ClusterClient;
+use runtime::client::{ClientError, ClusterClient};
 use runtime::config::{JobManagerConfig, TaskManagerConfig};
 use runtime::events::{ClusterMode, Event, EventKind, EventLog, EventSink, Fault, HostCtx, Role};
 use runtime::graph::{JobGraph, JobId};
@@ -167,33 +168,6 @@ pub struct ClientJob {
     pub id: Option<JobId>,
     /// The latest result polled.
     pub result: Option<JobResult>,
-}
-
-/// A job's outcome at the end of a run.
-#[derive(Debug, Clone)]
-pub struct JobOutcome {
-    /// Job name.
-    pub name: String,
-    /// Final (or last known) result.
-    pub result: Option<JobResult>,
-}
-
-/// Everything a run produced.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Virtual time at the end (ms).
-    pub end_ms: u64,
-    /// Whether the scenario hit its duration before the client was done.
-    pub timed_out: bool,
-    /// Per job, in scenario order.
-    pub jobs: Vec<JobOutcome>,
-    /// The event trace.
-    pub events: Vec<Event>,
-    /// Expectations that did not hold.
-    pub failed_expectations: Vec<String>,
-    /// JobManager and TaskManager hosts still running at the end: the
-    /// resources the deployment holds after its jobs.
-    pub running_hosts: Vec<String>,
 }
 
 /// Errors of a simulation run.
@@ -474,7 +448,7 @@ impl<'a> Simulation<'a> {
                     ClusterClient::connect_retrying(&net, JOBMANAGER_ADDR, "client", attempts).await
                 }
             };
-            let mut client = connect().await.map_err(|e| e.to_string())?;
+            let mut client = connect().await?;
             let mut order: Vec<usize> = (0..jobs.len()).collect();
             order.sort_by_key(|&i| jobs[i].0);
             let mut started = vec![false; jobs.len()];
@@ -548,7 +522,7 @@ impl<'a> Simulation<'a> {
                             Err(_) if ha => {
                                 // The leader changed: find the new one and ask again.
                                 all_done = false;
-                                client = connect().await.map_err(|e| e.to_string())?;
+                                client = connect().await?;
                             }
                             Err(e) => return Err(e.to_string().into()),
                         }
@@ -856,11 +830,14 @@ impl<'a> Simulation<'a> {
             }
             Err(e) => {
                 self.done = true;
-                let msg = e.to_string();
-                if msg.contains("Ran for duration") {
+                // Turmoil ends a run that outlasts its duration with an
+                // error too; it is told apart by the clock, not by its
+                // text: a host's error stops the step before the clock
+                // advances, the duration's only after it passed the end.
+                if self.sim.elapsed() > Duration::from_millis(self.scenario.duration_ms) {
                     Ok(true)
                 } else {
-                    Err(SimError::Turmoil(msg))
+                    Err(SimError::Turmoil(e.to_string()))
                 }
             }
         }
@@ -978,7 +955,7 @@ struct Env {
 impl Env {
     /// Job mode: `main` runs here, on the client; each job it submits gets
     /// a cluster of its own.
-    async fn main_on_client(&self, p: &Program) -> Result<(), String> {
+    async fn main_on_client(&self, p: &Program) -> Result<(), ClientError> {
         if p.application.is_some() {
             self.ctx.emit(EventKind::ApplicationStarted {
                 name: p.name.clone(),
@@ -1016,7 +993,7 @@ impl Env {
 
     /// One job in a job cluster of its own: deploy, submit, watch, tear
     /// down. Its final status (`None` if it could not be submitted).
-    async fn job_cluster(&self, i: usize) -> Result<Option<JobStatus>, String> {
+    async fn job_cluster(&self, i: usize) -> Result<Option<JobStatus>, ClientError> {
         let graph = self.graphs[i].clone();
         let resume = self.scenario.jobs[i].resume.as_ref().and_then(|name| {
             self.scenario
@@ -1043,12 +1020,11 @@ impl Env {
         let id = match savepoint {
             None => client.submit(graph).await,
             Some(path) => client.submit_from_savepoint(graph, &path).await,
-        }
-        .map_err(|e| e.to_string())?;
+        }?;
         self.state.borrow_mut()[i].id = Some(id);
         let status = loop {
             self.serve_requests(&mut client, &[i]).await;
-            let r = client.result(id).await.map_err(|e| e.to_string())?;
+            let r = client.result(id).await?;
             let status = r.status;
             self.state.borrow_mut()[i].result = Some(r);
             if status.is_terminal() {
@@ -1065,7 +1041,7 @@ impl Env {
     /// JobManager runs its `main`; watches its jobs appear and end. When
     /// `main` has returned, the JobManager deregisters the application and
     /// the cluster is stopped, once the client took the final results.
-    async fn application_cluster(&self, n: usize, p: &Program) -> Result<(), String> {
+    async fn application_cluster(&self, n: usize, p: &Program) -> Result<(), ClientError> {
         let cluster = format!("app{n}");
         let app = Application {
             name: p.name.clone(),
@@ -1108,10 +1084,10 @@ impl Env {
         &self,
         client: &mut ClusterClient,
         p: &Program,
-    ) -> Result<(), String> {
+    ) -> Result<(), ClientError> {
         self.serve_requests(client, &p.jobs).await;
         // `main` submits in its order, so the k-th job listed is its k-th.
-        let listed = client.list().await.map_err(|e| e.to_string())?;
+        let listed = client.list().await?;
         for (k, o) in listed.iter().enumerate() {
             if let Some(&i) = p.jobs.get(k) {
                 self.state.borrow_mut()[i].id = Some(o.id);
@@ -1120,7 +1096,7 @@ impl Env {
         for &i in &p.jobs {
             let id = self.state.borrow()[i].id;
             if let Some(id) = id {
-                let r = client.result(id).await.map_err(|e| e.to_string())?;
+                let r = client.result(id).await?;
                 self.state.borrow_mut()[i].result = Some(r);
             }
         }
@@ -1171,7 +1147,7 @@ impl Env {
     }
 
     /// Connects to a JobManager, for as long as it may take to start.
-    async fn connect(&self, jobmanager: &str) -> Result<ClusterClient, String> {
+    async fn connect(&self, jobmanager: &str) -> Result<ClusterClient, ClientError> {
         let attempts = 50 + (self.scenario.cluster.jobmanager_startup_ms / 200) as u32;
         ClusterClient::connect_retrying(
             &self.ctx.net,
@@ -1180,7 +1156,6 @@ impl Env {
             attempts,
         )
         .await
-        .map_err(|e| e.to_string())
     }
 
     /// Carries out the cancellations and savepoints asked for these jobs.

@@ -4,8 +4,8 @@
 //! the event trace), never from the runtime's internals, and is
 //! deterministic: virtual times only, ordered maps only.
 
+use crate::outcome::Outcome;
 use crate::scenario::{Mode, Scenario};
-use crate::simulation::Outcome;
 use runtime::events::{Event, EventKind};
 use runtime::graph::JobId;
 use runtime::ids::ResourceId;

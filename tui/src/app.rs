@@ -678,14 +678,27 @@ pub fn speed_label(speed: f64) -> String {
     }
 }
 
+/// A line of a trace that is not an event.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {source}")]
+pub struct TraceError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What serde made of it.
+    pub source: serde_json::Error,
+}
+
 /// Reads a JSON-lines trace (`sim run --trace`): one event per line.
-pub fn parse_trace(text: &str) -> Result<Vec<Event>, String> {
+pub fn parse_trace(text: &str) -> Result<Vec<Event>, TraceError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let e: Event = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        let e: Event = serde_json::from_str(line).map_err(|source| TraceError {
+            line: i + 1,
+            source,
+        })?;
         out.push(e);
     }
     Ok(out)

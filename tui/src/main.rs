@@ -61,9 +61,14 @@ struct Cli {
     png: Option<PathBuf>,
 }
 
+/// A `--dot` value that names no cluster picture.
+#[derive(Debug, thiserror::Error)]
+#[error("expected `slots` or `cluster`")]
+struct UnknownDiagram;
+
 /// The `--dot` spelling of a cluster picture.
-fn parse_diagram(s: &str) -> Result<ClusterDiagram, String> {
-    ClusterDiagram::parse(s).ok_or_else(|| "expected `slots` or `cluster`".to_string())
+fn parse_diagram(s: &str) -> Result<ClusterDiagram, UnknownDiagram> {
+    ClusterDiagram::parse(s).ok_or(UnknownDiagram)
 }
 
 /// Draws the picture `--dot` asks for at `--at` and prints or writes it.

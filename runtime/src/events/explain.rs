@@ -2,8 +2,8 @@
 //! the book print. Kept apart from the event types so that readers match on
 //! typed fields and only people read these sentences.
 
-use super::{ClusterMode, EventKind, Fault};
-use crate::application::JobOrder;
+use super::event::{ClusterMode, EventKind, Fault};
+use crate::job_config::JobOrder;
 use std::fmt;
 
 impl EventKind {

@@ -3,7 +3,7 @@
 //! processes), the clock (virtual under turmoil, real otherwise), and the
 //! [`HostCtx`] every component of a host is handed.
 
-use super::{Event, EventKind};
+use super::event::{Event, EventKind};
 use crate::net::NetworkRef;
 use std::sync::{Arc, Mutex};
 

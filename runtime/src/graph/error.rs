@@ -7,7 +7,7 @@
 //! the node or edge index (so the job-file layer, [`crate::jobfile`], can
 //! point at the line), and [`GraphError::help`] says how to fix it.
 
-use super::stream_graph::NodeIdx;
+use super::ids::NodeIdx;
 use crate::operators::{TypeMismatch, ValueType};
 
 /// A program that Flink's client would refuse.

@@ -9,6 +9,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Index of a node of the StreamGraph: its position in declaration order
+/// (petgraph's `NodeIndex::index()`).
+pub type NodeIdx = usize;
+
 /// 64-bit FNV-1a, a tiny stable hash (std's `DefaultHasher` may change
 /// between Rust releases, which would change ids and traces).
 #[derive(Debug, Clone)]

@@ -23,9 +23,7 @@ use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Index of a node of the StreamGraph: its position in declaration order
-/// (petgraph's `NodeIndex::index()`).
-pub type NodeIdx = usize;
+pub use super::ids::NodeIdx;
 
 /// How records are distributed from one operator's subtasks to the next
 /// operator's subtasks (Flink's `StreamPartitioner` subclasses).

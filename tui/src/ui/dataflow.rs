@@ -14,7 +14,7 @@
 //! Edges carry the live records per second from the channel reports and
 //! are coloured by the producer's back-pressure.
 
-use super::{
+use super::common::{
     backpressure_color, fmt_rate, job_color, panel, short_chain, short_host, state_color, wrap,
 };
 use crate::app::{App, FlowView};

@@ -1,6 +1,6 @@
 //! The help overlay: the keys, and how to read the pictures.
 
-use super::panel;
+use super::common::panel;
 use crate::app::{App, Mode};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -7,7 +7,9 @@
 //! `numRecordsIn`/`numRecordsOut`), the output rate and the share of time
 //! spent back-pressured.
 
-use super::{backpressure_color, fmt_count, fmt_rate, job_color, panel, short_chain, state_color};
+use super::common::{
+    backpressure_color, fmt_count, fmt_rate, job_color, panel, short_chain, state_color,
+};
 use crate::app::{App, secs};
 use crate::cluster::{JobView, VertexView};
 use ratatui::buffer::Buffer;
@@ -141,7 +143,7 @@ fn job_lines(app: &App, j: &JobView, w: usize, lines: &mut Vec<Line<'static>>) {
     }
     lines.push(Line::from(head));
     if let Some(cause) = &j.cause {
-        for l in super::wrap(&format!("✖ {cause}"), w.saturating_sub(2).max(10), 3) {
+        for l in super::common::wrap(&format!("✖ {cause}"), w.saturating_sub(2).max(10), 3) {
             lines.push(Line::from(Span::styled(
                 format!("  {l}"),
                 Style::default().fg(Color::Red),

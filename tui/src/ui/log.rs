@@ -7,7 +7,7 @@
 //! architecture. While you travel back in time, the cursor's event is
 //! highlighted: everything else on screen is the cluster as it was then.
 
-use super::{panel, short_host};
+use super::common::{panel, short_host};
 use crate::app::{App, secs};
 use crate::cluster::is_noise;
 use ratatui::buffer::Buffer;

@@ -14,7 +14,10 @@
 //!
 //! Nothing here changes state or looks at the clock: the same [`App`]
 //! always draws the same cells, which is what the snapshot tests rely on.
+//! The colours, number formats and the bordered panel every screen uses
+//! are in [`common`], a leaf the screens import.
 
+pub mod common;
 pub mod dataflow;
 pub mod help;
 pub mod jobs;
@@ -27,141 +30,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use runtime::state::{ExecutionState, JobStatus};
 
-/// Colours that tell jobs apart (by submission order).
-pub const JOB_COLORS: [Color; 6] = [
-    Color::Cyan,
-    Color::Magenta,
-    Color::LightBlue,
-    Color::LightYellow,
-    Color::LightMagenta,
-    Color::LightCyan,
-];
-
-/// The colour of the job with this index.
-pub fn job_color(i: usize) -> Color {
-    JOB_COLORS[i % JOB_COLORS.len()]
-}
-
-/// A lifecycle value the UI colours: a job's status or an execution's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lifecycle {
-    /// A JobStatus.
-    Job(JobStatus),
-    /// An ExecutionState.
-    Execution(ExecutionState),
-}
-
-impl From<JobStatus> for Lifecycle {
-    fn from(s: JobStatus) -> Self {
-        Lifecycle::Job(s)
-    }
-}
-
-impl From<ExecutionState> for Lifecycle {
-    fn from(s: ExecutionState) -> Self {
-        Lifecycle::Execution(s)
-    }
-}
-
-/// The colour of an ExecutionState or JobStatus.
-pub fn state_color(state: impl Into<Lifecycle>) -> Color {
-    use ExecutionState as E;
-    use JobStatus as J;
-    use Lifecycle::{Execution, Job};
-    match state.into() {
-        Job(J::Running) | Execution(E::Running) => Color::Green,
-        Job(J::Finished) | Execution(E::Finished) => Color::DarkGray,
-        Job(J::Failed | J::Failing) | Execution(E::Failed) => Color::Red,
-        Job(J::Canceled | J::Cancelling) | Execution(E::Canceled | E::Canceling) => Color::Magenta,
-        Job(J::Restarting) => Color::LightRed,
-        _ => Color::Yellow,
-    }
-}
-
-/// Back-pressure colour: green below 10%, yellow below 50%, red above.
-pub fn backpressure_color(permille: u32) -> Color {
-    if permille < 100 {
-        Color::Green
-    } else if permille < 500 {
-        Color::Yellow
-    } else {
-        Color::Red
-    }
-}
-
-/// `950/s`, `12.3k/s`, `1.2M/s`.
-pub fn fmt_rate(per_sec: u64) -> String {
-    if per_sec < 1_000 {
-        format!("{per_sec}/s")
-    } else if per_sec < 1_000_000 {
-        format!("{:.1}k/s", per_sec as f64 / 1e3)
-    } else {
-        format!("{:.1}M/s", per_sec as f64 / 1e6)
-    }
-}
-
-/// `950`, `12.3k`, `1.2M`.
-pub fn fmt_count(n: u64) -> String {
-    if n < 10_000 {
-        format!("{n}")
-    } else if n < 1_000_000 {
-        format!("{:.1}k", n as f64 / 1e3)
-    } else {
-        format!("{:.1}M", n as f64 / 1e6)
-    }
-}
-
-/// `Split -> Pair` as `Split->Pair`, and `Sum -> Sink: Collect` as `Sum->Sink`.
-pub fn short_chain(name: &str) -> String {
-    name.split(" -> ")
-        .map(|op| op.split(": ").next().unwrap_or(op))
-        .collect::<Vec<_>>()
-        .join("->")
-}
-
-/// `taskmanager-3` as `tm-3`, `jobmanager` as `jm`.
-pub fn short_host(host: &str) -> String {
-    if let Some(n) = host.strip_prefix("taskmanager-") {
-        format!("tm-{n}")
-    } else if host == "jobmanager" {
-        "jm".into()
-    } else {
-        host.to_string()
-    }
-}
-
-/// Word-wraps `text` into at most `max_lines` lines of `width` (an ellipsis
-/// marks a cut).
-pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for word in text.split(' ') {
-        match lines.last_mut() {
-            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
-                l.push(' ');
-                l.push_str(word);
-            }
-            _ => lines.push(word.to_string()),
-        }
-    }
-    if lines.len() > max_lines {
-        lines.truncate(max_lines);
-        if let Some(l) = lines.last_mut() {
-            l.push('…');
-        }
-    }
-    lines
-        .into_iter()
-        .map(|l| {
-            if l.chars().count() > width {
-                l.chars().take(width.saturating_sub(1)).collect::<String>() + "…"
-            } else {
-                l
-            }
-        })
-        .collect()
-}
+pub use common::{
+    JOB_COLORS, backpressure_color, fmt_count, fmt_rate, job_color, panel, short_chain, short_host,
+    state_color, wrap,
+};
 
 /// Draws the whole screen.
 pub fn render(app: &App, frame: &mut Frame) {
@@ -350,13 +223,4 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
-}
-
-/// A bordered panel with a title; returns the inside.
-pub fn panel(buf: &mut Buffer, area: Rect, title: Line<'_>, border: Style) -> Rect {
-    use ratatui::widgets::{Block, Widget};
-    let block = Block::bordered().title(title).border_style(border);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    inner
 }

@@ -9,7 +9,7 @@
 //! JobManager still believes runs there, struck through, until the
 //! heartbeat timeout declares it lost.
 
-use super::{job_color, panel, short_chain, state_color};
+use super::common::{job_color, panel, short_chain, state_color};
 use crate::app::{App, secs};
 use crate::cluster::{SlotState, SlotView, TaskManagerView, TmStatus};
 use ratatui::buffer::Buffer;
@@ -199,7 +199,7 @@ fn compact(app: &App, area: Rect, buf: &mut Buffer) {
             Modifier::empty()
         });
         spans.push(Span::styled(
-            format!("{:<9}", super::short_host(&tm.name)),
+            format!("{:<9}", super::common::short_host(&tm.name)),
             name_style,
         ));
         spans.push(Span::raw(" "));

@@ -11,7 +11,7 @@
 use graphviz_rust::dot_generator::{attr, id, stmt};
 use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
 
-use super::{cluster_style, digraph, edge, label, node, operator_name, plain, subgraph};
+use super::build::{cluster_style, digraph, edge, label, node, operator_name, plain, subgraph};
 use crate::model::{Dataflow, VertexEdge};
 
 /// The chained view of `df` as a graph.

@@ -21,7 +21,7 @@
 use graphviz_rust::dot_generator::{attr, id, stmt};
 use graphviz_rust::dot_structures::{Attribute, Graph, Id, Stmt};
 
-use super::{edge, job_colors, label, node, snapshot_digraph, subgraph};
+use super::build::{edge, job_colors, label, node, snapshot_digraph, subgraph};
 use crate::model::{Cluster, TaskManager};
 
 /// What the control connections carry, written on the first of each kind.

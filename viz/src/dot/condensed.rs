@@ -10,7 +10,7 @@
 use graphviz_rust::dot_generator::{attr, id, stmt};
 use graphviz_rust::dot_structures::{Attribute, Graph, GraphAttributes, Id, Stmt};
 
-use super::{digraph, edge, label, node};
+use super::build::{digraph, edge, label, node};
 use crate::model::Dataflow;
 
 /// The condensed view of `df` as a graph.

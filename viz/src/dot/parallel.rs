@@ -13,7 +13,7 @@
 use graphviz_rust::dot_generator::{attr, id, stmt};
 use graphviz_rust::dot_structures::{Attribute, Graph, Id, Stmt};
 
-use super::{
+use super::build::{
     PALETTE, cluster_style, digraph, edge, label, node, operator_name, rounded_boxes, subgraph,
 };
 use crate::model::Dataflow;

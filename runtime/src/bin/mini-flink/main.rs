@@ -56,6 +56,8 @@
 //! | [`cli::savepoints`] | `savepoint`, `stop` |
 //! | [`cli::processes`] | `jobmanager`, `taskmanager`, `coordinator` |
 //! | [`cli::modes`] | `run-application`, `run-job-cluster` |
+//!
+//! Errors of every command are printed by [`error_text`](mod@error_text), one line each.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -85,8 +87,10 @@ macro_rules! say_raw {
 }
 
 mod cli;
+mod error_text;
 
 use cli::{jobs, modes, plan, processes, savepoints};
+use error_text::error_text;
 
 /// Standard output was closed by its reader: stop as a C program killed by
 /// SIGPIPE would (exit status 141), without a message or a panic.
@@ -163,30 +167,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// An error and its causes on one line, leaving out a cause its parent's
-/// message already spells out (the runtime's errors embed their sources).
-fn error_text(e: &anyhow::Error) -> String {
-    chain_text(e.chain())
-}
-
-/// [`error_text`] of a library error that is not (yet) an `anyhow::Error`.
-fn cause_text(e: &(dyn std::error::Error + 'static)) -> String {
-    chain_text(anyhow::Chain::new(e))
-}
-
-/// Joins an error chain with ": ", dropping repeated causes.
-fn chain_text(chain: anyhow::Chain<'_>) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in chain {
-        let m = cause.to_string();
-        if parts.last().is_some_and(|p| p.contains(&m)) {
-            continue;
-        }
-        parts.push(m);
-    }
-    parts.join(": ")
 }
 
 fn dispatch(command: Command) -> Result<ExitCode> {

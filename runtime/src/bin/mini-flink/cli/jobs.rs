@@ -12,7 +12,7 @@
 use super::{
     DEFAULT_JOBMANAGER, POLL_EVERY, ask, compile, connect, parse_job_id, plural, reword_refusal,
 };
-use crate::cause_text;
+use crate::error_text::cause_text;
 use anyhow::Result;
 use clap::Args;
 use runtime::client::result::{collects_rolling_aggregates, jobs_text, result_text};

@@ -33,10 +33,14 @@ pub struct PlanArgs {
     svg: Option<PathBuf>,
 }
 
+/// A `--dot` value that names no view.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown view `{0}`: the views are condensed, chained and parallel")]
+struct UnknownView(String);
+
 /// Parses `--dot`'s view name.
-fn parse_view(s: &str) -> Result<viz::View, String> {
-    viz::View::parse(s)
-        .ok_or_else(|| format!("unknown view `{s}`: the views are condensed, chained and parallel"))
+fn parse_view(s: &str) -> Result<viz::View, UnknownView> {
+    viz::View::parse(s).ok_or_else(|| UnknownView(s.to_string()))
 }
 
 /// Compiles the job file and prints (or draws) its plan.

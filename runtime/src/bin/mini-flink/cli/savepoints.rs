@@ -11,7 +11,7 @@
 //! [`ClusterClient::poll_job`]: runtime::client::ClusterClient::poll_job
 
 use super::{DEFAULT_JOBMANAGER, ask, connect, parse_job_id, reword_refusal};
-use crate::cause_text;
+use crate::error_text::cause_text;
 use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use runtime::client::JobPoll;
