@@ -101,43 +101,24 @@ pub struct UnknownState(String, &'static str);
 impl std::str::FromStr for JobStatus {
     type Err = UnknownState;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        use JobStatus::*;
-        [
-            Initializing,
-            Created,
-            Running,
-            Failing,
-            Failed,
-            Cancelling,
-            Canceled,
-            Finished,
-            Restarting,
-        ]
-        .into_iter()
-        .find(|j| j.as_str() == s)
-        .ok_or_else(|| UnknownState(s.to_string(), "job status"))
+        parse(s)
     }
 }
 
 impl std::str::FromStr for ExecutionState {
     type Err = UnknownState;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        use ExecutionState::*;
-        [
-            Created,
-            Scheduled,
-            Deploying,
-            Initializing,
-            Running,
-            Finished,
-            Canceling,
-            Canceled,
-            Failed,
-        ]
-        .into_iter()
-        .find(|e| e.as_str() == s)
-        .ok_or_else(|| UnknownState(s.to_string(), "execution state"))
+        parse(s)
     }
+}
+
+/// A lifecycle value from Flink's spelling of it.
+fn parse<S: Lifecycle>(s: &str) -> Result<S, UnknownState> {
+    S::ALL
+        .iter()
+        .copied()
+        .find(|v| v.to_string() == s)
+        .ok_or_else(|| UnknownState(s.to_string(), S::WHAT))
 }
 
 impl fmt::Display for JobStatus {
@@ -299,21 +280,51 @@ impl fmt::Display for TaskSlotState {
 }
 
 /// A lifecycle whose moves [`IllegalTransition`] can name.
-pub trait Lifecycle: fmt::Display + Copy {
+pub trait Lifecycle: fmt::Display + Copy + 'static {
     /// What the state is of, in words ("job status").
     const WHAT: &'static str;
+    /// Every state, in the order Flink declares them.
+    const ALL: &'static [Self];
 }
 
 impl Lifecycle for JobStatus {
     const WHAT: &'static str = "job status";
+    const ALL: &'static [Self] = &[
+        JobStatus::Initializing,
+        JobStatus::Created,
+        JobStatus::Running,
+        JobStatus::Failing,
+        JobStatus::Failed,
+        JobStatus::Cancelling,
+        JobStatus::Canceled,
+        JobStatus::Finished,
+        JobStatus::Restarting,
+    ];
 }
 
 impl Lifecycle for ExecutionState {
     const WHAT: &'static str = "execution state";
+    const ALL: &'static [Self] = &[
+        ExecutionState::Created,
+        ExecutionState::Scheduled,
+        ExecutionState::Deploying,
+        ExecutionState::Initializing,
+        ExecutionState::Running,
+        ExecutionState::Finished,
+        ExecutionState::Canceling,
+        ExecutionState::Canceled,
+        ExecutionState::Failed,
+    ];
 }
 
 impl Lifecycle for TaskSlotState {
     const WHAT: &'static str = "task slot";
+    const ALL: &'static [Self] = &[
+        TaskSlotState::Free,
+        TaskSlotState::Allocated,
+        TaskSlotState::Active,
+        TaskSlotState::Releasing,
+    ];
 }
 
 /// An illegal move of a lifecycle: `from` cannot become `to`.

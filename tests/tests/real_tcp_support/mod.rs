@@ -196,12 +196,10 @@ impl Cluster {
     /// Sends SIGTERM to the process `name` (what `kill PID` and service
     /// managers send: a polite request to stop), without waiting for it.
     pub fn terminate(&mut self, name: &str) {
-        let pid = self.child(name).id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run `kill -TERM {pid}`: {e}"));
-        assert!(status.success(), "`kill -TERM {pid}` failed ({status})");
+        let pid = self.child(name).id();
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("a pid fits an i32"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)
+            .unwrap_or_else(|e| panic!("cannot send SIGTERM to {pid}: {e}"));
     }
 
     /// A file's text, or "" when it cannot be read.
