@@ -12,14 +12,14 @@
 //! | [`job_config`] | a job's checkpointing, restart and failover settings |
 //! | [`client`] | the client: compiles, submits, polls, fetches results |
 //! | [`application`] | a program's `main` that submits several jobs (application mode) |
-//! | [`ids`] | ResourceId, AllocationId: identifiers every component shares |
+//! | [`ids`] | ResourceId, AllocationId, CheckpointId, FencingToken: identifiers every component shares |
 //! | [`ha`] | high availability: leader election, fencing, job graph and checkpoint stores |
 //! | [`jobmanager`] | the JobManager: Dispatcher, ResourceManager (SlotManager), JobMaster (SlotPool, scheduler, failover), CheckpointCoordinator and checkpoint storage |
 //! | [`taskmanager`] | the TaskManager: TaskExecutor, TaskSlotTable, tasks, network stack |
 //! | [`rpc`] | the gateways: message sets between components |
 //! | [`net`] | the transport seam (TCP or simulated) and framing |
-//! | [`events`] | the event stream everything observable leaves through |
-//! | [`state`] | JobStatus and ExecutionState lifecycles |
+//! | [`events`] | the typed event stream everything observable leaves through, its plain words, its sinks |
+//! | [`state`] | JobStatus, ExecutionState and TaskSlotState lifecycles, their transitions checked in one place |
 //! | [`config`] | JobManager and TaskManager settings |
 //!
 //! The runtime never depends on the simulator or the UI: everything
