@@ -115,6 +115,26 @@ struct CoordState {
     store: BTreeMap<String, Vec<u8>>,
 }
 
+/// Refuses a store write from a token older than the current leader's:
+/// the refusal is an event, and the answer names the current token.
+fn fence(
+    ctx: &HostCtx,
+    token: FencingToken,
+    current: FencingToken,
+    what: impl FnOnce() -> String,
+) -> Option<CoordResponse> {
+    if token >= current {
+        return None;
+    }
+    ctx.emit(EventKind::FencedMessageRejected {
+        at: ctx.host.clone(),
+        token,
+        current,
+        what: what(),
+    });
+    Some(CoordResponse::Fenced { current })
+}
+
 impl CoordState {
     fn handle(&mut self, req: CoordRequest, now: u64, ctx: &HostCtx) -> CoordResponse {
         let valid = self.leader.is_some() && now < self.lease_until;
@@ -155,27 +175,15 @@ impl CoordState {
                 CoordResponse::Leader(if valid { self.leader.clone() } else { None })
             }
             CoordRequest::Put { key, value, token } => {
-                if token < current {
-                    ctx.emit(EventKind::FencedMessageRejected {
-                        at: ctx.host.clone(),
-                        token,
-                        current,
-                        what: format!("write of {key}"),
-                    });
-                    return CoordResponse::Fenced { current };
+                if let Some(refused) = fence(ctx, token, current, || format!("write of {key}")) {
+                    return refused;
                 }
                 self.store.insert(key, value);
                 CoordResponse::Ok
             }
             CoordRequest::Delete { key, token } => {
-                if token < current {
-                    ctx.emit(EventKind::FencedMessageRejected {
-                        at: ctx.host.clone(),
-                        token,
-                        current,
-                        what: format!("delete of {key}"),
-                    });
-                    return CoordResponse::Fenced { current };
+                if let Some(refused) = fence(ctx, token, current, || format!("delete of {key}")) {
+                    return refused;
                 }
                 self.store.remove(&key);
                 CoordResponse::Ok
