@@ -80,7 +80,6 @@ impl ExecutionInfo {
     /// keeping the counters so far (as Flink's `resetForNewExecution`).
     fn next_attempt(&self) -> Self {
         ExecutionInfo {
-            attempt: self.attempt + 1,
             counters: self.counters.clone(),
             ..ExecutionInfo::new(self.attempt + 1)
         }

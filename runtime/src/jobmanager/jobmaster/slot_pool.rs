@@ -43,9 +43,9 @@ impl PoolSlot {
 }
 
 /// The slots of one job.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SlotPool {
-    job: Option<JobId>,
+    job: JobId,
     /// Every sharing slot the job needs, in a fixed order.
     needed: Vec<SharingSlot>,
     /// Requests sent to the ResourceManager, not yet registered there.
@@ -70,14 +70,12 @@ impl SlotPool {
             })
             .collect();
         SlotPool {
-            job: Some(job),
+            job,
             needed,
-            ..SlotPool::default()
+            asking: BTreeSet::new(),
+            requested: BTreeMap::new(),
+            slots: BTreeMap::new(),
         }
-    }
-
-    fn job(&self) -> JobId {
-        self.job.expect("a slot pool belongs to a job")
     }
 
     /// Whether requests are open (sent or registered, not yet offered).
@@ -99,7 +97,7 @@ impl SlotPool {
         for sharing in missing {
             self.asking.insert(sharing.clone());
             out.to_rm(ToResourceManager::RequestSlot {
-                job: self.job(),
+                job: self.job,
                 sharing,
             });
         }
@@ -153,7 +151,7 @@ impl SlotPool {
         out.to_tm(
             ResourceId::from(rid),
             ToTaskManager::SlotsAccepted {
-                job: self.job(),
+                job: self.job,
                 allocations: accepted,
             },
         );
