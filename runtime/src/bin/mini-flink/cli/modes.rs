@@ -43,6 +43,8 @@ pub struct ClusterModeArgs {
     slots: u32,
     #[command(flatten)]
     events: EventsArg,
+    #[command(flatten)]
+    rest: super::processes::RestArgs,
 }
 
 /// Which cluster a command starts.
@@ -88,23 +90,28 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
             Work::Application(app) => Some(app.clone()),
             Work::Job(_) => None,
         },
+        rest: a.rest.config(),
         ..JobManagerConfig::default()
     };
     let mut ctx = host_ctx("jobmanager".into(), a.events.events);
     ctx.seed = unique_seed();
-    let (addr, server) = start_jobmanager(
+    let (bound, server) = start_jobmanager(
         ctx,
         cfg,
         "the JobManager did not start",
         std::future::pending(),
     )
     .await?;
+    let addr = bound.rpc;
     driver.jobmanager_up(&addr);
     let kind = match mode {
         Mode::Application => "Application",
         Mode::Job => "Job",
     };
     say!("{kind} cluster: JobManager on {addr}; TaskManager processes start on demand");
+    if let Some(rest) = &bound.rest {
+        say!("REST API and web UI on http://{rest}/");
+    }
     let outcome = match work {
         Work::Application(app) => {
             say!(
