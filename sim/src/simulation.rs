@@ -63,6 +63,13 @@ use tracing::Instrument as _;
 /// The JobManager's RPC address inside the simulator (without HA).
 pub const JOBMANAGER_ADDR: &str = "jobmanager:6123";
 /// The HA coordinator's address inside the simulator.
+/// The simulated cluster's wall clock at virtual time zero (turmoil's
+/// `epoch`; also the REST answers' epoch): 2026-11-24.
+pub const SIM_EPOCH_MS: u64 = 1_795_500_000_000;
+
+/// The REST port of every simulated JobManager (Flink's `rest.port`).
+pub const REST_PORT: u16 = 8081;
+
 pub const COORDINATOR_ADDR: &str = "coordinator:2181";
 /// Every TaskManager's data port.
 pub const DATA_PORT: u16 = 6121;
@@ -249,7 +256,7 @@ impl<'a> Simulation<'a> {
         let latency = Duration::from_millis(s.cluster.latency_ms);
         let sim = turmoil::Builder::new()
             .rng_seed(seed)
-            .epoch(UNIX_EPOCH + Duration::from_secs(1_795_500_000))
+            .epoch(UNIX_EPOCH + Duration::from_millis(SIM_EPOCH_MS))
             .simulation_duration(Duration::from_millis(s.duration_ms))
             .tick_duration(Duration::from_millis(1))
             .min_message_latency(latency)
@@ -338,6 +345,14 @@ impl<'a> Simulation<'a> {
             }),
             advertise: Some(advertise.clone()),
             application,
+            // Every simulated JobManager serves REST on its host's port
+            // 8081, as a real one does by default; it emits nothing unless
+            // asked, so traces do not change.
+            rest: Some(runtime::jobmanager::rest::RestConfig {
+                bind: format!("0.0.0.0:{REST_PORT}"),
+                epoch_ms: SIM_EPOCH_MS,
+                ..Default::default()
+            }),
         };
         let startup = c.jobmanager_startup_ms;
         let events = self.events.clone();

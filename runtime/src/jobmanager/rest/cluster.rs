@@ -6,7 +6,7 @@
 //! In: the ResourceManager's TaskManagers and slots, the Dispatcher's jobs.
 //! Out: JSON in Flink 2.3's shapes.
 
-use super::answer::Roles;
+use super::roles::Roles;
 use super::{FLINK_VERSION, RestReply};
 use crate::jobmanager::resourcemanager::slot_manager::SlotState;
 use crate::state::JobStatus;

@@ -5,7 +5,7 @@
 //! In: the JobMaster (its ExecutionGraph, executions and status). Out:
 //! JSON in Flink 2.3's shapes.
 
-use super::answer::Roles;
+use super::roles::Roles;
 use super::{JobView, RestReply};
 use crate::graph::plan::PlanResponse;
 use crate::jobmanager::jobmaster::JobMaster;

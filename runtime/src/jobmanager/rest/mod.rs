@@ -8,6 +8,7 @@
 //! | [`routes`] | the `*Headers` classes (one per URL) | every URL and method → one [`RestRequest`] |
 //! | [`http`] | `AbstractRestHandler` | a request to the loop and its reply back as HTTP; queries and bodies |
 //! | [`answer`] | `JobsOverviewHandler`, `JobDetailsHandler`, … | a [`RestRequest`] answered from the roles' state, inside the event loop |
+//! | [`roles`] | the handlers' `RestfulGateway` | what an answer may read and change |
 //! | [`cluster`] | `ClusterOverviewHandler`, `DashboardConfigHandler`, `TaskManagersHandler` | cluster, JobManager and TaskManager answers |
 //! | [`jobs`] | `JobDetailsHandler`, `JobPlanHandler`, `JobExceptionsHandler`, … | a job's answers |
 //! | [`web`] | `flink-runtime-web`'s dashboard | the web UI's files, compiled into the binary |
@@ -35,6 +36,7 @@ pub mod cluster;
 pub mod endpoint;
 pub mod http;
 pub mod jobs;
+pub mod roles;
 pub mod routes;
 pub mod server;
 pub mod web;
