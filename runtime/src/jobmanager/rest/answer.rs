@@ -26,6 +26,13 @@ pub fn answer(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> RestR
         RestRequest::Overview => super::cluster::overview(&roles),
         RestRequest::TaskManagers => super::cluster::taskmanagers(&roles),
         RestRequest::JobsOverview => super::jobs::overview(&roles),
+        RestRequest::Job {
+            jid,
+            what: super::JobView::Dataflow { parallel },
+        } => match roles.job(&jid) {
+            Ok(m) => super::dataflow::picture(m, parallel, roles.now_ms),
+            Err(e) => e,
+        },
         RestRequest::Job { jid, what } => match roles.job(&jid) {
             Ok(m) => super::jobs::view(m, &what, &roles),
             Err(e) => e,

@@ -11,6 +11,7 @@
 //! | [`roles`] | the handlers' `RestfulGateway` | what an answer may read and change |
 //! | [`cluster`] | `ClusterOverviewHandler`, `DashboardConfigHandler`, `TaskManagersHandler` | cluster, JobManager and TaskManager answers |
 //! | [`jobs`] | `JobDetailsHandler`, `JobPlanHandler`, `JobExceptionsHandler`, … | a job's answers |
+//! | [`dataflow`] | the dashboard's job graph | a running job's picture, laid out in Rust, as SVG |
 //! | [`web`] | `flink-runtime-web`'s dashboard | the web UI's files, compiled into the binary |
 //!
 //! A request never touches the JobManager's state from the HTTP task: the
@@ -33,6 +34,7 @@
 
 pub mod answer;
 pub mod cluster;
+pub mod dataflow;
 pub mod endpoint;
 pub mod http;
 pub mod jobs;
@@ -216,6 +218,12 @@ pub enum JobView {
     Metrics {
         /// The metric names asked for (empty: the list of names).
         get: Vec<String>,
+    },
+    /// `GET /jobs/:jid/dataflow?view=chained|parallel`: mini-flink's own
+    /// picture of the running job (SVG laid out in Rust), for the web UI.
+    Dataflow {
+        /// The parallel view (one box per subtask) instead of the chains.
+        parallel: bool,
     },
     /// `GET /jobs/:jid/checkpoints`.
     Checkpoints,

@@ -169,6 +169,9 @@ async fn job_view(
         "metrics" => JobView::Metrics {
             get: list(&q, "get"),
         },
+        "dataflow" => JobView::Dataflow {
+            parallel: q.get("view").is_some_and(|v| v == "parallel"),
+        },
         _ => return not_found(uri).await,
     };
     job(&s, jid, what).await
