@@ -22,6 +22,7 @@ use crate::state::{ExecutionState, JobStatus};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use crate::ids::ExecutionVertexId;
 pub use crate::ids::{AllocationId, CheckpointId, FencingToken, ResourceId};
 
 /// One attempt to run one subtask (Flink's `ExecutionAttemptID`).
@@ -35,6 +36,23 @@ pub struct ExecutionAttemptId {
     pub subtask: u32,
     /// Attempt number (0 first; grows with every restart of the job).
     pub attempt: u32,
+}
+
+impl ExecutionAttemptId {
+    /// Attempt `attempt` of subtask `of` of a job.
+    pub fn new(job: JobId, of: ExecutionVertexId, attempt: u32) -> Self {
+        ExecutionAttemptId {
+            job,
+            vertex: of.vertex,
+            subtask: of.subtask.0,
+            attempt,
+        }
+    }
+
+    /// The subtask it is an attempt of.
+    pub fn execution_vertex(&self) -> ExecutionVertexId {
+        ExecutionVertexId::new(self.vertex, self.subtask)
+    }
 }
 
 impl fmt::Display for ExecutionAttemptId {

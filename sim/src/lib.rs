@@ -6,6 +6,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`campaign`] | fault campaigns: random fault schedules, exactly-once checks |
+//! | [`client`] | the simulated client: submits, polls, deploys job and application clusters |
 //! | [`compare`] | one workload under the session, job and application modes, side by side |
 //! | [`logging`] | the log's subscriber: virtual time and host on every line, `RUST_LOG` |
 //! | [`scenario`] | scenario files: cluster, jobs, faults, expectations |
@@ -15,6 +16,7 @@
 //! | [`summary`] | the headless report and the JSON-lines trace |
 
 pub mod campaign;
+pub mod client;
 pub mod compare;
 pub mod logging;
 pub mod net;

@@ -3,12 +3,26 @@
 //!
 //! Everything the runtime does on the network goes through these two
 //! types, so a JobManager host in the simulator runs exactly the code a
-//! real `mini-flink jobmanager` process runs.
+//! real `mini-flink jobmanager` process runs. The well-known addresses of
+//! the simulated hosts sit here too, for the hosts and the client alike.
 
 use futures::future::BoxFuture;
 use runtime::events::Clock;
 use runtime::net::{BoxStream, Listener, Network};
 use std::io;
+
+/// The JobManager's RPC address inside the simulator (the session
+/// cluster's, without HA).
+pub const JOBMANAGER_ADDR: &str = "jobmanager:6123";
+/// The HA coordinator's address inside the simulator.
+pub const COORDINATOR_ADDR: &str = "coordinator:2181";
+/// Every TaskManager's data port.
+pub const DATA_PORT: u16 = 6121;
+/// The REST port of every simulated JobManager (Flink's `rest.port`).
+pub const REST_PORT: u16 = 8081;
+/// The simulated cluster's wall clock at virtual time zero (turmoil's
+/// `epoch`; also the REST answers' epoch): 2026-11-24.
+pub const SIM_EPOCH_MS: u64 = 1_795_500_000_000;
 
 /// `turmoil::net` TCP.
 #[derive(Debug, Default, Clone, Copy)]

@@ -9,6 +9,10 @@
 //! step, with its RNG seeded from the scenario: the same scenario and seed
 //! give the same event trace, byte for byte.
 //!
+//! The client's side (what it submits, polls and deploys) is its own
+//! module, [`crate::client`]; this one builds the hosts and carries out
+//! what the client and the active ResourceManagers ask between two steps.
+//!
 //! [`Simulation::step`] advances one tick and applies faults that are due,
 //! so a UI can single-step the cluster; [`Simulation::run`] goes to the end.
 //!
@@ -28,51 +32,25 @@
 //! starts or stops the hosts between two steps, as it does for the active
 //! ResourceManager's requests ([`SimProvider`]).
 
-use crate::net::{SimClock, TurmoilNetwork};
+pub use crate::client::{ClientAction, ClientJob, Deployments};
+use crate::client::{DeployRequest, Env};
+use crate::net::{
+    COORDINATOR_ADDR, DATA_PORT, JOBMANAGER_ADDR, REST_PORT, SIM_EPOCH_MS, SimClock, TurmoilNetwork,
+};
 pub use crate::outcome::{JobOutcome, Outcome};
-use crate::scenario::{FaultAction, Mode, Program, Provider, Scenario};
-use runtime::application::{Application, JobEnd, JobOrder, MainRun, job_label};
-use runtime::client::{ClientError, ClusterClient};
+use crate::scenario::{FaultAction, Mode, Provider, Scenario};
+use runtime::application::Application;
 use runtime::config::{JobManagerConfig, TaskManagerConfig};
-use runtime::events::{ClusterMode, Event, EventKind, EventLog, EventSink, Fault, HostCtx, Role};
-use runtime::graph::{JobGraph, JobId};
+use runtime::events::{Event, EventKind, EventLog, EventSink, Fault, HostCtx, Role};
 use runtime::jobmanager::checkpoint::storage::MemoryStorage;
 use runtime::jobmanager::resourcemanager::driver::{ResourceManagerDriver, Standalone};
 use runtime::net::NetworkRef;
-use runtime::rpc::JobResult;
-use runtime::state::JobStatus;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What the simulated client is asked to do to a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAction {
-    /// Cancel it.
-    Cancel,
-    /// Take a savepoint; with `stop`, stop the job after it.
-    Savepoint {
-        /// Stop after the savepoint.
-        stop: bool,
-    },
-}
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 use tracing::Instrument as _;
-
-/// The JobManager's RPC address inside the simulator (without HA).
-pub const JOBMANAGER_ADDR: &str = "jobmanager:6123";
-/// The HA coordinator's address inside the simulator.
-/// The simulated cluster's wall clock at virtual time zero (turmoil's
-/// `epoch`; also the REST answers' epoch): 2026-11-24.
-pub const SIM_EPOCH_MS: u64 = 1_795_500_000_000;
-
-/// The REST port of every simulated JobManager (Flink's `rest.port`).
-pub const REST_PORT: u16 = 8081;
-
-pub const COORDINATOR_ADDR: &str = "coordinator:2181";
-/// Every TaskManager's data port.
-pub const DATA_PORT: u16 = 6121;
 
 /// A request of an active ResourceManager to its environment.
 #[derive(Debug, Clone)]
@@ -137,44 +115,6 @@ impl ResourceManagerDriver for SimProvider {
             diagnostics: diagnostics.map(str::to_string),
         });
     }
-}
-
-/// What the client asks of its environment in job and application mode.
-#[derive(Debug, Clone)]
-enum DeployRequest {
-    /// Start cluster `cluster`: its JobManager, with `application`'s `main`
-    /// in it for an application cluster.
-    Start {
-        cluster: String,
-        application: Option<Application>,
-    },
-    /// Stop every process of `cluster`.
-    TearDown { cluster: String, reason: String },
-}
-
-/// The client's line to the environment that deploys clusters, shared by
-/// the client (inside turmoil) and the simulation (outside, between steps).
-#[derive(Debug, Default)]
-pub struct Deployments {
-    /// Client → simulation; carried out before the next step.
-    requests: Vec<DeployRequest>,
-    /// Clusters whose JobManager host exists (it may still be starting up).
-    started: BTreeSet<String>,
-    /// Application clusters whose JobManager deregistered the application
-    /// (`main` returned), with why; the client stops them after taking the
-    /// final results (standing in for Flink's history server).
-    deregistered: BTreeMap<String, String>,
-    /// Clusters torn down.
-    torn_down: BTreeSet<String>,
-}
-
-/// What the client saw of one job.
-#[derive(Debug, Clone)]
-pub struct ClientJob {
-    /// Its id, once submitted.
-    pub id: Option<JobId>,
-    /// The latest result polled.
-    pub result: Option<JobResult>,
 }
 
 /// Errors of a simulation run.
@@ -355,250 +295,64 @@ impl<'a> Simulation<'a> {
             }),
         };
         let startup = c.jobmanager_startup_ms;
-        let events = self.events.clone();
-        let seed = self.seed;
-        let name = host.to_string();
-        self.hosts.insert(name.clone());
-        self.sim.host(host, move || {
-            let ctx = ctx(&name, &events, seed);
+        self.add_host(host, Role::JobManager, startup, move |ctx| {
             let cfg = cfg.clone();
             async move {
-                start_up(&ctx, Role::JobManager, startup).await;
-                runtime::jobmanager::run_jobmanager(ctx, cfg, None, std::future::pending())
-                    .await
-                    .map_err(|e| e.into())
+                runtime::jobmanager::run_jobmanager(ctx, cfg, None, std::future::pending()).await
             }
-            .instrument(host_span(&name))
         });
     }
 
     fn add_taskmanager(&mut self, host: &str, slots: u32, jobmanager: &str) {
         let cfg = tm_config(&self.scenario, host, slots, jobmanager);
         let startup = self.scenario.cluster.taskmanager_startup_ms;
+        self.add_host(host, Role::TaskManager, startup, move |ctx| {
+            let cfg = cfg.clone();
+            async move {
+                runtime::taskmanager::run_taskmanager(ctx, cfg, std::future::pending()).await
+            }
+        });
+    }
+
+    /// Builds the host of a cluster process: it takes `startup_ms` to start
+    /// as a `role`, then runs what `run` makes of its context. Turmoil calls
+    /// the factory again on a restart, so a restarted process starts afresh.
+    fn add_host<F, Fut, E>(&mut self, host: &str, role: Role, startup_ms: u64, run: F)
+    where
+        F: Fn(HostCtx) -> Fut + 'static,
+        Fut: Future<Output = Result<(), E>> + 'static,
+        E: Into<Box<dyn std::error::Error>>,
+    {
         let events = self.events.clone();
         let seed = self.seed;
         let name = host.to_string();
         self.hosts.insert(name.clone());
         self.sim.host(host, move || {
             let ctx = ctx(&name, &events, seed);
-            let cfg = cfg.clone();
+            // A future does nothing until polled: the process starts after
+            // the start-up time.
+            let process = run(ctx.clone());
             async move {
-                start_up(&ctx, Role::TaskManager, startup).await;
-                runtime::taskmanager::run_taskmanager(ctx, cfg, std::future::pending())
-                    .await
-                    .map_err(|e| e.into())
+                start_up(&ctx, role, startup_ms).await;
+                process.await.map_err(Into::into)
             }
             .instrument(host_span(&name))
         });
     }
 
+    /// The client host: the session client, or the one that deploys a
+    /// cluster per job or application (see [`crate::client`]).
     fn add_client(&mut self) {
-        *self.client.borrow_mut() = self
-            .scenario
-            .jobs
-            .iter()
-            .map(|_| ClientJob {
-                id: None,
-                result: None,
-            })
-            .collect();
-        match self.scenario.mode {
-            Mode::Session => self.add_session_client(),
-            Mode::Job | Mode::Application => self.add_deploying_client(),
-        }
-    }
-
-    /// The client of a session cluster: runs every program's `main`,
-    /// submitting each job when it is due to the one JobManager (or the
-    /// leader), and polls results until every job ended.
-    fn add_session_client(&mut self) {
-        let jobs: Vec<(u64, JobGraph, Option<usize>, Option<usize>)> = self
-            .scenario
-            .jobs
-            .iter()
-            .map(|j| {
-                let resume = j.resume.as_ref().and_then(|name| {
-                    self.scenario
-                        .jobs
-                        .iter()
-                        .position(|o| &o.graph.job_name == name)
-                });
-                (
-                    j.at_ms,
-                    JobGraph::from_stream_graph(&j.graph),
-                    resume,
-                    j.after,
-                )
-            })
-            .collect();
-        // Declared applications: their `main` runs here, on the client.
-        let apps: Vec<Program> = self
-            .scenario
-            .programs()
-            .into_iter()
-            .filter(|p| p.application.is_some())
-            .collect();
-        let run_until = self.scenario.run_until_ms;
-        let state = self.client.clone();
-        let requests = self.requests.clone();
-        let ctx = ctx("client", &self.events, self.seed);
-        let ha = self.scenario.cluster.ha();
-        // Retry for as long as the JobManager may take to come up.
-        let attempts = 50 + (self.scenario.cluster.jobmanager_startup_ms / 200) as u32;
-        let client = async move {
-            let net = ctx.net.clone();
-            // Without HA: the one JobManager. With HA: whoever leads, found
-            // through the coordinator, again after every failure.
-            let connect = || async {
-                if ha {
-                    loop {
-                        if let Ok(c) =
-                            ClusterClient::connect_to_leader(&ctx, COORDINATOR_ADDR).await
-                        {
-                            return Ok(c);
-                        }
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                } else {
-                    ClusterClient::connect_retrying(&net, JOBMANAGER_ADDR, "client", attempts).await
-                }
-            };
-            let mut client = connect().await?;
-            let mut order: Vec<usize> = (0..jobs.len()).collect();
-            order.sort_by_key(|&i| jobs[i].0);
-            let mut started = vec![false; jobs.len()];
-            let mut apps_done = vec![false; apps.len()];
-            loop {
-                let now = ctx.now_ms();
-                for &i in &order {
-                    if started[i] || jobs[i].0 > now {
-                        continue;
-                    }
-                    let (_, graph, resume, after) = &jobs[i];
-                    // A job of a sequential `main` waits for the one before;
-                    // if that one did not finish, `main` stopped there.
-                    if let Some(p) = *after {
-                        let before = settled(&state.borrow()[p], started[p]);
-                        match before {
-                            None => continue,
-                            Some(status) if JobOrder::Sequential.continues_after(status) => {}
-                            Some(_) => {
-                                started[i] = true;
-                                continue;
-                            }
-                        }
-                    }
-                    started[i] = true;
-                    if let Some(app) = apps.iter().find(|a| a.jobs.first() == Some(&i)) {
-                        ctx.emit(EventKind::ApplicationStarted {
-                            name: app.name.clone(),
-                            jobs: app.jobs.iter().map(|&j| jobs[j].1.name.clone()).collect(),
-                            order: app.order,
-                        });
-                    }
-                    let savepoint = resume.and_then(|r| {
-                        state.borrow()[r]
-                            .result
-                            .as_ref()
-                            .and_then(|res| res.savepoints.last().cloned())
-                    });
-                    let submitted_id = match (resume, savepoint) {
-                        (None, _) => client.submit(graph.clone()).await,
-                        (Some(_), Some(path)) => {
-                            client.submit_from_savepoint(graph.clone(), &path).await
-                        }
-                        // Nothing to resume from: the job is not submitted.
-                        (Some(_), None) => continue,
-                    };
-                    if let Ok(id) = submitted_id {
-                        state.borrow_mut()[i].id = Some(id);
-                    }
-                }
-                let pending: Vec<(usize, ClientAction)> =
-                    std::mem::take(&mut *requests.borrow_mut());
-                for (i, action) in pending {
-                    let id = state.borrow()[i].id;
-                    if let Some(id) = id {
-                        let _ = match action {
-                            ClientAction::Cancel => client.cancel(id).await,
-                            ClientAction::Savepoint { stop } => client.savepoint(id, stop).await,
-                        };
-                    }
-                }
-                let mut all_done = started.iter().all(|s| *s);
-                for i in 0..jobs.len() {
-                    let id = state.borrow()[i].id;
-                    if let Some(id) = id {
-                        match client.result(id).await {
-                            Ok(r) => {
-                                all_done &= r.status.is_terminal();
-                                state.borrow_mut()[i].result = Some(r);
-                            }
-                            Err(_) if ha => {
-                                // The leader changed: find the new one and ask again.
-                                all_done = false;
-                                client = connect().await?;
-                            }
-                            Err(e) => return Err(e.to_string().into()),
-                        }
-                    }
-                }
-                for (a, app) in apps.iter().enumerate() {
-                    let returned = main_returned(app, &state.borrow(), &started);
-                    if !apps_done[a]
-                        && let Some(kind) = returned
-                    {
-                        apps_done[a] = true;
-                        ctx.emit(kind);
-                    }
-                }
-                if all_done && ctx.now_ms() >= run_until {
-                    return Ok(());
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        };
-        self.sim
-            .client("client", client.instrument(host_span("client")));
-    }
-
-    /// The client in job and application mode: per program, deploys
-    /// clusters (one per job, or one per application), submits or watches,
-    /// and tears each cluster down when its work is done.
-    fn add_deploying_client(&mut self) {
-        let env = Env {
-            ctx: ctx("client", &self.events, self.seed),
-            scenario: Rc::new(self.scenario.clone()),
-            graphs: Rc::new(
-                self.scenario
-                    .jobs
-                    .iter()
-                    .map(|j| JobGraph::from_stream_graph(&j.graph))
-                    .collect(),
-            ),
-            state: self.client.clone(),
-            requests: self.requests.clone(),
-            deployments: self.deployments.clone(),
-        };
-        let programs = self.scenario.programs();
-        let run_until = self.scenario.run_until_ms;
-        let mode = self.scenario.mode;
-        let client = async move {
-            let runs = programs.into_iter().enumerate().map(|(n, p)| {
-                let env = env.clone();
-                async move {
-                    sleep_until(&env.ctx, p.at_ms).await;
-                    match mode {
-                        Mode::Application => env.application_cluster(n + 1, &p).await,
-                        _ => env.main_on_client(&p).await,
-                    }
-                }
-            });
-            for r in futures::future::join_all(runs).await {
-                r?;
-            }
-            sleep_until(&env.ctx, run_until).await;
-            Ok(())
+        let env = Env::new(
+            ctx("client", &self.events, self.seed),
+            &self.scenario,
+            self.client.clone(),
+            self.requests.clone(),
+            self.deployments.clone(),
+        );
+        let client = match self.scenario.mode {
+            Mode::Session => futures::future::Either::Left(env.run_session()),
+            Mode::Job | Mode::Application => futures::future::Either::Right(env.run_deploying()),
         };
         self.sim
             .client("client", client.instrument(host_span("client")));
@@ -914,281 +668,5 @@ async fn start_up(ctx: &HostCtx, role: Role, startup_ms: u64) {
     if startup_ms > 0 {
         ctx.emit(EventKind::HostLaunching { role, startup_ms });
         tokio::time::sleep(Duration::from_millis(startup_ms)).await;
-    }
-}
-
-/// Sleeps until virtual time `t_ms`.
-async fn sleep_until(ctx: &HostCtx, t_ms: u64) {
-    let now = ctx.now_ms();
-    if now < t_ms {
-        tokio::time::sleep(Duration::from_millis(t_ms - now)).await;
-    }
-}
-
-/// A job as a program's `main` sees it: still ahead or running (`None`),
-/// or over with its final status (`Some(None)`: `main` never submitted it,
-/// though it got there).
-fn settled(job: &ClientJob, reached: bool) -> Option<Option<JobStatus>> {
-    match (&job.result, job.id) {
-        (Some(r), _) if r.status.is_terminal() => Some(Some(r.status)),
-        (None, None) if reached => Some(None),
-        _ => None,
-    }
-}
-
-/// Whether a program's `main` has returned, seen from its jobs; then the
-/// event saying so. A sequential `main` stops at the first job that did not
-/// finish; a parallel one waits for all.
-fn main_returned(p: &Program, state: &[ClientJob], reached: &[bool]) -> Option<EventKind> {
-    let mut main = MainRun::new(p.order, p.jobs.len());
-    for &j in &p.jobs {
-        let outcome = match settled(&state[j], reached.get(j).copied().unwrap_or(false))? {
-            Some(status) => JobEnd::Ended(status),
-            None => JobEnd::NotSubmitted,
-        };
-        let label = job_label(state[j].result.as_ref().map(|r| r.name.as_str()), j);
-        if !main.record(&label, outcome) {
-            break;
-        }
-    }
-    Some(main.finished_event(p.name.clone()))
-}
-
-/// What the client of job and application mode works with; cloned into
-/// each program it runs.
-#[derive(Clone)]
-struct Env {
-    ctx: HostCtx,
-    scenario: Rc<Scenario>,
-    /// Every job, compiled (on the client, as `flink run` does).
-    graphs: Rc<Vec<JobGraph>>,
-    state: Rc<RefCell<Vec<ClientJob>>>,
-    requests: Rc<RefCell<Vec<(usize, ClientAction)>>>,
-    deployments: Rc<RefCell<Deployments>>,
-}
-
-impl Env {
-    /// Job mode: `main` runs here, on the client; each job it submits gets
-    /// a cluster of its own.
-    async fn main_on_client(&self, p: &Program) -> Result<(), ClientError> {
-        if p.application.is_some() {
-            self.ctx.emit(EventKind::ApplicationStarted {
-                name: p.name.clone(),
-                jobs: p
-                    .jobs
-                    .iter()
-                    .map(|&j| self.graphs[j].name.clone())
-                    .collect(),
-                order: p.order,
-            });
-        }
-        match p.order {
-            JobOrder::Sequential => {
-                for &i in &p.jobs {
-                    if !p.order.continues_after(self.job_cluster(i).await?) {
-                        break;
-                    }
-                }
-            }
-            JobOrder::Parallel => {
-                let runs = p.jobs.iter().map(|&i| self.job_cluster(i));
-                for r in futures::future::join_all(runs).await {
-                    r?;
-                }
-            }
-        }
-        if p.application.is_some() {
-            let reached = vec![true; self.graphs.len()];
-            if let Some(kind) = main_returned(p, &self.state.borrow(), &reached) {
-                self.ctx.emit(kind);
-            }
-        }
-        Ok(())
-    }
-
-    /// One job in a job cluster of its own: deploy, submit, watch, tear
-    /// down. Its final status (`None` if it could not be submitted).
-    async fn job_cluster(&self, i: usize) -> Result<Option<JobStatus>, ClientError> {
-        let graph = self.graphs[i].clone();
-        let resume = self.scenario.jobs[i].resume.as_ref().and_then(|name| {
-            self.scenario
-                .jobs
-                .iter()
-                .position(|o| &o.graph.job_name == name)
-        });
-        let savepoint = resume.and_then(|r| {
-            self.state.borrow()[r]
-                .result
-                .as_ref()
-                .and_then(|res| res.savepoints.last().cloned())
-        });
-        if resume.is_some() && savepoint.is_none() {
-            // Nothing to resume from: the job is not submitted.
-            return Ok(None);
-        }
-        let cluster = format!("job{}", i + 1);
-        let name = graph.name.clone();
-        let jobmanager = self
-            .deploy(&cluster, ClusterMode::Job, vec![name.clone()], None)
-            .await;
-        let mut client = self.connect(&jobmanager).await?;
-        let id = match savepoint {
-            None => client.submit(graph).await,
-            Some(path) => client.submit_from_savepoint(graph, &path).await,
-        }?;
-        self.state.borrow_mut()[i].id = Some(id);
-        let status = loop {
-            self.serve_requests(&mut client, &[i]).await;
-            let r = client.result(id).await?;
-            let status = r.status;
-            self.state.borrow_mut()[i].result = Some(r);
-            if status.is_terminal() {
-                break status;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        self.tear_down(&cluster, format!("job \"{name}\" is {status}"))
-            .await;
-        Ok(Some(status))
-    }
-
-    /// Application mode: ships program `p` to cluster `app<n>`, whose
-    /// JobManager runs its `main`; watches its jobs appear and end. When
-    /// `main` has returned, the JobManager deregisters the application and
-    /// the cluster is stopped, once the client took the final results.
-    async fn application_cluster(&self, n: usize, p: &Program) -> Result<(), ClientError> {
-        let cluster = format!("app{n}");
-        let app = Application {
-            name: p.name.clone(),
-            jobs: p.jobs.iter().map(|&j| self.graphs[j].clone()).collect(),
-            order: p.order,
-        };
-        let names = app.jobs.iter().map(|j| j.name.clone()).collect();
-        let jobmanager = self
-            .deploy(&cluster, ClusterMode::Application, names, Some(app))
-            .await;
-        let mut client = self.connect(&jobmanager).await?;
-        let deregistered = || {
-            self.deployments
-                .borrow()
-                .deregistered
-                .get(&cluster)
-                .cloned()
-        };
-        let reason = loop {
-            // Once deregistered, one last round takes the final results.
-            let done = deregistered();
-            self.watch_application(&mut client, p).await?;
-            if let Some(reason) = done {
-                break reason;
-            }
-            for _ in 0..100 {
-                if deregistered().is_some() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        };
-        self.tear_down(&cluster, reason).await;
-        Ok(())
-    }
-
-    /// One round of watching an application: its jobs as `main` submitted
-    /// them, and their results.
-    async fn watch_application(
-        &self,
-        client: &mut ClusterClient,
-        p: &Program,
-    ) -> Result<(), ClientError> {
-        self.serve_requests(client, &p.jobs).await;
-        // `main` submits in its order, so the k-th job listed is its k-th.
-        let listed = client.list().await?;
-        for (k, o) in listed.iter().enumerate() {
-            if let Some(&i) = p.jobs.get(k) {
-                self.state.borrow_mut()[i].id = Some(o.id);
-            }
-        }
-        for &i in &p.jobs {
-            let id = self.state.borrow()[i].id;
-            if let Some(id) = id {
-                let r = client.result(id).await?;
-                self.state.borrow_mut()[i].result = Some(r);
-            }
-        }
-        Ok(())
-    }
-
-    /// Asks the environment for a cluster and waits until its JobManager
-    /// host exists (it may still be starting up); its host name.
-    async fn deploy(
-        &self,
-        cluster: &str,
-        mode: ClusterMode,
-        jobs: Vec<String>,
-        application: Option<Application>,
-    ) -> String {
-        let jobmanager = format!("{cluster}-jobmanager");
-        self.ctx.emit(EventKind::ClusterDeploying {
-            cluster: cluster.to_string(),
-            mode,
-            jobmanager: jobmanager.clone(),
-            jobs,
-        });
-        self.deployments
-            .borrow_mut()
-            .requests
-            .push(DeployRequest::Start {
-                cluster: cluster.to_string(),
-                application,
-            });
-        while !self.deployments.borrow().started.contains(cluster) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        jobmanager
-    }
-
-    /// Asks the environment to stop a cluster, and waits until it did.
-    async fn tear_down(&self, cluster: &str, reason: String) {
-        self.deployments
-            .borrow_mut()
-            .requests
-            .push(DeployRequest::TearDown {
-                cluster: cluster.to_string(),
-                reason,
-            });
-        while !self.deployments.borrow().torn_down.contains(cluster) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-
-    /// Connects to a JobManager, for as long as it may take to start.
-    async fn connect(&self, jobmanager: &str) -> Result<ClusterClient, ClientError> {
-        let attempts = 50 + (self.scenario.cluster.jobmanager_startup_ms / 200) as u32;
-        ClusterClient::connect_retrying(
-            &self.ctx.net,
-            &format!("{jobmanager}:6123"),
-            "client",
-            attempts,
-        )
-        .await
-    }
-
-    /// Carries out the cancellations and savepoints asked for these jobs.
-    async fn serve_requests(&self, client: &mut ClusterClient, jobs: &[usize]) {
-        let mine: Vec<(usize, ClientAction)> = {
-            let mut all = self.requests.borrow_mut();
-            let (mine, rest) = all.drain(..).partition(|(i, _)| jobs.contains(i));
-            *all = rest;
-            mine
-        };
-        for (i, action) in mine {
-            let id = self.state.borrow()[i].id;
-            if let Some(id) = id {
-                let _ = match action {
-                    ClientAction::Cancel => client.cancel(id).await,
-                    ClientAction::Savepoint { stop } => client.savepoint(id, stop).await,
-                };
-            }
-        }
     }
 }

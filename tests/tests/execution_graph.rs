@@ -11,6 +11,7 @@ use runtime::api::{DataStream, StreamEnv};
 use runtime::graph::{
     DistributionPattern, ExecutionGraph, ExecutionVertexId, JobGraph, Partitioner,
 };
+use runtime::ids::SubtaskIndex;
 use runtime::jobfile::{Source, load_job_file, parse_job};
 use runtime::operators::{KeySelector, MapFn};
 use std::path::{Path, PathBuf};
@@ -257,14 +258,14 @@ fn union_job_file_wiring() {
         vertices[0],
         ExecutionVertexId {
             vertex: 0,
-            subtask: 0
+            subtask: SubtaskIndex(0)
         }
     );
     assert_eq!(
         vertices[6],
         ExecutionVertexId {
             vertex: 3,
-            subtask: 1
+            subtask: SubtaskIndex(1)
         }
     );
     let mut seen = Vec::new();

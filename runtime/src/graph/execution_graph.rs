@@ -16,17 +16,9 @@
 use super::job_graph::{JobGraph, VertexIdx};
 use super::ordered_graph::{Endpoints, OrderedGraph};
 use super::stream_graph::{DistributionPattern, Partitioner};
+use crate::ids::ExecutionVertexId;
 use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
-
-/// One subtask of a job vertex (Flink's `ExecutionVertex`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ExecutionVertexId {
-    /// The job vertex.
-    pub vertex: VertexIdx,
-    /// The subtask index, `0..parallelism`.
-    pub subtask: u32,
-}
 
 /// One channel: a producer subtask's partition feeding a consumer subtask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -184,7 +176,7 @@ impl ExecutionGraph {
     /// Every subtask, vertex by vertex.
     pub fn execution_vertices(&self) -> impl Iterator<Item = ExecutionVertexId> + '_ {
         self.vertices().enumerate().flat_map(|(vertex, v)| {
-            (0..v.parallelism).map(move |subtask| ExecutionVertexId { vertex, subtask })
+            (0..v.parallelism).map(move |subtask| ExecutionVertexId::new(vertex as u32, subtask))
         })
     }
 

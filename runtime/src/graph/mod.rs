@@ -29,10 +29,10 @@ pub mod picture;
 pub mod plan;
 pub mod stream_graph;
 
+/// A subtask of a job vertex; it lives with the shared ids.
+pub use crate::ids::ExecutionVertexId;
 pub use error::GraphError;
-pub use execution_graph::{
-    Channel, ExecutionEdge, ExecutionGraph, ExecutionJobVertex, ExecutionVertexId,
-};
+pub use execution_graph::{Channel, ExecutionEdge, ExecutionGraph, ExecutionJobVertex};
 pub use ids::{JobId, JobVertexId};
 pub use job_graph::{JobEdge, JobGraph, JobVertex, VertexIdx, is_chainable};
 pub use ordered_graph::{DanglingEdge, Endpoints, OrderedGraph};

@@ -21,7 +21,7 @@ use super::snapshot::StoredCheckpoint;
 use super::storage::CheckpointStorage;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::{JobGraph, JobId};
-use crate::ids::CheckpointId;
+use crate::ids::{CheckpointId, ExecutionVertexId};
 use crate::jobmanager::outbox::{HaOp, Outbox};
 use crate::operators::Value;
 use crate::rpc::CheckpointBarrier;
@@ -34,7 +34,7 @@ pub struct CompletedCheckpoint {
     /// Id.
     pub id: CheckpointId,
     /// Each subtask's encoded snapshot.
-    pub states: BTreeMap<(u32, u32), Vec<u8>>,
+    pub states: BTreeMap<ExecutionVertexId, Vec<u8>>,
 }
 
 /// A checkpoint in progress.
@@ -49,7 +49,7 @@ pub struct PendingCheckpoint {
     /// Trigger time (ms).
     pub triggered_at: u64,
     /// Snapshots so far, with alignment times.
-    pub acks: BTreeMap<(u32, u32), (Vec<u8>, u64)>,
+    pub acks: BTreeMap<ExecutionVertexId, (Vec<u8>, u64)>,
 }
 
 /// Why a savepoint cannot be taken now.
@@ -208,7 +208,7 @@ impl CheckpointCoordinator {
     pub fn acknowledge(
         &mut self,
         id: CheckpointId,
-        subtask: (u32, u32),
+        subtask: ExecutionVertexId,
         vertex: &str,
         state: Vec<u8>,
         alignment_ms: u64,
@@ -219,8 +219,8 @@ impl CheckpointCoordinator {
             job: self.job,
             id,
             vertex: vertex.to_string(),
-            vertex_index: subtask.0,
-            subtask: subtask.1,
+            vertex_index: subtask.vertex,
+            subtask: subtask.subtask.0,
             size: state.len() as u64,
             alignment_ms,
         });
@@ -334,7 +334,7 @@ impl CheckpointCoordinator {
     }
 
     /// A task finished before acknowledging: the pending checkpoint cannot complete.
-    pub fn task_finished(&mut self, subtask: (u32, u32)) {
+    pub fn task_finished(&mut self, subtask: ExecutionVertexId) {
         if self
             .pending
             .as_ref()

@@ -10,7 +10,7 @@
 //! sinks had committed, which is what a restart, a savepoint resume and a
 //! new leader read back.
 
-use crate::ids::CheckpointId;
+use crate::ids::{CheckpointId, ExecutionVertexId};
 use crate::operators::Value;
 use serde::{Deserialize, Serialize};
 
@@ -63,8 +63,9 @@ pub struct StoredCheckpoint {
     pub savepoint: bool,
     /// The job vertices it has state for: (id, parallelism), in vertex order.
     pub vertices: Vec<(crate::graph::JobVertexId, u32)>,
-    /// Each subtask's encoded [`TaskSnapshot`], by (vertex index, subtask).
-    pub states: Vec<((u32, u32), Vec<u8>)>,
+    /// Each subtask's encoded [`TaskSnapshot`], by subtask (encoded as the
+    /// pair (vertex index, subtask), as files written before it was a type).
+    pub states: Vec<(ExecutionVertexId, Vec<u8>)>,
     /// The sinks' output committed up to this checkpoint (what a new
     /// leader shows as the job's result so far).
     pub committed: Vec<Value>,

@@ -12,15 +12,15 @@
 //! In: records from sinks, completed checkpoints, the job finishing. Out:
 //! the committed output (the job's result, and what a checkpoint stores).
 
-use crate::ids::CheckpointId;
+use crate::ids::{CheckpointId, ExecutionVertexId};
 use crate::operators::Value;
 use crate::rpc::{ExecutionAttemptId, Txn};
 
 /// A pre-committed transaction of one sink attempt.
 #[derive(Debug, Clone)]
 struct PendingTxn {
-    vertex: u32,
-    subtask: u32,
+    /// The sink subtask that sent it, and its attempt.
+    subtask: ExecutionVertexId,
     attempt: u32,
     txn: Txn,
     records: Vec<Value>,
@@ -49,8 +49,7 @@ impl CollectCoordinator {
         match txn {
             Txn::Immediate => self.collected.extend(records),
             _ => self.pending.push(PendingTxn {
-                vertex: attempt.vertex,
-                subtask: attempt.subtask,
+                subtask: attempt.execution_vertex(),
                 attempt: attempt.attempt,
                 txn,
                 records,
@@ -59,18 +58,16 @@ impl CollectCoordinator {
     }
 
     /// The output that is visible once checkpoint `id` completes; `current`
-    /// says whether an attempt (vertex, subtask, attempt) is still the one
+    /// says whether an attempt (subtask, attempt number) is still the one
     /// in charge.
     pub fn committed_through(
         &self,
         id: CheckpointId,
-        current: impl Fn(u32, u32, u32) -> bool,
+        current: impl Fn(ExecutionVertexId, u32) -> bool,
     ) -> Vec<Value> {
         let mut out = self.collected.clone();
         for t in &self.pending {
-            if current(t.vertex, t.subtask, t.attempt)
-                && matches!(t.txn, Txn::Checkpoint(n) if n <= id)
-            {
+            if current(t.subtask, t.attempt) && matches!(t.txn, Txn::Checkpoint(n) if n <= id) {
                 out.extend(t.records.iter().cloned());
             }
         }
@@ -79,9 +76,13 @@ impl CollectCoordinator {
 
     /// Makes the pre-committed transactions of current attempts that
     /// `which` selects visible; drops those of replaced attempts.
-    pub fn commit(&mut self, which: impl Fn(Txn) -> bool, current: impl Fn(u32, u32, u32) -> bool) {
+    pub fn commit(
+        &mut self,
+        which: impl Fn(Txn) -> bool,
+        current: impl Fn(ExecutionVertexId, u32) -> bool,
+    ) {
         for t in std::mem::take(&mut self.pending) {
-            if !current(t.vertex, t.subtask, t.attempt) {
+            if !current(t.subtask, t.attempt) {
                 continue;
             }
             if which(t.txn) {

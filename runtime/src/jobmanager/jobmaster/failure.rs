@@ -12,13 +12,19 @@
 
 use super::JobMaster;
 use crate::events::EventKind;
+use crate::ids::ExecutionVertexId;
 use crate::jobmanager::outbox::Outbox;
 use crate::state::{ExecutionState, JobStatus};
 
 impl JobMaster {
     /// Failed executions: restart what the failover strategy says after the
     /// restart strategy's delay, or fail the job when it gives up.
-    pub(super) fn on_failure(&mut self, failed: Vec<(u32, u32)>, cause: String, out: &mut Outbox) {
+    pub(super) fn on_failure(
+        &mut self,
+        failed: Vec<ExecutionVertexId>,
+        cause: String,
+        out: &mut Outbox,
+    ) {
         if !matches!(self.status, JobStatus::Running | JobStatus::Restarting) {
             self.check_done(out);
             return;
@@ -30,20 +36,20 @@ impl JobMaster {
         };
         let mut regions = self.regions.to_restart(
             self.job_graph.stream_graph.failover,
-            failed.iter().map(|&(v, _)| v),
+            failed.iter().map(|id| id.vertex),
         );
         if let Some((_, earlier)) = self.pending_restart.take() {
             regions.extend(earlier);
         }
         self.checkpoints.abort(&format!("restart after: {cause}"));
-        let restarting: Vec<(u32, u32)> = self
+        let restarting: Vec<ExecutionVertexId> = self
             .executions
             .keys()
             .copied()
-            .filter(|(v, _)| self.regions.contains(&regions, *v))
+            .filter(|id| self.regions.contains(&regions, id.vertex))
             .collect();
-        for &(v, s) in &restarting {
-            self.cancel_execution(v, s, out);
+        for &id in &restarting {
+            self.cancel_execution(id, out);
         }
         let names: Vec<String> = self
             .job_graph
@@ -68,22 +74,19 @@ impl JobMaster {
 
     /// A TaskManager is gone: its slots leave the pool, executions on it fail.
     pub fn task_manager_lost(&mut self, rid: &str, cause: &str, out: &mut Outbox) {
-        let on_it: Vec<(u32, u32)> = self
+        let on_it: Vec<ExecutionVertexId> = self
             .executions
             .iter()
             .filter(|(_, e)| !e.state.is_terminal())
             .map(|(k, _)| *k)
-            .filter(|&(v, s)| {
-                self.slot_of(v, s)
-                    .is_some_and(|slot| slot.resource_id == rid)
-            })
+            .filter(|&id| self.slot_of(id).is_some_and(|slot| slot.resource_id == rid))
             .collect();
         let held = self.slot_pool.task_manager_lost(rid);
         if on_it.is_empty() && !held {
             return;
         }
-        for (v, s) in &on_it {
-            self.set_state(*v, *s, ExecutionState::Failed, Some(cause.to_string()));
+        for &id in &on_it {
+            self.set_state(id, ExecutionState::Failed, Some(cause.to_string()));
         }
         if on_it.is_empty() {
             // Only finished work lived there; a later restart re-requests the slot.

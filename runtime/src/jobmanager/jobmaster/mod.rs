@@ -34,7 +34,7 @@ pub mod slot_pool;
 
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{ExecutionGraph, JobGraph, JobId};
-use crate::ids::CheckpointId;
+use crate::ids::{CheckpointId, ExecutionVertexId};
 use crate::job_config::RestartStrategy;
 use crate::jobmanager::checkpoint::coordinator::{CheckpointCoordinator, SavepointError};
 use crate::jobmanager::checkpoint::snapshot::StoredCheckpoint;
@@ -117,8 +117,8 @@ pub struct JobMaster {
     status: JobStatus,
     /// Failure cause.
     pub cause: Option<String>,
-    /// Executions by (vertex, subtask).
-    pub executions: BTreeMap<(u32, u32), ExecutionInfo>,
+    /// Executions by subtask (Flink's `ExecutionVertex` → current `Execution`).
+    pub executions: BTreeMap<ExecutionVertexId, ExecutionInfo>,
     /// The job's slots.
     pub slot_pool: SlotPool,
     /// Committed and pre-committed output of collect sinks.
@@ -156,12 +156,7 @@ impl JobMaster {
         let submitted_at = ctx.now_ms();
         let executions = execution_graph
             .execution_vertices()
-            .map(|ev| {
-                (
-                    (ev.vertex as u32, ev.subtask),
-                    ExecutionInfo::new(attempt_base as u32),
-                )
-            })
+            .map(|ev| (ev, ExecutionInfo::new(attempt_base as u32)))
             .collect();
         let mut checkpoints = CheckpointCoordinator::new(
             ctx.clone(),
@@ -248,10 +243,15 @@ impl JobMaster {
 
     /// Moves an execution's state when the move is legal and new; reports
     /// of states an attempt already left (late or repeated) change nothing.
-    fn set_state(&mut self, v: u32, s: u32, to: ExecutionState, cause: Option<String>) -> bool {
+    fn set_state(
+        &mut self,
+        id: ExecutionVertexId,
+        to: ExecutionState,
+        cause: Option<String>,
+    ) -> bool {
         let now = self.ctx.now_ms();
-        let name = self.vertex_name(v);
-        let Some(e) = self.executions.get_mut(&(v, s)) else {
+        let name = self.vertex_name(id.vertex);
+        let Some(e) = self.executions.get_mut(&id) else {
             return false;
         };
         let from = e.state;
@@ -269,8 +269,8 @@ impl JobMaster {
         self.ctx.emit(EventKind::TaskStateChanged {
             job: self.id,
             vertex: name,
-            vertex_index: v,
-            subtask: s,
+            vertex_index: id.vertex,
+            subtask: id.subtask.0,
             attempt,
             from,
             to,
@@ -279,22 +279,22 @@ impl JobMaster {
         true
     }
 
-    /// Whether an attempt (vertex, subtask, attempt) is the current one.
-    fn is_current_attempt(&self, v: u32, s: u32, attempt: u32) -> bool {
+    /// Whether `attempt` is the current attempt of subtask `id`.
+    fn is_current_attempt(&self, id: ExecutionVertexId, attempt: u32) -> bool {
         self.executions
-            .get(&(v, s))
+            .get(&id)
             .is_some_and(|e| e.attempt == attempt)
     }
 
     fn is_current(&self, attempt: &ExecutionAttemptId) -> bool {
         attempt.job == self.id
-            && self.is_current_attempt(attempt.vertex, attempt.subtask, attempt.attempt)
+            && self.is_current_attempt(attempt.execution_vertex(), attempt.attempt)
     }
 
     fn request_slots(&mut self, out: &mut Outbox) {
-        let keys: Vec<(u32, u32)> = self.executions.keys().copied().collect();
-        for (v, s) in keys {
-            self.set_state(v, s, ExecutionState::Scheduled, None);
+        let keys: Vec<ExecutionVertexId> = self.executions.keys().copied().collect();
+        for id in keys {
+            self.set_state(id, ExecutionState::Scheduled, None);
         }
         self.slot_pool.request_missing(out);
     }
@@ -352,9 +352,9 @@ impl JobMaster {
         if !self.is_current(&attempt) {
             return;
         }
-        let (v, s) = (attempt.vertex, attempt.subtask);
+        let id = attempt.execution_vertex();
         // A cancelled task answers with empty counters; keep the last real ones.
-        if let Some(e) = self.executions.get_mut(&(v, s))
+        if let Some(e) = self.executions.get_mut(&id)
             && counters != TaskCounters::default()
         {
             e.counters = counters;
@@ -362,9 +362,9 @@ impl JobMaster {
         // A task passes through INITIALIZING on its own; the JobMaster only
         // records what it hears, in order.
         if state == ExecutionState::Running {
-            self.set_state(v, s, ExecutionState::Initializing, None);
+            self.set_state(id, ExecutionState::Initializing, None);
         }
-        if !self.set_state(v, s, state, cause.clone()) {
+        if !self.set_state(id, state, cause.clone()) {
             return;
         }
         if self.running_at.is_none()
@@ -376,19 +376,19 @@ impl JobMaster {
             self.running_at = Some(self.ctx.now_ms());
         }
         if state == ExecutionState::Finished {
-            self.checkpoints.task_finished((v, s));
+            self.checkpoints.task_finished(id);
         }
         match state {
             ExecutionState::Failed => {
-                let name = self.vertex_name(v);
+                let name = self.vertex_name(id.vertex);
                 let cause = format!(
                     "{name} ({}/{}) failed: {}",
-                    s + 1,
-                    self.job_graph.vertex(v as usize).parallelism,
+                    id.subtask.0 + 1,
+                    self.job_graph.vertex(id.vertex_index()).parallelism,
                     cause.unwrap_or_else(|| "unknown cause".into())
                 );
                 tracing::info!(job = %self.id, %cause, "a task failed");
-                self.on_failure(vec![(v, s)], cause, out);
+                self.on_failure(vec![id], cause, out);
             }
             _ => self.check_done(out),
         }
@@ -399,7 +399,7 @@ impl JobMaster {
         if !self.is_current(&attempt) {
             return;
         }
-        if let Some(e) = self.executions.get_mut(&(attempt.vertex, attempt.subtask)) {
+        if let Some(e) = self.executions.get_mut(&attempt.execution_vertex()) {
             e.counters = counters;
         }
     }
@@ -423,7 +423,7 @@ impl JobMaster {
         if !self.is_current(&attempt) {
             return;
         }
-        let key = (attempt.vertex, attempt.subtask);
+        let key = attempt.execution_vertex();
         let name = self.vertex_name(attempt.vertex);
         let total = self.executions.len();
         let Some(acked) =
@@ -435,7 +435,7 @@ impl JobMaster {
         // Complete only once it is durable: a checkpoint that cannot be
         // written is never restored from, and commits nothing.
         let id = acked.id;
-        let current = |v, s, a| self.is_current_attempt(v, s, a);
+        let current = |id, a| self.is_current_attempt(id, a);
         let committed = self.sinks.committed_through(id, current);
         if self
             .checkpoints
@@ -449,8 +449,8 @@ impl JobMaster {
     /// Makes the selected pre-committed transactions of current attempts visible.
     fn commit(&mut self, which: impl Fn(Txn) -> bool) {
         let executions = &self.executions;
-        self.sinks.commit(which, |v, s, a| {
-            executions.get(&(v, s)).is_some_and(|e| e.attempt == a)
+        self.sinks.commit(which, |id, a| {
+            executions.get(&id).is_some_and(|e| e.attempt == a)
         });
     }
 
@@ -498,21 +498,16 @@ impl JobMaster {
         stop: bool,
         out: &mut Outbox,
     ) {
-        for (&(v, s), e) in &self.executions {
-            let head = self.job_graph.vertex(v as usize).operators[0];
+        for (&id, e) in &self.executions {
+            let head = self.job_graph.vertex(id.vertex_index()).operators[0];
             if self.job_graph.stream_graph.node(head).kind.class() != KindClass::Source {
                 continue;
             }
-            if let Some(slot) = self.slot_of(v, s) {
+            if let Some(slot) = self.slot_of(id) {
                 out.to_tm(
                     slot.resource_id.clone(),
                     ToTaskManager::TriggerCheckpoint {
-                        attempt: ExecutionAttemptId {
-                            job: self.id,
-                            vertex: v,
-                            subtask: s,
-                            attempt: e.attempt,
-                        },
+                        attempt: ExecutionAttemptId::new(self.id, id, e.attempt),
                         barrier,
                         stop,
                     },
@@ -532,7 +527,7 @@ impl JobMaster {
                 let mut total = TaskCounters::default();
                 let mut bp = 0u32;
                 for s in 0..vx.parallelism {
-                    if let Some(e) = self.executions.get(&(v as u32, s)) {
+                    if let Some(e) = self.executions.get(&ExecutionVertexId::new(v as u32, s)) {
                         let c = &e.counters;
                         total.records_in += c.records_in;
                         total.records_out += c.records_out;

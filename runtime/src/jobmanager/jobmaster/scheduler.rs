@@ -19,6 +19,7 @@ use super::JobMaster;
 use super::failover::RegionIdx;
 use super::slot_pool::PoolSlot;
 use crate::events::EventKind;
+use crate::ids::{ExecutionVertexId, SubtaskIndex};
 use crate::jobmanager::outbox::Outbox;
 use crate::rpc::{
     ExecutionAttemptId, InputGateDescriptor, ResultPartitionDescriptor, TaskDeploymentDescriptor,
@@ -28,10 +29,10 @@ use crate::state::ExecutionState;
 use std::collections::BTreeSet;
 
 impl JobMaster {
-    /// The slot subtask `s` of vertex `v` runs in (by slot sharing).
-    pub(super) fn slot_of(&self, v: u32, s: u32) -> Option<&PoolSlot> {
-        let group = &self.job_graph.vertex(v as usize).slot_sharing_group;
-        self.slot_pool.slot_for(group, s)
+    /// The slot a subtask runs in (by slot sharing).
+    pub(super) fn slot_of(&self, id: ExecutionVertexId) -> Option<&PoolSlot> {
+        let group = &self.job_graph.vertex(id.vertex_index()).slot_sharing_group;
+        self.slot_pool.slot_for(group, id.subtask)
     }
 
     /// Deploys the subtasks of some regions into their sharing slots (`submitTask`).
@@ -45,10 +46,11 @@ impl JobMaster {
                 continue;
             }
             for s in 0..vertex.parallelism {
-                let Some(slot) = self.slot_of(v as u32, s) else {
+                let id = ExecutionVertexId::new(v as u32, s);
+                let Some(slot) = self.slot_of(id) else {
                     continue;
                 };
-                let attempt = self.executions[&(v as u32, s)].attempt;
+                let attempt = self.executions[&id].attempt;
                 let inputs = jg
                     .edges()
                     .enumerate()
@@ -61,7 +63,7 @@ impl JobMaster {
                             .iter()
                             .filter(|c| c.to == s)
                             .filter_map(|c| {
-                                self.slot_of(e.source as u32, c.from)
+                                self.slot_of(ExecutionVertexId::new(e.source as u32, c.from))
                                     .map(|p| (c.from, p.location()))
                             })
                             .collect(),
@@ -81,38 +83,33 @@ impl JobMaster {
                             .iter()
                             .filter(|c| c.from == s)
                             .filter_map(|c| {
-                                self.slot_of(e.target as u32, c.to)
+                                self.slot_of(ExecutionVertexId::new(e.target as u32, c.to))
                                     .map(|p| (c.to, p.location()))
                             })
                             .collect(),
                     })
                     .collect();
                 let tdd = TaskDeploymentDescriptor {
-                    attempt: ExecutionAttemptId {
-                        job: self.id,
-                        vertex: v as u32,
-                        subtask: s,
-                        attempt,
-                    },
+                    attempt: ExecutionAttemptId::new(self.id, id, attempt),
                     allocation: slot.allocation,
                     job_graph: jg.clone(),
                     parallelism: vertex.parallelism,
                     inputs,
                     outputs,
                     checkpointing: jg.stream_graph.checkpoint_interval_ms.is_some(),
-                    restore: restore.and_then(|c| c.states.get(&(v as u32, s)).cloned()),
+                    restore: restore.and_then(|c| c.states.get(&id).cloned()),
                 };
                 deployments.push((slot.resource_id.clone(), slot.slot, tdd));
             }
         }
         for (rid, slot, tdd) in deployments {
-            let (v, s) = (tdd.attempt.vertex, tdd.attempt.subtask);
-            if self.set_state(v, s, ExecutionState::Deploying, None) {
+            let id = tdd.attempt.execution_vertex();
+            if self.set_state(id, ExecutionState::Deploying, None) {
                 self.ctx.emit(EventKind::TaskDeployed {
                     job: self.id,
-                    vertex: self.vertex_name(v),
-                    vertex_index: v,
-                    subtask: s,
+                    vertex: self.vertex_name(id.vertex),
+                    vertex_index: id.vertex,
+                    subtask: id.subtask.0,
                     parallelism: tdd.parallelism,
                     attempt: tdd.attempt.attempt,
                     resource_id: rid.clone(),
@@ -127,18 +124,18 @@ impl JobMaster {
     pub(super) fn redeploy(&mut self, regions: BTreeSet<RegionIdx>, out: &mut Outbox) {
         let mut names = Vec::new();
         let mut attempt = 0;
-        let keys: Vec<(u32, u32)> = self.executions.keys().copied().collect();
-        for (v, s) in keys {
-            if !self.regions.contains(&regions, v) {
+        let keys: Vec<ExecutionVertexId> = self.executions.keys().copied().collect();
+        for id in keys {
+            if !self.regions.contains(&regions, id.vertex) {
                 continue;
             }
-            if s == 0 {
-                names.push(self.vertex_name(v));
+            if id.subtask == SubtaskIndex(0) {
+                names.push(self.vertex_name(id.vertex));
             }
-            let e = self.executions.get_mut(&(v, s)).expect("key exists");
+            let e = self.executions.get_mut(&id).expect("key exists");
             *e = e.next_attempt();
             attempt = attempt.max(e.attempt);
-            self.set_state(v, s, ExecutionState::Scheduled, None);
+            self.set_state(id, ExecutionState::Scheduled, None);
         }
         if self.status == crate::state::JobStatus::Restarting {
             self.move_to(crate::state::JobStatus::Created, None);
@@ -156,36 +153,36 @@ impl JobMaster {
 
     /// Cancels one execution at once (a restarting attempt does not wait for
     /// the TaskManager's answer: its reports are stale from now on).
-    pub(super) fn cancel_execution(&mut self, v: u32, s: u32, out: &mut Outbox) {
-        let state = self.executions[&(v, s)].state;
-        self.send_cancel(v, s, out);
+    pub(super) fn cancel_execution(&mut self, id: ExecutionVertexId, out: &mut Outbox) {
+        let state = self.executions[&id].state;
+        self.send_cancel(id, out);
         if !state.is_terminal() {
-            self.set_state(v, s, ExecutionState::Canceling, None);
-            self.set_state(v, s, ExecutionState::Canceled, None);
+            self.set_state(id, ExecutionState::Canceling, None);
+            self.set_state(id, ExecutionState::Canceled, None);
         }
     }
 
     /// Cancels every execution; deployed ones become CANCELED when their
     /// TaskManager confirms.
     pub(super) fn cancel_executions(&mut self, out: &mut Outbox) {
-        let keys: Vec<(u32, u32)> = self.executions.keys().copied().collect();
-        for (v, s) in keys {
-            let state = self.executions[&(v, s)].state;
+        let keys: Vec<ExecutionVertexId> = self.executions.keys().copied().collect();
+        for id in keys {
+            let state = self.executions[&id].state;
             if state.is_terminal() {
                 continue;
             }
-            let deployed = self.send_cancel(v, s, out);
-            self.set_state(v, s, ExecutionState::Canceling, None);
+            let deployed = self.send_cancel(id, out);
+            self.set_state(id, ExecutionState::Canceling, None);
             if !deployed {
-                self.set_state(v, s, ExecutionState::Canceled, None);
+                self.set_state(id, ExecutionState::Canceled, None);
             }
         }
     }
 
     /// Tells the TaskManager running an execution to cancel it (`cancelTask`);
     /// false when it is not deployed anywhere.
-    fn send_cancel(&mut self, v: u32, s: u32, out: &mut Outbox) -> bool {
-        let e = &self.executions[&(v, s)];
+    fn send_cancel(&mut self, id: ExecutionVertexId, out: &mut Outbox) -> bool {
+        let e = &self.executions[&id];
         let (state, attempt) = (e.state, e.attempt);
         if !matches!(
             state,
@@ -193,18 +190,13 @@ impl JobMaster {
         ) {
             return false;
         }
-        let Some(slot) = self.slot_of(v, s) else {
+        let Some(slot) = self.slot_of(id) else {
             return false;
         };
         out.to_tm(
             slot.resource_id.clone(),
             ToTaskManager::CancelTask {
-                attempt: ExecutionAttemptId {
-                    job: self.id,
-                    vertex: v,
-                    subtask: s,
-                    attempt,
-                },
+                attempt: ExecutionAttemptId::new(self.id, id, attempt),
             },
         );
         true

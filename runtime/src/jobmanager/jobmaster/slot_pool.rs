@@ -15,6 +15,7 @@
 //! `FreeSlot` to TaskManagers, and where each subtask runs.
 
 use crate::graph::{JobGraph, JobId};
+use crate::ids::SubtaskIndex;
 use crate::jobmanager::outbox::{Outbox, SharingSlot, ToResourceManager};
 use crate::rpc::{AllocationId, Location, ResourceId, SlotOffer, ToTaskManager};
 use std::collections::{BTreeMap, BTreeSet};
@@ -159,10 +160,10 @@ impl SlotPool {
     }
 
     /// The slot that holds subtask `subtask` of a chain in sharing group `group`.
-    pub fn slot_for(&self, group: &str, subtask: u32) -> Option<&PoolSlot> {
+    pub fn slot_for(&self, group: &str, subtask: SubtaskIndex) -> Option<&PoolSlot> {
         self.slots.get(&SharingSlot {
             group: group.to_string(),
-            index: subtask,
+            index: subtask.0,
         })
     }
 

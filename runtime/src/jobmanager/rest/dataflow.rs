@@ -15,6 +15,7 @@
 
 use super::RestReply;
 use crate::graph::picture::viz_model;
+use crate::ids::ExecutionVertexId;
 use crate::jobmanager::jobmaster::JobMaster;
 use serde_json::json;
 use viz::svg::{SvgView, VertexLive, svg};
@@ -43,7 +44,7 @@ pub fn picture(m: &JobMaster, parallel: bool, now_ms: u64) -> RestReply {
 fn vertex_live(m: &JobMaster, vertex: u32, now_ms: u64) -> VertexLive {
     let subtasks: Vec<_> = m
         .executions
-        .range((vertex, 0)..=(vertex, u32::MAX))
+        .range(ExecutionVertexId::new(vertex, 0)..=ExecutionVertexId::new(vertex, u32::MAX))
         .map(|(_, e)| e)
         .collect();
     let mut rate = 0.0;
