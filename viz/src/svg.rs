@@ -38,6 +38,8 @@ pub struct VertexLive {
     pub records_out_per_s: f64,
     /// Its highest subtask back-pressure ratio, 0 to 1.
     pub backpressure: f64,
+    /// Its highest subtask busy ratio (neither idle nor back-pressured), 0 to 1.
+    pub busy: f64,
 }
 
 /// Flink's back-pressure level of a ratio.
@@ -70,10 +72,13 @@ pub fn svg(df: &Dataflow, view: SvgView, live: &[VertexLive]) -> String {
                 if lines.is_empty() {
                     lines.push(v.name.clone());
                 }
+                let l = live_of(vi);
+                lines.push(format!("Parallelism: {} · {}", v.parallelism, l.status));
                 lines.push(format!(
-                    "Parallelism: {} · {}",
-                    v.parallelism,
-                    live_of(vi).status
+                    "Busy (max): {:.0}% · Back-pressured (max): {:.0}% {}",
+                    l.busy * 100.0,
+                    l.backpressure * 100.0,
+                    backpressure_level(l.backpressure)
                 ));
                 boxes.push((vi, None, lines));
             }
@@ -117,7 +122,7 @@ pub fn svg(df: &Dataflow, view: SvgView, live: &[VertexLive]) -> String {
     let spacing = Spacing {
         box_w: (max_chars as f64 * 7.2 + 20.0).clamp(120.0, 320.0),
         box_h: 12.0 + 16.0 * max_lines as f64,
-        gap_x: 150.0,
+        gap_x: 170.0,
         gap_y: if view == SvgView::Parallel {
             14.0
         } else {
@@ -157,9 +162,9 @@ pub fn svg(df: &Dataflow, view: SvgView, live: &[VertexLive]) -> String {
             let rate = format_rate(from.records_out_per_s);
             let _ = write!(
                 s,
-                r##"<text class="edge-label" x="{lx:.1}" y="{ly:.1}" text-anchor="middle" fill="#333">{}</text><text class="edge-rate" x="{lx:.1}" y="{:.1}" text-anchor="middle" fill="{colour}">{} rec/s · back-pressure {level}</text>"##,
+                r##"<text class="edge-label" x="{lx:.1}" y="{ly:.1}" text-anchor="middle" fill="#333">{}</text><text class="edge-rate" x="{lx:.1}" y="{:.1}" text-anchor="middle" font-size="11" fill="{colour}">{} rec/s</text>"##,
                 escape(&e.ship_strategy),
-                ly + 14.0,
+                ly + 20.0,
                 rate
             );
         }
@@ -266,13 +271,20 @@ mod tests {
                 subtasks: vec!["RUNNING".into(); 2],
                 records_out_per_s: 12_345.0,
                 backpressure: 0.7,
+                busy: 0.25,
             },
             VertexLive::default(),
         ];
         let s = svg(&two_vertices(), SvgView::Chained, &live);
         assert_eq!(s.matches("<g class=\"vertex\"").count(), 2);
         assert_eq!(s.matches("<path class=\"edge").count(), 1);
-        assert!(s.contains("12k rec/s · back-pressure HIGH"), "{s}");
+        assert!(s.contains("12k rec/s"), "{s}");
+        assert!(s.contains("Back-pressured (max): 70% HIGH"), "{s}");
+        assert!(s.contains("Busy (max): 25%"), "{s}");
+        assert!(
+            s.contains("bp-HIGH"),
+            "the edge is coloured by its producer's back-pressure: {s}"
+        );
         assert!(s.contains("Op &lt;a&gt;"), "names are escaped: {s}");
         assert!(!s.contains("Op <a>"));
     }

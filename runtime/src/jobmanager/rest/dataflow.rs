@@ -7,8 +7,8 @@
 //! `{"view": …, "svg": "<svg …>"}`: the job graph of operator chains, or
 //! the parallel dataflow of subtasks and channels, each box coloured by
 //! its status, each edge labelled with its ship strategy, its producer's
-//! records per second (averaged over the time it has been running) and
-//! its back-pressure level.
+//! records per second (averaged over the time it has been running), and
+//! each chain's highest busy and back-pressured shares (Flink's "(max)").
 //!
 //! In: the JobMaster (graphs, executions and their counters). Out: JSON
 //! with the SVG text.
@@ -49,13 +49,17 @@ fn vertex_live(m: &JobMaster, vertex: u32, now_ms: u64) -> VertexLive {
         .collect();
     let mut rate = 0.0;
     let mut backpressure: f64 = 0.0;
+    let mut busy: f64 = 0.0;
     for e in &subtasks {
         let ran_ms = e.running_since.map_or(0, |since| {
             e.ended_at.unwrap_or(now_ms).saturating_sub(since)
         });
         if ran_ms > 0 {
             rate += e.counters.records_out as f64 * 1000.0 / ran_ms as f64;
-            backpressure = backpressure.max(e.counters.backpressured_ms as f64 / ran_ms as f64);
+            let bp = e.counters.backpressured_ms as f64 / ran_ms as f64;
+            let idle = e.counters.idle_ms as f64 / ran_ms as f64;
+            backpressure = backpressure.max(bp);
+            busy = busy.max((1.0 - bp - idle).max(0.0));
         }
     }
     let states: Vec<String> = subtasks
@@ -67,6 +71,7 @@ fn vertex_live(m: &JobMaster, vertex: u32, now_ms: u64) -> VertexLive {
         subtasks: states,
         records_out_per_s: rate,
         backpressure: backpressure.min(1.0),
+        busy: busy.min(1.0),
     }
 }
 

@@ -115,7 +115,8 @@ async function jobPage(jid) {
     state.openVertices.has(v.id) ? api(`/jobs/${jid}/vertices/${v.id}`).catch(() => null) : null));
   const terminal = ["FINISHED", "CANCELED", "FAILED"].includes(job.state);
   let html = `<h1>${esc(job.name)} ${badge(job.state)}</h1>
-    <div class="muted">${esc(job.jid)} · started ${time(job["start-time"])} · ${duration(job.duration)}</div>
+    <table class="info"><tr><th>Job ID</th><td>${esc(job.jid)}</td><th>Job state</th><td>${badge(job.state)}</td><th>Job type</th><td>${esc(job["job-type"])}</td></tr>
+      <tr><th>Start time</th><td>${time(job["start-time"])}</td><th>End time</th><td>${time(job["end-time"])}</td><th>Duration</th><td>${duration(job.duration)}</td></tr></table>
     <div class="toolbar">
       <button id="cancel" class="danger" ${terminal ? "disabled" : ""} onclick="control('${esc(jid)}','cancel')">Cancel job</button>
       <button id="savepoint" ${terminal ? "disabled" : ""} onclick="control('${esc(jid)}','savepoint')">Trigger savepoint</button>
