@@ -19,6 +19,7 @@ impl JobMaster {
     /// Failed executions: restart what the failover strategy says after the
     /// restart strategy's delay, or fail the job when it gives up.
     pub(super) fn on_failure(&mut self, failed: Vec<(u32, u32)>, cause: String, out: &mut Outbox) {
+        self.record_exception(failed.first().copied(), &cause);
         if !matches!(self.status, JobStatus::Running | JobStatus::Restarting) {
             self.check_done(out);
             return;
@@ -147,5 +148,24 @@ impl JobMaster {
         self.move_to(to, cause);
         self.slot_pool.release_all(out);
         out.ended.push(self.id);
+    }
+
+    /// Keeps a failure in the exception history, with the first failed
+    /// task's name and where it ran.
+    fn record_exception(&mut self, task: Option<(u32, u32)>, cause: &str) {
+        let now = self.ctx.now_ms();
+        let task_name = task.map(|(v, s)| {
+            let vx = self.job_graph.vertex(v as usize);
+            format!("{} ({}/{})", vx.name, s + 1, vx.parallelism)
+        });
+        let slot = task.and_then(|(v, s)| self.slot_of(v, s));
+        let entry = super::history::ExceptionEntry {
+            at: now,
+            cause: cause.to_string(),
+            task_name,
+            endpoint: slot.map(|p| p.data_addr.clone()),
+            task_manager: slot.map(|p| p.resource_id.to_string()),
+        };
+        self.history.exception(entry);
     }
 }
