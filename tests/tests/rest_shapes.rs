@@ -23,14 +23,18 @@ fn samples_dir() -> Option<PathBuf> {
         Some(workspace().join("../shared/flink-reference/rest-samples")),
         Some(PathBuf::from("/work/shared/flink-reference/rest-samples")),
     ];
-    candidates.into_iter().flatten().find(|p| p.join("config.json").exists())
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("config.json").exists())
 }
 
 /// A sample's answer (some were captured as `{"status": 202, "body": …}`).
 fn sample(dir: &std::path::Path, name: &str) -> Value {
     let path = dir.join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     match &v {
         Value::Object(o) if o.len() == 2 && o.contains_key("status") && o.contains_key("body") => {
             o["body"].clone()
@@ -82,7 +86,11 @@ fn shape_errors(want: &Value, got: &Value, path: &str, maps: &[&str], errors: &m
             }
         }
         _ if type_name(want) == type_name(got) => {}
-        _ => errors.push(format!("{path} is {} (want {})", type_name(got), type_name(want))),
+        _ => errors.push(format!(
+            "{path} is {} (want {})",
+            type_name(got),
+            type_name(want)
+        )),
     }
 }
 
@@ -106,7 +114,14 @@ fn the_shape_check_names_what_is_missing() {
     assert_eq!(errors, vec!["$.a.c[0].d is number (want string)"]);
     let mut errors = Vec::new();
     shape_errors(&want, &serde_json::json!({"a": {}}), "$", &[], &mut errors);
-    assert_eq!(errors, vec!["$.a.b is missing (want number)", "$.a.c is missing (want array)"]);
+    assert_eq!(
+        errors,
+        vec![
+            "$.a.b is missing (want number)",
+            "$.a.c is missing (want array)",
+            "$.n is missing (want null)",
+        ]
+    );
 }
 
 /// GETs `path` and expects 200.
@@ -120,7 +135,9 @@ fn get_ok(rest: &str, path: &str, cluster: &Cluster) -> Value {
 #[test]
 fn every_read_only_answer_has_flinks_shape() {
     let Some(dir) = samples_dir() else {
-        eprintln!("skipping: Flink's REST samples (shared/flink-reference/rest-samples) are not here");
+        eprintln!(
+            "skipping: Flink's REST samples (shared/flink-reference/rest-samples) are not here"
+        );
         return;
     };
     let mut cluster = Cluster::new("rest-shapes");
@@ -128,21 +145,41 @@ fn every_read_only_answer_has_flinks_shape() {
     cluster.start_taskmanagers(&addr, &["tm-1", "tm-2"], 2);
     let job = workspace().join("tests/data/rest_shapes_job.toml");
     let job = job.to_string_lossy().into_owned();
-    let (status, out) = cluster.run("run", &["run", &job, "--jobmanager", &addr, "--detached"], Duration::from_secs(30));
+    let (status, out) = cluster.run(
+        "run",
+        &["run", &job, "--jobmanager", &addr, "--detached"],
+        Duration::from_secs(30),
+    );
     assert!(status.success(), "{out}\n{}", cluster.logs());
-    cluster.wait_for_event("jobmanager", "CheckpointCompleted", 3, Duration::from_secs(30));
+    cluster.wait_for_event(
+        "jobmanager",
+        "CheckpointCompleted",
+        3,
+        Duration::from_secs(30),
+    );
     // Two metric reports per subtask at least, for the rates.
     std::thread::sleep(Duration::from_millis(1500));
 
     let jobs = get_ok(&rest, "/jobs", &cluster);
-    let jid = jobs["jobs"][0]["id"].as_str().expect("a job id").to_string();
+    let jid = jobs["jobs"][0]["id"]
+        .as_str()
+        .expect("a job id")
+        .to_string();
     let details = get_ok(&rest, &format!("/jobs/{jid}"), &cluster);
     assert_eq!(details["state"], "RUNNING", "{details}");
-    let vid = details["vertices"][1]["id"].as_str().expect("a second vertex").to_string();
+    let vid = details["vertices"][1]["id"]
+        .as_str()
+        .expect("a second vertex")
+        .to_string();
     let tms = get_ok(&rest, "/taskmanagers", &cluster);
-    let tm = tms["taskmanagers"][0]["id"].as_str().expect("a TaskManager").to_string();
+    let tm = tms["taskmanagers"][0]["id"]
+        .as_str()
+        .expect("a TaskManager")
+        .to_string();
     let checkpoints = get_ok(&rest, &format!("/jobs/{jid}/checkpoints"), &cluster);
-    let cid = checkpoints["latest"]["completed"]["id"].as_u64().expect("a completed checkpoint");
+    let cid = checkpoints["latest"]["completed"]["id"]
+        .as_u64()
+        .expect("a completed checkpoint");
 
     let j = format!("/jobs/{jid}");
     let v = format!("{j}/vertices/{vid}");
@@ -183,30 +220,72 @@ fn every_read_only_answer_has_flinks_shape() {
     ];
     for (path, file, maps) in &cases {
         let got = get_ok(&rest, path, &cluster);
-        assert_shape(&format!("GET {path} vs {file}"), &sample(&dir, file), &got, maps);
+        assert_shape(
+            &format!("GET {path} vs {file}"),
+            &sample(&dir, file),
+            &got,
+            maps,
+        );
     }
 
     // Answers that must not pass by being empty.
-    let jm = get_ok(&rest, "/jobmanager/metrics?get=taskSlotsTotal,numRegisteredTaskManagers", &cluster);
-    assert_eq!(jm, serde_json::json!([{"id": "taskSlotsTotal", "value": "4"}, {"id": "numRegisteredTaskManagers", "value": "2"}]));
+    let jm = get_ok(
+        &rest,
+        "/jobmanager/metrics?get=taskSlotsTotal,numRegisteredTaskManagers",
+        &cluster,
+    );
+    assert_eq!(
+        jm,
+        serde_json::json!([{"id": "taskSlotsTotal", "value": "4"}, {"id": "numRegisteredTaskManagers", "value": "2"}])
+    );
     let aggs = get_ok(&rest, &format!("{v}/subtasks/metrics?{agg}"), &cluster);
     assert_eq!(aggs.as_array().map(Vec::len), Some(5), "{aggs}");
     let tm_detail = get_ok(&rest, &format!("/taskmanagers/{tm}"), &cluster);
-    let slots = tm_detail["allocatedSlots"].as_array().cloned().unwrap_or_default();
-    assert!(!slots.is_empty(), "a spread job uses slots on every TaskManager: {tm_detail}");
+    let slots = tm_detail["allocatedSlots"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !slots.is_empty(),
+        "a spread job uses slots on every TaskManager: {tm_detail}"
+    );
     let tasks = slots[0]["tasks"].as_array().cloned().unwrap_or_default();
-    assert!(tasks.len() >= 2, "a shared slot holds a subtask of each vertex: {tm_detail}");
+    assert!(
+        tasks.len() >= 2,
+        "a shared slot holds a subtask of each vertex: {tm_detail}"
+    );
     for key in ["jobId", "vertexId", "name", "subtask", "attempt", "status"] {
-        assert!(tasks[0].get(key).is_some(), "slot task lacks {key}: {tm_detail}");
+        assert!(
+            tasks[0].get(key).is_some(),
+            "slot task lacks {key}: {tm_detail}"
+        );
     }
     let vertex = get_ok(&rest, &v, &cluster);
-    assert_eq!(vertex["subtasks"].as_array().map(Vec::len), Some(2), "{vertex}");
-    assert!(get_ok(&rest, &format!("{j}/checkpoints"), &cluster)["history"].as_array().is_some_and(|h| !h.is_empty()));
-    assert_eq!(http_get(&rest, "/jobs/00000000000000000000000000000000").map(|r| r.0), Ok(404));
-    assert_eq!(http_get(&rest, &format!("{j}/vertices/nope")).map(|r| r.0), Ok(404));
+    assert_eq!(
+        vertex["subtasks"].as_array().map(Vec::len),
+        Some(2),
+        "{vertex}"
+    );
+    assert!(
+        get_ok(&rest, &format!("{j}/checkpoints"), &cluster)["history"]
+            .as_array()
+            .is_some_and(|h| !h.is_empty())
+    );
+    assert_eq!(
+        http_get(&rest, "/jobs/00000000000000000000000000000000").map(|r| r.0),
+        Ok(404)
+    );
+    assert_eq!(
+        http_get(&rest, &format!("{j}/vertices/nope")).map(|r| r.0),
+        Ok(404)
+    );
 
     // The execution result, once the job has ended.
-    let (status, out) = cluster.run("cancel", &["cancel", &jid, "--jobmanager", &addr], Duration::from_secs(30));
+    let (status, out) = cluster.run(
+        "cancel",
+        &["cancel", &jid, "--jobmanager", &addr],
+        Duration::from_secs(30),
+    );
     assert!(status.success(), "{out}\n{}", cluster.logs());
     let deadline = Instant::now() + Duration::from_secs(30);
     let result = loop {
@@ -214,9 +293,21 @@ fn every_read_only_answer_has_flinks_shape() {
         if r["status"]["id"] == "COMPLETED" {
             break r;
         }
-        assert!(Instant::now() < deadline, "the job did not end: {r}\n{}", cluster.logs());
+        assert!(
+            Instant::now() < deadline,
+            "the job did not end: {r}\n{}",
+            cluster.logs()
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_shape("execution-result", &sample(&dir, "more/execution-result.json"), &result, &[]);
-    assert_eq!(result["job-execution-result"]["application-status"], "CANCELED");
+    assert_shape(
+        "execution-result",
+        &sample(&dir, "more/execution-result.json"),
+        &result,
+        &[],
+    );
+    assert_eq!(
+        result["job-execution-result"]["application-status"],
+        "CANCELED"
+    );
 }

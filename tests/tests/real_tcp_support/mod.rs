@@ -424,7 +424,10 @@ pub fn http_get(addr: &str, path: &str) -> Result<(u16, serde_json::Value), Stri
         .await
         .map_err(|_| format!("GET {path} timed out"))?
         .map_err(|e| format!("GET {path}: {e}"))?;
-        Ok((status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)))
+        Ok((
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        ))
     })
 }
 

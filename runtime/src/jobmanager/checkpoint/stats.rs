@@ -90,7 +90,11 @@ impl CheckpointRecord {
     }
     /// The longest alignment of any subtask (ms).
     pub fn alignment(&self) -> u64 {
-        self.acks.values().map(|a| a.alignment_ms).max().unwrap_or(0)
+        self.acks
+            .values()
+            .map(|a| a.alignment_ms)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -131,7 +135,13 @@ impl CheckpointStats {
     }
 
     /// A subtask acknowledged; `total` subtasks must.
-    pub fn acknowledged(&mut self, id: CheckpointId, key: (u32, u32), ack: SubtaskAck, total: usize) {
+    pub fn acknowledged(
+        &mut self,
+        id: CheckpointId,
+        key: (u32, u32),
+        ack: SubtaskAck,
+        total: usize,
+    ) {
         if let Some(r) = self.record(id) {
             r.num_subtasks = total;
             r.acks.insert(key, ack);
@@ -167,7 +177,11 @@ impl CheckpointStats {
     }
 
     /// The newest record of this outcome (and savepoint-ness, if given).
-    pub fn latest(&self, outcome: CheckpointOutcome, savepoint: Option<bool>) -> Option<&CheckpointRecord> {
+    pub fn latest(
+        &self,
+        outcome: CheckpointOutcome,
+        savepoint: Option<bool>,
+    ) -> Option<&CheckpointRecord> {
         self.history
             .iter()
             .rev()
@@ -183,12 +197,18 @@ mod tests {
     fn a_checkpoint_goes_from_trigger_through_acks_to_completion() {
         let mut st = CheckpointStats::default();
         st.triggered(CheckpointId(1), false, 100);
-        let ack = |at, size| SubtaskAck { at, size, alignment_ms: at - 100 };
+        let ack = |at, size| SubtaskAck {
+            at,
+            size,
+            alignment_ms: at - 100,
+        };
         st.acknowledged(CheckpointId(1), (0, 0), ack(110, 5), 2);
         st.acknowledged(CheckpointId(1), (1, 0), ack(130, 7), 2);
         assert_eq!(st.in_progress(), 1);
         st.completed(CheckpointId(1), 131, Some("chk-1".into()));
-        let r = st.latest(CheckpointOutcome::Completed, Some(false)).expect("completed");
+        let r = st
+            .latest(CheckpointOutcome::Completed, Some(false))
+            .expect("completed");
         assert_eq!((r.size(), r.duration(), r.alignment()), (12, 30, 30));
         st.triggered(CheckpointId(2), false, 200);
         st.failed(CheckpointId(2), 300, "timed out");

@@ -157,7 +157,10 @@ mod tests {
 
     #[test]
     fn no_time_no_rate_and_reset_counters_count_as_zero() {
-        assert_eq!(Rates::between(5, &counters(1, 0, 0), 5, &counters(2, 0, 0)), None);
+        assert_eq!(
+            Rates::between(5, &counters(1, 0, 0), 5, &counters(2, 0, 0)),
+            None
+        );
         let r = Rates::between(0, &counters(50, 900, 0), 1_000, &counters(10, 100, 0))
             .expect("time passed");
         assert_eq!((r.records_in, r.idle_ms, r.busy_ms), (0.0, 0.0, 1000.0));

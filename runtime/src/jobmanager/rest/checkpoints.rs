@@ -7,9 +7,9 @@
 //! In: the CheckpointCoordinator's [`stats`](crate::jobmanager::checkpoint::stats).
 //! Out: JSON in Flink 2.3's shapes.
 
+use super::RestReply;
 use super::metrics;
 use super::roles::Roles;
-use super::RestReply;
 use crate::job_config::CheckpointMode;
 use crate::jobmanager::checkpoint::stats::{CheckpointOutcome, CheckpointRecord};
 use crate::jobmanager::jobmaster::JobMaster;
@@ -29,26 +29,38 @@ fn record(m: &JobMaster, c: &CheckpointRecord, with_tasks: bool, r: &Roles<'_>) 
         CheckpointOutcome::Failed => "failed",
         CheckpointOutcome::InProgress => "in_progress",
     };
-    let latest_completed = m.checkpoints.stats.latest(COMPLETED, Some(false)).map(|l| l.id);
+    let latest_completed = m
+        .checkpoints
+        .stats
+        .latest(COMPLETED, Some(false))
+        .map(|l| l.id);
     let mut tasks = Map::new();
     if with_tasks {
         for (v, vx) in m.job_graph.vertices().enumerate() {
-            let acks: Vec<_> = c.acks.iter().filter(|((x, _), _)| *x == v as u32).map(|(_, a)| a).collect();
+            let acks: Vec<_> = c
+                .acks
+                .iter()
+                .filter(|((x, _), _)| *x == v as u32)
+                .map(|(_, a)| a)
+                .collect();
             let latest = acks.iter().map(|a| a.at).max();
             let size: u64 = acks.iter().map(|a| a.size).sum();
-            tasks.insert(vx.id.to_string(), json!({
-                "id": c.id.0,
-                "status": c.outcome.as_str(),
-                "latest_ack_timestamp": r.epoch_or_minus_one(latest),
-                "checkpointed_size": size,
-                "state_size": size,
-                "end_to_end_duration": latest.map_or(0, |t| t.saturating_sub(c.triggered_at)),
-                "alignment_buffered": 0,
-                "processed_data": 0,
-                "persisted_data": 0,
-                "num_subtasks": vx.parallelism,
-                "num_acknowledged_subtasks": acks.len(),
-            }));
+            tasks.insert(
+                vx.id.to_string(),
+                json!({
+                    "id": c.id.0,
+                    "status": c.outcome.as_str(),
+                    "latest_ack_timestamp": r.epoch_or_minus_one(latest),
+                    "checkpointed_size": size,
+                    "state_size": size,
+                    "end_to_end_duration": latest.map_or(0, |t| t.saturating_sub(c.triggered_at)),
+                    "alignment_buffered": 0,
+                    "processed_data": 0,
+                    "persisted_data": 0,
+                    "num_subtasks": vx.parallelism,
+                    "num_acknowledged_subtasks": acks.len(),
+                }),
+            );
         }
     }
     let mut o = json!({
@@ -73,11 +85,20 @@ fn record(m: &JobMaster, c: &CheckpointRecord, with_tasks: bool, r: &Roles<'_>) 
     if let Value::Object(map) = &mut o {
         match c.outcome {
             CheckpointOutcome::Completed => {
-                map.insert("external_path".into(), json!(c.path.clone().unwrap_or_default()));
-                map.insert("discarded".into(), json!(!c.savepoint && latest_completed != Some(c.id)));
+                map.insert(
+                    "external_path".into(),
+                    json!(c.path.clone().unwrap_or_default()),
+                );
+                map.insert(
+                    "discarded".into(),
+                    json!(!c.savepoint && latest_completed != Some(c.id)),
+                );
             }
             CheckpointOutcome::Failed => {
-                map.insert("failure_timestamp".into(), json!(r.epoch_or_minus_one(c.ended_at)));
+                map.insert(
+                    "failure_timestamp".into(),
+                    json!(r.epoch_or_minus_one(c.ended_at)),
+                );
                 map.insert("failure_message".into(), json!(c.failure));
             }
             CheckpointOutcome::InProgress => {}
@@ -89,12 +110,17 @@ fn record(m: &JobMaster, c: &CheckpointRecord, with_tasks: bool, r: &Roles<'_>) 
 /// `GET /jobs/:jid/checkpoints`.
 pub fn overview(m: &JobMaster, r: &Roles<'_>) -> RestReply {
     let st = &m.checkpoints.stats;
-    let done: Vec<&CheckpointRecord> = st.history.iter().filter(|c| c.outcome == COMPLETED).collect();
+    let done: Vec<&CheckpointRecord> = st
+        .history
+        .iter()
+        .filter(|c| c.outcome == COMPLETED)
+        .collect();
     let of = |f: &dyn Fn(&CheckpointRecord) -> u64| -> Value {
         metrics::checkpoint_summary(&done.iter().map(|c| f(c) as f64).collect::<Vec<_>>())
     };
     let latest = |outcome, sp| {
-        st.latest(outcome, sp).map_or(Value::Null, |c| record(m, c, false, r))
+        st.latest(outcome, sp)
+            .map_or(Value::Null, |c| record(m, c, false, r))
     };
     let restored = st.restored.map_or(Value::Null, |(id, at)| {
         json!({
@@ -102,7 +128,13 @@ pub fn overview(m: &JobMaster, r: &Roles<'_>) -> RestReply {
             "external_path": m.restored_from.clone().unwrap_or_default(),
         })
     });
-    let history: Vec<Value> = st.history.iter().rev().take(HISTORY).map(|c| record(m, c, false, r)).collect();
+    let history: Vec<Value> = st
+        .history
+        .iter()
+        .rev()
+        .take(HISTORY)
+        .map(|c| record(m, c, false, r))
+        .collect();
     RestReply::ok(json!({
         "counts": {
             "restored": u64::from(st.restored.is_some()),
@@ -159,12 +191,19 @@ pub fn config(m: &JobMaster) -> RestReply {
 
 /// `GET /jobs/:jid/checkpoints/details/:cid`.
 pub fn details(m: &JobMaster, cid: &str, r: &Roles<'_>) -> RestReply {
-    let found = cid
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| m.checkpoints.stats.history.iter().rev().find(|c| c.id.0 == id));
+    let found = cid.parse::<u64>().ok().and_then(|id| {
+        m.checkpoints
+            .stats
+            .history
+            .iter()
+            .rev()
+            .find(|c| c.id.0 == id)
+    });
     match found {
         Some(c) => RestReply::ok(record(m, c, true, r)),
-        None => RestReply::error(404, format!("Could not find checkpointing statistics for checkpoint {cid}.")),
+        None => RestReply::error(
+            404,
+            format!("Could not find checkpointing statistics for checkpoint {cid}."),
+        ),
     }
 }

@@ -96,17 +96,29 @@ pub fn taskmanagers(r: &Roles<'_>) -> RestReply {
 
 /// `GET /jobmanager/config`: the settings we run with, as Flink's keys.
 pub fn jobmanager_config(r: &Roles<'_>) -> RestReply {
-    let (host, port) = r.cfg.bind.rsplit_once(':').unwrap_or((r.cfg.bind.as_str(), ""));
+    let (host, port) = r
+        .cfg
+        .bind
+        .rsplit_once(':')
+        .unwrap_or((r.cfg.bind.as_str(), ""));
     let kv = [
         ("rest.address", host.to_string()),
         ("rest.bind-address", host.to_string()),
         ("rest.port", port.to_string()),
-        ("rest.server.max-content-length", r.cfg.max_content_length.to_string()),
-        ("web.refresh-interval", r.cfg.refresh_interval_ms.to_string()),
+        (
+            "rest.server.max-content-length",
+            r.cfg.max_content_length.to_string(),
+        ),
+        (
+            "web.refresh-interval",
+            r.cfg.refresh_interval_ms.to_string(),
+        ),
         ("state.checkpoints.num-retained", "1".to_string()),
     ];
     RestReply::ok(Value::Array(
-        kv.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect(),
+        kv.iter()
+            .map(|(k, v)| json!({ "key": k, "value": v }))
+            .collect(),
     ))
 }
 
@@ -137,7 +149,12 @@ pub fn jobmanager_metrics(get: &[String], r: &Roles<'_>) -> RestReply {
     let value = |name: &str| -> Option<String> {
         let v = match name {
             "numRegisteredTaskManagers" => r.rm.task_managers.len(),
-            "numRunningJobs" => r.dispatcher.jobs.values().filter(|m| !m.status().is_terminal()).count(),
+            "numRunningJobs" => r
+                .dispatcher
+                .jobs
+                .values()
+                .filter(|m| !m.status().is_terminal())
+                .count(),
             "taskSlotsAvailable" => free,
             "taskSlotsTotal" => total,
             _ => return None,
@@ -174,7 +191,11 @@ pub fn taskmanager_metrics(tm: &str, get: &[String], r: &Roles<'_>) -> RestReply
     let Some(slots) = r.rm.slot_manager.task_managers.get(tm) else {
         return unknown_tm(tm);
     };
-    let free = slots.slots.iter().filter(|s| matches!(s, SlotState::Free)).count();
+    let free = slots
+        .slots
+        .iter()
+        .filter(|s| matches!(s, SlotState::Free))
+        .count();
     let value = |name: &str| -> Option<String> {
         match name {
             "Status.Flink.Slots.Total" => Some(slots.slots.len().to_string()),
@@ -254,11 +275,24 @@ pub fn taskmanager(tm: &str, r: &Roles<'_>) -> RestReply {
     });
     let mut mx = Map::new();
     for k in [
-        "heapUsed", "heapCommitted", "heapMax", "nonHeapUsed", "nonHeapCommitted", "nonHeapMax",
-        "directCount", "directUsed", "directMax", "mappedCount", "mappedUsed", "mappedMax",
-        "nettyShuffleMemorySegmentsAvailable", "nettyShuffleMemorySegmentsUsed",
-        "nettyShuffleMemorySegmentsTotal", "nettyShuffleMemoryAvailable",
-        "nettyShuffleMemoryUsed", "nettyShuffleMemoryTotal",
+        "heapUsed",
+        "heapCommitted",
+        "heapMax",
+        "nonHeapUsed",
+        "nonHeapCommitted",
+        "nonHeapMax",
+        "directCount",
+        "directUsed",
+        "directMax",
+        "mappedCount",
+        "mappedUsed",
+        "mappedMax",
+        "nettyShuffleMemorySegmentsAvailable",
+        "nettyShuffleMemorySegmentsUsed",
+        "nettyShuffleMemorySegmentsTotal",
+        "nettyShuffleMemoryAvailable",
+        "nettyShuffleMemoryUsed",
+        "nettyShuffleMemoryTotal",
     ] {
         mx.insert(k.into(), json!(0));
     }

@@ -31,7 +31,10 @@ pub const STATES: [ExecutionState; 9] = [
 pub fn state_counts<'a>(execs: impl Iterator<Item = &'a ExecutionInfo> + Clone) -> Value {
     let mut o = Map::new();
     for s in STATES {
-        o.insert(s.as_str().into(), json!(execs.clone().filter(|e| e.state() == s).count()));
+        o.insert(
+            s.as_str().into(),
+            json!(execs.clone().filter(|e| e.state() == s).count()),
+        );
     }
     o.insert("RECONCILING".into(), json!(0));
     Value::Object(o)
@@ -128,7 +131,8 @@ pub fn status_durations(m: &JobMaster, v: u32, s: u32, now: u64) -> Map<String, 
 /// metrics and of their status durations.
 pub fn aggregated(m: &JobMaster, keys: &[(u32, u32)], now: u64) -> Value {
     let execs: Vec<&ExecutionInfo> = keys.iter().filter_map(|k| m.executions.get(k)).collect();
-    let field = |f: &dyn Fn(&ExecutionInfo) -> u64| -> Vec<u64> { execs.iter().map(|e| f(e)).collect() };
+    let field =
+        |f: &dyn Fn(&ExecutionInfo) -> u64| -> Vec<u64> { execs.iter().map(|e| f(e)).collect() };
     let io = json!({
         "read-bytes": metrics::subtask_summary(&field(&|e| e.counters.bytes_in)),
         "write-bytes": metrics::subtask_summary(&field(&|e| e.counters.bytes_out)),
@@ -142,7 +146,11 @@ pub fn aggregated(m: &JobMaster, keys: &[(u32, u32)], now: u64) -> Value {
     for st in STATES.iter().filter(|s| !s.is_terminal()) {
         let vals: Vec<u64> = keys
             .iter()
-            .filter_map(|&(v, s)| status_durations(m, v, s, now).get(st.as_str()).and_then(Value::as_u64))
+            .filter_map(|&(v, s)| {
+                status_durations(m, v, s, now)
+                    .get(st.as_str())
+                    .and_then(Value::as_u64)
+            })
             .collect();
         if !vals.is_empty() {
             durations.insert(st.as_str().into(), metrics::subtask_summary(&vals));
@@ -153,7 +161,11 @@ pub fn aggregated(m: &JobMaster, keys: &[(u32, u32)], now: u64) -> Value {
 
 /// The subtask keys of a vertex, in subtask order.
 pub fn subtasks_of(m: &JobMaster, v: u32) -> Vec<(u32, u32)> {
-    m.executions.keys().copied().filter(|(x, _)| *x == v).collect()
+    m.executions
+        .keys()
+        .copied()
+        .filter(|(x, _)| *x == v)
+        .collect()
 }
 
 /// The vertex of a URL's vertex id: its index.
@@ -171,12 +183,20 @@ pub fn vertex_status(m: &JobMaster, v: u32) -> ExecutionState {
         .iter()
         .filter_map(|k| m.executions.get(k).map(ExecutionInfo::state))
         .collect();
-    for s in [ExecutionState::Failed, ExecutionState::Canceling, ExecutionState::Canceled] {
+    for s in [
+        ExecutionState::Failed,
+        ExecutionState::Canceling,
+        ExecutionState::Canceled,
+    ] {
         if states.contains(&s) {
             return s;
         }
     }
-    states.iter().copied().min().unwrap_or(ExecutionState::Created)
+    states
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(ExecutionState::Created)
 }
 
 /// `start-time`, `end-time`, `duration` of some subtasks, in Flink's
@@ -193,7 +213,11 @@ pub fn times(m: &JobMaster, keys: &[(u32, u32)], r: &Roles<'_>) -> (i64, i64, i6
         None
     };
     let duration = start.map_or(-1, |t| end.unwrap_or(r.now_ms).saturating_sub(t) as i64);
-    (r.epoch_or_minus_one(start), r.epoch_or_minus_one(end), duration)
+    (
+        r.epoch_or_minus_one(start),
+        r.epoch_or_minus_one(end),
+        duration,
+    )
 }
 
 /// Flink's default max parallelism for a parallelism (we have no key

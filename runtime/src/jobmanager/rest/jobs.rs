@@ -20,8 +20,17 @@ use serde_json::{Map, Value, json};
 /// Every JobStatus (with Flink's `SUSPENDED` and `RECONCILING`, which we
 /// never enter) as `timestamps` lists them.
 const STATUSES: [&str; 11] = [
-    "INITIALIZING", "CREATED", "RUNNING", "FAILING", "FAILED", "CANCELLING", "CANCELED",
-    "FINISHED", "RESTARTING", "SUSPENDED", "RECONCILING",
+    "INITIALIZING",
+    "CREATED",
+    "RUNNING",
+    "FAILING",
+    "FAILED",
+    "CANCELLING",
+    "CANCELED",
+    "FINISHED",
+    "RESTARTING",
+    "SUSPENDED",
+    "RECONCILING",
 ];
 
 /// One job as `/jobs/overview` and `/applications/:id` list it.
@@ -172,7 +181,12 @@ fn execution_result(m: &JobMaster, r: &Roles<'_>) -> RestReply {
 
 /// `GET /jobs/:jid/config`.
 fn config(m: &JobMaster) -> RestReply {
-    let parallelism = m.job_graph.vertices().map(|v| v.parallelism).max().unwrap_or(1);
+    let parallelism = m
+        .job_graph
+        .vertices()
+        .map(|v| v.parallelism)
+        .max()
+        .unwrap_or(1);
     RestReply::ok(json!({
         "jid": m.id.to_string(),
         "name": m.job_graph.name,
@@ -214,8 +228,14 @@ fn exceptions(m: &JobMaster, max: Option<usize>, r: &Roles<'_>) -> RestReply {
 
 /// The job metrics we know (Flink's `JobManagerJobMetricGroup`).
 const JOB_METRICS: [&str; 8] = [
-    "uptime", "downtime", "numRestarts", "fullRestarts", "numberOfCompletedCheckpoints",
-    "numberOfFailedCheckpoints", "numberOfInProgressCheckpoints", "lastCheckpointDuration",
+    "uptime",
+    "downtime",
+    "numRestarts",
+    "fullRestarts",
+    "numberOfCompletedCheckpoints",
+    "numberOfFailedCheckpoints",
+    "numberOfInProgressCheckpoints",
+    "lastCheckpointDuration",
 ];
 
 /// `GET /jobs/:jid/metrics?get=…`.
@@ -224,7 +244,10 @@ fn job_metrics(m: &JobMaster, get: &[String], r: &Roles<'_>) -> RestReply {
     let running = m.status() == JobStatus::Running;
     let value = |name: &str| -> Option<String> {
         let v = match name {
-            "uptime" => m.running_at.filter(|_| running).map_or(0, |t| r.now_ms.saturating_sub(t)),
+            "uptime" => m
+                .running_at
+                .filter(|_| running)
+                .map_or(0, |t| r.now_ms.saturating_sub(t)),
             "downtime" => 0,
             "numRestarts" | "fullRestarts" => u64::from(m.tracker.restarts()),
             "numberOfCompletedCheckpoints" => st.completed,

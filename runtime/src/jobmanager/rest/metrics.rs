@@ -49,8 +49,18 @@ pub fn aggregate(values: &[f64], aggs: &[String]) -> Map<String, Value> {
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let avg = sum / values.len() as f64;
-    let skew = if avg == 0.0 { 0.0 } else { (max - avg) / avg * 100.0 };
-    for (name, v) in [("min", min), ("max", max), ("avg", avg), ("sum", sum), ("skew", skew)] {
+    let skew = if avg == 0.0 {
+        0.0
+    } else {
+        (max - avg) / avg * 100.0
+    };
+    for (name, v) in [
+        ("min", min),
+        ("max", max),
+        ("avg", avg),
+        ("sum", sum),
+        ("skew", skew),
+    ] {
         if aggs.is_empty() || aggs.iter().any(|a| a == name) {
             o.insert(name.into(), num(v));
         }
@@ -85,8 +95,15 @@ fn sorted(values: &[f64]) -> Vec<f64> {
 /// checkpoints' statistics (all 0 without values, as Flink).
 pub fn checkpoint_summary(values: &[f64]) -> Value {
     let s = sorted(values);
-    let (min, max) = (s.first().copied().unwrap_or(0.0), s.last().copied().unwrap_or(0.0));
-    let avg = if s.is_empty() { 0.0 } else { (s.iter().sum::<f64>() / s.len() as f64).floor() };
+    let (min, max) = (
+        s.first().copied().unwrap_or(0.0),
+        s.last().copied().unwrap_or(0.0),
+    );
+    let avg = if s.is_empty() {
+        0.0
+    } else {
+        (s.iter().sum::<f64>() / s.len() as f64).floor()
+    };
     json!({
         "min": num(min), "max": num(max), "avg": num(avg),
         "p50": num(percentile(&s, 50.0)), "p90": num(percentile(&s, 90.0)),
@@ -101,7 +118,11 @@ pub fn subtask_summary(values: &[u64]) -> Value {
     let s = sorted(&values.iter().map(|v| *v as f64).collect::<Vec<_>>());
     let t = |x: f64| json!(x as u64);
     let sum: f64 = s.iter().sum();
-    let avg = if s.is_empty() { 0.0 } else { sum / s.len() as f64 };
+    let avg = if s.is_empty() {
+        0.0
+    } else {
+        sum / s.len() as f64
+    };
     json!({
         "min": t(s.first().copied().unwrap_or(0.0)), "max": t(s.last().copied().unwrap_or(0.0)),
         "avg": t(avg), "sum": t(sum), "median": t(percentile(&s, 50.0)),
@@ -133,8 +154,13 @@ mod tests {
         assert_eq!(percentile(&s, 50.0), 2.5);
         assert_eq!(percentile(&s, 99.9), 4.0);
         assert_eq!(percentile(&[7.0], 10.0), 7.0);
-        let v = pick(&["a".into(), "nope".into()], &["a"], |n| (n == "a").then(|| "1".into()));
+        let v = pick(&["a".into(), "nope".into()], &["a"], |n| {
+            (n == "a").then(|| "1".into())
+        });
         assert_eq!(v, json!([{"id": "a", "value": "1"}]));
-        assert_eq!(pick(&[], &["a", "b"], |_| None), json!([{"id": "a"}, {"id": "b"}]));
+        assert_eq!(
+            pick(&[], &["a", "b"], |_| None),
+            json!([{"id": "a"}, {"id": "b"}])
+        );
     }
 }

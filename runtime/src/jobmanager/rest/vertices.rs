@@ -20,11 +20,21 @@ use std::collections::BTreeMap;
 
 /// The per-subtask metrics we know, by Flink's names.
 pub const SUBTASK_METRICS: [&str; 15] = [
-    "numRecordsIn", "numRecordsOut", "numBytesIn", "numBytesOut",
-    "numRecordsInPerSecond", "numRecordsOutPerSecond", "numBytesInPerSecond",
-    "numBytesOutPerSecond", "busyTimeMsPerSecond", "backPressuredTimeMsPerSecond",
-    "idleTimeMsPerSecond", "accumulateBusyTimeMs", "accumulateIdleTimeMs",
-    "accumulateBackPressuredTimeMs", "currentInputWatermark",
+    "numRecordsIn",
+    "numRecordsOut",
+    "numBytesIn",
+    "numBytesOut",
+    "numRecordsInPerSecond",
+    "numRecordsOutPerSecond",
+    "numBytesInPerSecond",
+    "numBytesOutPerSecond",
+    "busyTimeMsPerSecond",
+    "backPressuredTimeMsPerSecond",
+    "idleTimeMsPerSecond",
+    "accumulateBusyTimeMs",
+    "accumulateIdleTimeMs",
+    "accumulateBackPressuredTimeMs",
+    "currentInputWatermark",
 ];
 
 /// We track no watermarks: Flink's value for "no watermark yet"
@@ -38,10 +48,18 @@ pub fn subtask_metric(m: &JobMaster, key: (u32, u32), name: &str, now: u64) -> O
     let c = &e.counters;
     let rate = m.history.rates.get(&key).copied().unwrap_or(Rates {
         // Before any rate: a subtask that is not running is idle.
-        idle_ms: if e.state() == ExecutionState::Running { 0.0 } else { 1000.0 },
+        idle_ms: if e.state() == ExecutionState::Running {
+            0.0
+        } else {
+            1000.0
+        },
         ..Rates::default()
     });
-    let busy = if m.history.rates.contains_key(&key) { rate.busy_ms } else { 0.0 };
+    let busy = if m.history.rates.contains_key(&key) {
+        rate.busy_ms
+    } else {
+        0.0
+    };
     Some(match name {
         "numRecordsIn" => c.records_in as f64,
         "numRecordsOut" => c.records_out as f64,
@@ -204,16 +222,23 @@ pub fn level(ratio: f64) -> &'static str {
 fn backpressure(m: &JobMaster, keys: &[(u32, u32)], r: &Roles<'_>) -> RestReply {
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
     let mut worst = 0.0f64;
-    let subtasks: Vec<Value> = keys.iter().map(|&k| {
-        let get = |n| subtask_metric(m, k, n, r.now_ms).unwrap_or(0.0) / 1000.0;
-        let (bp, idle, busy) = (get("backPressuredTimeMsPerSecond"), get("idleTimeMsPerSecond"), get("busyTimeMsPerSecond"));
-        worst = worst.max(bp);
-        json!({
-            "subtask": k.1, "attempt-number": m.executions.get(&k).map_or(0, |e| e.attempt),
-            "backpressureLevel": level(bp), "backpressure-level": level(bp),
-            "ratio": round(bp), "idleRatio": round(idle), "busyRatio": round(busy),
+    let subtasks: Vec<Value> = keys
+        .iter()
+        .map(|&k| {
+            let get = |n| subtask_metric(m, k, n, r.now_ms).unwrap_or(0.0) / 1000.0;
+            let (bp, idle, busy) = (
+                get("backPressuredTimeMsPerSecond"),
+                get("idleTimeMsPerSecond"),
+                get("busyTimeMsPerSecond"),
+            );
+            worst = worst.max(bp);
+            json!({
+                "subtask": k.1, "attempt-number": m.executions.get(&k).map_or(0, |e| e.attempt),
+                "backpressureLevel": level(bp), "backpressure-level": level(bp),
+                "ratio": round(bp), "idleRatio": round(idle), "busyRatio": round(busy),
+            })
         })
-    }).collect();
+        .collect();
     RestReply::ok(json!({
         "status": "ok",
         "backpressureLevel": level(worst),
