@@ -57,7 +57,10 @@ fn type_name(v: &Value) -> &'static str {
 /// Collects where `got` lacks what `want` (a sample) has: every key of an
 /// object, recursively, with the same JSON type (a `null` in the sample
 /// allows any type, as Flink writes `null` for "none yet"); array elements
-/// are compared with the sample's first element. Objects at the paths in
+/// are compared with the sample's first element, less the keys some of
+/// the sample's elements lack (Flink leaves a source's plan node without
+/// `inputs`: such a key is optional), and, for lists of several kinds
+/// (`className`), only with ours of the same kind. Objects at the paths in
 /// `maps` are keyed by ids (vertex ids differ between jobs): each of our
 /// values is compared with the sample's first value.
 fn shape_errors(want: &Value, got: &Value, path: &str, maps: &[&str], errors: &mut Vec<String>) {
@@ -80,8 +83,22 @@ fn shape_errors(want: &Value, got: &Value, path: &str, maps: &[&str], errors: &m
         }
         (Value::Array(w), Value::Array(g)) => {
             if let Some(first) = w.first() {
-                for (i, gv) in g.iter().enumerate() {
-                    shape_errors(first, gv, &format!("{path}[{i}]"), maps, errors);
+                let common = match first {
+                    Value::Object(f) => Value::Object(
+                        f.iter()
+                            .filter(|(k, _)| w.iter().all(|e| e.get(k.as_str()).is_some()))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                };
+                // Flink's checkpoint lists mix kinds told apart by
+                // `className` (completed, in_progress, failed), each with
+                // its own keys: compare ours of the sample's kind.
+                let kind = first.get("className");
+                let same_kind = |gv: &Value| kind.is_none() || gv.get("className") == kind;
+                for (i, gv) in g.iter().enumerate().filter(|(_, gv)| same_kind(gv)) {
+                    shape_errors(&common, gv, &format!("{path}[{i}]"), maps, errors);
                 }
             }
         }

@@ -15,6 +15,7 @@ use super::RestReply;
 use super::jobs;
 use super::roles::Roles;
 use crate::jobmanager::jobmaster::JobMaster;
+use crate::state::JobStatus;
 use serde_json::{Value, json};
 
 /// The application a job is, as the overview lists it.
@@ -29,6 +30,26 @@ fn summary(m: &JobMaster, r: &Roles<'_>) -> Value {
         "status": m.status().as_str(),
         "jobs": { m.status().as_str(): 1 },
     })
+}
+
+/// When the application entered each of Flink's `ApplicationState`s
+/// (epoch ms, 0: never): its job's statuses, `CANCELLING` spelled
+/// `CANCELING` as applications spell it.
+fn timestamps(m: &JobMaster, r: &Roles<'_>) -> Value {
+    let mut o = serde_json::Map::new();
+    for (app, job) in [
+        ("CREATED", JobStatus::Created),
+        ("RUNNING", JobStatus::Running),
+        ("FAILING", JobStatus::Failing),
+        ("FAILED", JobStatus::Failed),
+        ("CANCELING", JobStatus::Cancelling),
+        ("CANCELED", JobStatus::Canceled),
+        ("FINISHED", JobStatus::Finished),
+    ] {
+        let at = m.history.status_at.get(&job).map_or(0, |t| r.epoch(*t));
+        o.insert(app.into(), json!(at));
+    }
+    Value::Object(o)
 }
 
 /// `GET /applications/overview`: newest first.
@@ -51,7 +72,7 @@ pub fn details(id: &str, r: &Roles<'_>) -> RestReply {
     };
     let mut o = summary(m, r);
     if let Value::Object(map) = &mut o {
-        map.insert("timestamps".into(), jobs::status_timestamps(m, r));
+        map.insert("timestamps".into(), timestamps(m, r));
         map.insert("jobs".into(), json!([jobs::job_summary(m, r)]));
     }
     RestReply::ok(o)

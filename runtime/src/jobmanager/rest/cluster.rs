@@ -67,7 +67,8 @@ pub fn overview(r: &Roles<'_>) -> RestReply {
     }))
 }
 
-/// `GET /taskmanagers`.
+/// `GET /taskmanagers`. We measure no CPU, hardware or memory: those
+/// blocks carry Flink's keys with 0 (unknown).
 pub fn taskmanagers(r: &Roles<'_>) -> RestReply {
     let tms: Vec<_> = r
         .rm
@@ -88,6 +89,10 @@ pub fn taskmanagers(r: &Roles<'_>) -> RestReply {
                 "slotsNumber": number,
                 "freeSlots": free,
                 "assignedTasks": number - free,
+                "totalResource": no_resources(),
+                "freeResource": no_resources(),
+                "hardware": { "cpuCores": 0, "physicalMemory": 0, "freeMemory": 0, "managedMemory": 0 },
+                "memoryConfiguration": no_memory(),
             })
         })
         .collect();
@@ -216,6 +221,16 @@ fn no_resources() -> Value {
     })
 }
 
+/// A memory configuration we do not have (no JVM memory model): Flink's
+/// keys with 0.
+fn no_memory() -> Value {
+    json!({
+        "frameworkHeap": 0, "taskHeap": 0, "frameworkOffHeap": 0, "taskOffHeap": 0,
+        "networkMemory": 0, "managedMemory": 0, "jvmMetaspace": 0, "jvmOverhead": 0,
+        "totalFlinkMemory": 0, "totalProcessMemory": 0,
+    })
+}
+
 /// What runs in one slot of a TaskManager: the subtasks sharing it (our
 /// extra key `tasks`, which the web UI draws slot sharing from).
 fn slot_tasks(r: &Roles<'_>, tm: &str, slot: u32, job: crate::graph::JobId) -> Vec<Value> {
@@ -268,11 +283,6 @@ pub fn taskmanager(tm: &str, r: &Roles<'_>) -> RestReply {
             SlotState::Free => None,
         })
         .collect();
-    let zero_mem = json!({
-        "frameworkHeap": 0, "taskHeap": 0, "frameworkOffHeap": 0, "taskOffHeap": 0,
-        "networkMemory": 0, "managedMemory": 0, "jvmMetaspace": 0, "jvmOverhead": 0,
-        "totalFlinkMemory": 0, "totalProcessMemory": 0,
-    });
     let mut mx = Map::new();
     for k in [
         "heapUsed",
@@ -297,13 +307,6 @@ pub fn taskmanager(tm: &str, r: &Roles<'_>) -> RestReply {
         mx.insert(k.into(), json!(0));
     }
     mx.insert("garbageCollectors".into(), json!([]));
-    o.insert("totalResource".into(), no_resources());
-    o.insert("freeResource".into(), no_resources());
-    o.insert(
-        "hardware".into(),
-        json!({ "cpuCores": 0, "physicalMemory": 0, "freeMemory": 0, "managedMemory": 0 }),
-    );
-    o.insert("memoryConfiguration".into(), zero_mem);
     o.insert("allocatedSlots".into(), json!(allocated));
     o.insert("metrics".into(), Value::Object(mx));
     RestReply::ok(Value::Object(o))
