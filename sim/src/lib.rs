@@ -12,12 +12,14 @@
 //! | [`scenario`] | scenario files: cluster, jobs, faults, expectations |
 //! | [`net`] | the simulated transport seam (`turmoil::net`) and clock |
 //! | [`outcome`] | what a run produced: per job its result, the trace, the failed expectations |
+//! | [`http_client`] | HTTP GETs of the REST API from a client host (or real TCP) |
 //! | [`simulation`] | the turmoil hosts and the step loop |
 //! | [`summary`] | the headless report and the JSON-lines trace |
 
 pub mod campaign;
 pub mod client;
 pub mod compare;
+pub mod http_client;
 pub mod logging;
 pub mod net;
 pub mod outcome;

@@ -531,6 +531,15 @@ impl<'a> Simulation<'a> {
         &self.storage
     }
 
+    /// Runs `client` on a new turmoil client host `name` from the next
+    /// step on (an HTTP client of the REST API, say: see [`crate::http_client`]).
+    pub fn client_host<F>(&mut self, name: &str, client: F)
+    where
+        F: std::future::Future<Output = turmoil::Result> + 'static,
+    {
+        self.sim.client(name, client);
+    }
+
     /// Advances one tick (1 ms of virtual time); returns whether the run is over.
     pub fn step(&mut self) -> Result<bool, SimError> {
         if self.done {

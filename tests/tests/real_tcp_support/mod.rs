@@ -392,3 +392,63 @@ pub fn fetch_result(addr: &str, job: &str) -> JobResult {
         }
     })
 }
+
+/// A port on 127.0.0.1 that was free a moment ago (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("the OS gives a free port on 127.0.0.1")
+}
+
+/// `GET path` on a REST endpoint at `addr` ("127.0.0.1:PORT"): the status
+/// and the body as JSON (`Null` for a body that is not JSON), or why no
+/// answer came.
+pub fn http_get(addr: &str, path: &str) -> Result<(u16, serde_json::Value), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let stream = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        .map_err(|_| format!("connecting to {addr} timed out"))?
+        .map_err(|e| format!("connecting to {addr}: {e}"))?;
+        let (status, body) = tokio::time::timeout(
+            Duration::from_secs(10),
+            sim::http_client::get(stream, addr, path),
+        )
+        .await
+        .map_err(|_| format!("GET {path} timed out"))?
+        .map_err(|e| format!("GET {path}: {e}"))?;
+        Ok((
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        ))
+    })
+}
+
+impl Cluster {
+    /// Starts the JobManager (as [`Cluster::start_jobmanager`]) serving
+    /// REST on a free port of 127.0.0.1; returns its RPC address and its
+    /// REST address once `/config` answers.
+    pub fn start_jobmanager_with_rest(&mut self, args: &[&str]) -> (String, String) {
+        let rest = format!("127.0.0.1:{}", free_port());
+        let mut all = vec!["--rest-bind", rest.as_str()];
+        all.extend_from_slice(args);
+        let addr = self.start_jobmanager(&all);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match http_get(&rest, "/config") {
+                Ok((200, _)) => return (addr, rest),
+                other if Instant::now() > deadline => {
+                    panic!("REST on {rest} does not answer: {other:?}\n{}", self.logs())
+                }
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}

@@ -91,6 +91,8 @@ pub struct CheckpointCoordinator {
     pub savepoints: Vec<String>,
     /// Where the latest completed checkpoint was written.
     pub last_checkpoint_path: Option<String>,
+    /// Statistics for the REST API ([`super::stats`]).
+    pub stats: super::stats::CheckpointStats,
 }
 
 impl std::fmt::Debug for CheckpointCoordinator {
@@ -138,6 +140,7 @@ impl CheckpointCoordinator {
             requested_savepoint: None,
             savepoints: Vec::new(),
             last_checkpoint_path: None,
+            stats: super::stats::CheckpointStats::default(),
         }
     }
 
@@ -145,6 +148,7 @@ impl CheckpointCoordinator {
     /// Flink, and it is what the first deployment restores.
     pub fn restore_from(&mut self, stored: &StoredCheckpoint) {
         self.next_id = stored.id.next();
+        self.stats.restored = Some((stored.id, self.ctx.now_ms()));
         self.latest = Some(CompletedCheckpoint {
             id: stored.id,
             states: stored.states.iter().cloned().collect(),
@@ -188,6 +192,7 @@ impl CheckpointCoordinator {
             triggered_at: now,
             acks: BTreeMap::new(),
         });
+        self.stats.triggered(id, savepoint, now);
         self.ctx.emit(EventKind::CheckpointTriggered {
             job: self.job,
             id,
@@ -224,6 +229,12 @@ impl CheckpointCoordinator {
             size: state.len() as u64,
             alignment_ms,
         });
+        let ack = super::stats::SubtaskAck {
+            at: self.ctx.now_ms(),
+            size: state.len() as u64,
+            alignment_ms,
+        };
+        self.stats.acknowledged(id, subtask, ack, total);
         p.acks.insert(subtask, (state, alignment_ms));
         if p.acks.len() < total {
             return None;
@@ -297,6 +308,7 @@ impl CheckpointCoordinator {
             Err(e) => {
                 let cause = format!("cannot write {}: {e}", self.storage.describe(&path));
                 tracing::error!(job = %self.job, checkpoint = %done.id, %cause, "checkpoint storage failed");
+                self.stats.failed(done.id, self.ctx.now_ms(), &cause);
                 self.ctx.emit(EventKind::CheckpointAborted {
                     job: self.job,
                     id: done.id,
@@ -322,6 +334,12 @@ impl CheckpointCoordinator {
             acks: p.acks.len() as u32,
         });
         self.completed += 1;
+        let path = if p.savepoint {
+            self.savepoints.last().cloned()
+        } else {
+            self.last_checkpoint_path.clone()
+        };
+        self.stats.completed(id, self.ctx.now_ms(), path);
         self.latest = Some(CompletedCheckpoint {
             id,
             states: p.acks.into_iter().map(|(k, (s, _))| (k, s)).collect(),
@@ -347,6 +365,7 @@ impl CheckpointCoordinator {
     /// Gives up the pending checkpoint.
     pub fn abort(&mut self, cause: &str) {
         if let Some(p) = self.pending.take() {
+            self.stats.failed(p.id, self.ctx.now_ms(), cause);
             self.ctx.emit(EventKind::CheckpointAborted {
                 job: self.job,
                 id: p.id,

@@ -5,6 +5,7 @@
 //!   barriers, collects acknowledgements, completes and stores checkpoints.
 //! - [`snapshot`]: what a checkpoint holds: each subtask's `TaskSnapshot`,
 //!   and the `StoredCheckpoint` written to storage.
+//! - [`stats`]: checkpoint statistics for the REST API (counts, history).
 //! - [`storage`]: where completed checkpoints and savepoints live (a
 //!   directory, or memory in the simulator).
 //!
@@ -13,4 +14,5 @@
 
 pub mod coordinator;
 pub mod snapshot;
+pub mod stats;
 pub mod storage;

@@ -25,6 +25,7 @@ impl JobMaster {
         cause: String,
         out: &mut Outbox,
     ) {
+        self.record_exception(failed.first().copied(), &cause);
         if !matches!(self.status, JobStatus::Running | JobStatus::Restarting) {
             self.check_done(out);
             return;
@@ -150,5 +151,24 @@ impl JobMaster {
         self.move_to(to, cause);
         self.slot_pool.release_all(out);
         out.ended.push(self.id);
+    }
+
+    /// Keeps a failure in the exception history, with the first failed
+    /// task's name and where it ran.
+    fn record_exception(&mut self, task: Option<ExecutionVertexId>, cause: &str) {
+        let now = self.ctx.now_ms();
+        let task_name = task.map(|t| {
+            let vx = self.job_graph.vertex(t.vertex as usize);
+            format!("{} ({}/{})", vx.name, t.subtask.0 + 1, vx.parallelism)
+        });
+        let slot = task.and_then(|t| self.slot_of(t));
+        let entry = super::history::ExceptionEntry {
+            at: now,
+            cause: cause.to_string(),
+            task_name,
+            endpoint: slot.map(|p| p.data_addr.clone()),
+            task_manager: slot.map(|p| p.resource_id.to_string()),
+        };
+        self.history.exception(entry);
     }
 }

@@ -29,6 +29,7 @@
 pub mod collect;
 pub mod failover;
 pub mod failure;
+pub mod history;
 pub mod scheduler;
 pub mod slot_pool;
 
@@ -141,6 +142,8 @@ pub struct JobMaster {
     pub running_at: Option<u64>,
     /// When the job ended.
     pub ended_at: Option<u64>,
+    /// What the REST API shows beyond the above ([`history`]).
+    pub history: history::JobHistory,
 }
 
 impl JobMaster {
@@ -197,7 +200,9 @@ impl JobMaster {
             submitted_at,
             running_at: None,
             ended_at: None,
+            history: history::JobHistory::default(),
         };
+        jm.history.status(JobStatus::Initializing, submitted_at);
         jm.move_to(JobStatus::Created, None);
         jm.move_to(JobStatus::Running, None);
         jm.request_slots(out);
@@ -217,6 +222,7 @@ impl JobMaster {
             panic!("JobMaster of job {}: {e}", self.id);
         }
         self.status = to;
+        self.history.status(to, self.ctx.now_ms());
         if to.is_terminal() {
             self.ended_at = Some(self.ctx.now_ms());
         }
@@ -259,6 +265,7 @@ impl JobMaster {
             return false;
         }
         e.state = to;
+        self.history.state(id, to, now);
         if to == ExecutionState::Running {
             e.running_since = Some(now);
         }
@@ -399,7 +406,9 @@ impl JobMaster {
         if !self.is_current(&attempt) {
             return;
         }
-        if let Some(e) = self.executions.get_mut(&attempt.execution_vertex()) {
+        let key = attempt.execution_vertex();
+        self.history.report(key, self.ctx.now_ms(), &counters);
+        if let Some(e) = self.executions.get_mut(&key) {
             e.counters = counters;
         }
     }

@@ -22,19 +22,27 @@ pub fn answer(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> RestR
     let _ = &mut roles;
     let _ = out;
     match req {
+        // Read-only answers.
         RestRequest::Config => super::cluster::config(&roles),
         RestRequest::Overview => super::cluster::overview(&roles),
+        RestRequest::JobManagerConfig => super::cluster::jobmanager_config(&roles),
+        RestRequest::JobManagerEnvironment => super::cluster::jobmanager_environment(),
+        RestRequest::JobManagerMetrics { get } => super::cluster::jobmanager_metrics(&get, &roles),
         RestRequest::TaskManagers => super::cluster::taskmanagers(&roles),
+        RestRequest::TaskManager { tm } => super::cluster::taskmanager(&tm, &roles),
+        RestRequest::TaskManagerMetrics { tm, get } => {
+            super::cluster::taskmanager_metrics(&tm, &get, &roles)
+        }
+        RestRequest::ApplicationsOverview => super::applications::overview(&roles),
+        RestRequest::Application { id } => super::applications::details(&id, &roles),
+        RestRequest::Jobs => super::jobs::ids(&roles),
         RestRequest::JobsOverview => super::jobs::overview(&roles),
-        RestRequest::Job {
-            jid,
-            what: super::JobView::Dataflow { parallel },
-        } => match roles.job(&jid) {
-            Ok(m) => super::dataflow::picture(m, parallel, roles.now_ms),
-            Err(e) => e,
-        },
         RestRequest::Job { jid, what } => match roles.job(&jid) {
             Ok(m) => super::jobs::view(m, &what, &roles),
+            Err(e) => e,
+        },
+        RestRequest::Vertex { jid, vid, what } => match roles.job(&jid) {
+            Ok(m) => super::vertices::view(m, &vid, &what, &roles),
             Err(e) => e,
         },
         other => RestReply::error(501, format!("not implemented yet: {other:?}")),

@@ -12,6 +12,11 @@
 //! | [`cluster`] | `ClusterOverviewHandler`, `DashboardConfigHandler`, `TaskManagersHandler` | cluster, JobManager and TaskManager answers |
 //! | [`jobs`] | `JobDetailsHandler`, `JobPlanHandler`, `JobExceptionsHandler`, … | a job's answers |
 //! | [`dataflow`] | the dashboard's job graph | a running job's picture, laid out in Rust, as SVG |
+//! | [`vertices`] | `JobVertexDetailsHandler`, `JobVertexBackPressureHandler`, … | a job vertex's answers |
+//! | [`checkpoints`] | `CheckpointingStatisticsHandler`, … | a job's checkpoint statistics |
+//! | [`applications`] | `ApplicationsOverviewHandler`, `ApplicationDetailsHandler` | applications |
+//! | [`executions`] | `JobVertexDetailsInfo`, `IOMetricsInfo` | executions as the answers describe them |
+//! | [`metrics`] | `AggregatingMetricsHandler`, `StatsSummaryDto` | metric lists, aggregations, percentiles |
 //! | [`web`] | `flink-runtime-web`'s dashboard | the web UI's files, compiled into the binary |
 //!
 //! A request never touches the JobManager's state from the HTTP task: the
@@ -33,14 +38,19 @@
 //! (cancel, savepoint, stop, submit) handed to the Dispatcher.
 
 pub mod answer;
+pub mod applications;
+pub mod checkpoints;
 pub mod cluster;
 pub mod dataflow;
 pub mod endpoint;
+pub mod executions;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod roles;
 pub mod routes;
 pub mod server;
+pub mod vertices;
 pub mod web;
 
 use crate::graph::JobId;
