@@ -11,6 +11,8 @@
 //! | [`roles`] | the handlers' `RestfulGateway` | what an answer may read and change |
 //! | [`cluster`] | `ClusterOverviewHandler`, `DashboardConfigHandler`, `TaskManagersHandler` | cluster, JobManager and TaskManager answers |
 //! | [`jobs`] | `JobDetailsHandler`, `JobPlanHandler`, `JobExceptionsHandler`, … | a job's answers |
+//! | [`control`] | `JobCancellationHandler`, `SavepointHandlers`, `StopWithSavepointHandler`, `CheckpointHandlers` | cancel, savepoints, stop, checkpoints on demand |
+//! | [`jars`] | `JarUploadHandler`, `JarListHandler`, `JarRunHandler`, `JarDeleteHandler`, `JobSubmitHandler` | job files uploaded, run, deleted; `POST /jobs` |
 //! | [`web`] | `flink-runtime-web`'s dashboard | the web UI's files, compiled into the binary |
 //!
 //! A request never touches the JobManager's state from the HTTP task: the
@@ -33,8 +35,10 @@
 
 pub mod answer;
 pub mod cluster;
+pub mod control;
 pub mod endpoint;
 pub mod http;
+pub mod jars;
 pub mod jobs;
 pub mod roles;
 pub mod routes;
@@ -153,6 +157,8 @@ pub enum RestRequest {
         jid: String,
         /// Stop the job after the savepoint (stop-with-savepoint).
         stop: bool,
+        /// The request body (JSON: `targetDirectory`, `cancel-job`, `drain`).
+        body: Vec<u8>,
     },
     /// `GET /jobs/:jid/savepoints/:triggerid`.
     SavepointStatus {
