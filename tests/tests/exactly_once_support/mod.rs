@@ -61,7 +61,10 @@ pub fn expected_sums(keys: u64, count: u64) -> BTreeMap<String, i64> {
 /// since every record adds 1, the updates of a key must be exactly
 /// 1, 2, …, n in order. A record lost, or delivered twice (a replay after
 /// a restart that was already committed), breaks the sequence.
-pub fn check_exactly_once(updates: &[Value], expected: &BTreeMap<String, i64>) -> Result<(), String> {
+pub fn check_exactly_once(
+    updates: &[Value],
+    expected: &BTreeMap<String, i64>,
+) -> Result<(), String> {
     let mut last: BTreeMap<String, i64> = BTreeMap::new();
     for (i, u) in updates.iter().enumerate() {
         let Value::Pair(k, n) = u else {
@@ -86,4 +89,3 @@ pub fn check_exactly_once(updates: &[Value], expected: &BTreeMap<String, i64>) -
     }
     Ok(())
 }
-
