@@ -36,6 +36,9 @@ pub struct LeaderInfo {
     pub leader: String,
     /// Its RPC address.
     pub addr: String,
+    /// Its REST address (host:port), if it serves REST: where a standby
+    /// JobManager sends REST clients.
+    pub rest: Option<String>,
 }
 
 /// Requests to the coordinator.
@@ -47,6 +50,8 @@ pub enum CoordRequest {
         candidate: String,
         /// Its RPC address.
         addr: String,
+        /// Its REST address, if it serves REST.
+        rest: Option<String>,
         /// Lease length (ms).
         lease_ms: u64,
     },
@@ -143,6 +148,7 @@ impl CoordState {
             CoordRequest::Campaign {
                 candidate,
                 addr,
+                rest,
                 lease_ms,
             } => {
                 if !valid {
@@ -151,6 +157,7 @@ impl CoordState {
                         token: self.last_token,
                         leader: candidate,
                         addr,
+                        rest,
                     };
                     ctx.emit(EventKind::LeaderElected {
                         leader: info.leader.clone(),
@@ -320,6 +327,7 @@ mod tests {
             CoordRequest::Campaign {
                 candidate: who.into(),
                 addr: format!("{who}:6123"),
+                rest: Some(format!("{who}:8081")),
                 lease_ms: 1_000,
             },
             now,

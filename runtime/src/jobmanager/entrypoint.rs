@@ -106,6 +106,7 @@ pub async fn run_jobmanager(
     let mut client = HaClient::new(ctx.clone(), ha.coordinator.clone());
     let advertise = cfg.advertise.clone().unwrap_or_else(|| cfg.bind.clone());
     let pause = Duration::from_millis((ha.lease_ms / 3).max(1));
+    let rest_addr = rest.map(|r| r.advertised(&advertise));
     loop {
         // Standby: campaign until elected (or told to stop).
         if let Some(r) = rest {
@@ -115,7 +116,12 @@ pub async fn run_jobmanager(
         let token = tokio::select! {
             biased;
             () = shutdown.as_mut() => break,
-            token = super::leader_election::campaign(&ctx, &mut client, &ha, &advertise) => token,
+            token = super::leader_election::campaign(
+                &ctx, &mut client, &ha, &advertise, rest_addr.as_deref(),
+                |leader| if let Some(r) = rest {
+                    r.leadership.send_replace(Leadership::Standby { leader: leader.rest.clone() });
+                },
+            ) => token,
         };
         tracing::info!(%token, "gained leadership");
         let served = serve(
@@ -209,7 +215,11 @@ async fn serve<F: Future<Output = ()>>(
         writers: BTreeMap::new(),
         token,
         ha_ops: None,
-        rest_cfg: cfg.rest.clone().unwrap_or_default(),
+        // `GET /jars` names the address actually bound.
+        rest_cfg: RestConfig {
+            bind: rest.map_or_else(String::new, |e| e.addr.clone()),
+            ..cfg.rest.clone().unwrap_or_default()
+        },
         rest_store: RestStore::default(),
     };
     if let Some((client, token)) = leader {

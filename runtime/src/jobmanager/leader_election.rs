@@ -9,34 +9,44 @@
 //! fenced by its token, and tells the event loop when the lease is lost,
 //! before anyone else can be given it.
 //!
+//! A candidate publishes its REST address with its campaign, so that the
+//! leader's is known to every standby (whose REST endpoint answers with it).
+//!
 //! In: the coordinator's answers; the loop's HA writes. Out: the token
-//! on election; [`Inbound::LeadershipLost`] to the loop.
+//! on election, the current leader to a standby; [`Inbound::LeadershipLost`] to the loop.
 
 use super::inbox::Inbound;
 use super::outbox::HaOp;
 use crate::events::HostCtx;
-use crate::ha::{CoordRequest, CoordResponse, HaClient};
+use crate::ha::{CoordRequest, CoordResponse, HaClient, LeaderInfo};
 use crate::ids::FencingToken;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Campaigns at the coordinator until this JobManager is elected; its token.
+/// Campaigns at the coordinator until this JobManager is elected; its
+/// token. `rest` is this JobManager's REST address, published with its
+/// leadership; `on_other_leader` hears of each answer naming another
+/// leader (a standby's REST endpoint sends clients there).
 pub async fn campaign(
     ctx: &HostCtx,
     client: &mut HaClient,
     ha: &crate::config::HaConfig,
     advertise: &str,
+    rest: Option<&str>,
+    mut on_other_leader: impl FnMut(&LeaderInfo),
 ) -> FencingToken {
     loop {
         let req = CoordRequest::Campaign {
             candidate: ctx.host.clone(),
             addr: advertise.to_string(),
+            rest: rest.map(str::to_string),
             lease_ms: ha.lease_ms,
         };
-        if let Ok(CoordResponse::Leader(Some(l))) = client.call(req, ha.lease_ms / 3).await
-            && l.leader == ctx.host
-        {
-            return l.token;
+        if let Ok(CoordResponse::Leader(Some(l))) = client.call(req, ha.lease_ms / 3).await {
+            if l.leader == ctx.host {
+                return l.token;
+            }
+            on_other_leader(&l);
         }
         tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
     }

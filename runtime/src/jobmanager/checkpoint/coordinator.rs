@@ -87,6 +87,11 @@ pub struct CheckpointCoordinator {
     pub completed: u64,
     /// A savepoint asked for and not yet triggered: `Some(stop)`.
     pub requested_savepoint: Option<bool>,
+    /// A checkpoint asked for ahead of its interval (REST's
+    /// `POST /jobs/:jid/checkpoints`), not yet triggered.
+    pub requested_checkpoint: bool,
+    /// Why the latest savepoint failed (aborted or not written), if one did.
+    pub savepoint_failure: Option<String>,
     /// Savepoints written (described paths).
     pub savepoints: Vec<String>,
     /// Where the latest completed checkpoint was written.
@@ -138,6 +143,8 @@ impl CheckpointCoordinator {
             latest: None,
             completed: 0,
             requested_savepoint: None,
+            requested_checkpoint: false,
+            savepoint_failure: None,
             savepoints: Vec::new(),
             last_checkpoint_path: None,
             stats: super::stats::CheckpointStats::default(),
@@ -158,12 +165,22 @@ impl CheckpointCoordinator {
     /// Asks for a savepoint (`triggerSavepoint`, or `stopWithSavepoint`);
     /// the next tick triggers it.
     pub fn request_savepoint(&mut self, stop: bool) -> Result<(), SavepointError> {
-        if self.requested_savepoint.is_some() || self.pending.as_ref().is_some_and(|p| p.savepoint)
-        {
+        if self.savepoint_in_progress() {
             return Err(SavepointError::InProgress);
         }
         self.requested_savepoint = Some(stop);
         Ok(())
+    }
+
+    /// Asks for a checkpoint now, ahead of the interval (Flink's
+    /// `triggerCheckpoint` from REST); the next tick triggers it.
+    pub fn request_checkpoint(&mut self) {
+        self.requested_checkpoint = true;
+    }
+
+    /// Whether a savepoint is asked for or under way.
+    pub fn savepoint_in_progress(&self) -> bool {
+        self.requested_savepoint.is_some() || self.pending.as_ref().is_some_and(|p| p.savepoint)
     }
 
     /// Triggers a requested savepoint, or the next checkpoint when it is
@@ -174,6 +191,7 @@ impl CheckpointCoordinator {
         }
         let (savepoint, stop) = match self.requested_savepoint.take() {
             Some(stop) => (true, stop),
+            None if std::mem::take(&mut self.requested_checkpoint) => (false, false),
             None => {
                 let interval = self.interval_ms?;
                 if now < self.next_trigger_at {
@@ -309,6 +327,9 @@ impl CheckpointCoordinator {
                 let cause = format!("cannot write {}: {e}", self.storage.describe(&path));
                 tracing::error!(job = %self.job, checkpoint = %done.id, %cause, "checkpoint storage failed");
                 self.stats.failed(done.id, self.ctx.now_ms(), &cause);
+                if done.savepoint {
+                    self.savepoint_failure = Some(cause.clone());
+                }
                 self.ctx.emit(EventKind::CheckpointAborted {
                     job: self.job,
                     id: done.id,
@@ -366,6 +387,9 @@ impl CheckpointCoordinator {
     pub fn abort(&mut self, cause: &str) {
         if let Some(p) = self.pending.take() {
             self.stats.failed(p.id, self.ctx.now_ms(), cause);
+            if p.savepoint {
+                self.savepoint_failure = Some(format!("savepoint {} aborted: {cause}", p.id));
+            }
             self.ctx.emit(EventKind::CheckpointAborted {
                 job: self.job,
                 id: p.id,

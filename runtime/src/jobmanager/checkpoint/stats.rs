@@ -203,8 +203,18 @@ mod tests {
             size,
             alignment_ms: at - 100,
         };
-        st.acknowledged(CheckpointId(1), ExecutionVertexId::new(0, 0), ack(110, 5), 2);
-        st.acknowledged(CheckpointId(1), ExecutionVertexId::new(1, 0), ack(130, 7), 2);
+        st.acknowledged(
+            CheckpointId(1),
+            ExecutionVertexId::new(0, 0),
+            ack(110, 5),
+            2,
+        );
+        st.acknowledged(
+            CheckpointId(1),
+            ExecutionVertexId::new(1, 0),
+            ack(130, 7),
+            2,
+        );
         assert_eq!(st.in_progress(), 1);
         st.completed(CheckpointId(1), 131, Some("chk-1".into()));
         let r = st

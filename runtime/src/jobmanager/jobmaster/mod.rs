@@ -474,6 +474,18 @@ impl JobMaster {
         self.checkpoints.request_savepoint(stop)
     }
 
+    /// Asks for a checkpoint now (REST's `POST /jobs/:jid/checkpoints`).
+    pub fn request_checkpoint(&mut self) -> Result<(), SavepointError> {
+        if self.status != JobStatus::Running {
+            return Err(SavepointError::NotRunning {
+                job: self.id,
+                status: self.status,
+            });
+        }
+        self.checkpoints.request_checkpoint();
+        Ok(())
+    }
+
     /// Timers: due restarts and checkpoint triggers.
     pub fn tick(&mut self, out: &mut Outbox) {
         let now = self.ctx.now_ms();

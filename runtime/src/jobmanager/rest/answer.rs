@@ -19,9 +19,24 @@ use crate::jobmanager::outbox::Outbox;
 
 /// Answers one request.
 pub fn answer(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> RestReply {
-    let _ = &mut roles;
-    let _ = out;
+    use super::{control, jars};
+    let r = &mut roles;
     match req {
+        // Control and submission: through the Dispatcher and the
+        // JobMasters, as a client's requests (control.rs, jars.rs).
+        RestRequest::Cancel { jid } => control::cancel(r, &jid, out),
+        RestRequest::TriggerSavepoint { jid, stop, body } => {
+            control::trigger_savepoint(r, &jid, stop, &body)
+        }
+        RestRequest::SavepointStatus { jid, trigger } => {
+            control::savepoint_status(r, &jid, &trigger)
+        }
+        RestRequest::TriggerCheckpoint { jid } => control::trigger_checkpoint(r, &jid),
+        RestRequest::SubmitJob { body } => jars::submit_job(r, &body, out),
+        RestRequest::UploadJar { filename, contents } => jars::upload(r, &filename, contents),
+        RestRequest::Jars => jars::list(r),
+        RestRequest::RunJar { id, body } => jars::run(r, &id, &body, out),
+        RestRequest::DeleteJar { id } => jars::delete(r, &id),
         // Read-only answers.
         RestRequest::Config => super::cluster::config(&roles),
         RestRequest::Overview => super::cluster::overview(&roles),
@@ -45,6 +60,5 @@ pub fn answer(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> RestR
             Ok(m) => super::vertices::view(m, &vid, &what, &roles),
             Err(e) => e,
         },
-        other => RestReply::error(501, format!("not implemented yet: {other:?}")),
     }
 }

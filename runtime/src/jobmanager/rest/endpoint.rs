@@ -21,6 +21,20 @@ pub struct RestEndpoint {
     task: tokio::task::JoinHandle<()>,
 }
 
+impl RestEndpoint {
+    /// The address other hosts reach: the bound one, with the host of the
+    /// advertised RPC address (`advertise`) when bound to every interface
+    /// (`0.0.0.0:8081`). A leader publishes it for its standbys.
+    pub fn advertised(&self, advertise: &str) -> String {
+        match (self.addr.rsplit_once(':'), advertise.rsplit_once(':')) {
+            (Some((ip, port)), Some((host, _))) if ip == "0.0.0.0" || ip == "[::]" => {
+                format!("{host}:{port}")
+            }
+            _ => self.addr.clone(),
+        }
+    }
+}
+
 impl Drop for RestEndpoint {
     fn drop(&mut self) {
         self.task.abort();

@@ -2,6 +2,11 @@
 //! its reply back as HTTP (Flink's `AbstractRestHandler` with its
 //! `HandlerRequest` and the JSON it writes), and reading queries and bodies.
 //!
+//! A standby JobManager (high availability) answers every request with a
+//! `307 Temporary Redirect` to the same URL on the leader's REST address
+//! ([`redirect_standby`]), with Flink's error body saying so; while no
+//! leader is known it answers 503, as Flink's `LeaderRetrievalHandler`.
+//!
 //! In: a [`RestRequest`], a raw query or body. Out: an HTTP [`Response`]
 //! with Flink's content type; errors as `{"errors": [...]}`.
 
@@ -10,7 +15,9 @@ use super::{RestReply, RestRequest};
 use crate::jobmanager::inbox::Inbound;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
@@ -32,9 +39,7 @@ pub async fn ask(state: &RestState, req: RestRequest) -> Response {
         Leadership::Standby { leader } => json(RestReply::error(
             503,
             match leader {
-                Some(addr) => format!(
-                    "This JobManager is not the leader. The leader's RPC address is {addr}."
-                ),
+                Some(addr) => not_the_leader(&addr),
                 None => "This JobManager is not the leader, and no leader is known yet.".into(),
             },
         )),
@@ -43,6 +48,35 @@ pub async fn ask(state: &RestState, req: RestRequest) -> Response {
             "The JobManager is not serving yet (no leader has been elected).",
         )),
     }
+}
+
+/// A standby's words for where the leader is.
+fn not_the_leader(addr: &str) -> String {
+    format!("This JobManager is not the leader: the leader's REST API is at http://{addr}")
+}
+
+/// Middleware before every route: a standby that knows the leader
+/// redirects (307, keeping the method and body) to the same path and
+/// query on the leader's REST address; otherwise the request goes on.
+pub async fn redirect_standby(
+    State(state): State<RestState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let leader = match &*state.leadership.borrow() {
+        Leadership::Standby { leader: Some(addr) } => Some(addr.clone()),
+        _ => None,
+    };
+    let Some(addr) = leader else {
+        return next.run(req).await;
+    };
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("http://{addr}{path}");
+    let mut resp = json(RestReply::error(307, not_the_leader(&addr)));
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
 }
 
 /// A [`RestReply`] as an HTTP answer, with Flink's content type.

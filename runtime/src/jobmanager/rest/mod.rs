@@ -17,6 +17,8 @@
 //! | [`applications`] | `ApplicationsOverviewHandler`, `ApplicationDetailsHandler` | applications |
 //! | [`executions`] | `JobVertexDetailsInfo`, `IOMetricsInfo` | executions as the answers describe them |
 //! | [`metrics`] | `AggregatingMetricsHandler`, `StatsSummaryDto` | metric lists, aggregations, percentiles |
+//! | [`control`] | `JobCancellationHandler`, `SavepointHandlers`, `StopWithSavepointHandler`, `CheckpointHandlers` | cancel, savepoints, stop, checkpoints on demand |
+//! | [`jars`] | `JarUploadHandler`, `JarListHandler`, `JarRunHandler`, `JarDeleteHandler`, `JobSubmitHandler` | job files uploaded, run, deleted; `POST /jobs` |
 //! | [`web`] | `flink-runtime-web`'s dashboard | the web UI's files, compiled into the binary |
 //!
 //! A request never touches the JobManager's state from the HTTP task: the
@@ -41,10 +43,12 @@ pub mod answer;
 pub mod applications;
 pub mod checkpoints;
 pub mod cluster;
+pub mod control;
 pub mod dataflow;
 pub mod endpoint;
 pub mod executions;
 pub mod http;
+pub mod jars;
 pub mod jobs;
 pub mod metrics;
 pub mod roles;
@@ -165,6 +169,8 @@ pub enum RestRequest {
         jid: String,
         /// Stop the job after the savepoint (stop-with-savepoint).
         stop: bool,
+        /// The request body (JSON: `targetDirectory`, `cancel-job`, `drain`).
+        body: Vec<u8>,
     },
     /// `GET /jobs/:jid/savepoints/:triggerid`.
     SavepointStatus {

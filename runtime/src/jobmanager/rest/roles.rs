@@ -26,6 +26,16 @@ pub struct RestStore {
     pub counter: u64,
 }
 
+impl RestStore {
+    /// A new deterministic id (32 hex digits, as Flink's `TriggerId`):
+    /// the hash of the counter, what it names and what it is about (the
+    /// same hash as the graphs' ids), so the simulator replays them.
+    pub fn next_id(&mut self, what: &str, about: &str) -> String {
+        self.counter += 1;
+        JobId::from_parts(&["rest", what, about, &self.counter.to_string()]).to_string()
+    }
+}
+
 /// A job file uploaded through `POST /jars/upload`.
 #[derive(Debug, Clone)]
 pub struct UploadedJar {
@@ -35,6 +45,9 @@ pub struct UploadedJar {
     pub uploaded_ms: u64,
     /// Its contents.
     pub contents: Vec<u8>,
+    /// The programs in it (`entry` in `GET /jars`): the job's name, or
+    /// the application's.
+    pub entry: Vec<String>,
 }
 
 /// A savepoint (or stop-with-savepoint) triggered over REST.

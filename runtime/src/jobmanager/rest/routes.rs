@@ -92,6 +92,10 @@ pub fn router(state: RestState) -> Router {
         .route("/web/{file}", get(super::web::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::http::redirect_standby,
+        ))
         .with_state(state)
 }
 
@@ -196,12 +200,32 @@ async fn trigger_checkpoint(State(s): State<RestState>, Path(jid): Path<String>)
     ask(&s, RestRequest::TriggerCheckpoint { jid }).await
 }
 
-async fn trigger_savepoint(State(s): State<RestState>, Path(jid): Path<String>) -> Response {
-    ask(&s, RestRequest::TriggerSavepoint { jid, stop: false }).await
+async fn trigger_savepoint(
+    State(s): State<RestState>,
+    Path(jid): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    savepoint(&s, jid, false, body).await
 }
 
-async fn stop_with_savepoint(State(s): State<RestState>, Path(jid): Path<String>) -> Response {
-    ask(&s, RestRequest::TriggerSavepoint { jid, stop: true }).await
+async fn stop_with_savepoint(
+    State(s): State<RestState>,
+    Path(jid): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    savepoint(&s, jid, true, body).await
+}
+
+async fn savepoint(
+    s: &RestState,
+    jid: String,
+    stop: bool,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match body_or_error(body) {
+        Ok(body) => ask(s, RestRequest::TriggerSavepoint { jid, stop, body }).await,
+        Err(e) => json(e),
+    }
 }
 
 async fn savepoint_status(

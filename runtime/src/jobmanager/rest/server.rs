@@ -36,9 +36,9 @@ pub enum Leadership {
     None,
     /// This JobManager leads: its event loop's inbox.
     Leader(mpsc::UnboundedSender<Inbound>),
-    /// This JobManager is a standby; the leader's RPC address, if known.
+    /// This JobManager is a standby; the leader's REST address, if known.
     Standby {
-        /// The leader's RPC address (host:port).
+        /// The leader's REST address (host:port), as it published it.
         leader: Option<String>,
     },
 }
