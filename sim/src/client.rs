@@ -450,29 +450,30 @@ impl Env {
             jobmanager: jobmanager.clone(),
             jobs,
         });
-        self.deployments
-            .borrow_mut()
-            .requests
-            .push(DeployRequest::Start {
-                cluster: cluster.to_string(),
-                application,
-            });
-        while !self.deployments.borrow().started.contains(cluster) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        let start = DeployRequest::Start {
+            cluster: cluster.to_string(),
+            application,
+        };
+        self.ask_environment(start, |d| d.started.contains(cluster))
+            .await;
         jobmanager
     }
 
     /// Asks the environment to stop a cluster, and waits until it did.
     async fn tear_down(&self, cluster: &str, reason: String) {
-        self.deployments
-            .borrow_mut()
-            .requests
-            .push(DeployRequest::TearDown {
-                cluster: cluster.to_string(),
-                reason,
-            });
-        while !self.deployments.borrow().torn_down.contains(cluster) {
+        let stop = DeployRequest::TearDown {
+            cluster: cluster.to_string(),
+            reason,
+        };
+        self.ask_environment(stop, |d| d.torn_down.contains(cluster))
+            .await;
+    }
+
+    /// Hands a request to the environment (carried out between two steps)
+    /// and waits, a millisecond at a time, until `done` says it happened.
+    async fn ask_environment(&self, request: DeployRequest, done: impl Fn(&Deployments) -> bool) {
+        self.deployments.borrow_mut().requests.push(request);
+        while !done(&self.deployments.borrow()) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
