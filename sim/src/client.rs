@@ -2,7 +2,7 @@
 //! `client` host.
 //!
 //! Flink's client turns a program into a JobGraph (on the client) and hands
-//! it to a cluster through `ClusterClient`; here [`Env`] does the same with
+//! it to a cluster through `ClusterClient`; here `Env` does the same with
 //! the scenario's jobs, over the runtime's real [`ClusterClient`]. What
 //! comes in: the scenario (jobs, their times, programs), the requests a
 //! fault timeline or a UI makes of a job ([`ClientAction`]), and, in job and
@@ -13,10 +13,10 @@
 //! and the deploy and tear-down requests that the simulation carries out
 //! between two steps.
 //!
-//! - [`Env::run_session`]: a session cluster's client. It runs every
+//! - `Env::run_session`: a session cluster's client. It runs every
 //!   program's `main`, submits each job when it is due to the one
 //!   JobManager (or the leader), and polls results until every job ended.
-//! - [`Env::run_deploying`]: job and application mode. Per program it
+//! - `Env::run_deploying`: job and application mode. Per program it
 //!   deploys clusters (one per job, or one per application), submits or
 //!   watches, and tears each cluster down when its work is done.
 
