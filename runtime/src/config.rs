@@ -61,6 +61,9 @@ pub struct JobManagerConfig {
     /// (Flink's `ApplicationDispatcherBootstrap`); `None` for a session or
     /// job cluster, whose jobs come from a client.
     pub application: Option<crate::application::Application>,
+    /// The REST API and web UI (Flink's `rest.bind-address`/`rest.port`);
+    /// `None` serves none.
+    pub rest: Option<crate::jobmanager::rest::RestConfig>,
 }
 
 impl Default for JobManagerConfig {
@@ -78,6 +81,7 @@ impl Default for JobManagerConfig {
             ha: None,
             advertise: None,
             application: None,
+            rest: None,
         }
     }
 }

@@ -18,6 +18,11 @@ pub const JOBMANAGER_ADDR: &str = "jobmanager:6123";
 pub const COORDINATOR_ADDR: &str = "coordinator:2181";
 /// Every TaskManager's data port.
 pub const DATA_PORT: u16 = 6121;
+/// The REST port of every simulated JobManager (Flink's `rest.port`).
+pub const REST_PORT: u16 = 8081;
+/// The simulated cluster's wall clock at virtual time zero (turmoil's
+/// `epoch`; also the REST answers' epoch): 2026-11-24.
+pub const SIM_EPOCH_MS: u64 = 1_795_500_000_000;
 
 /// `turmoil::net` TCP.
 #[derive(Debug, Default, Clone, Copy)]

@@ -34,7 +34,9 @@
 
 pub use crate::client::{ClientAction, ClientJob, Deployments};
 use crate::client::{DeployRequest, Env};
-use crate::net::{COORDINATOR_ADDR, DATA_PORT, JOBMANAGER_ADDR, SimClock, TurmoilNetwork};
+use crate::net::{
+    COORDINATOR_ADDR, DATA_PORT, JOBMANAGER_ADDR, REST_PORT, SIM_EPOCH_MS, SimClock, TurmoilNetwork,
+};
 pub use crate::outcome::{JobOutcome, Outcome};
 use crate::scenario::{FaultAction, Mode, Provider, Scenario};
 use runtime::application::Application;
@@ -194,7 +196,7 @@ impl<'a> Simulation<'a> {
         let latency = Duration::from_millis(s.cluster.latency_ms);
         let sim = turmoil::Builder::new()
             .rng_seed(seed)
-            .epoch(UNIX_EPOCH + Duration::from_secs(1_795_500_000))
+            .epoch(UNIX_EPOCH + Duration::from_millis(SIM_EPOCH_MS))
             .simulation_duration(Duration::from_millis(s.duration_ms))
             .tick_duration(Duration::from_millis(1))
             .min_message_latency(latency)
@@ -283,6 +285,14 @@ impl<'a> Simulation<'a> {
             }),
             advertise: Some(advertise.clone()),
             application,
+            // Every simulated JobManager serves REST on its host's port
+            // 8081, as a real one does by default; it emits nothing unless
+            // asked, so traces do not change.
+            rest: Some(runtime::jobmanager::rest::RestConfig {
+                bind: format!("0.0.0.0:{REST_PORT}"),
+                epoch_ms: SIM_EPOCH_MS,
+                ..Default::default()
+            }),
         };
         let startup = c.jobmanager_startup_ms;
         self.add_host(host, Role::JobManager, startup, move |ctx| {

@@ -9,11 +9,9 @@
 //! and a FORWARD edge as straight lines. Where lines meet, the right
 //! box-drawing junction (`┬ ┴ ├ ┤ ┼`) is chosen from the directions that
 //! meet in the cell. Pure: the same graph and area give the same cells.
-//! The columns come from [`depths`], a longest-path layering over a petgraph
-//! graph in its topological order.
+//! The columns come from [`depths`], viz's longest-path layering over a
+//! petgraph graph in its topological order.
 
-use petgraph::algo::toposort;
-use petgraph::graph::{DiGraph, NodeIndex};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -486,26 +484,9 @@ pub fn widths(width: u16, ncols: usize, label_w: usize) -> (u16, u16) {
     (box_w.max(3) as u16, gap as u16)
 }
 
-/// Depth of each node: the longest path from a node without inputs (the
-/// layering of a layered drawing). Edges naming a node past `n` are
-/// ignored. Nodes are relaxed in petgraph's topological order; a cycle
-/// (which a validated dataflow never has) leaves every node at depth 0.
-pub fn depths(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
-    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(n, edges.len());
-    for _ in 0..n {
-        g.add_node(());
-    }
-    for &(a, b) in edges.iter().filter(|&&(a, b)| a < n && b < n) {
-        g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
-    }
-    let mut d = vec![0; n];
-    for v in toposort(&g, None).unwrap_or_default() {
-        for w in g.neighbors(v) {
-            d[w.index()] = d[w.index()].max(d[v.index()] + 1);
-        }
-    }
-    d
-}
+/// Depth of each node: the longest path from a node without inputs
+/// (viz's layered layout, shared with the web UI's pictures).
+pub use viz::layout::depths;
 
 #[cfg(test)]
 mod tests {
@@ -565,13 +546,5 @@ mod tests {
         );
         assert!(t.contains("HASH"), "{t}");
         assert!(t.contains("5/s"), "{t}");
-    }
-
-    #[test]
-    fn depth_is_longest_path() {
-        assert_eq!(
-            depths(4, &[(0, 1), (1, 2), (0, 2), (3, 2)]),
-            vec![0, 1, 2, 0]
-        );
     }
 }

@@ -17,6 +17,10 @@
 //!   [`cluster_dot`] with a [`ClusterDiagram`].
 //! - [`mod@render`]: DOT to SVG or PNG through Graphviz's `dot` program
 //!   (`graphviz_rust::exec_dot`), when installed.
+//! - [`layout`]: a layered layout in Rust (columns by longest path), for
+//!   the TUI's grid and for [`mod@svg`]: SVG pictures of a running job with
+//!   live status, records/s and back-pressure, drawn without Graphviz (the
+//!   web UI's job page).
 //!
 //! ```
 //! use viz::{Dataflow, View};
@@ -33,8 +37,10 @@
 //! ```
 
 pub mod dot;
+pub mod layout;
 pub mod model;
 pub mod render;
+pub mod svg;
 
 pub use dot::{ClusterDiagram, View, cluster_dot, cluster_graph, dot};
 pub use model::{

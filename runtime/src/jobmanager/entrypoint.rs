@@ -27,9 +27,13 @@ use super::dispatcher::Dispatcher;
 use super::inbox::Inbound;
 use super::outbox::{ConnId, HaOp, Outbox};
 use super::resourcemanager::ResourceManager;
+use super::rest::RestConfig;
+use super::rest::endpoint::RestEndpoint;
+use super::rest::roles::{RestStore, Roles};
+use super::rest::server::Leadership;
 use crate::config::JobManagerConfig;
 use crate::events::{EventKind, HostCtx};
-use crate::ha::{CoordRequest, CoordResponse, HaClient};
+use crate::ha::HaClient;
 use crate::ids::FencingToken;
 use crate::net::frame::{FrameReader, WireError, encode, handshake};
 use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager, ToTaskManager};
@@ -51,25 +55,51 @@ pub enum JobManagerError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The REST port could not be bound.
+    #[error(transparent)]
+    RestBind(#[from] super::rest::server::RestBindError),
+}
+
+/// Where a JobManager listens, once it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    /// The RPC port (TaskManagers and clients).
+    pub rpc: String,
+    /// The REST API and web UI, if served.
+    pub rest: Option<String>,
 }
 
 /// Runs a JobManager: binds, accepts TaskManagers and clients, and serves
 /// until `shutdown` completes; then it stops accepting, closes its
-/// connections and returns `Ok`. `ready` receives the bound address. With
+/// connections and returns `Ok`. `ready` receives the bound addresses. With
 /// high availability it first campaigns for leadership, serves while it
 /// leads, and campaigns again when it loses the lease.
 pub async fn run_jobmanager(
     ctx: HostCtx,
     cfg: JobManagerConfig,
-    mut ready: Option<tokio::sync::oneshot::Sender<String>>,
+    mut ready: Option<tokio::sync::oneshot::Sender<Bound>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), JobManagerError> {
     let mut shutdown = pin!(shutdown);
     ctx.emit(EventKind::HostStarted {
         role: crate::events::Role::JobManager,
     });
+    // The REST endpoint runs for the whole process, leader or standby;
+    // from here on the JobManager's events also reach `GET /events`.
+    let (rest, ctx) = match &cfg.rest {
+        Some(rest_cfg) => match super::rest::endpoint::start(&ctx, rest_cfg).await {
+            Ok((endpoint, tee)) => (Some(endpoint), tee),
+            Err(error) if rest_cfg.optional => {
+                tracing::warn!(%error, "serving without the REST API and web UI");
+                (None, ctx)
+            }
+            Err(error) => return Err(error.into()),
+        },
+        None => (None, ctx),
+    };
+    let rest = rest.as_ref();
     let Some(ha) = cfg.ha.clone() else {
-        serve(&ctx, &cfg, ready, None, &mut shutdown).await?;
+        serve(&ctx, &cfg, ready, None, rest, &mut shutdown).await?;
         tracing::info!("the JobManager shut down");
         return Ok(());
     };
@@ -78,10 +108,14 @@ pub async fn run_jobmanager(
     let pause = Duration::from_millis((ha.lease_ms / 3).max(1));
     loop {
         // Standby: campaign until elected (or told to stop).
+        if let Some(r) = rest {
+            r.leadership
+                .send_replace(Leadership::Standby { leader: None });
+        }
         let token = tokio::select! {
             biased;
             () = shutdown.as_mut() => break,
-            token = campaign(&ctx, &mut client, &ha, &advertise) => token,
+            token = super::leader_election::campaign(&ctx, &mut client, &ha, &advertise) => token,
         };
         tracing::info!(%token, "gained leadership");
         let served = serve(
@@ -89,6 +123,7 @@ pub async fn run_jobmanager(
             &cfg,
             ready.take(),
             Some((&mut client, token)),
+            rest,
             &mut shutdown,
         )
         .await?;
@@ -111,28 +146,6 @@ pub async fn run_jobmanager(
     Ok(())
 }
 
-/// Campaigns at the coordinator until this JobManager is elected; its token.
-async fn campaign(
-    ctx: &HostCtx,
-    client: &mut HaClient,
-    ha: &crate::config::HaConfig,
-    advertise: &str,
-) -> FencingToken {
-    loop {
-        let req = CoordRequest::Campaign {
-            candidate: ctx.host.clone(),
-            addr: advertise.to_string(),
-            lease_ms: ha.lease_ms,
-        };
-        if let Ok(CoordResponse::Leader(Some(l))) = client.call(req, ha.lease_ms / 3).await
-            && l.leader == ctx.host
-        {
-            return l.token;
-        }
-        tokio::time::sleep(Duration::from_millis((ha.lease_ms / 3).max(1))).await;
-    }
-}
-
 /// Why [`serve`] returned.
 enum Served {
     /// Leadership was lost, for this reason: campaign again.
@@ -146,8 +159,9 @@ enum Served {
 async fn serve<F: Future<Output = ()>>(
     ctx: &HostCtx,
     cfg: &JobManagerConfig,
-    ready: Option<tokio::sync::oneshot::Sender<String>>,
+    ready: Option<tokio::sync::oneshot::Sender<Bound>>,
     leader: Option<(&mut HaClient, FencingToken)>,
+    rest: Option<&RestEndpoint>,
     shutdown: &mut Pin<&mut F>,
 ) -> Result<Served, JobManagerError> {
     let (mut listener, bound) =
@@ -159,7 +173,10 @@ async fn serve<F: Future<Output = ()>>(
                 source,
             })?;
     if let Some(r) = ready {
-        let _ = r.send(bound);
+        let _ = r.send(Bound {
+            rpc: bound,
+            rest: rest.map(|e| e.addr.clone()),
+        });
     }
     let token = leader.as_ref().map_or(FencingToken::NONE, |(_, t)| *t);
     let (tx, mut inbox) = mpsc::unbounded_channel::<Inbound>();
@@ -192,6 +209,8 @@ async fn serve<F: Future<Output = ()>>(
         writers: BTreeMap::new(),
         token,
         ha_ops: None,
+        rest_cfg: cfg.rest.clone().unwrap_or_default(),
+        rest_store: RestStore::default(),
     };
     if let Some((client, token)) = leader {
         let ha = cfg.ha.clone().expect("leader implies HA");
@@ -206,7 +225,8 @@ async fn serve<F: Future<Output = ()>>(
         let (ops_tx, ops_rx) = mpsc::unbounded_channel::<HaOp>();
         jm.ha_ops = Some(ops_tx);
         background.push(tokio::spawn(
-            keep_lease(ctx.clone(), ha.clone(), token, ops_rx, tx.clone()).in_current_span(),
+            super::leader_election::keep_lease(ctx.clone(), ha.clone(), token, ops_rx, tx.clone())
+                .in_current_span(),
         ));
     }
     if let Some(app) = &cfg.application {
@@ -221,6 +241,9 @@ async fn serve<F: Future<Output = ()>>(
             )
             .in_current_span(),
         ));
+    }
+    if let Some(r) = rest {
+        r.leadership.send_replace(Leadership::Leader(tx.clone()));
     }
     let mut heartbeat =
         tokio::time::interval(Duration::from_millis(cfg.heartbeat_interval_ms.max(1)));
@@ -246,58 +269,14 @@ async fn serve<F: Future<Output = ()>>(
     // connection. Aborting the acceptor drops its set of connection tasks;
     // dropping the JobManager drops the writers' channels, which ends each
     // connection's writer task and closes its socket.
+    if let Some(r) = rest {
+        r.leadership.send_replace(Leadership::None);
+    }
     for b in background {
         b.abort();
     }
     drop(jm);
     result
-}
-
-/// Renews the leader lease and applies HA writes; reports a lost lease.
-async fn keep_lease(
-    ctx: HostCtx,
-    ha: crate::config::HaConfig,
-    token: FencingToken,
-    mut ops: mpsc::UnboundedReceiver<HaOp>,
-    inbox: mpsc::UnboundedSender<Inbound>,
-) {
-    let mut client = HaClient::new(ctx.clone(), ha.coordinator.clone());
-    let period = (ha.lease_ms / 3).max(1);
-    let mut last_ok = ctx.now_ms();
-    let mut renew = tokio::time::interval(Duration::from_millis(period));
-    loop {
-        tokio::select! {
-            biased;
-            op = ops.recv() => {
-                let Some(op) = op else { return };
-                let req = match op {
-                    HaOp::Put(key, value) => CoordRequest::Put { key, value, token },
-                    HaOp::Delete(key) => CoordRequest::Delete { key, token },
-                };
-                if let Ok(CoordResponse::Fenced { current }) = client.call(req, period).await {
-                    let _ = inbox.send(Inbound::LeadershipLost(format!("fenced by token {current}")));
-                    return;
-                }
-            }
-            _ = renew.tick() => {
-                let started = ctx.now_ms();
-                match client.call(CoordRequest::Renew { candidate: ctx.host.clone(), token }, period).await {
-                    Ok(CoordResponse::Ok) => last_ok = started,
-                    Ok(_) => {
-                        let _ = inbox.send(Inbound::LeadershipLost("the lease was taken over".into()));
-                        return;
-                    }
-                    Err(_) => {}
-                }
-                // Step down before the coordinator can hand the lease to
-                // someone else: our lease started no later than `last_ok`.
-                if ctx.now_ms() + period >= last_ok + ha.lease_ms {
-                    let _ = inbox.send(Inbound::LeadershipLost("the lease could not be renewed".into()));
-                    return;
-                }
-            }
-        }
-    }
 }
 
 async fn serve_connection(
@@ -385,6 +364,10 @@ struct JobManager {
     token: FencingToken,
     /// Writes to the HA stores, when leading with high availability.
     ha_ops: Option<mpsc::UnboundedSender<HaOp>>,
+    /// The REST endpoint's settings (defaults without one).
+    rest_cfg: RestConfig,
+    /// The REST endpoint's own state: uploads, savepoint triggers.
+    rest_store: RestStore,
 }
 
 impl JobManager {
@@ -415,6 +398,21 @@ impl JobManager {
             }
             Inbound::FromApplication(req, reply) => {
                 let resp = self.on_request(req, out);
+                let _ = reply.send(resp);
+            }
+            Inbound::Rest(req, reply) => {
+                let roles = Roles {
+                    dispatcher: &mut self.dispatcher,
+                    rm: &self.rm,
+                    store: &mut self.rest_store,
+                    cfg: &self.rest_cfg,
+                    now_ms: self.ctx.now_ms(),
+                };
+                let resp = super::rest::answer::answer(req, roles, out);
+                // A control call (a submission, a cancel) may have left
+                // requests for the roles, as a client's would.
+                self.route(out);
+                self.rm.try_allocate(out);
                 let _ = reply.send(resp);
             }
             Inbound::FromTm(conn, msg) => self.on_task_manager(conn, msg, out),

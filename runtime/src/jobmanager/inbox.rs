@@ -1,11 +1,12 @@
 //! The JobManager loop's inputs: what its connections, timers, lease
-//! keeper and the embedded application hand to the one event loop in
+//! keeper, the REST endpoint and the embedded application hand to the one event loop in
 //! [`entrypoint`](super::entrypoint).
 //!
 //! A leaf: the connection tasks and the application's `main` send these;
 //! only the loop receives them.
 
 use super::outbox::ConnId;
+use super::rest::{RestReply, RestRequest};
 use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager};
 use tokio::sync::{mpsc, oneshot};
 
@@ -29,6 +30,9 @@ pub enum Inbound {
     /// A request of the application's `main` running in this JobManager;
     /// the answer goes back on the oneshot.
     FromApplication(ClientRequest, oneshot::Sender<ClientResponse>),
+    /// A REST call (from the REST endpoint's HTTP tasks); the answer goes
+    /// back on the oneshot.
+    Rest(RestRequest, oneshot::Sender<RestReply>),
     /// A connection closed, and why.
     Closed(ConnId, String),
     /// The leader lease could not be renewed, or a write was fenced.

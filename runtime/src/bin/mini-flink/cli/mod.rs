@@ -98,7 +98,7 @@ pub async fn start_jobmanager(
     cfg: runtime::config::JobManagerConfig,
     failed: &'static str,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(String, JobManagerTask)> {
+) -> Result<(runtime::jobmanager::Bound, JobManagerTask)> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(runtime::jobmanager::run_jobmanager(
         ctx,

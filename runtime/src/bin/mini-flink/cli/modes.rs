@@ -46,6 +46,8 @@ pub struct ClusterModeArgs {
     slots: u32,
     #[command(flatten)]
     events: EventsArg,
+    #[command(flatten)]
+    rest: super::processes::RestArgs,
 }
 
 /// Which cluster a command starts.
@@ -91,19 +93,24 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
             Work::Application(app) => Some(app.clone()),
             Work::Job(_) => None,
         },
+        rest: a.rest.config(),
         ..JobManagerConfig::default()
     };
     let mut ctx = host_ctx("jobmanager".into(), a.events.events);
     ctx.seed = unique_seed();
     let shutdown = shutdown_signal()?;
-    let (addr, mut server) =
+    let (bound, mut server) =
         start_jobmanager(ctx, cfg, "the JobManager did not start", shutdown).await?;
+    let addr = bound.rpc;
     driver.jobmanager_up(&addr);
     let kind = match mode {
         Mode::Application => "Application",
         Mode::Job => "Job",
     };
     say!("{kind} cluster: JobManager on {addr}; TaskManager processes start on demand");
+    if let Some(rest) = &bound.rest {
+        say!("REST API and web UI on http://{rest}/");
+    }
     let work = async {
         match work {
             Work::Application(app) => {

@@ -20,6 +20,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use runtime::config::{HaConfig, JobManagerConfig, Placement, TaskManagerConfig};
 use runtime::jobmanager::checkpoint::storage::DirStorage;
+use runtime::jobmanager::rest::RestConfig;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,9 +108,58 @@ pub struct JobManagerArgs {
     #[arg(long, value_name = "DIR")]
     checkpoint_dir: Option<PathBuf>,
     #[command(flatten)]
+    rest: RestArgs,
+    #[command(flatten)]
     ha: HaArgs,
     #[command(flatten)]
     events: EventsArg,
+}
+
+/// The REST API and web UI of a JobManager.
+#[derive(Debug, Args)]
+pub struct RestArgs {
+    /// Address of the REST API and web UI (Flink's `rest.bind-address` and
+    /// `rest.port`); port 0 picks a free port [default: 127.0.0.1:8081,
+    /// skipped with a warning when that port is taken].
+    #[arg(long, value_name = "ADDR")]
+    pub rest_bind: Option<String>,
+    /// Serve no REST API and no web UI.
+    #[arg(long, conflicts_with = "rest_bind")]
+    pub no_rest: bool,
+    /// Largest REST request body accepted, in bytes (Flink's
+    /// `rest.server.max-content-length`).
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub rest_max_content_length: usize,
+}
+
+impl RestArgs {
+    /// The REST endpoint's settings, if one is served.
+    pub fn config(&self) -> Option<RestConfig> {
+        if self.no_rest {
+            return None;
+        }
+        Some(RestConfig {
+            bind: self
+                .rest_bind
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REST.to_string()),
+            optional: self.rest_bind.is_none(),
+            epoch_ms: epoch_now_ms(),
+            max_content_length: self.rest_max_content_length,
+            ..RestConfig::default()
+        })
+    }
+}
+
+/// Where the REST API listens unless told otherwise (Flink's default port).
+pub const DEFAULT_REST: &str = "127.0.0.1:8081";
+
+/// Wall-clock ms since 1970, now: the REST answers' epoch. Real processes
+/// only; the simulator sets a fixed epoch.
+fn epoch_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// `mini-flink taskmanager`.
@@ -163,6 +213,7 @@ pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
             Placement::Fill
         },
         storage: Arc::new(DirStorage::new(&checkpoint_dir)),
+        rest: a.rest.config(),
         ..JobManagerConfig::default()
     };
     // Candidates are told apart by name at the coordinator: with HA each
@@ -178,8 +229,16 @@ pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
         say!("JobManager campaigning for leadership at the coordinator {c}");
     }
     let shutdown = shutdown_signal()?;
-    let (addr, server) = start_jobmanager(ctx, cfg, "the JobManager stopped", shutdown).await?;
-    say!("JobManager listening on {addr}");
+    let (bound, server) = start_jobmanager(ctx, cfg, "the JobManager stopped", shutdown).await?;
+    say!("JobManager listening on {}", bound.rpc);
+    match &bound.rest {
+        Some(rest) => say!("REST API and web UI on http://{rest}/"),
+        None if !a.rest.no_rest => say!(
+            "No REST API: port {} is taken (choose one with --rest-bind)",
+            DEFAULT_REST
+        ),
+        None => {}
+    }
     say!(
         "Checkpoints and savepoints go to {}",
         checkpoint_dir.display()
