@@ -12,7 +12,7 @@
 //! | [`job_config`] | a job's checkpointing, restart and failover settings |
 //! | [`client`] | the client: compiles, submits, polls, fetches results |
 //! | [`application`] | a program's `main` that submits several jobs (application mode) |
-//! | [`ids`] | ResourceId, AllocationId, CheckpointId, FencingToken: identifiers every component shares |
+//! | [`ids`] | ResourceId, AllocationId, CheckpointId, FencingToken, SubtaskIndex, ExecutionVertexId: identifiers every component shares |
 //! | [`ha`] | high availability: leader election, fencing, job graph and checkpoint stores |
 //! | [`jobmanager`] | the JobManager: Dispatcher, ResourceManager (SlotManager), JobMaster (SlotPool, scheduler, failover), CheckpointCoordinator and checkpoint storage |
 //! | [`taskmanager`] | the TaskManager: TaskExecutor, TaskSlotTable, tasks, network stack |

@@ -2,7 +2,7 @@
 //! `client` host.
 //!
 //! Flink's client turns a program into a JobGraph (on the client) and hands
-//! it to a cluster through `ClusterClient`; here [`Env`] does the same with
+//! it to a cluster through `ClusterClient`; here `Env` does the same with
 //! the scenario's jobs, over the runtime's real [`ClusterClient`]. What
 //! comes in: the scenario (jobs, their times, programs), the requests a
 //! fault timeline or a UI makes of a job ([`ClientAction`]), and, in job and
@@ -13,10 +13,10 @@
 //! and the deploy and tear-down requests that the simulation carries out
 //! between two steps.
 //!
-//! - [`Env::run_session`]: a session cluster's client. It runs every
+//! - `Env::run_session`: a session cluster's client. It runs every
 //!   program's `main`, submits each job when it is due to the one
 //!   JobManager (or the leader), and polls results until every job ended.
-//! - [`Env::run_deploying`]: job and application mode. Per program it
+//! - `Env::run_deploying`: job and application mode. Per program it
 //!   deploys clusters (one per job, or one per application), submits or
 //!   watches, and tears each cluster down when its work is done.
 
@@ -450,29 +450,30 @@ impl Env {
             jobmanager: jobmanager.clone(),
             jobs,
         });
-        self.deployments
-            .borrow_mut()
-            .requests
-            .push(DeployRequest::Start {
-                cluster: cluster.to_string(),
-                application,
-            });
-        while !self.deployments.borrow().started.contains(cluster) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        let start = DeployRequest::Start {
+            cluster: cluster.to_string(),
+            application,
+        };
+        self.ask_environment(start, |d| d.started.contains(cluster))
+            .await;
         jobmanager
     }
 
     /// Asks the environment to stop a cluster, and waits until it did.
     async fn tear_down(&self, cluster: &str, reason: String) {
-        self.deployments
-            .borrow_mut()
-            .requests
-            .push(DeployRequest::TearDown {
-                cluster: cluster.to_string(),
-                reason,
-            });
-        while !self.deployments.borrow().torn_down.contains(cluster) {
+        let stop = DeployRequest::TearDown {
+            cluster: cluster.to_string(),
+            reason,
+        };
+        self.ask_environment(stop, |d| d.torn_down.contains(cluster))
+            .await;
+    }
+
+    /// Hands a request to the environment (carried out between two steps)
+    /// and waits, a millisecond at a time, until `done` says it happened.
+    async fn ask_environment(&self, request: DeployRequest, done: impl Fn(&Deployments) -> bool) {
+        self.deployments.borrow_mut().requests.push(request);
+        while !done(&self.deployments.borrow()) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }

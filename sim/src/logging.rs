@@ -14,9 +14,10 @@
 //! as they give a byte-identical trace.
 //!
 //! - [`init`]: the `sim` binary's subscriber (stderr, `RUST_LOG`, warnings
-//!   and errors by default), also for the TUI.
+//!   and errors by default), also for the TUI's headless `--dot`.
 //! - [`subscriber`]: the same format into any writer, with a given filter
-//!   (a test captures a run's log with [`LogBuffer`] this way).
+//!   (a test captures a run's log with [`LogBuffer`] this way, and the TUI
+//!   keeps its log there while it draws, to show it in its status line).
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -82,8 +83,15 @@ impl LogBuffer {
 
     /// Everything written so far, as text.
     pub fn text(&self) -> String {
+        self.text_from(0).0
+    }
+
+    /// What was written from byte `offset` on, and the offset to read on
+    /// from next time (a UI polls the log this way, a frame at a time).
+    pub fn text_from(&self, offset: usize) -> (String, usize) {
         let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&bytes).into_owned()
+        let new = bytes.get(offset..).unwrap_or_default();
+        (String::from_utf8_lossy(new).into_owned(), bytes.len())
     }
 }
 

@@ -193,8 +193,8 @@ impl Scenario {
         out
     }
 
-    /// The name of the cluster a job runs on: "job<N>" in job mode (N its
-    /// position in `jobs`), "app<N>" in application mode, `None` in session.
+    /// The name of the cluster a job runs on: `job<N>` in job mode (N its
+    /// position in `jobs`), `app<N>` in application mode, `None` in session.
     pub fn cluster_of_job(&self, job: usize) -> Option<String> {
         match self.mode {
             Mode::Session => None,

@@ -44,11 +44,43 @@ pub fn job_names(events: &[Event]) -> BTreeMap<JobId, String> {
         .collect()
 }
 
-/// Which TaskManager holds slots of which jobs after these events:
-/// TaskManager → job id → slots. A slot counts from its `SlotAllocated`
-/// until it is freed, or its TaskManager is lost, released or torn down.
-pub fn slots_held(events: &[Event]) -> BTreeMap<ResourceId, BTreeMap<JobId, u32>> {
-    let mut slots: BTreeMap<(ResourceId, u32), JobId> = BTreeMap::new();
+/// One allocation of a TaskManager's slot, as the trace tells it.
+#[derive(Debug, Clone, Copy)]
+struct SlotUse {
+    job: JobId,
+    /// When it was allocated (ms).
+    from: u64,
+    /// When it ended (ms); `None` while held.
+    to: Option<u64>,
+}
+
+/// Every slot's uses, by (TaskManager, slot index).
+type SlotUses = BTreeMap<(ResourceId, u32), Vec<SlotUse>>;
+
+/// Ends a slot's latest use at `t`, if it is still held.
+fn end_use(uses: &mut [SlotUse], t: u64) {
+    if let Some(last) = uses.last_mut()
+        && last.to.is_none()
+    {
+        last.to = Some(t);
+    }
+}
+
+/// Ends at `t` the uses of every slot on the TaskManagers that are `gone`.
+fn end_uses_on(slots: &mut SlotUses, t: u64, gone: impl Fn(&ResourceId) -> bool) {
+    for ((tm, _), uses) in slots.iter_mut() {
+        if gone(tm) {
+            end_use(uses, t);
+        }
+    }
+}
+
+/// Every slot's allocations, in order: (TaskManager, slot) → uses. A use
+/// ends at its `SlotFreed`; with `loss_frees`, also when its TaskManager is
+/// lost, released or torn down. The one fold of slot events that both the
+/// slots held now and the report's slot history read.
+fn slot_uses(events: &[Event], loss_frees: bool) -> SlotUses {
+    let mut slots = SlotUses::new();
     for e in events {
         match &e.kind {
             EventKind::SlotAllocated {
@@ -56,27 +88,47 @@ pub fn slots_held(events: &[Event]) -> BTreeMap<ResourceId, BTreeMap<JobId, u32>
                 resource_id,
                 slot,
                 ..
-            } => {
-                slots.insert((resource_id.clone(), *slot), *job);
-            }
+            } => slots
+                .entry((resource_id.clone(), *slot))
+                .or_default()
+                .push(SlotUse {
+                    job: *job,
+                    from: e.t,
+                    to: None,
+                }),
             EventKind::SlotFreed {
                 resource_id, slot, ..
             } => {
-                slots.remove(&(resource_id.clone(), *slot));
+                if let Some(uses) = slots.get_mut(&(resource_id.clone(), *slot)) {
+                    end_use(uses, e.t);
+                }
             }
             EventKind::TaskManagerLost { resource_id, .. }
-            | EventKind::WorkerReleased { resource_id } => {
-                slots.retain(|(tm, _), _| tm != resource_id);
+            | EventKind::WorkerReleased { resource_id }
+                if loss_frees =>
+            {
+                end_uses_on(&mut slots, e.t, |tm| tm == resource_id)
             }
-            EventKind::ClusterTornDown { hosts, .. } => {
-                slots.retain(|(tm, _), _| !hosts.iter().any(|h| tm == h));
+            EventKind::ClusterTornDown { hosts, .. } if loss_frees => {
+                end_uses_on(&mut slots, e.t, |tm| hosts.iter().any(|h| tm == h))
             }
             _ => {}
         }
     }
+    slots
+}
+
+/// Which TaskManager holds slots of which jobs after these events:
+/// TaskManager → job id → slots. A slot counts from its `SlotAllocated`
+/// until it is freed, or its TaskManager is lost, released or torn down.
+pub fn slots_held(events: &[Event]) -> BTreeMap<ResourceId, BTreeMap<JobId, u32>> {
     let mut held: BTreeMap<ResourceId, BTreeMap<JobId, u32>> = BTreeMap::new();
-    for ((tm, _), job) in slots {
-        *held.entry(tm).or_default().entry(job).or_default() += 1;
+    for ((tm, _), uses) in slot_uses(events, true) {
+        if let Some(u) = uses.last()
+            && u.to.is_none()
+        {
+            *held.entry(tm).or_default().entry(u.job).or_default() += 1;
+        }
     }
     held
 }
@@ -282,43 +334,19 @@ pub fn summary(s: &Scenario, seed: u64, o: &Outcome) -> String {
     }
     out.push_str("\nSlots (allocation -> job, from .. to)\n");
     let names = job_names(&o.events);
-    // (TaskManager, slot) -> [(job, from, to)]
-    type Uses = Vec<(String, u64, Option<u64>)>;
-    let mut slots: BTreeMap<(String, u32), Uses> = BTreeMap::new();
-    for e in &o.events {
-        match &e.kind {
-            EventKind::SlotAllocated {
-                job,
-                resource_id,
-                slot,
-                ..
-            } => {
-                let name = names.get(job).cloned().unwrap_or_else(|| job.to_string());
-                slots
-                    .entry((resource_id.to_string(), *slot))
-                    .or_default()
-                    .push((name, e.t, None));
-            }
-            EventKind::SlotFreed {
-                resource_id, slot, ..
-            } => {
-                if let Some(last) = slots
-                    .get_mut(&(resource_id.to_string(), *slot))
-                    .and_then(|v| v.last_mut())
-                    && last.2.is_none()
-                {
-                    last.2 = Some(e.t);
-                }
-            }
-            _ => {}
-        }
-    }
+    let slots = slot_uses(&o.events, false);
     for ((tm, slot), uses) in &slots {
         let parts: Vec<String> = uses
             .iter()
-            .map(|(job, from, to)| match to {
-                Some(t) => format!("{job} {}..{}", secs(*from), secs(*t)),
-                None => format!("{job} {}..", secs(*from)),
+            .map(|u| {
+                let job = names
+                    .get(&u.job)
+                    .cloned()
+                    .unwrap_or_else(|| u.job.to_string());
+                match u.to {
+                    Some(t) => format!("{job} {}..{}", secs(u.from), secs(t)),
+                    None => format!("{job} {}..", secs(u.from)),
+                }
             })
             .collect();
         let _ = writeln!(out, "  {tm} slot {slot}: {}", parts.join(", "));

@@ -18,6 +18,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use runtime::events::Event;
 use runtime::graph::JobGraph;
 use sim::Simulation;
+use sim::logging::LogBuffer;
 use sim::scenario::{FaultAction, Scenario};
 use std::sync::Arc;
 
@@ -152,6 +153,9 @@ pub struct App {
     status_age: (u64, f64),
     /// Set when the user asked to leave.
     pub quit: bool,
+    /// The log (`tracing`), kept in memory while the terminal is drawn,
+    /// and how far it has been read; see [`App::attach_log`].
+    log: Option<(LogBuffer, usize)>,
 }
 
 /// The dataflow pictures of a scenario's jobs.
@@ -197,6 +201,7 @@ impl App {
             status: None,
             status_age: (0, 0.0),
             quit: false,
+            log: None,
         }
     }
 
@@ -305,6 +310,7 @@ impl App {
                     }
                 }
                 self.pull();
+                self.show_log();
             }
             Mode::Replay => {
                 self.now_ms = (self.now_ms + ms).min(self.end_ms());
@@ -313,6 +319,29 @@ impl App {
         }
         if follow {
             self.seek(self.available());
+        }
+    }
+
+    /// Shows the log lines written into `log` from now on in the status
+    /// line, the latest one at a time (the TUI's subscriber writes there
+    /// rather than to the terminal it draws on).
+    pub fn attach_log(&mut self, log: LogBuffer) {
+        let (_, seen) = log.text_from(0);
+        self.log = Some((log, seen));
+    }
+
+    /// The latest line logged since the last look, to the status line
+    /// (unless it says something else than the log: that stays).
+    fn show_log(&mut self) {
+        let Some((log, seen)) = &mut self.log else {
+            return;
+        };
+        let (new, now) = log.text_from(*seen);
+        *seen = now;
+        let free = self.status.as_ref().is_none_or(|s| s.starts_with("log: "));
+        if free && let Some(line) = new.lines().rev().find(|l| !l.trim().is_empty()) {
+            self.status = Some(format!("log: {}", line.trim()));
+            self.status_age = (0, 0.0);
         }
     }
 

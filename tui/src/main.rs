@@ -11,6 +11,10 @@
 //! `cluster`, see `tui::pictures`) is printed as DOT, or written as SVG or
 //! PNG with Graphviz.
 //!
+//! The log (`tracing`, filtered by `RUST_LOG`; warnings and errors by
+//! default) is kept in memory while the terminal UI runs, its latest line
+//! shown in the status line; with `--dot` it goes to stderr.
+//!
 //! Errors in the scenario (or the trace) are printed before the terminal
 //! is touched (exit code 2). The terminal is restored on exit, on Ctrl-C
 //! (a key in raw mode, handled as quit) and on panic (ratatui's hook).
@@ -140,7 +144,20 @@ fn main() -> ExitCode {
         None => App::live(&scenario, cli.seed),
     };
     if let (Some(diagram), Some(at)) = (cli.dot, cli.at) {
+        // Headless: the log goes to stderr, as `sim`'s does.
+        sim::logging::init();
         return draw(&cli, &mut app, &scenario, diagram, at);
+    }
+    // While the terminal is drawn, the log (`RUST_LOG`, warnings and errors
+    // by default) goes into memory and shows in the status line: a line on
+    // stderr would tear the screen.
+    let log = sim::logging::LogBuffer::new();
+    let filter =
+        std::env::var("RUST_LOG").unwrap_or_else(|_| sim::logging::DEFAULT_FILTER.to_string());
+    if tracing::subscriber::set_global_default(sim::logging::subscriber(&filter, log.clone()))
+        .is_ok()
+    {
+        app.attach_log(log);
     }
     app.speed = cli.speed.clamp(tui::app::SPEEDS.0, tui::app::SPEEDS.1);
     app.paused = cli.paused;

@@ -257,3 +257,20 @@ fn the_elected_leader_is_shown() {
     assert_eq!(app.view.leader.as_deref(), Some("jobmanager-2"));
     assert!(app.view.elections >= 2);
 }
+
+/// The TUI's log never reaches the terminal it draws on: a line logged
+/// while the simulation runs shows in the status line instead.
+#[test]
+fn a_logged_line_shows_in_the_status_line() {
+    let mut app = App::live(&scenario("session.toml"), None);
+    let log = sim::logging::LogBuffer::new();
+    app.attach_log(log.clone());
+    app.advance(10);
+    assert_eq!(app.status, None);
+    let subscriber = sim::logging::subscriber("warn", log.clone());
+    tracing::subscriber::with_default(subscriber, || tracing::warn!("a warning"));
+    app.advance(10);
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.starts_with("log: "), "{status}");
+    assert!(status.ends_with("a warning"), "{status}");
+}

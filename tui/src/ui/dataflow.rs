@@ -183,6 +183,46 @@ fn idle_or(rate: u64, bp: u32) -> Style {
     }
 }
 
+/// How a dataflow view lays out its boxes: each node's column (its depth
+/// in the graph), how much text fits in a box, and the job's colour.
+struct Columns {
+    /// The drawing area (below the legend).
+    area: Rect,
+    /// Each node's column.
+    depth: Vec<usize>,
+    /// Characters that fit inside a box.
+    inner_w: usize,
+    /// The job's colour (grey without a job).
+    jc: Color,
+}
+
+impl Columns {
+    /// The layout of `nodes` boxes joined by `edges` (from, to, the length
+    /// of the edge's label) in `area`.
+    fn of(
+        area: Rect,
+        nodes: usize,
+        edges: impl Iterator<Item = (usize, usize, usize)>,
+        job: Option<&JobView>,
+    ) -> Columns {
+        let mut pairs = Vec::new();
+        let mut label_w = graph::MIN_LABEL;
+        for (from, to, label) in edges {
+            pairs.push((from, to));
+            label_w = label_w.max(label);
+        }
+        let depth = graph::depths(nodes, &pairs);
+        let ncols = depth.iter().max().map_or(1, |d| d + 1);
+        let (box_w, _) = graph::widths(area.width, ncols, label_w);
+        Columns {
+            area,
+            depth,
+            inner_w: box_w.saturating_sub(2) as usize,
+            jc: job.map_or(Color::Gray, |j| job_color(j.color)),
+        }
+    }
+}
+
 /// Operators and partitioning (the StreamGraph), chained edges double.
 pub fn condensed(
     app: &App,
@@ -191,20 +231,11 @@ pub fn condensed(
     area: Rect,
     buf: &mut Buffer,
 ) {
-    let area = legend(area, buf);
-    let pairs: Vec<(usize, usize)> = df.operator_edges.iter().map(|e| (e.from, e.to)).collect();
-    let depth = graph::depths(df.operators.len(), &pairs);
-    let ncols = depth.iter().max().map_or(1, |d| d + 1);
-    let label_w = df
+    let edges = df
         .operator_edges
         .iter()
-        .map(|e| e.partitioning.len())
-        .max()
-        .unwrap_or(0)
-        .max(graph::MIN_LABEL);
-    let (box_w, _) = graph::widths(area.width, ncols, label_w);
-    let inner_w = box_w.saturating_sub(2) as usize;
-    let jc = job.map_or(Color::Gray, |j| job_color(j.color));
+        .map(|e| (e.from, e.to, e.partitioning.len()));
+    let cols = Columns::of(legend(area, buf), df.operators.len(), edges, job);
     let nodes: Vec<Node> = df
         .operators
         .iter()
@@ -212,17 +243,17 @@ pub fn condensed(
         .map(|(i, op)| {
             let vname = &df.vertices[op.vertex].name;
             let state = vertex_state(job, vname);
-            let mut lines: Vec<Line> = wrap(&op.name, inner_w, 2)
+            let mut lines: Vec<Line> = wrap(&op.name, cols.inner_w, 2)
                 .into_iter()
                 .map(|l| {
                     Line::from(Span::styled(
                         l,
-                        Style::default().fg(jc).add_modifier(Modifier::BOLD),
+                        Style::default().fg(cols.jc).add_modifier(Modifier::BOLD),
                     ))
                 })
                 .collect();
             let full = format!("p{} {}", op.parallelism, op.kind);
-            let text = if full.chars().count() <= inner_w {
+            let text = if full.chars().count() <= cols.inner_w {
                 full
             } else {
                 format!("p{}", op.parallelism)
@@ -232,7 +263,7 @@ pub fn condensed(
                 Style::default().fg(Color::Gray),
             )));
             Node {
-                col: depth[i],
+                col: cols.depth[i],
                 lines,
                 border: Style::default().fg(if job.is_some() {
                     state_color(state)
@@ -283,7 +314,7 @@ pub fn condensed(
             style,
         });
     }
-    graph::draw(buf, area, &nodes, &edges, &labels);
+    graph::draw(buf, cols.area, &nodes, &edges, &labels);
 }
 
 /// Subtasks, channels and chains (the ExecutionGraph), where each runs.
@@ -294,20 +325,11 @@ pub fn parallel(
     area: Rect,
     buf: &mut Buffer,
 ) {
-    let area = legend(area, buf);
-    let pairs: Vec<(usize, usize)> = df.vertex_edges.iter().map(|e| (e.from, e.to)).collect();
-    let depth = graph::depths(df.vertices.len(), &pairs);
-    let ncols = depth.iter().max().map_or(1, |d| d + 1);
-    let label_w = df
+    let edges = df
         .vertex_edges
         .iter()
-        .map(|e| e.ship_strategy.len())
-        .max()
-        .unwrap_or(0)
-        .max(graph::MIN_LABEL);
-    let (box_w, _) = graph::widths(area.width, ncols, label_w);
-    let inner_w = box_w.saturating_sub(2) as usize;
-    let jc = job.map_or(Color::Gray, |j| job_color(j.color));
+        .map(|e| (e.from, e.to, e.ship_strategy.len()));
+    let cols = Columns::of(legend(area, buf), df.vertices.len(), edges, job);
     let mut nodes = Vec::new();
     let mut node_of: Vec<Vec<usize>> = Vec::new();
     for (vi, v) in df.vertices.iter().enumerate() {
@@ -315,7 +337,7 @@ pub fn parallel(
         let mut ids = Vec::new();
         for s in 0..v.parallelism {
             let idx = format!(" {}/{}", s + 1, v.parallelism);
-            let name = if v.name.chars().count() + idx.len() <= inner_w {
+            let name = if v.name.chars().count() + idx.len() <= cols.inner_w {
                 v.name.clone()
             } else {
                 short_chain(&v.name)
@@ -340,10 +362,13 @@ pub fn parallel(
             }
             ids.push(nodes.len());
             nodes.push(Node {
-                col: depth[vi],
+                col: cols.depth[vi],
                 lines: vec![
                     Line::from(vec![
-                        Span::styled(name, Style::default().fg(jc).add_modifier(Modifier::BOLD)),
+                        Span::styled(
+                            name,
+                            Style::default().fg(cols.jc).add_modifier(Modifier::BOLD),
+                        ),
                         Span::styled(idx, Style::default().fg(Color::White)),
                     ]),
                     Line::from(second),
@@ -397,5 +422,5 @@ pub fn parallel(
             style: idle_or(rate, bp),
         });
     }
-    graph::draw(buf, area, &nodes, &edges, &labels);
+    graph::draw(buf, cols.area, &nodes, &edges, &labels);
 }

@@ -8,14 +8,17 @@
 //! (Flink's `ApplicationDispatcherBootstrap`) and goes when `main` is done.
 //! Both start here with an active ResourceManager whose driver,
 //! [`LocalProcessDriver`], starts TaskManager processes on demand. In: an
-//! application or job file and the slots per TaskManager. Out: what the
-//! cluster did, printed, every process of it stopped, and an exit code
-//! that says whether the work succeeded.
+//! application or job file and the slots per TaskManager; Ctrl-C or
+//! SIGTERM (the [`shutdown_signal`] of the cluster processes), on which the
+//! JobManager stops and the cluster is torn down before its work is done.
+//! Out: what the cluster did, printed, every process of it stopped, and an
+//! exit code that says whether the work succeeded.
 
+use super::processes::shutdown_signal;
 use super::{
     EventsArg, ask, checkpoint_dir, compile, connect, host_ctx, start_jobmanager, unique_seed,
 };
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use runtime::application::Application;
 use runtime::client::result::result_text;
@@ -95,13 +98,9 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
     };
     let mut ctx = host_ctx("jobmanager".into(), a.events.events);
     ctx.seed = unique_seed();
-    let (bound, server) = start_jobmanager(
-        ctx,
-        cfg,
-        "the JobManager did not start",
-        std::future::pending(),
-    )
-    .await?;
+    let shutdown = shutdown_signal()?;
+    let (bound, mut server) =
+        start_jobmanager(ctx, cfg, "the JobManager did not start", shutdown).await?;
     let addr = bound.rpc;
     driver.jobmanager_up(&addr);
     let kind = match mode {
@@ -112,36 +111,52 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
     if let Some(rest) = &bound.rest {
         say!("REST API and web UI on http://{rest}/");
     }
-    let outcome = match work {
-        Work::Application(app) => {
-            say!(
-                "main() of application \"{}\" runs on the JobManager: {} job(s), {}",
-                app.name,
-                app.jobs.len(),
-                app.order
-            );
-            let status = done_rx.await.unwrap_or_else(|_| "UNKNOWN".into());
-            let mut client = connect(&addr).await?;
-            for j in ask("listing", client.list().await)? {
-                say!("  job {} \"{}\": {}", j.id, j.name, j.status);
+    let work = async {
+        match work {
+            Work::Application(app) => {
+                say!(
+                    "main() of application \"{}\" runs on the JobManager: {} job(s), {}",
+                    app.name,
+                    app.jobs.len(),
+                    app.order
+                );
+                let status = done_rx.await.unwrap_or_else(|_| "UNKNOWN".into());
+                let mut client = connect(&addr).await?;
+                for j in ask("listing", client.list().await)? {
+                    say!("  job {} \"{}\": {}", j.id, j.name, j.status);
+                }
+                say!("Application {status}; stopping the cluster");
+                Ok(status == "SUCCEEDED")
             }
-            say!("Application {status}; stopping the cluster");
-            status == "SUCCEEDED"
+            Work::Job(jg) => {
+                let mut client = connect(&addr).await?;
+                let id = ask("submitting", client.submit(jg).await)?;
+                say!("main() ran here, on the client: job {id} submitted to its own cluster");
+                let r = ask("polling", client.wait(id, 200).await)?;
+                say_raw!("{}", result_text(&r, false));
+                say!("Job {}; tearing the job cluster down", r.status);
+                Ok(r.status == JobStatus::Finished)
+            }
         }
-        Work::Job(jg) => {
-            let mut client = connect(&addr).await?;
-            let id = ask("submitting", client.submit(jg).await)?;
-            say!("main() ran here, on the client: job {id} submitted to its own cluster");
-            let r = ask("polling", client.wait(id, 200).await)?;
-            say_raw!("{}", result_text(&r, false));
-            say!("Job {}; tearing the job cluster down", r.status);
-            r.status == JobStatus::Finished
-        }
+    };
+    // The JobManager ends before the work on Ctrl-C or SIGTERM (or when it
+    // fails); the cluster is torn down all the same.
+    let outcome: Result<bool> = tokio::select! {
+        biased;
+        stopped = &mut server => match stopped {
+            Ok(Ok(())) => {
+                say!("The JobManager shut down (Ctrl-C or SIGTERM); tearing the cluster down");
+                Ok(false)
+            }
+            Ok(Err(e)) => Err(anyhow!(e)).context("the JobManager stopped"),
+            Err(e) => Err(anyhow!("the JobManager crashed: {e}")),
+        },
+        outcome = work => outcome,
     };
     driver.stop_all();
     server.abort();
     reporter.abort();
-    Ok(if outcome {
+    Ok(if outcome? {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -31,7 +31,8 @@ use tokio::signal::unix::{SignalKind, signal};
 /// managers send: the shutdown future of the cluster's processes. The
 /// SIGTERM handler is installed now, before the process starts serving,
 /// so that a SIGTERM from then on stops it cleanly instead of killing it.
-fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
+/// The job and application clusters of [`super::modes`] stop on it too.
+pub(super) fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     Ok(async move {
         let ctrl_c = async {
