@@ -277,6 +277,14 @@ input = "sum"
         "document.querySelectorAll('#dataflow svg g.vertex').length === 2",
         limit,
     );
+    if std::env::var_os("MINI_FLINK_SCREENSHOT").is_some() {
+        // For the picture: wait until the producer's rate is reported.
+        browser.wait_for(
+            "records flowing",
+            "!/(^|[^0-9.])0 rec\\/s/.test(document.querySelector('#dataflow svg').textContent)",
+            limit,
+        );
+    }
     browser.screenshot("web-ui-job.png");
     browser.eval("setView('parallel')");
     browser.wait_for(

@@ -77,7 +77,9 @@ fn record(m: &JobMaster, c: &CheckpointRecord, with_tasks: bool, r: &Roles<'_>) 
         "alignment_buffered": 0,
         "processed_data": 0,
         "persisted_data": 0,
-        "num_subtasks": c.num_subtasks,
+        // Known from the first acknowledgement; until then every
+        // subtask of the job must acknowledge.
+        "num_subtasks": if c.num_subtasks > 0 { c.num_subtasks } else { m.executions.len() },
         "num_acknowledged_subtasks": c.acks.len(),
         "checkpoint_type": if c.savepoint { "SAVEPOINT" } else { "CHECKPOINT" },
         "tasks": tasks,
