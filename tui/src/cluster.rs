@@ -602,6 +602,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             slot,
             ..
         } => {
+            let subtask = &subtask.0;
             let st = view.subtask_mut(*job, vertex, *subtask, *parallelism, t);
             let old = st.location.take();
             st.location = Some((resource_id.to_string(), *slot));
@@ -650,6 +651,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             cause,
             ..
         } => {
+            let subtask = &subtask.0;
             let st = view.subtask_mut(*job, vertex, *subtask, subtask + 1, t);
             if *attempt < st.attempt {
                 return;
@@ -695,6 +697,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             backpressure_permille,
             ..
         } => {
+            let subtask = &subtask.0;
             let st = view.subtask_mut(*job, vertex, *subtask, subtask + 1, t);
             let since = st.metrics_at.or(st.running_since);
             let (prev_out, prev_in) = (st.counters.records_out, st.counters.records_in);
@@ -902,7 +905,7 @@ mod tests {
                     job: j1,
                     vertex: "A -> B".into(),
                     vertex_index: 0,
-                    subtask: 0,
+                    subtask: runtime::ids::SubtaskIndex(0),
                     parallelism: 1,
                     attempt: 0,
                     resource_id: "taskmanager-1".into(),
@@ -916,7 +919,7 @@ mod tests {
                     job: j1,
                     vertex: "A -> B".into(),
                     vertex_index: 0,
-                    subtask: 0,
+                    subtask: runtime::ids::SubtaskIndex(0),
                     attempt: 0,
                     from: ExecutionState::Initializing,
                     to: ExecutionState::Running,

@@ -8,7 +8,7 @@
 //! Out: serde-serialisable values (the JSON trace).
 
 use crate::graph::JobId;
-use crate::ids::{AllocationId, CheckpointId, FencingToken, ResourceId};
+use crate::ids::{AllocationId, CheckpointId, FencingToken, ResourceId, SubtaskIndex};
 use crate::state::{ExecutionState, JobStatus};
 use serde::{Deserialize, Serialize};
 
@@ -180,7 +180,7 @@ pub enum EventKind {
         /// Vertex index in the JobGraph.
         vertex_index: u32,
         /// Subtask index.
-        subtask: u32,
+        subtask: SubtaskIndex,
         /// Parallelism of the vertex.
         parallelism: u32,
         /// Execution attempt.
@@ -200,7 +200,7 @@ pub enum EventKind {
         /// Vertex index in the JobGraph.
         vertex_index: u32,
         /// Subtask index.
-        subtask: u32,
+        subtask: SubtaskIndex,
         /// Execution attempt.
         attempt: u32,
         /// Old state.
@@ -223,7 +223,7 @@ pub enum EventKind {
         /// Vertex index in the JobGraph.
         vertex_index: u32,
         /// Subtask index.
-        subtask: u32,
+        subtask: SubtaskIndex,
         /// Counters so far.
         counters: TaskCounters,
         /// Share of the last interval spent back-pressured, 0..=1000 per mille.
@@ -284,7 +284,7 @@ pub enum EventKind {
         /// Vertex index in the JobGraph.
         vertex_index: u32,
         /// Subtask index.
-        subtask: u32,
+        subtask: SubtaskIndex,
         /// Snapshot size in bytes.
         size: u64,
         /// Time the subtask spent aligning barriers (ms).

@@ -109,7 +109,7 @@ impl EventKind {
             } => {
                 format!(
                     "{vertex} ({}/{parallelism}) deployed to slot {slot} of {resource_id}",
-                    subtask + 1
+                    subtask.0 + 1
                 )
             }
             EventKind::TaskStateChanged {
@@ -119,8 +119,8 @@ impl EventKind {
                 cause,
                 ..
             } => match cause {
-                Some(c) => format!("{vertex} [{}] is {to}: {c}", subtask + 1),
-                None => format!("{vertex} [{}] is {to}", subtask + 1),
+                Some(c) => format!("{vertex} [{}] is {to}: {c}", subtask.0 + 1),
+                None => format!("{vertex} [{}] is {to}", subtask.0 + 1),
             },
             EventKind::TaskMetrics {
                 vertex,
@@ -130,7 +130,7 @@ impl EventKind {
                 ..
             } => format!(
                 "{vertex} [{}]: {} records in, {} out, back-pressured {}%",
-                subtask + 1,
+                subtask.0 + 1,
                 counters.records_in,
                 counters.records_out,
                 backpressure_permille / 10
@@ -263,7 +263,7 @@ impl EventKind {
                 ..
             } => format!(
                 "{vertex} [{}] acknowledged checkpoint {id} ({size} bytes, aligned in {alignment_ms} ms)",
-                subtask + 1
+                subtask.0 + 1
             ),
             EventKind::CheckpointCompleted {
                 job,

@@ -243,7 +243,7 @@ impl CheckpointCoordinator {
             id,
             vertex: vertex.to_string(),
             vertex_index: subtask.vertex,
-            subtask: subtask.subtask.0,
+            subtask: subtask.subtask,
             size: state.len() as u64,
             alignment_ms,
         });

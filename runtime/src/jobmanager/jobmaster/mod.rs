@@ -277,7 +277,7 @@ impl JobMaster {
             job: self.id,
             vertex: name,
             vertex_index: id.vertex,
-            subtask: id.subtask.0,
+            subtask: id.subtask,
             attempt,
             from,
             to,

@@ -109,7 +109,7 @@ impl JobMaster {
                     job: self.id,
                     vertex: self.vertex_name(id.vertex),
                     vertex_index: id.vertex,
-                    subtask: id.subtask.0,
+                    subtask: id.subtask,
                     parallelism: tdd.parallelism,
                     attempt: tdd.attempt.attempt,
                     resource_id: rid.clone(),

@@ -545,7 +545,7 @@ impl StreamTask {
             job,
             vertex: m.vertex_name.clone(),
             vertex_index: self.attempt.vertex,
-            subtask: self.attempt.subtask,
+            subtask: crate::ids::SubtaskIndex(self.attempt.subtask),
             counters: self.counters.clone(),
             backpressure_permille: permille,
         });
