@@ -6,8 +6,8 @@
 //! slots) with the REST shape test's checkpointed keyed count. A client
 //! host ([`ask_everything`]) asks at fixed virtual times: every read-only
 //! endpoint of the issue while the job runs, a savepoint (trigger, then
-//! its status until `COMPLETED`), bad requests, a cancel (`PATCH`), and the
-//! job's answers once it is `CANCELED`. Every exchange (method, path,
+//! its status until `COMPLETED`), a checkpoint on demand, bad requests, a
+//! cancel (`PATCH`), and the job's answers once it is `CANCELED`. Every exchange (method, path,
 //! status, body) is kept.
 //!
 //! - [`answers_match_their_snapshots`]: one snapshot per endpoint group,
@@ -206,6 +206,16 @@ async fn ask_everything(a: Asker) -> turmoil::Result {
         }
     }
 
+    // 3.2 s: a checkpoint on demand, ahead of the interval.
+    a.at(3_200).await;
+    a.ask(
+        Some("control"),
+        Method::POST,
+        &format!("{j}/checkpoints"),
+        None,
+    )
+    .await?;
+
     // 3.5 s: bad requests; each gets its status and an `errors` body.
     a.at(3_500).await;
     let unknown = "/jobs/00000000000000000000000000000000";
@@ -397,7 +407,7 @@ fn answers_match_their_snapshots() {
     let statuses: Vec<u16> = control.iter().map(|e| e.status).collect();
     assert_eq!(
         statuses,
-        [202, 200, 200, 202, 409],
+        [202, 200, 200, 202, 202, 409],
         "{}",
         rendered(&ex, "control")
     );
@@ -405,6 +415,12 @@ fn answers_match_their_snapshots() {
     let done = control[2].json();
     assert_eq!(done["status"]["id"], "COMPLETED", "{done}");
     assert!(done["operation"]["location"].is_string(), "{done}");
+    // The checkpoint on demand: 202 with a request id.
+    assert!(
+        control[3].json()["request-id"].is_string(),
+        "{}",
+        control[3].json()
+    );
 
     // Bad requests: Flink's statuses, each with an `errors` list.
     let errors: Vec<&Exchange> = ex.iter().filter(|e| e.group == "errors").collect();
