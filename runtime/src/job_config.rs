@@ -72,6 +72,37 @@ pub enum RestartStrategy {
     },
 }
 
+impl std::fmt::Display for RestartStrategy {
+    /// Flink's description of a restart strategy (what `GET
+    /// /jobs/:jid/config` shows as `restart-strategy`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestartStrategy::None => write!(f, "Restart deactivated."),
+            RestartStrategy::FixedDelay { attempts, delay_ms } => write!(
+                f,
+                "Restart with fixed delay ({delay_ms} ms). #{attempts} restart attempts."
+            ),
+            RestartStrategy::ExponentialDelay {
+                initial_ms,
+                max_ms,
+                multiplier,
+                reset_after_ms,
+            } => write!(
+                f,
+                "Restart with exponential delay: starting at {initial_ms} ms, increasing by {multiplier}, with maximum {max_ms} ms. Delay resets after {reset_after_ms} ms."
+            ),
+            RestartStrategy::FailureRate {
+                max_failures,
+                interval_ms,
+                delay_ms,
+            } => write!(
+                f,
+                "Failure rate restart with maximum of {max_failures} failures within interval {interval_ms} ms and fixed delay {delay_ms} ms."
+            ),
+        }
+    }
+}
+
 impl RestartStrategy {
     /// Flink's default: none without checkpointing, exponential delay with.
     pub fn default_for(checkpointing: bool) -> RestartStrategy {

@@ -192,7 +192,7 @@ fn config(m: &JobMaster) -> RestReply {
         "jid": m.id.to_string(),
         "name": m.job_graph.name,
         "execution-config": {
-            "restart-strategy": format!("{:?}", m.restart),
+            "restart-strategy": m.restart.to_string(),
             "job-parallelism": parallelism,
             "object-reuse-mode": false,
             "user-config": {},
