@@ -10,28 +10,19 @@ use super::metrics;
 use super::roles::Roles;
 use crate::ids::{ExecutionVertexId, SubtaskIndex};
 use crate::jobmanager::jobmaster::{ExecutionInfo, JobMaster};
-use crate::state::ExecutionState;
+use crate::state::{ExecutionState, Lifecycle};
 use serde_json::{Map, Value, json};
 
-/// Every ExecutionState, in the order Flink's `tasks` objects list them.
-pub const STATES: [ExecutionState; 9] = [
-    ExecutionState::Created,
-    ExecutionState::Scheduled,
-    ExecutionState::Deploying,
-    ExecutionState::Initializing,
-    ExecutionState::Running,
-    ExecutionState::Finished,
-    ExecutionState::Canceling,
-    ExecutionState::Canceled,
-    ExecutionState::Failed,
-];
+/// Every ExecutionState, in the order Flink's `tasks` objects list them
+/// (the lifecycle's own list).
+pub const STATES: &[ExecutionState] = <ExecutionState as Lifecycle>::ALL;
 
 /// Executions counted per state in Flink's upper-case form (with
 /// `RECONCILING`, which we never enter), as `status-counts` and a vertex's
 /// `tasks` give them.
 pub fn state_counts<'a>(execs: impl Iterator<Item = &'a ExecutionInfo> + Clone) -> Value {
     let mut o = Map::new();
-    for s in STATES {
+    for &s in STATES {
         o.insert(
             s.as_str().into(),
             json!(execs.clone().filter(|e| e.state() == s).count()),
@@ -45,7 +36,7 @@ pub fn state_counts<'a>(execs: impl Iterator<Item = &'a ExecutionInfo> + Clone) 
 /// as `/jobs/overview` gives them.
 pub fn task_counts(m: &JobMaster) -> Value {
     let mut o = Map::new();
-    for s in STATES {
+    for &s in STATES {
         let n = m.executions.values().filter(|e| e.state() == s).count();
         o.insert(s.as_str().to_lowercase(), json!(n));
     }

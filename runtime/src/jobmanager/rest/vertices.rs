@@ -112,7 +112,7 @@ pub fn view(m: &JobMaster, vid: &str, what: &VertexView, r: &Roles<'_>) -> RestR
                 let (endpoint, _) = executions::location(m, v, s);
                 let at = m.history.state_at.get(&ExecutionVertexId::new(v, s));
                 let mut ts = Map::new();
-                for st in executions::STATES {
+                for &st in executions::STATES {
                     let t = at.and_then(|a| a.get(&st)).map_or(0, |t| r.epoch(*t));
                     ts.insert(st.as_str().into(), json!(t));
                 }
