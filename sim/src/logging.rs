@@ -53,7 +53,16 @@ pub fn subscriber<W>(filter: &str, writer: W) -> impl tracing::Subscriber + Send
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    // turmoil's own lines (a host's ports bound and unbound) come, when a
+    // host crashes, in the order of turmoil's internal hash map: they would
+    // make the log differ between two runs of the same seed. They are kept
+    // out unless the filter asks for turmoil by name.
+    let filter = if filter.contains("turmoil") {
+        filter.to_string()
+    } else {
+        format!("{filter},turmoil=warn")
+    };
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_timer(VirtualTime)

@@ -313,4 +313,71 @@ input = "sum"
         "document.body.innerText.includes('CANCELED')",
         limit,
     );
+
+    // Submit the same job file from the page: upload it, run it.
+    browser.eval("location.hash = '#/submit'");
+    browser.wait_for(
+        "the upload form",
+        "!!document.querySelector('#upload input[name=jarfile]')",
+        limit,
+    );
+    let root = browser.call("DOM.getDocument", json!({}))["root"]["nodeId"].clone();
+    let input = browser.call(
+        "DOM.querySelector",
+        json!({ "nodeId": root, "selector": "#upload input[name=jarfile]" }),
+    )["nodeId"]
+        .clone();
+    browser.call(
+        "DOM.setFileInputFiles",
+        json!({ "nodeId": input, "files": [job_arg] }),
+    );
+    browser.eval("document.querySelector('#upload button').click()");
+    browser.wait_for(
+        "the uploaded job file",
+        "document.querySelector('#jars').innerText.includes('endless.toml')",
+        limit,
+    );
+    browser.eval("document.querySelector('#jars form button.primary').click()");
+    browser.wait_for(
+        "the new job's page",
+        &format!("location.hash.startsWith('#/job/') && !location.hash.includes('{jid}')"),
+        limit,
+    );
+    let hash = browser.eval("location.hash");
+    let second = hash
+        .as_str()
+        .and_then(|h| h.strip_prefix("#/job/"))
+        .expect("the page shows the submitted job")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get_json(&format!("{base}/jobs/{second}"))["vertices"]
+        .as_array()
+        .is_none_or(|v| v.iter().any(|v| v["status"] != "RUNNING"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the job submitted from the page never ran\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Stop it with a savepoint from the page: the job finishes, the page
+    // reports where the savepoint is.
+    browser.wait_for(
+        "the stop button",
+        "!!document.getElementById('stop') && !document.getElementById('stop').disabled",
+        limit,
+    );
+    browser.eval("document.getElementById('stop').click()");
+    browser.wait_for(
+        "the completed savepoint",
+        "document.getElementById('flash').innerText.includes('Savepoint completed: ')",
+        Duration::from_secs(60),
+    );
+    let status = get_json(&format!("{base}/jobs/{second}/status"));
+    assert_eq!(
+        status["status"], "FINISHED",
+        "stop-with-savepoint ends the job FINISHED"
+    );
 }
