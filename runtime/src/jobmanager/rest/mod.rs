@@ -313,6 +313,19 @@ impl RestReply {
     }
 }
 
+/// What [`answer::answer`] gives the loop: a reply now, or one once
+/// application `.0`'s `main` has submitted its first jobs (`POST
+/// /jars/:id/run` of an application file, which Flink answers with the id
+/// of the job `main` submitted).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Send this reply.
+    Now(RestReply),
+    /// Reply when the application's first jobs are submitted (or it ended):
+    /// [`jars::application_run`].
+    AfterFirstJobs(crate::graph::ApplicationId),
+}
+
 /// Parses a job id from a URL: `None` for text that is not one (answered
 /// as an unknown job, as Flink does).
 pub fn parse_job_id(jid: &str) -> Option<JobId> {
