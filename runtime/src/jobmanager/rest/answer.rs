@@ -42,6 +42,9 @@ fn reply(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> RestReply 
             control::savepoint_status(r, &jid, &trigger)
         }
         RestRequest::TriggerCheckpoint { jid } => control::trigger_checkpoint(r, &jid),
+        RestRequest::CheckpointStatus { jid, trigger } => {
+            control::checkpoint_status(r, &jid, &trigger)
+        }
         RestRequest::SubmitJob { body } => jars::submit_job(r, &body, out),
         RestRequest::UploadJar { filename, contents } => jars::upload(r, &filename, contents),
         RestRequest::Jars => jars::list(r),

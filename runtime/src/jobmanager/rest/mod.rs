@@ -184,6 +184,13 @@ pub enum RestRequest {
         /// The job id as given.
         jid: String,
     },
+    /// `GET /jobs/:jid/checkpoints/:triggerid`: how that checkpoint went.
+    CheckpointStatus {
+        /// The job id as given.
+        jid: String,
+        /// The trigger's request id.
+        trigger: String,
+    },
     /// `POST /jobs` with a job file or a JobGraph as JSON.
     SubmitJob {
         /// The request body.
