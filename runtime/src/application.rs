@@ -389,7 +389,11 @@ input = "src"
         let mut par = MainRun::new(JobOrder::Parallel, 2);
         par.record("job \"a\"", JobEnd::Ended(JobStatus::Failed));
         par.record("job \"b\"", JobEnd::Ended(JobStatus::Canceled));
-        assert_eq!(par.end_state(), ApplicationState::Failed, "the first failure counts");
+        assert_eq!(
+            par.end_state(),
+            ApplicationState::Failed,
+            "the first failure counts"
+        );
         let mut refused = MainRun::new(JobOrder::Parallel, 2);
         refused.record("job \"a\"", JobEnd::Error("refused".into()));
         refused.record("job \"b\"", JobEnd::Ended(JobStatus::Canceled));

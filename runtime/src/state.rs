@@ -546,8 +546,14 @@ mod tests {
             assert!(end.is_terminal());
             assert!(end.check(A::Running).is_err());
         }
-        assert!(A::Running.check(A::Failed).is_err(), "FAILED only through FAILING");
-        assert!(A::Running.check(A::Canceled).is_err(), "CANCELED only through CANCELING");
+        assert!(
+            A::Running.check(A::Failed).is_err(),
+            "FAILED only through FAILING"
+        );
+        assert!(
+            A::Running.check(A::Canceled).is_err(),
+            "CANCELED only through CANCELING"
+        );
         assert_eq!(A::after_main(true, None), A::Finished);
         assert_eq!(A::after_main(false, Some(JobStatus::Canceled)), A::Canceled);
         assert_eq!(A::after_main(false, Some(JobStatus::Failed)), A::Failed);

@@ -65,7 +65,10 @@ input = "sum"
 fn upload_and_run(rest: &str, file: &str, text: &str) -> Value {
     let up = upload(rest, file, text.as_bytes());
     assert_eq!(up.status, 200, "{up:?}");
-    let jar = up.json()["filename"].as_str().unwrap_or_default().to_string();
+    let jar = up.json()["filename"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let r = post_json(rest, &format!("/jars/{jar}/run"), "{}");
     assert_eq!(r.status, 200, "{r:?}");
     r.json()
@@ -109,15 +112,27 @@ fn run_application_shows_one_application_with_its_jobs() {
         Duration::from_secs(30),
     );
     let rest = rest.trim_end_matches('/').to_string();
-    let overview = poll(&rest, "/applications/overview", Duration::from_secs(30), |v| {
-        named(v, "both").first().is_some_and(|a| {
-            a["jobs"]
-                .as_object()
-                .is_some_and(|j| j.values().filter_map(Value::as_u64).sum::<u64>() == 2)
-        })
-    });
-    let apps = overview["applications"].as_array().cloned().unwrap_or_default();
-    assert_eq!(apps.len(), 1, "one application, not one per job: {overview}");
+    let overview = poll(
+        &rest,
+        "/applications/overview",
+        Duration::from_secs(30),
+        |v| {
+            named(v, "both").first().is_some_and(|a| {
+                a["jobs"]
+                    .as_object()
+                    .is_some_and(|j| j.values().filter_map(Value::as_u64).sum::<u64>() == 2)
+            })
+        },
+    );
+    let apps = overview["applications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        apps.len(),
+        1,
+        "one application, not one per job: {overview}"
+    );
     assert_eq!(apps[0]["status"], "RUNNING", "{overview}");
     assert_eq!(apps[0]["end-time"], -1, "{overview}");
     let id = apps[0]["id"].as_str().unwrap_or_default().to_string();
@@ -125,12 +140,17 @@ fn run_application_shows_one_application_with_its_jobs() {
     let jobs = details["jobs"].as_array().cloned().unwrap_or_default();
     let names: Vec<&str> = jobs.iter().filter_map(|j| j["name"].as_str()).collect();
     assert_eq!(names, ["real-tcp-checkpointed", "wordcount"], "{details}");
-    assert!(details["timestamps"]["RUNNING"].as_i64() > Some(0), "{details}");
+    assert!(
+        details["timestamps"]["RUNNING"].as_i64() > Some(0),
+        "{details}"
+    );
     assert_eq!(details["timestamps"]["FINISHED"], 0, "{details}");
     for j in &jobs {
         let jid = j["jid"].as_str().unwrap_or_default();
-        get(&rest, &format!("/applications/{jid}"))
-            .assert_error(404, "a job of an application is not an application of its own");
+        get(&rest, &format!("/applications/{jid}")).assert_error(
+            404,
+            "a job of an application is not an application of its own",
+        );
     }
     let (status, out) = cluster.wait_for_exit("jobmanager", Duration::from_secs(90));
     assert!(status.success(), "{out}\n{}", cluster.logs());
@@ -150,29 +170,51 @@ fn an_application_run_over_rest_runs_its_jobs_one_after_the_other() {
         inline_job("second", 1500)
     );
     let run = upload_and_run(&rest, "nightly.toml", &text);
-    let app = run["applicationId"].as_str().unwrap_or_default().to_string();
+    let app = run["applicationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let first = run["jobid"].as_str().unwrap_or_default().to_string();
     assert_eq!(app.len(), 32, "{run}");
     assert_eq!(first.len(), 32, "{run}");
-    assert_eq!(run["jobids"], serde_json::json!([first]), "a sequential main submitted one job: {run}");
-    let done = poll(&rest, &format!("/applications/{app}"), Duration::from_secs(60), |v| {
-        v["status"] != "RUNNING"
-    });
+    assert_eq!(
+        run["jobids"],
+        serde_json::json!([first]),
+        "a sequential main submitted one job: {run}"
+    );
+    let done = poll(
+        &rest,
+        &format!("/applications/{app}"),
+        Duration::from_secs(60),
+        |v| v["status"] != "RUNNING",
+    );
     assert_eq!(done["status"], "FINISHED", "{done}");
     assert_eq!(done["name"], "nightly-rest", "{done}");
     let jobs = done["jobs"].as_array().cloned().unwrap_or_default();
     let states: Vec<(&str, &str)> = jobs
         .iter()
-        .map(|j| (j["name"].as_str().unwrap_or(""), j["state"].as_str().unwrap_or("")))
+        .map(|j| {
+            (
+                j["name"].as_str().unwrap_or(""),
+                j["state"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
-    assert_eq!(states, [("first", "FINISHED"), ("second", "FINISHED")], "{done}");
+    assert_eq!(
+        states,
+        [("first", "FINISHED"), ("second", "FINISHED")],
+        "{done}"
+    );
     assert_eq!(jobs[0]["jid"], first.as_str(), "{done}");
     assert!(
         jobs[1]["start-time"].as_i64() >= jobs[0]["end-time"].as_i64(),
         "the second job started after the first ended: {done}"
     );
     let t = &done["timestamps"];
-    assert!(t["CREATED"].as_i64() > Some(0) && t["FINISHED"].as_i64() >= t["RUNNING"].as_i64(), "{done}");
+    assert!(
+        t["CREATED"].as_i64() > Some(0) && t["FINISHED"].as_i64() >= t["RUNNING"].as_i64(),
+        "{done}"
+    );
     assert_eq!(t["FAILED"], 0, "{done}");
     assert_eq!(done["end-time"], t["FINISHED"], "{done}");
     let overview = get(&rest, "/applications/overview").json();
@@ -201,12 +243,24 @@ fn a_cancelled_job_cancels_its_application() {
         inline_job("never", 1500)
     );
     let run = upload_and_run(&rest, "cancelled.toml", &text);
-    let app = run["applicationId"].as_str().unwrap_or_default().to_string();
+    let app = run["applicationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let jid = run["jobid"].as_str().unwrap_or_default().to_string();
     wait_for_status(&rest, &jid, "RUNNING");
-    let r = http(&rest, "POST", &format!("/jobs/{jid}/checkpoints"), None, Vec::new());
+    let r = http(
+        &rest,
+        "POST",
+        &format!("/jobs/{jid}/checkpoints"),
+        None,
+        Vec::new(),
+    );
     assert_eq!(r.status, 202, "{r:?}");
-    let trigger = r.json()["request-id"].as_str().unwrap_or_default().to_string();
+    let trigger = r.json()["request-id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let status = poll(
         &rest,
         &format!("/jobs/{jid}/checkpoints/{trigger}"),
@@ -217,20 +271,39 @@ fn a_cancelled_job_cancels_its_application() {
         status["operation"]["checkpointId"].as_u64().is_some(),
         "a completed trigger names its checkpoint: {status}"
     );
-    get(&rest, &format!("/jobs/{jid}/checkpoints/{}", "0".repeat(32)))
-        .assert_error(404, "an unknown checkpoint trigger");
-    let r = http(&rest, "PATCH", &format!("/jobs/{jid}?mode=cancel"), None, Vec::new());
+    get(
+        &rest,
+        &format!("/jobs/{jid}/checkpoints/{}", "0".repeat(32)),
+    )
+    .assert_error(404, "an unknown checkpoint trigger");
+    let r = http(
+        &rest,
+        "PATCH",
+        &format!("/jobs/{jid}?mode=cancel"),
+        None,
+        Vec::new(),
+    );
     assert_eq!(r.status, 202, "{r:?}");
-    let done = poll(&rest, &format!("/applications/{app}"), Duration::from_secs(60), |v| {
-        v["status"] != "RUNNING"
-    });
+    let done = poll(
+        &rest,
+        &format!("/applications/{app}"),
+        Duration::from_secs(60),
+        |v| v["status"] != "RUNNING",
+    );
     assert_eq!(done["status"], "CANCELED", "{done}");
     let t = &done["timestamps"];
-    assert!(t["CANCELING"].as_i64() > Some(0) && t["CANCELED"].as_i64() > Some(0), "{done}");
+    assert!(
+        t["CANCELING"].as_i64() > Some(0) && t["CANCELED"].as_i64() > Some(0),
+        "{done}"
+    );
     assert_eq!(t["FINISHED"], 0, "{done}");
     let jobs = done["jobs"].as_array().cloned().unwrap_or_default();
     assert_eq!(jobs.len(), 1, "main stopped at the cancelled job: {done}");
     assert_eq!(jobs[0]["state"], "CANCELED", "{done}");
     let overview = get(&rest, "/jobs/overview").json();
-    assert_eq!(overview["jobs"].as_array().map(Vec::len), Some(1), "{overview}");
+    assert_eq!(
+        overview["jobs"].as_array().map(Vec::len),
+        Some(1),
+        "{overview}"
+    );
 }

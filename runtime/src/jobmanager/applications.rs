@@ -135,15 +135,25 @@ mod tests {
         r.jobs.push(JobId(7));
         assert!(r.submitted_first_jobs());
         r.order = JobOrder::Parallel;
-        assert!(!r.submitted_first_jobs(), "a parallel main submits both first");
+        assert!(
+            !r.submitted_first_jobs(),
+            "a parallel main submits both first"
+        );
         r.transition(ApplicationState::Running, 6).expect("legal");
-        r.end(ApplicationState::Canceled, Some("job \"b\" ended CANCELED".into()), 9)
-            .expect("legal");
+        r.end(
+            ApplicationState::Canceled,
+            Some("job \"b\" ended CANCELED".into()),
+            9,
+        )
+        .expect("legal");
         assert_eq!(r.state, ApplicationState::Canceled);
         assert_eq!(r.status_at.get(&ApplicationState::Canceling), Some(&9));
         assert_eq!(r.ended_at(), Some(9));
         assert_eq!(r.created_at(), 5);
-        assert!(r.submitted_first_jobs(), "an ended main has submitted all it will");
+        assert!(
+            r.submitted_first_jobs(),
+            "an ended main has submitted all it will"
+        );
         assert!(r.transition(ApplicationState::Running, 10).is_err());
     }
 }

@@ -28,10 +28,10 @@ use super::inbox::Inbound;
 use super::outbox::{ConnId, HaOp, Outbox};
 use super::resourcemanager::ResourceManager;
 use super::resourcemanager::driver::ResourceManagerDriver;
-use super::rest::{Answer, RestConfig, RestReply};
 use super::rest::endpoint::RestEndpoint;
 use super::rest::roles::{RestStore, Roles};
 use super::rest::server::Leadership;
+use super::rest::{Answer, RestConfig, RestReply};
 use crate::config::JobManagerConfig;
 use crate::events::{EventKind, HostCtx};
 use crate::graph::ApplicationId;
@@ -202,8 +202,14 @@ async fn serve<F: Future<Output = ()>>(
                     let conn = next_conn;
                     next_conn += 1;
                     conns.spawn(
-                        super::connection::serve_connection(conn, stream, peer, host.clone(), tx.clone())
-                            .in_current_span(),
+                        super::connection::serve_connection(
+                            conn,
+                            stream,
+                            peer,
+                            host.clone(),
+                            tx.clone(),
+                        )
+                        .in_current_span(),
                     );
                 }
             }

@@ -31,7 +31,11 @@ pub enum Inbound {
     FromClient(ConnId, ClientRequest),
     /// A request of an application's `main` running in this JobManager;
     /// the answer goes back on the oneshot.
-    FromApplication(ApplicationId, ClientRequest, oneshot::Sender<ClientResponse>),
+    FromApplication(
+        ApplicationId,
+        ClientRequest,
+        oneshot::Sender<ClientResponse>,
+    ),
     /// An application's `main` returned: how the application ends, and
     /// why when it did not finish.
     ApplicationEnded(ApplicationId, ApplicationState, Option<String>),

@@ -6,10 +6,10 @@
 //! as a module, so not every test uses every helper).
 #![allow(dead_code)]
 
+use super::real_tcp_support::Cluster;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use super::real_tcp_support::Cluster;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,13 @@ impl Reply {
 }
 
 /// Sends one request to `addr` (host:port) and reads the whole answer.
-pub fn http(addr: &str, method: &str, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

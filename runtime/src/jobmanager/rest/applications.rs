@@ -84,7 +84,10 @@ impl<'a> AppView<'a> {
     }
 
     fn ended(&self) -> Option<u64> {
-        self.state.is_terminal().then(|| self.at(self.state)).flatten()
+        self.state
+            .is_terminal()
+            .then(|| self.at(self.state))
+            .flatten()
     }
 
     /// The overview's entry; `start` is when it counts as started.
@@ -130,10 +133,7 @@ fn all<'a>(r: &'a Roles<'_>) -> Vec<AppView<'a>> {
 
 /// `GET /applications/overview`: newest first.
 pub fn overview(r: &Roles<'_>) -> RestReply {
-    let apps: Vec<Value> = all(r)
-        .iter()
-        .map(|a| a.summary(a.created(), r))
-        .collect();
+    let apps: Vec<Value> = all(r).iter().map(|a| a.summary(a.created(), r)).collect();
     RestReply::ok(json!({ "applications": apps }))
 }
 
@@ -159,7 +159,12 @@ pub fn details(id: &str, r: &Roles<'_>) -> RestReply {
     let mut o = a.summary(start, r);
     let timestamps: serde_json::Map<String, Value> = ApplicationState::ALL
         .iter()
-        .map(|&s| (s.as_str().to_string(), json!(a.at(s).map_or(0, |t| r.epoch(t)))))
+        .map(|&s| {
+            (
+                s.as_str().to_string(),
+                json!(a.at(s).map_or(0, |t| r.epoch(t))),
+            )
+        })
         .collect();
     if let Value::Object(map) = &mut o {
         map.insert("timestamps".into(), Value::Object(timestamps));

@@ -27,12 +27,12 @@
 //! `SubmitFromSavepoint`) would be; Flink's answers.
 
 use super::control::json_body;
-use super::{Answer, RestReply};
 use super::roles::{Roles, UploadedJar};
+use super::{Answer, RestReply};
 use crate::application::ApplicationProgram;
 use crate::graph::{ApplicationId, JobGraph, JobId, StreamGraph};
-use crate::jobmanager::applications::ApplicationRecord;
 use crate::jobfile::{JobFileError, Source};
+use crate::jobmanager::applications::ApplicationRecord;
 use crate::jobmanager::outbox::Outbox;
 use crate::rpc::{ClientRequest, ClientResponse};
 use serde::Deserialize;
