@@ -33,7 +33,7 @@
 use crate::events::EventKind;
 use crate::graph::{JobGraph, StreamGraph};
 use crate::jobfile::{self, JobFileError, RawJob, Source};
-use crate::state::JobStatus;
+use crate::state::{ApplicationState, JobStatus};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -86,6 +86,9 @@ pub struct MainRun {
     jobs: usize,
     finished: usize,
     cause: Option<String>,
+    /// How the job that failed the application ended (`None` while
+    /// nothing failed it, or when `main` itself failed at a job).
+    failed_by: Option<JobStatus>,
 }
 
 impl MainRun {
@@ -96,13 +99,15 @@ impl MainRun {
             jobs,
             finished: 0,
             cause: None,
+            failed_by: None,
         }
     }
 
     /// `main` learnt how `job` (named as [`job_label`] names it) ended;
     /// whether it goes on to its next job.
     pub fn record(&mut self, job: &str, outcome: JobEnd) -> bool {
-        let goes_on = self.order.continues_after(outcome.status());
+        let status = outcome.status();
+        let goes_on = self.order.continues_after(status);
         let what = match outcome {
             JobEnd::Ended(JobStatus::Finished) => {
                 self.finished += 1;
@@ -117,9 +122,13 @@ impl MainRun {
             }
         };
         if goes_on {
-            self.cause.get_or_insert(what);
+            if self.cause.is_none() {
+                self.cause = Some(what);
+                self.failed_by = status;
+            }
         } else {
             self.cause = Some(format!("{what}, so execute() threw"));
+            self.failed_by = status;
         }
         goes_on
     }
@@ -137,6 +146,12 @@ impl MainRun {
         } else {
             "FAILED"
         }
+    }
+
+    /// The application's end as Flink's `ApplicationState` (FINISHED,
+    /// CANCELED or FAILED), by [`ApplicationState::after_main`].
+    pub fn end_state(&self) -> ApplicationState {
+        ApplicationState::after_main(self.succeeded(), self.failed_by)
     }
 
     /// Why `main` failed, if it did.
@@ -360,6 +375,32 @@ input = "src"
         assert_eq!(par.cause(), Some("job 1 was not submitted"));
         let ok = MainRun::new(JobOrder::Parallel, 0);
         assert!(ok.succeeded() && ok.status() == "SUCCEEDED");
+    }
+
+    /// The application's end state follows the job that failed it: a
+    /// cancelled job cancels the application, a failed one (or a job
+    /// `main` could not submit) fails it, and none finishes it.
+    #[test]
+    fn the_application_ends_as_the_job_that_failed_it() {
+        let mut seq = MainRun::new(JobOrder::Sequential, 2);
+        seq.record("job \"a\"", JobEnd::Ended(JobStatus::Finished));
+        seq.record("job \"b\"", JobEnd::Ended(JobStatus::Canceled));
+        assert_eq!(seq.end_state(), ApplicationState::Canceled);
+        let mut par = MainRun::new(JobOrder::Parallel, 2);
+        par.record("job \"a\"", JobEnd::Ended(JobStatus::Failed));
+        par.record("job \"b\"", JobEnd::Ended(JobStatus::Canceled));
+        assert_eq!(
+            par.end_state(),
+            ApplicationState::Failed,
+            "the first failure counts"
+        );
+        let mut refused = MainRun::new(JobOrder::Parallel, 2);
+        refused.record("job \"a\"", JobEnd::Error("refused".into()));
+        refused.record("job \"b\"", JobEnd::Ended(JobStatus::Canceled));
+        assert_eq!(refused.end_state(), ApplicationState::Failed);
+        let mut ok = MainRun::new(JobOrder::Sequential, 1);
+        ok.record("job \"a\"", JobEnd::Ended(JobStatus::Finished));
+        assert_eq!(ok.end_state(), ApplicationState::Finished);
     }
 
     #[test]

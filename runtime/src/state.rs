@@ -1,8 +1,9 @@
-//! Lifecycles: job status, execution state and task slot state, with legal
-//! transitions in one place.
+//! Lifecycles: application state, job status, execution state and task
+//! slot state, with legal transitions in one place.
 //!
-//! Flink's `JobStatus`, `ExecutionState` and `TaskSlotState` are state
-//! machines; the JobMaster and the TaskExecutor move them only through
+//! Flink's `ApplicationState`, `JobStatus`, `ExecutionState` and
+//! `TaskSlotState` are state machines; the Dispatcher, the JobMaster and
+//! the TaskExecutor move them only through [`ApplicationState::check`],
 //! [`JobStatus::check`], [`ExecutionState::check`] and
 //! [`TaskSlotState::check`], so an impossible move (FINISHED → RUNNING) is
 //! a bug caught where it happens rather than a confusing trace later.
@@ -91,6 +92,134 @@ impl JobStatus {
             Err(IllegalTransition { from: self, to })
         }
     }
+}
+
+/// The state of an application (Flink 2.x's `ApplicationState`): a
+/// program's `main` and the jobs it submitted, or one job submitted on its
+/// own (a `SingleJobApplication`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ApplicationState {
+    /// Known to the Dispatcher, `main` not started.
+    Created,
+    /// `main` runs, or its jobs do.
+    Running,
+    /// A job (or `main`) failed; the rest is being cleaned up.
+    Failing,
+    /// Terminal: failed.
+    Failed,
+    /// Being cancelled (a job of it was cancelled).
+    Canceling,
+    /// Terminal: cancelled.
+    Canceled,
+    /// Terminal: `main` returned and every job of it FINISHED.
+    Finished,
+}
+
+impl ApplicationState {
+    /// Flink's spelling (`CANCELING` with one L, unlike a job's `CANCELLING`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationState::Created => "CREATED",
+            ApplicationState::Running => "RUNNING",
+            ApplicationState::Failing => "FAILING",
+            ApplicationState::Failed => "FAILED",
+            ApplicationState::Canceling => "CANCELING",
+            ApplicationState::Canceled => "CANCELED",
+            ApplicationState::Finished => "FINISHED",
+        }
+    }
+
+    /// Whether the application is done for good.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            ApplicationState::Failed | ApplicationState::Canceled | ApplicationState::Finished
+        )
+    }
+
+    /// Whether `self → to` is a legal move (Flink's
+    /// `AbstractApplication.ALLOWED_TRANSITIONS`).
+    pub fn can_move_to(self, to: ApplicationState) -> bool {
+        use ApplicationState::*;
+        matches!(
+            (self, to),
+            (Created, Running)
+                | (Created, Canceling)
+                | (Running, Finished)
+                | (Running, Failing)
+                | (Running, Canceling)
+                | (Failing, Failed)
+                | (Canceling, Canceled)
+        )
+    }
+
+    /// Checks a move; the error names both states.
+    pub fn check(
+        self,
+        to: ApplicationState,
+    ) -> Result<ApplicationState, IllegalTransition<ApplicationState>> {
+        if self.can_move_to(to) {
+            Ok(to)
+        } else {
+            Err(IllegalTransition { from: self, to })
+        }
+    }
+
+    /// The states a RUNNING application passes through to end in `end`
+    /// (Flink moves through FAILING to FAILED and CANCELING to CANCELED);
+    /// empty unless `end` is terminal.
+    pub fn path_to(end: ApplicationState) -> &'static [ApplicationState] {
+        use ApplicationState::*;
+        match end {
+            Finished => &[Finished],
+            Failed => &[Failing, Failed],
+            Canceled => &[Canceling, Canceled],
+            Created | Running | Failing | Canceling => &[],
+        }
+    }
+
+    /// The state of a `SingleJobApplication` whose job is in `job`: RUNNING
+    /// from its submission until the job is terminal, then the job's end
+    /// (Flink's `SingleJobApplication.jobStatusChanges`).
+    pub fn of_single_job(job: JobStatus) -> ApplicationState {
+        match job {
+            JobStatus::Finished => ApplicationState::Finished,
+            JobStatus::Canceled => ApplicationState::Canceled,
+            JobStatus::Failed => ApplicationState::Failed,
+            _ => ApplicationState::Running,
+        }
+    }
+
+    /// How an application whose `main` returned ends (Flink's
+    /// `PackagedProgramApplication`): FINISHED when no job failed it;
+    /// CANCELED when the job that failed it was cancelled; FAILED when a
+    /// job failed or `main` itself did (`failed_by` is then `None`).
+    pub fn after_main(succeeded: bool, failed_by: Option<JobStatus>) -> ApplicationState {
+        match (succeeded, failed_by) {
+            (true, _) => ApplicationState::Finished,
+            (false, Some(JobStatus::Canceled)) => ApplicationState::Canceled,
+            (false, _) => ApplicationState::Failed,
+        }
+    }
+}
+
+impl fmt::Display for ApplicationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Lifecycle for ApplicationState {
+    const WHAT: &'static str = "application state";
+    const ALL: &'static [Self] = &[
+        ApplicationState::Created,
+        ApplicationState::Running,
+        ApplicationState::Failing,
+        ApplicationState::Failed,
+        ApplicationState::Canceling,
+        ApplicationState::Canceled,
+        ApplicationState::Finished,
+    ];
 }
 
 /// A status or state name that is not Flink's.
@@ -400,5 +529,39 @@ mod tests {
             .check(TaskSlotState::Active)
             .unwrap_err();
         assert_eq!(e.to_string(), "illegal task slot transition FREE -> ACTIVE");
+    }
+
+    /// The application rules: every path from RUNNING is legal and ends
+    /// where it says; `main`'s end and a single job's status map to
+    /// Flink's application states.
+    #[test]
+    fn application_states_follow_flinks_rules() {
+        use ApplicationState as A;
+        for end in [A::Finished, A::Failed, A::Canceled] {
+            let mut at = A::Running;
+            for &next in A::path_to(end) {
+                at = at.check(next).expect("a legal path");
+            }
+            assert_eq!(at, end);
+            assert!(end.is_terminal());
+            assert!(end.check(A::Running).is_err());
+        }
+        assert!(
+            A::Running.check(A::Failed).is_err(),
+            "FAILED only through FAILING"
+        );
+        assert!(
+            A::Running.check(A::Canceled).is_err(),
+            "CANCELED only through CANCELING"
+        );
+        assert_eq!(A::after_main(true, None), A::Finished);
+        assert_eq!(A::after_main(false, Some(JobStatus::Canceled)), A::Canceled);
+        assert_eq!(A::after_main(false, Some(JobStatus::Failed)), A::Failed);
+        assert_eq!(A::after_main(false, None), A::Failed, "main itself failed");
+        assert_eq!(A::of_single_job(JobStatus::Cancelling), A::Running);
+        assert_eq!(A::of_single_job(JobStatus::Restarting), A::Running);
+        assert_eq!(A::of_single_job(JobStatus::Canceled), A::Canceled);
+        assert_eq!(A::of_single_job(JobStatus::Finished), A::Finished);
+        assert_eq!(A::Canceling.to_string(), "CANCELING");
     }
 }

@@ -20,12 +20,14 @@
 
 mod exactly_once_support;
 mod real_tcp_support;
+mod rest_client_support;
 
 use bytes::Bytes;
 use exactly_once_support::{check_exactly_once, expected_sums, generator_of};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use real_tcp_support::{Cluster, fetch_result, workspace};
+use rest_client_support::{Reply, get, http, poll, post_json, start, upload, wait_for_status};
 use runtime::operators::Value as Record;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -39,135 +41,6 @@ fn one_cluster_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_CLUSTER_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// An HTTP answer.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    location: Option<String>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    /// The body as JSON (panics with the body when it is not).
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
-    }
-    /// Checks the status and Flink's error shape: `{"errors": ["…", …]}`.
-    fn assert_error(&self, status: u16, what: &str) -> String {
-        assert_eq!(self.status, status, "{what}: {self:?}");
-        let v = self.json();
-        let errors = v["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{what}: no `errors` array in {v}"));
-        assert!(
-            !errors.is_empty() && errors.iter().all(Value::is_string),
-            "{what}: {v}"
-        );
-        errors[0].as_str().unwrap_or_default().to_string()
-    }
-}
-
-/// Sends one request to `addr` (host:port) and reads the whole answer.
-fn http(addr: &str, method: &str, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    rt.block_on(async {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("HTTP handshake");
-        tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", addr)
-            .header("connection", "close");
-        if let Some(t) = content_type {
-            req = req.header("content-type", t);
-        }
-        let req = req.body(Full::new(Bytes::from(body))).expect("a request");
-        let resp = tokio::time::timeout(Duration::from_secs(30), send.send_request(req))
-            .await
-            .unwrap_or_else(|_| panic!("{method} {path}: no answer in 30 s"))
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes().to_vec())
-            .unwrap_or_default();
-        Reply {
-            status,
-            location,
-            body,
-        }
-    })
-}
-
-fn get(addr: &str, path: &str) -> Reply {
-    http(addr, "GET", path, None, Vec::new())
-}
-
-fn post_json(addr: &str, path: &str, body: &str) -> Reply {
-    http(
-        addr,
-        "POST",
-        path,
-        Some("application/json"),
-        body.as_bytes().to_vec(),
-    )
-}
-
-/// `POST /jars/upload` with the file in the multipart field `jarfile`.
-fn upload(addr: &str, filename: &str, contents: &[u8]) -> Reply {
-    let boundary = "mini-flink-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(contents);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let content_type = format!("multipart/form-data; boundary={boundary}");
-    http(addr, "POST", "/jars/upload", Some(&content_type), body)
-}
-
-/// Polls `GET path` until `done` holds for its JSON, or panics after `limit`.
-fn poll(addr: &str, path: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let r = get(addr, path);
-        let v = r.json();
-        if r.status == 200 && done(&v) {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "GET {path}: still {v} after {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn wait_for_status(addr: &str, jid: &str, status: &str) {
-    poll(
-        addr,
-        &format!("/jobs/{jid}/status"),
-        Duration::from_secs(60),
-        |v| v["status"] == status,
-    );
 }
 
 /// A server-sent event stream read on its own thread; what arrives is
@@ -256,31 +129,6 @@ impl Sse {
 /// The test job: checkpointed, two sources of 1 000 records/s, 12 000 records.
 fn job_file() -> std::path::PathBuf {
     workspace().join("tests/data/real_tcp_checkpointed.toml")
-}
-
-/// Starts a JobManager with REST on a free port; (RPC address, REST address).
-fn start(cluster: &mut Cluster, extra: &[&str]) -> (String, String) {
-    let checkpoints = cluster
-        .dir
-        .join("checkpoints")
-        .to_string_lossy()
-        .into_owned();
-    let mut args = vec![
-        "--rest-bind",
-        "127.0.0.1:0",
-        "--checkpoint-dir",
-        &checkpoints,
-    ];
-    args.extend_from_slice(extra);
-    let rpc = cluster.start_jobmanager(&args);
-    let rest = cluster.wait_for_line(
-        "jobmanager",
-        "REST API and web UI on http://",
-        Duration::from_secs(10),
-    );
-    let rest = rest.trim_end_matches('/').to_string();
-    cluster.start_taskmanagers(&rpc, &["tm-1", "tm-2"], 2);
-    (rpc, rest)
 }
 
 /// A job id from `POST /jobs`' `{"jobUrl": "/jobs/<jid>"}`.

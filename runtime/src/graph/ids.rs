@@ -122,6 +122,11 @@ hex_id!(
     JobId
 );
 hex_id!(
+    /// An application's id (Flink 2.x's `ApplicationID`), 32 hex digits. A
+    /// job submitted on its own is an application whose id is the job's.
+    ApplicationId
+);
+hex_id!(
     /// A job vertex's id (`JobVertexID`), stable for the same chain.
     JobVertexId
 );

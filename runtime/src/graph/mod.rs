@@ -33,7 +33,7 @@ pub mod stream_graph;
 pub use crate::ids::ExecutionVertexId;
 pub use error::GraphError;
 pub use execution_graph::{Channel, ExecutionEdge, ExecutionGraph, ExecutionJobVertex};
-pub use ids::{JobId, JobVertexId};
+pub use ids::{ApplicationId, JobId, JobVertexId};
 pub use job_graph::{JobEdge, JobGraph, JobVertex, VertexIdx, is_chainable};
 pub use ordered_graph::{DanglingEdge, Endpoints, OrderedGraph};
 pub use picture::viz_model;

@@ -1,4 +1,5 @@
-//! Application mode: the program's `main` runs inside the JobManager.
+//! An application's `main` running inside the JobManager: application
+//! mode, or an application file run over REST (`POST /jars/:id/run`).
 //!
 //! Flink's `ApplicationDispatcherBootstrap` starts the user's `main` in the
 //! JobManager process once the Dispatcher is up. Each `execute()` in it goes
@@ -10,14 +11,17 @@
 //! Here `main` is an [`Application`]: a list of compiled jobs and their
 //! order. `run_main` is a task of the JobManager; it talks to the
 //! Dispatcher through the JobManager's own inbox ([`EmbeddedExecutor`]), so
-//! its requests are served by the same event loop as a client's, in order.
-//! When `main` is done it deregisters the application at the resource
+//! its requests are served by the same event loop as a client's, in order,
+//! and each job it submits joins its application in the Dispatcher
+//! ([`ApplicationRecord`](super::applications::ApplicationRecord)). When
+//! `main` is done it tells the loop how the application ended and, in
+//! application mode, deregisters the application at the resource
 //! provider, which shuts the cluster down (an active one, like YARN's).
 
 use super::inbox::Inbound;
 use crate::application::{Application, JobEnd, JobOrder, MainRun, job_label};
 use crate::events::{EventKind, HostCtx};
-use crate::graph::{JobGraph, JobId};
+use crate::graph::{ApplicationId, JobGraph, JobId};
 use crate::jobmanager::resourcemanager::driver::ResourceManagerDriver;
 use crate::rpc::{ClientRequest, ClientResponse, JobResult};
 use std::sync::Arc;
@@ -45,6 +49,8 @@ pub enum ApplicationError {
 /// `EmbeddedExecutor`).
 #[derive(Clone)]
 pub struct EmbeddedExecutor {
+    /// The application whose `main` submits.
+    app: ApplicationId,
     /// The JobManager's inbox; the event loop answers on the oneshot. A
     /// closed inbox means the JobManager stopped.
     inbox: mpsc::UnboundedSender<Inbound>,
@@ -54,7 +60,7 @@ impl EmbeddedExecutor {
     async fn call(&self, req: ClientRequest) -> Result<ClientResponse, ApplicationError> {
         let (tx, rx) = oneshot::channel();
         self.inbox
-            .send(Inbound::FromApplication(req, tx))
+            .send(Inbound::FromApplication(self.app, req, tx))
             .map_err(|_| ApplicationError::Stopped)?;
         match rx.await {
             Ok(ClientResponse::Error(e)) => Err(ApplicationError::Refused(e)),
@@ -99,23 +105,28 @@ impl EmbeddedExecutor {
     }
 }
 
-/// Runs an application's `main` on this JobManager: submits its jobs in
-/// their order and waits for them, by the rules of [`MainRun`] (a
+/// Runs the `main` of application `id` on this JobManager: submits its
+/// jobs in their order and waits for them, by the rules of [`MainRun`] (a
 /// sequential `main` stops at the first job that does not FINISH, as
-/// Flink's `execute()` throws). Then the application is deregistered, and
-/// the cluster goes with it.
+/// Flink's `execute()` throws). Then it tells the loop how the application
+/// ended; with a `provider` (application mode) the application is
+/// deregistered there, and the cluster goes with it.
 pub(super) async fn run_main(
     ctx: HostCtx,
+    id: ApplicationId,
     app: Application,
     inbox: mpsc::UnboundedSender<Inbound>,
-    provider: Arc<dyn ResourceManagerDriver>,
+    provider: Option<Arc<dyn ResourceManagerDriver>>,
 ) {
     ctx.emit(EventKind::ApplicationStarted {
         name: app.name.clone(),
         jobs: app.jobs.iter().map(|j| j.name.clone()).collect(),
         order: app.order,
     });
-    let executor = EmbeddedExecutor { inbox };
+    let executor = EmbeddedExecutor {
+        app: id,
+        inbox: inbox.clone(),
+    };
     let mut main = MainRun::new(app.order, app.jobs.len());
     match app.order {
         JobOrder::Sequential => {
@@ -149,5 +160,12 @@ pub(super) async fn run_main(
         }
     }
     ctx.emit(main.finished_event(app.name));
-    provider.deregister_application(main.status(), main.cause());
+    let _ = inbox.send(Inbound::ApplicationEnded(
+        id,
+        main.end_state(),
+        main.cause().map(str::to_string),
+    ));
+    if let Some(provider) = provider {
+        provider.deregister_application(main.status(), main.cause());
+    }
 }

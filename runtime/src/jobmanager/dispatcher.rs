@@ -4,17 +4,25 @@
 //! starts one [`JobMaster`] per job, and answers list, result and cancel
 //! requests. It keeps finished jobs' JobMasters so their results can be
 //! fetched later, as Flink keeps an archive of finished jobs.
+//!
+//! It also keeps the applications whose `main` runs on this JobManager
+//! ([`ApplicationRecord`]): which jobs each submitted, and its state. A job
+//! a client submits belongs to no record: it is its own
+//! `SingleJobApplication`, as in Flink.
 
+use super::applications::ApplicationRecord;
 use super::checkpoint::snapshot::StoredCheckpoint;
 use super::checkpoint::storage::CheckpointStorage;
 use super::jobmaster::{JobMaster, JobStart};
 use super::outbox::{HaOp, Outbox};
+use crate::application::Application;
 use crate::events::{EventKind, HostCtx};
-use crate::graph::{JobGraph, JobId};
+use crate::graph::{ApplicationId, JobGraph, JobId};
 use crate::ha::{CoordRequest, CoordResponse, HaClient};
 use crate::ids::FencingToken;
 use crate::rpc::{ClientRequest, ClientResponse, JobOverview};
 use crate::rpc::{JobRecord, JobResult};
+use crate::state::ApplicationState;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -32,6 +40,12 @@ pub struct Dispatcher {
     pub jobs: BTreeMap<JobId, JobMaster>,
     /// Submission order.
     pub order: Vec<JobId>,
+    /// The applications whose `main` runs (or ran) here, by id.
+    pub applications: BTreeMap<ApplicationId, ApplicationRecord>,
+    /// The application each of their jobs belongs to.
+    pub application_of: BTreeMap<JobId, ApplicationId>,
+    /// Applications accepted whose `main` the loop has not started yet.
+    starting: Vec<(ApplicationId, Application)>,
 }
 
 impl Dispatcher {
@@ -44,6 +58,84 @@ impl Dispatcher {
             archived: BTreeMap::new(),
             jobs: BTreeMap::new(),
             order: Vec::new(),
+            applications: BTreeMap::new(),
+            application_of: BTreeMap::new(),
+            starting: Vec::new(),
+        }
+    }
+
+    /// Accepts an application (Flink's `Dispatcher.submitApplication`):
+    /// records it CREATED; the loop starts its `main`
+    /// ([`Dispatcher::take_starting`]). With `shut_down_on_finish` the
+    /// cluster goes when `main` is done (application mode).
+    pub fn submit_application(
+        &mut self,
+        app: Application,
+        shut_down_on_finish: bool,
+    ) -> ApplicationId {
+        let n = self.applications.len() + 1;
+        let id = ApplicationId::from_parts(&[
+            "application",
+            &n.to_string(),
+            &app.name,
+            &self.ctx.seed.to_string(),
+            &self.token.to_string(),
+        ]);
+        let record = ApplicationRecord::new(id, &app, shut_down_on_finish, self.ctx.now_ms());
+        self.applications.insert(id, record);
+        self.starting.push((id, app));
+        id
+    }
+
+    /// The applications whose `main` is to start now, each moved to
+    /// RUNNING (Flink's `execute()` does so before it runs `main`), with
+    /// whether the cluster goes when it is done.
+    pub fn take_starting(&mut self) -> Vec<(ApplicationId, Application, bool)> {
+        let now = self.ctx.now_ms();
+        let mut started = Vec::new();
+        for (id, app) in std::mem::take(&mut self.starting) {
+            let Some(record) = self.applications.get_mut(&id) else {
+                continue;
+            };
+            if let Err(error) = record.transition(ApplicationState::Running, now) {
+                tracing::error!(%error, application = %id, "application not started");
+                continue;
+            }
+            started.push((id, app, record.shut_down_on_finish));
+        }
+        started
+    }
+
+    /// A request of application `app`'s `main`: answered as a client's,
+    /// and a job it submits joins the application.
+    pub fn handle_for(
+        &mut self,
+        app: ApplicationId,
+        req: ClientRequest,
+        out: &mut Outbox,
+    ) -> ClientResponse {
+        let resp = self.handle(req, out);
+        if let ClientResponse::Submitted(job) = resp
+            && let Some(record) = self.applications.get_mut(&app)
+        {
+            record.jobs.push(job);
+            self.application_of.insert(job, app);
+        }
+        resp
+    }
+
+    /// `main` of application `app` returned: the application ends in `end`.
+    pub fn application_ended(
+        &mut self,
+        app: ApplicationId,
+        end: ApplicationState,
+        cause: Option<String>,
+    ) {
+        let now = self.ctx.now_ms();
+        if let Some(record) = self.applications.get_mut(&app)
+            && let Err(error) = record.end(end, cause, now)
+        {
+            tracing::error!(%error, application = %app, "application end not recorded");
         }
     }
 

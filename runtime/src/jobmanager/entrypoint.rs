@@ -27,21 +27,23 @@ use super::dispatcher::Dispatcher;
 use super::inbox::Inbound;
 use super::outbox::{ConnId, HaOp, Outbox};
 use super::resourcemanager::ResourceManager;
-use super::rest::RestConfig;
+use super::resourcemanager::driver::ResourceManagerDriver;
 use super::rest::endpoint::RestEndpoint;
 use super::rest::roles::{RestStore, Roles};
 use super::rest::server::Leadership;
+use super::rest::{Answer, RestConfig, RestReply};
 use crate::config::JobManagerConfig;
 use crate::events::{EventKind, HostCtx};
+use crate::graph::ApplicationId;
 use crate::ha::HaClient;
 use crate::ids::FencingToken;
-use crate::net::frame::{FrameReader, WireError, encode, handshake};
+use crate::net::frame::encode;
 use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager, ToTaskManager};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
 
 /// Why the JobManager stopped.
@@ -200,8 +202,14 @@ async fn serve<F: Future<Output = ()>>(
                     let conn = next_conn;
                     next_conn += 1;
                     conns.spawn(
-                        serve_connection(conn, stream, peer, host.clone(), tx.clone())
-                            .in_current_span(),
+                        super::connection::serve_connection(
+                            conn,
+                            stream,
+                            peer,
+                            host.clone(),
+                            tx.clone(),
+                        )
+                        .in_current_span(),
                     );
                 }
             }
@@ -221,6 +229,10 @@ async fn serve<F: Future<Output = ()>>(
             ..cfg.rest.clone().unwrap_or_default()
         },
         rest_store: RestStore::default(),
+        inbox: tx.clone(),
+        provider: cfg.provider.clone(),
+        mains: tokio::task::JoinSet::new(),
+        pending_runs: Vec::new(),
     };
     if let Some((client, token)) = leader {
         let ha = cfg.ha.clone().expect("leader implies HA");
@@ -241,16 +253,10 @@ async fn serve<F: Future<Output = ()>>(
     }
     if let Some(app) = &cfg.application {
         // Application mode: `main` runs here, next to the Dispatcher it
-        // submits to (stopped with the JobManager, like everything else).
-        background.push(tokio::spawn(
-            super::application::run_main(
-                ctx.clone(),
-                app.clone(),
-                tx.clone(),
-                cfg.provider.clone(),
-            )
-            .in_current_span(),
-        ));
+        // submits to (stopped with the JobManager, like everything else),
+        // and the cluster goes when it is done.
+        jm.dispatcher.submit_application(app.clone(), true);
+        jm.start_mains();
     }
     if let Some(r) = rest {
         r.leadership.send_replace(Leadership::Leader(tx.clone()));
@@ -289,82 +295,6 @@ async fn serve<F: Future<Output = ()>>(
     result
 }
 
-async fn serve_connection(
-    conn: ConnId,
-    stream: crate::net::BoxStream,
-    peer: String,
-    host: String,
-    tx: mpsc::UnboundedSender<Inbound>,
-) {
-    let (mut reader, mut writer, hello) = match handshake(stream, "jobmanager", &host).await {
-        Ok(x) => x,
-        Err(error) => {
-            tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
-            return;
-        }
-    };
-    let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
-    tokio::spawn(
-        async move {
-            while let Some(body) = wrx.recv().await {
-                if writer.send_raw(body).await.is_err() {
-                    break;
-                }
-            }
-        }
-        .in_current_span(),
-    );
-    let role = hello.role.clone();
-    let _ = tx.send(Inbound::Opened {
-        conn,
-        role: role.clone(),
-        peer: if hello.from.is_empty() {
-            peer
-        } else {
-            hello.from
-        },
-        writer: wtx,
-    });
-    let cause = read_loop(conn, &role, &mut reader, &tx).await;
-    let _ = tx.send(Inbound::Closed(conn, cause));
-}
-
-async fn read_loop(
-    conn: ConnId,
-    role: &str,
-    reader: &mut FrameReader,
-    tx: &mpsc::UnboundedSender<Inbound>,
-) -> String {
-    loop {
-        let msg = if role == "taskmanager" {
-            reader
-                .recv::<FromTaskManager>()
-                .await
-                .map(|m| Inbound::FromTm(conn, m))
-        } else {
-            reader
-                .recv::<ClientRequest>()
-                .await
-                .map(|m| Inbound::FromClient(conn, m))
-        };
-        match msg {
-            Ok(m) => {
-                if tx.send(m).is_err() {
-                    return "JobManager stopped".into();
-                }
-            }
-            Err(WireError::Closed) => {
-                tracing::debug!(conn, %role, "connection closed");
-                return "connection closed".into();
-            }
-            Err(error) => {
-                tracing::info!(conn, %role, %error, "connection broke");
-                return error.to_string();
-            }
-        }
-    }
-}
-
 struct JobManager {
     ctx: HostCtx,
     rm: ResourceManager,
@@ -378,6 +308,15 @@ struct JobManager {
     rest_cfg: RestConfig,
     /// The REST endpoint's own state: uploads, savepoint triggers.
     rest_store: RestStore,
+    /// The loop's own inbox, for the applications' `main`s it starts.
+    inbox: mpsc::UnboundedSender<Inbound>,
+    /// The resource provider an application-mode `main` deregisters at.
+    provider: std::sync::Arc<dyn ResourceManagerDriver>,
+    /// The running `main`s; dropped (aborted) with the JobManager.
+    mains: tokio::task::JoinSet<()>,
+    /// `POST /jars/:id/run` calls waiting for their application's first
+    /// jobs, oldest first.
+    pending_runs: Vec<(ApplicationId, oneshot::Sender<RestReply>)>,
 }
 
 impl JobManager {
@@ -403,12 +342,17 @@ impl JobManager {
                 self.writers.remove(&conn);
             }
             Inbound::FromClient(conn, req) => {
-                let resp = self.on_request(req, out);
+                let resp = self.on_request(None, req, out);
                 out.to_client.push((conn, resp));
             }
-            Inbound::FromApplication(req, reply) => {
-                let resp = self.on_request(req, out);
+            Inbound::FromApplication(app, req, reply) => {
+                let resp = self.on_request(Some(app), req, out);
                 let _ = reply.send(resp);
+                self.answer_pending_runs();
+            }
+            Inbound::ApplicationEnded(app, end, cause) => {
+                self.dispatcher.application_ended(app, end, cause);
+                self.answer_pending_runs();
             }
             Inbound::Rest(req, reply) => {
                 let roles = Roles {
@@ -420,10 +364,20 @@ impl JobManager {
                 };
                 let resp = super::rest::answer::answer(req, roles, out);
                 // A control call (a submission, a cancel) may have left
-                // requests for the roles, as a client's would.
+                // requests for the roles, as a client's would, or an
+                // application whose `main` is to start.
                 self.route(out);
                 self.rm.try_allocate(out);
-                let _ = reply.send(resp);
+                self.start_mains();
+                match resp {
+                    Answer::Now(resp) => {
+                        let _ = reply.send(resp);
+                    }
+                    Answer::AfterFirstJobs(app) => {
+                        self.pending_runs.push((app, reply));
+                        self.answer_pending_runs();
+                    }
+                }
             }
             Inbound::FromTm(conn, msg) => self.on_task_manager(conn, msg, out),
             Inbound::LeadershipLost(_) => {}
@@ -502,10 +456,51 @@ impl JobManager {
         }
     }
 
-    /// A client's (or the application's) request to the Dispatcher. A
-    /// submitted job's slot requests are matched at once.
-    fn on_request(&mut self, req: ClientRequest, out: &mut Outbox) -> ClientResponse {
-        let resp = self.dispatcher.handle(req, out);
+    /// Starts the `main` of each application the Dispatcher accepted, as
+    /// a task next to the loop that submits through its inbox.
+    fn start_mains(&mut self) {
+        for (id, app, shut_down) in self.dispatcher.take_starting() {
+            let provider = shut_down.then(|| self.provider.clone());
+            self.mains.spawn(
+                super::application::run_main(
+                    self.ctx.clone(),
+                    id,
+                    app,
+                    self.inbox.clone(),
+                    provider,
+                )
+                .in_current_span(),
+            );
+        }
+    }
+
+    /// Answers the `POST /jars/:id/run` calls whose application's `main`
+    /// has submitted its first jobs (or ended).
+    fn answer_pending_runs(&mut self) {
+        let mut waiting = Vec::new();
+        for (app, reply) in std::mem::take(&mut self.pending_runs) {
+            match self.dispatcher.applications.get(&app) {
+                Some(record) if !record.submitted_first_jobs() => waiting.push((app, reply)),
+                record => {
+                    let _ = reply.send(super::rest::jars::application_run(app, record));
+                }
+            }
+        }
+        self.pending_runs = waiting;
+    }
+
+    /// A client's request to the Dispatcher, or one of application
+    /// `app`'s `main`. A submitted job's slot requests are matched at once.
+    fn on_request(
+        &mut self,
+        app: Option<ApplicationId>,
+        req: ClientRequest,
+        out: &mut Outbox,
+    ) -> ClientResponse {
+        let resp = match app {
+            Some(app) => self.dispatcher.handle_for(app, req, out),
+            None => self.dispatcher.handle(req, out),
+        };
         if matches!(resp, ClientResponse::Submitted(_)) {
             self.route(out);
             self.rm.try_allocate(out);

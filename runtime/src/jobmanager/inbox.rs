@@ -7,7 +7,9 @@
 
 use super::outbox::ConnId;
 use super::rest::{RestReply, RestRequest};
+use crate::graph::ApplicationId;
 use crate::rpc::{ClientRequest, ClientResponse, FromTaskManager};
+use crate::state::ApplicationState;
 use tokio::sync::{mpsc, oneshot};
 
 /// One input of the JobManager's event loop.
@@ -27,9 +29,16 @@ pub enum Inbound {
     FromTm(ConnId, FromTaskManager),
     /// A client's request.
     FromClient(ConnId, ClientRequest),
-    /// A request of the application's `main` running in this JobManager;
+    /// A request of an application's `main` running in this JobManager;
     /// the answer goes back on the oneshot.
-    FromApplication(ClientRequest, oneshot::Sender<ClientResponse>),
+    FromApplication(
+        ApplicationId,
+        ClientRequest,
+        oneshot::Sender<ClientResponse>,
+    ),
+    /// An application's `main` returned: how the application ends, and
+    /// why when it did not finish.
+    ApplicationEnded(ApplicationId, ApplicationState, Option<String>),
     /// A REST call (from the REST endpoint's HTTP tasks); the answer goes
     /// back on the oneshot.
     Rest(RestRequest, oneshot::Sender<RestReply>),

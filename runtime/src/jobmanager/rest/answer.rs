@@ -10,15 +10,25 @@
 //! Dispatcher as a client's request would, writing into the same
 //! [`Outbox`].
 //!
-//! In: a [`RestRequest`]. Out: a [`RestReply`]; for control calls, what
-//! the Dispatcher puts in the outbox.
+//! In: a [`RestRequest`]. Out: an [`Answer`] (a [`RestReply`], or for an
+//! application run the promise of one); for control calls, what the
+//! Dispatcher puts in the outbox.
 
 use super::roles::Roles;
-use super::{RestReply, RestRequest};
+use super::{Answer, RestReply, RestRequest};
 use crate::jobmanager::outbox::Outbox;
 
 /// Answers one request.
-pub fn answer(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> RestReply {
+pub fn answer(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> Answer {
+    match req {
+        // Running an application file waits for its `main` (jars.rs).
+        RestRequest::RunJar { id, body } => super::jars::run(&mut roles, &id, &body, out),
+        req => Answer::Now(reply(req, roles, out)),
+    }
+}
+
+/// Answers one request at once.
+fn reply(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> RestReply {
     use super::{control, jars};
     let r = &mut roles;
     match req {
@@ -32,10 +42,14 @@ pub fn answer(req: RestRequest, mut roles: Roles<'_>, out: &mut Outbox) -> RestR
             control::savepoint_status(r, &jid, &trigger)
         }
         RestRequest::TriggerCheckpoint { jid } => control::trigger_checkpoint(r, &jid),
+        RestRequest::CheckpointStatus { jid, trigger } => {
+            control::checkpoint_status(r, &jid, &trigger)
+        }
         RestRequest::SubmitJob { body } => jars::submit_job(r, &body, out),
         RestRequest::UploadJar { filename, contents } => jars::upload(r, &filename, contents),
         RestRequest::Jars => jars::list(r),
-        RestRequest::RunJar { id, body } => jars::run(r, &id, &body, out),
+        // Answered in `answer`, as it may wait for the application.
+        RestRequest::RunJar { .. } => RestReply::error(500, "a run is answered apart"),
         RestRequest::DeleteJar { id } => jars::delete(r, &id),
         // Read-only answers.
         RestRequest::Config => super::cluster::config(&roles),

@@ -2,13 +2,18 @@
 //! and checkpoints on demand (Flink's `JobCancellationHandler`,
 //! `SavepointHandlers.SavepointTriggerHandler` and
 //! `SavepointStatusHandler`, `StopWithSavepointHandler`,
-//! `CheckpointHandlers.CheckpointTriggerHandler`).
+//! `CheckpointHandlers.CheckpointTriggerHandler` and
+//! `CheckpointStatusHandler`).
 //!
 //! A trigger is an asynchronous operation as in Flink: the answer is 202
 //! with a `request-id`, and `GET /jobs/:jid/savepoints/:triggerid` reports
 //! `IN_PROGRESS` until the savepoint is written (and, for a stop, until
 //! the job has finished), then `COMPLETED` with its `location`, or with a
-//! `failure-cause` when it was aborted or the job ended without it. The
+//! `failure-cause` when it was aborted or the job ended without it. A
+//! checkpoint triggered on demand is polled the same way at
+//! `GET /jobs/:jid/checkpoints/:triggerid`, which completes with its
+//! `checkpointId` (or a `failureCause`): the first checkpoint, not a
+//! savepoint, triggered after the request. The
 //! request ids are deterministic: a hash of the store's counter and the
 //! job (the same hash as the graphs' ids), so the simulator replays them.
 //!
@@ -18,8 +23,9 @@
 //! a cancel through the JobMaster, as a client's `Cancel` would.
 
 use super::RestReply;
-use super::roles::{Roles, SavepointTrigger};
+use super::roles::{CheckpointTrigger, Roles, SavepointTrigger};
 use crate::jobmanager::checkpoint::coordinator::SavepointError;
+use crate::jobmanager::checkpoint::stats::CheckpointOutcome;
 use crate::jobmanager::outbox::Outbox;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -117,8 +123,63 @@ pub fn trigger_checkpoint(r: &mut Roles<'_>, jid: &str) -> RestReply {
     if let Err(e) = m.request_checkpoint() {
         return refused(&e);
     }
+    let from = m.checkpoints.next_id;
     let id = r.store.next_id("checkpoint", &job.to_string());
+    r.store
+        .checkpoint_triggers
+        .insert(id.clone(), CheckpointTrigger { job, from });
     RestReply::accepted(json!({ "request-id": id }))
+}
+
+/// `GET /jobs/:jid/checkpoints/:triggerid`: the checkpoint a trigger
+/// asked for, as Flink's `AsynchronousOperationResult<CheckpointInfo>`.
+pub fn checkpoint_status(r: &Roles<'_>, jid: &str, trigger: &str) -> RestReply {
+    let m = match r.job(jid) {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
+    let Some(t) = r
+        .store
+        .checkpoint_triggers
+        .get(trigger)
+        .filter(|t| t.job == m.id)
+    else {
+        return no_operation("checkpoint", trigger, jid);
+    };
+    let ours = m
+        .checkpoints
+        .stats
+        .history
+        .iter()
+        .find(|c| c.id >= t.from && !c.savepoint);
+    match ours.map(|c| (c, c.outcome)) {
+        Some((c, CheckpointOutcome::Completed)) => completed(json!({ "checkpointId": c.id.0 })),
+        Some((_, CheckpointOutcome::InProgress)) => in_progress(),
+        None if !m.status().is_terminal() => in_progress(),
+        Some((c, CheckpointOutcome::Failed)) => {
+            let cause = c.failure.clone().unwrap_or_else(|| "aborted".into());
+            completed(json!({ "failureCause": failure_cause(&cause) }))
+        }
+        None => {
+            let cause = format!("the job is {} and took no checkpoint", m.status().as_str());
+            completed(json!({ "failureCause": failure_cause(&cause) }))
+        }
+    }
+}
+
+/// Flink's 404 for a trigger id that names no operation of the job.
+fn no_operation(what: &str, trigger: &str, jid: &str) -> RestReply {
+    RestReply::error(
+        404,
+        format!(
+            "org.apache.flink.runtime.rest.NotFoundException: There is no {what} operation with triggerId={trigger} for job {jid}."
+        ),
+    )
+}
+
+/// An operation's answer once it is done.
+fn completed(operation: Value) -> RestReply {
+    RestReply::ok(json!({ "status": { "id": "COMPLETED" }, "operation": operation }))
 }
 
 /// `GET /jobs/:jid/savepoints/:triggerid`.
@@ -128,21 +189,14 @@ pub fn savepoint_status(r: &Roles<'_>, jid: &str, trigger: &str) -> RestReply {
         Err(e) => return e,
     };
     let Some(t) = r.store.triggers.get(trigger).filter(|t| t.job == m.id) else {
-        return RestReply::error(
-            404,
-            format!(
-                "org.apache.flink.runtime.rest.NotFoundException: There is no savepoint operation with triggerId={trigger} for job {jid}."
-            ),
-        );
+        return no_operation("savepoint", trigger, jid);
     };
     let cp = &m.checkpoints;
     let status = m.status();
-    let done =
-        |operation: Value| json!({ "status": { "id": "COMPLETED" }, "operation": operation });
     match cp.savepoints.get(t.savepoints_before) {
         // A stop completes when the job has finished after its savepoint.
         Some(location) if !t.stop || status.is_terminal() => {
-            RestReply::ok(done(json!({ "location": location })))
+            completed(json!({ "location": location }))
         }
         Some(_) => in_progress(),
         None if cp.savepoint_in_progress() && !status.is_terminal() => in_progress(),
@@ -151,7 +205,7 @@ pub fn savepoint_status(r: &Roles<'_>, jid: &str, trigger: &str) -> RestReply {
                 .savepoint_failure
                 .clone()
                 .unwrap_or_else(|| format!("the job is {} and took no savepoint", status.as_str()));
-            RestReply::ok(done(json!({ "failure-cause": failure_cause(&cause) })))
+            completed(json!({ "failure-cause": failure_cause(&cause) }))
         }
     }
 }

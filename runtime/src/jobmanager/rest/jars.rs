@@ -9,7 +9,9 @@
 //! the client (parsing, checks, operator chaining), once at upload (a
 //! broken file is refused with 400 and the file's error, line and column)
 //! and again at `POST /jars/:id/run`, which may set the default
-//! `parallelism` and a `savepointPath` to resume from.
+//! `parallelism` and a `savepointPath` to resume from. Running an
+//! application file starts its `main` on the JobManager, which submits its
+//! jobs (one after the other, or all at once) as one application.
 //!
 //! `POST /jobs` submits without uploading. Its body is either
 //! - a job file (TOML text, as `mini-flink run` reads), or
@@ -24,12 +26,13 @@
 //! submitted through the Dispatcher as a client's `Submit` (or
 //! `SubmitFromSavepoint`) would be; Flink's answers.
 
-use super::RestReply;
 use super::control::json_body;
 use super::roles::{Roles, UploadedJar};
-use crate::application::{ApplicationProgram, JobOrder};
-use crate::graph::{JobGraph, JobId, StreamGraph};
+use super::{Answer, RestReply};
+use crate::application::ApplicationProgram;
+use crate::graph::{ApplicationId, JobGraph, JobId, StreamGraph};
 use crate::jobfile::{JobFileError, Source};
+use crate::jobmanager::applications::ApplicationRecord;
 use crate::jobmanager::outbox::Outbox;
 use crate::rpc::{ClientRequest, ClientResponse};
 use serde::Deserialize;
@@ -184,59 +187,77 @@ pub fn delete(r: &mut Roles<'_>, id: &str) -> RestReply {
     }
 }
 
-/// `POST /jars/:id/run`: compiles the file and submits its job(s);
-/// answers `{"jobid": …}`.
-pub fn run(r: &mut Roles<'_>, id: &str, body: &[u8], out: &mut Outbox) -> RestReply {
+/// `POST /jars/:id/run`: compiles the file and submits its job, answering
+/// `{"jobid": …}`; or, for an application file, accepts the application
+/// and starts its `main` on this JobManager (as application mode does, but
+/// the cluster stays when it is done), answering once `main` has submitted
+/// its first jobs ([`application_run`]).
+pub fn run(r: &mut Roles<'_>, id: &str, body: &[u8], out: &mut Outbox) -> Answer {
     let body: RunBody = match json_body(body) {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => return Answer::Now(e),
     };
     if body
         .program_args_list
         .as_ref()
         .is_some_and(|a| !a.is_empty())
     {
-        return RestReply::error(
+        return Answer::Now(RestReply::error(
             400,
             "A job file takes no program arguments (`programArgsList` must be empty).",
-        );
+        ));
     }
     let Some(jar) = r.store.jars.get(id) else {
-        return unknown_jar(id);
+        return Answer::Now(unknown_jar(id));
     };
     let text = String::from_utf8_lossy(&jar.contents).into_owned();
     let name = jar.name.clone();
-    let jobs = match compile(&name, &text, body.parallelism) {
-        Ok(Program::Job(g)) => vec![g],
-        Ok(Program::Application(a)) if a.order == JobOrder::Parallel => a.jobs,
-        Ok(Program::Application(a)) => {
-            return RestReply::error(
+    match compile(&name, &text, body.parallelism) {
+        Ok(Program::Job(g)) => Answer::Now(
+            match submit(r, JobGraph::from_stream_graph(&g), body.savepoint_path, out) {
+                Ok(job) => RestReply::ok(json!({ "jobid": job.to_string() })),
+                Err(e) => e,
+            },
+        ),
+        Ok(Program::Application(_)) if body.savepoint_path.is_some() => {
+            Answer::Now(RestReply::error(
                 400,
                 format!(
-                    "{name}: application `{}` runs its jobs one after the other, which needs its main() on a JobManager of its own: run it with `mini-flink run-application` (or set order = \"parallel\").",
-                    a.name
+                    "{name}: `savepointPath` applies to a job file; an application's main() submits each of its jobs afresh."
                 ),
-            );
+            ))
         }
-        Err(e) => return e,
+        Ok(Program::Application(a)) => {
+            Answer::AfterFirstJobs(r.dispatcher.submit_application(a.to_application(), false))
+        }
+        Err(e) => Answer::Now(e),
+    }
+}
+
+/// The answer to `POST /jars/:id/run` of an application file, once its
+/// `main` has submitted its first jobs: Flink's `jobid` (the first job),
+/// and `applicationId` and every `jobids` so far. An application that
+/// ended without a job is refused with `main`'s cause.
+pub fn application_run(app: ApplicationId, record: Option<&ApplicationRecord>) -> RestReply {
+    let Some(record) = record else {
+        return RestReply::error(500, format!("application {app} is gone"));
     };
-    let mut ids = Vec::new();
-    for g in &jobs {
-        match submit(
-            r,
-            JobGraph::from_stream_graph(g),
-            body.savepoint_path.clone(),
-            out,
-        ) {
-            Ok(job) => ids.push(job.to_string()),
-            Err(e) => return e,
-        }
+    let ids: Vec<String> = record.jobs.iter().map(ToString::to_string).collect();
+    match ids.first() {
+        Some(first) => RestReply::ok(json!({
+            "jobid": first,
+            "applicationId": app.to_string(),
+            "jobids": ids,
+        })),
+        None => RestReply::error(
+            400,
+            format!(
+                "application `{}` submitted no job: {}",
+                record.name,
+                record.cause.as_deref().unwrap_or("its main() returned")
+            ),
+        ),
     }
-    let mut answer = json!({ "jobid": ids.first() });
-    if ids.len() > 1 {
-        answer["jobids"] = json!(ids);
-    }
-    RestReply::ok(answer)
 }
 
 /// `POST /jobs` with a job file or a JobGraph as JSON: 202 `{"jobUrl": …}`.

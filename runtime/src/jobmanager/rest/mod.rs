@@ -184,6 +184,13 @@ pub enum RestRequest {
         /// The job id as given.
         jid: String,
     },
+    /// `GET /jobs/:jid/checkpoints/:triggerid`: how that checkpoint went.
+    CheckpointStatus {
+        /// The job id as given.
+        jid: String,
+        /// The trigger's request id.
+        trigger: String,
+    },
     /// `POST /jobs` with a job file or a JobGraph as JSON.
     SubmitJob {
         /// The request body.
@@ -311,6 +318,19 @@ impl RestReply {
             format!("org.apache.flink.runtime.rest.NotFoundException: Job {jid} not found"),
         )
     }
+}
+
+/// What [`answer::answer`] gives the loop: a reply now, or one once
+/// application `.0`'s `main` has submitted its first jobs (`POST
+/// /jars/:id/run` of an application file, which Flink answers with the id
+/// of the job `main` submitted).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Send this reply.
+    Now(RestReply),
+    /// Reply when the application's first jobs are submitted (or it ended):
+    /// [`jars::application_run`].
+    AfterFirstJobs(crate::graph::ApplicationId),
 }
 
 /// Parses a job id from a URL: `None` for text that is not one (answered

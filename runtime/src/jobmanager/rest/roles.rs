@@ -9,6 +9,7 @@
 
 use super::{RestConfig, RestReply};
 use crate::graph::JobId;
+use crate::ids::CheckpointId;
 use crate::jobmanager::dispatcher::Dispatcher;
 use crate::jobmanager::jobmaster::JobMaster;
 use crate::jobmanager::resourcemanager::ResourceManager;
@@ -22,6 +23,8 @@ pub struct RestStore {
     pub jars: BTreeMap<String, UploadedJar>,
     /// Savepoint triggers by request id.
     pub triggers: BTreeMap<String, SavepointTrigger>,
+    /// Checkpoint triggers by request id.
+    pub checkpoint_triggers: BTreeMap<String, CheckpointTrigger>,
     /// Uploads and triggers so far (their ids count up).
     pub counter: u64,
 }
@@ -60,6 +63,16 @@ pub struct SavepointTrigger {
     pub savepoints_before: usize,
     /// Stop the job after it.
     pub stop: bool,
+}
+
+/// A checkpoint triggered over REST (`POST /jobs/:jid/checkpoints`).
+#[derive(Debug, Clone)]
+pub struct CheckpointTrigger {
+    /// The job.
+    pub job: JobId,
+    /// The job's next checkpoint id when it was triggered: its checkpoint
+    /// is the first one from here that is not a savepoint.
+    pub from: CheckpointId,
 }
 
 /// What an answer may read and change.

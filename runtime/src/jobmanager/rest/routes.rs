@@ -67,6 +67,7 @@ pub fn router(state: RestState) -> Router {
             get(job_checkpoints).post(trigger_checkpoint),
         )
         .route("/jobs/{jid}/checkpoints/config", get(checkpoint_config))
+        .route("/jobs/{jid}/checkpoints/{trigger}", get(checkpoint_status))
         .route(
             "/jobs/{jid}/checkpoints/details/{cid}",
             get(checkpoint_details),
@@ -233,6 +234,13 @@ async fn savepoint_status(
     Path((jid, trigger)): Path<(String, String)>,
 ) -> Response {
     ask(&s, RestRequest::SavepointStatus { jid, trigger }).await
+}
+
+async fn checkpoint_status(
+    State(s): State<RestState>,
+    Path((jid, trigger)): Path<(String, String)>,
+) -> Response {
+    ask(&s, RestRequest::CheckpointStatus { jid, trigger }).await
 }
 
 async fn vertex(s: &RestState, jid: String, vid: String, what: VertexView) -> Response {
