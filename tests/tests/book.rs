@@ -4,7 +4,7 @@
 //! must have its SVG beside it), and every exercise's answer must meet its
 //! expectation while the unchanged exercise must not.
 
-use mini_flink_tests::book::{self, exercise, REFRESH};
+use mini_flink_tests::book::{self, REFRESH, exercise};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -86,7 +86,9 @@ fn exercises_answers_pass_and_exercises_do_not() {
     let all = exercise::all(&root).unwrap_or_else(|e| panic!("{e}"));
     assert!(!all.is_empty(), "no exercises under book/exercises/");
     for ex in all {
-        let answer = ex.check(&ex.answer_file()).unwrap_or_else(|e| panic!("{e}"));
+        let answer = ex
+            .check(&ex.answer_file())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(
             answer.is_empty(),
             "{}: the answer misses: {answer:?}",
@@ -109,7 +111,9 @@ fn the_four_slots_exercise_names_the_miss() {
     let root = book::repo_root();
     let ex = exercise::Exercise::load(&root.join("book/exercises/ch01-four-slots"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let misses = ex.check(&ex.exercise_file()).unwrap_or_else(|e| panic!("{e}"));
+    let misses = ex
+        .check(&ex.exercise_file())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         misses.iter().map(ToString::to_string).collect::<Vec<_>>(),
         ["slots: expected 4, the plan has 2"]

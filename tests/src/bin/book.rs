@@ -18,7 +18,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "book", about = "Generate the book's outputs, screens and pictures; check exercises")]
+#[command(
+    name = "book",
+    about = "Generate the book's outputs, screens and pictures; check exercises"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

@@ -82,7 +82,8 @@ pub fn screen_text(app: &App) -> String {
     let (w, h) = SCREEN;
     // A TestBackend draws into memory: neither can fail.
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("an in-memory terminal");
-    t.draw(|f| tui::render(app, f)).expect("drawing into memory");
+    t.draw(|f| tui::render(app, f))
+        .expect("drawing into memory");
     let buf = t.backend().buffer();
     let mut out = String::new();
     for y in 0..h {
@@ -116,10 +117,7 @@ pub fn client_and_cluster(root: &Path) -> Result<Vec<Generated>, BookError> {
                 &plan_json_output(&jg),
             ),
         ),
-        Generated::new(
-            "ch01/condensed.dot",
-            viz::dot(&model, viz::View::Condensed),
-        ),
+        Generated::new("ch01/condensed.dot", viz::dot(&model, viz::View::Condensed)),
         Generated::new("ch01/chained.dot", viz::dot(&model, viz::View::Chained)),
     ];
 

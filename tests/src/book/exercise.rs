@@ -127,7 +127,11 @@ impl fmt::Display for Miss {
 pub fn check_plan(want: &PlanExpect, jg: &JobGraph) -> Vec<Miss> {
     let subtasks: u32 = jg.vertices().map(|v| v.parallelism).sum();
     let got: [(&'static str, Option<u64>, u64); 4] = [
-        ("slots", want.slots.map(u64::from), u64::from(jg.slots_needed())),
+        (
+            "slots",
+            want.slots.map(u64::from),
+            u64::from(jg.slots_needed()),
+        ),
         (
             "operators",
             want.operators.map(|n| n as u64),
@@ -138,7 +142,11 @@ pub fn check_plan(want: &PlanExpect, jg: &JobGraph) -> Vec<Miss> {
             want.job_vertices.map(|n| n as u64),
             jg.vertex_count() as u64,
         ),
-        ("subtasks", want.subtasks.map(u64::from), u64::from(subtasks)),
+        (
+            "subtasks",
+            want.subtasks.map(u64::from),
+            u64::from(subtasks),
+        ),
     ];
     got.into_iter()
         .filter_map(|(what, expected, got)| {
