@@ -1,1 +1,8 @@
-//! Cross-crate tests live in tests/tests/.
+//! Cross-crate tests live in tests/tests/; this library holds what they
+//! share with the `bench` and `book` binaries.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`book`] | the book's generated outputs, screens and pictures, and its exercises' checks |
+
+pub mod book;

@@ -88,6 +88,7 @@ pub struct JobGraph {
     graph: OrderedGraph<JobVertex, JobEdge>,
 }
 
+// ANCHOR: is_chainable
 /// Flink 2.3's `StreamingJobGraphGenerator.isChainable`, rule by rule.
 pub fn is_chainable(g: &StreamGraph, e: &StreamEdge) -> bool {
     let up = g.node(e.source);
@@ -100,6 +101,7 @@ pub fn is_chainable(g: &StreamGraph, e: &StreamEdge) -> bool {
         && up.chaining != ChainingStrategy::Disable
         && down.chaining == ChainingStrategy::Default
 }
+// ANCHOR_END: is_chainable
 
 impl JobGraph {
     /// Chains a (validated) StreamGraph: a pure pass over it, as Flink's
@@ -199,6 +201,7 @@ impl JobGraph {
         self.graph.graph()
     }
 
+    // ANCHOR: slots_needed
     /// Slots the job needs: per slot sharing group its highest parallelism,
     /// summed over groups (what Flink's scheduler asks for).
     pub fn slots_needed(&self) -> u32 {
@@ -215,6 +218,7 @@ impl JobGraph {
         }
         max
     }
+    // ANCHOR_END: slots_needed
 
     /// The vertex that holds an operator.
     pub fn vertex_of(&self, node: NodeIdx) -> Option<VertexIdx> {

@@ -1,0 +1,134 @@
+//! What each chapter shows, generated: one function per chapter, each
+//! returning its files under `generated/<chapter>/`.
+//!
+//! A chapter's files are of three kinds, each made by the project itself:
+//! - `*.console`: a command and what it printed (the same library calls
+//!   the `mini-flink` binary makes, so the same text);
+//! - `*.screen`: the TUI rendered by `tui::render` into ratatui's
+//!   `TestBackend` at a fixed size, at a named moment of a scenario run in
+//!   the simulator;
+//! - `*.dot`: a picture as Graphviz DOT from `viz` (an `.svg` is drawn
+//!   beside it where Graphviz is installed).
+
+use super::{BookError, Generated, transcript};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use runtime::graph::JobGraph;
+use runtime::graph::plan::{PlanResponse, plan_text, preview_job_id};
+use runtime::graph::viz_model;
+use std::path::Path;
+use tui::{App, Screen};
+
+/// The width and height every TUI screen in the book is rendered at: wide
+/// enough for the dataflow screen's boxes, narrow enough for a book page.
+pub const SCREEN: (u16, u16) = (120, 36);
+
+/// Compiles a job file into its JobGraph, as `mini-flink plan` does.
+pub fn compile(root: &Path, rel: &str) -> Result<JobGraph, BookError> {
+    let path = root.join(rel);
+    let sg = runtime::jobfile::load_job_file(&path).map_err(|e| BookError::JobFile {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(JobGraph::from_stream_graph(&sg))
+}
+
+/// What `mini-flink plan FILE` prints.
+pub fn plan_output(jg: &JobGraph) -> String {
+    plan_text(jg)
+}
+
+/// What `mini-flink plan FILE --json` prints.
+pub fn plan_json_output(jg: &JobGraph) -> String {
+    let resp = PlanResponse::new(jg, preview_job_id(jg));
+    // A PlanResponse is plain data (strings, numbers, lists): it always
+    // serialises.
+    let json = serde_json::to_string_pretty(&resp).expect("a plan serialises to JSON");
+    format!("{json}\n")
+}
+
+/// Loads a scenario from `scenarios/`.
+pub fn scenario(root: &Path, name: &str) -> Result<sim::Scenario, BookError> {
+    let path = root.join("scenarios").join(name);
+    sim::load(&path).map_err(|e| BookError::Scenario {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// Presses one key in the TUI.
+pub fn press(app: &mut App, c: char) {
+    app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+}
+
+/// Selects the job named `job` (the `o` key, as often as it takes).
+pub fn select_job(app: &mut App, job: &str) -> Result<(), BookError> {
+    for _ in 0..app.view.jobs.len() + 1 {
+        if app.selected_job.as_deref() == Some(job) {
+            return Ok(());
+        }
+        press(app, 'o');
+    }
+    Err(BookError::Scenario {
+        path: job.into(),
+        message: format!("no job named `{job}` to select at t={} ms", app.now_ms),
+    })
+}
+
+/// The TUI's screen as text, rendered at [`SCREEN`]'s size; trailing
+/// blanks of each line are cut.
+pub fn screen_text(app: &App) -> String {
+    let (w, h) = SCREEN;
+    // A TestBackend draws into memory: neither can fail.
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("an in-memory terminal");
+    t.draw(|f| tui::render(app, f))
+        .expect("drawing into memory");
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Chapter 1, "Client and cluster": the plan of `wordcount.toml` as the
+/// client builds it (text, JSON, condensed and chained pictures), and the
+/// TUI a moment after the client submitted that plan to a session cluster
+/// (`session.toml`).
+pub fn client_and_cluster(root: &Path) -> Result<Vec<Generated>, BookError> {
+    const JOB: &str = "scenarios/jobs/wordcount.toml";
+    let jg = compile(root, JOB)?;
+    let model = viz_model(&jg);
+    let mut files = vec![
+        Generated::new(
+            "ch01/plan.console",
+            transcript(&format!("mini-flink plan {JOB}"), &plan_output(&jg)),
+        ),
+        Generated::new(
+            "ch01/plan-json.console",
+            transcript(
+                &format!("mini-flink plan {JOB} --json"),
+                &plan_json_output(&jg),
+            ),
+        ),
+        Generated::new("ch01/condensed.dot", viz::dot(&model, viz::View::Condensed)),
+        Generated::new("ch01/chained.dot", viz::dot(&model, viz::View::Chained)),
+    ];
+
+    // session.toml submits wordcount at 1.5 s; at 1.528 s its tasks are deployed into
+    // the slots its plan asked for.
+    let s = scenario(root, "session.toml")?;
+    let mut app = App::live(&s, None);
+    app.run_until(1_528);
+    select_job(&mut app, "wordcount")?;
+    files.push(Generated::new("ch01/cluster.screen", screen_text(&app)));
+    app.update(tui::Action::Show(Screen::Dataflow));
+    files.push(Generated::new("ch01/dataflow.screen", screen_text(&app)));
+    Ok(files)
+}
