@@ -66,7 +66,7 @@ pub fn json_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<
 /// `PATCH /jobs/:jid?mode=cancel`: 202 `{}`, or 409 when the job is
 /// already ending or ended.
 pub fn cancel(r: &mut Roles<'_>, jid: &str, out: &mut Outbox) -> RestReply {
-    let Some(m) = super::parse_job_id(jid).and_then(|id| r.dispatcher.master(id)) else {
+    let Some(m) = crate::graph::JobId::parse(jid).and_then(|id| r.dispatcher.master(id)) else {
         return RestReply::unknown_job(jid);
     };
     if m.cancel(out) {
@@ -89,7 +89,7 @@ pub fn trigger_savepoint(r: &mut Roles<'_>, jid: &str, stop: bool, body: &[u8]) 
         Err(e) => return e,
     };
     let stop = stop || body.cancel_job == Some(true);
-    let Some(job) = super::parse_job_id(jid) else {
+    let Some(job) = crate::graph::JobId::parse(jid) else {
         return RestReply::unknown_job(jid);
     };
     let Some(m) = r.dispatcher.master(job) else {
@@ -114,7 +114,7 @@ pub fn trigger_savepoint(r: &mut Roles<'_>, jid: &str, stop: bool, body: &[u8]) 
 
 /// `POST /jobs/:jid/checkpoints`: a checkpoint now, ahead of the interval.
 pub fn trigger_checkpoint(r: &mut Roles<'_>, jid: &str) -> RestReply {
-    let Some(job) = super::parse_job_id(jid) else {
+    let Some(job) = crate::graph::JobId::parse(jid) else {
         return RestReply::unknown_job(jid);
     };
     let Some(m) = r.dispatcher.master(job) else {

@@ -57,7 +57,6 @@ pub mod server;
 pub mod vertices;
 pub mod web;
 
-use crate::graph::JobId;
 use serde_json::Value;
 
 /// Flink's version string in the answers that carry one: the API we
@@ -331,10 +330,4 @@ pub enum Answer {
     /// Reply when the application's first jobs are submitted (or it ended):
     /// [`jars::application_run`].
     AfterFirstJobs(crate::graph::ApplicationId),
-}
-
-/// Parses a job id from a URL: `None` for text that is not one (answered
-/// as an unknown job, as Flink does).
-pub fn parse_job_id(jid: &str) -> Option<JobId> {
-    JobId::parse(jid)
 }

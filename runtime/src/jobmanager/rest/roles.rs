@@ -100,7 +100,7 @@ impl Roles<'_> {
     }
     /// The JobMaster of the job named in a URL.
     pub fn job(&self, jid: &str) -> Result<&JobMaster, RestReply> {
-        super::parse_job_id(jid)
+        JobId::parse(jid)
             .and_then(|id| self.dispatcher.jobs.get(&id))
             .ok_or_else(|| RestReply::unknown_job(jid))
     }
