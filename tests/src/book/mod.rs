@@ -113,7 +113,7 @@ pub fn generated_dir(root: &Path) -> PathBuf {
 /// Every chapter's generated files, in chapter order.
 pub fn generate(root: &Path) -> Result<Vec<Generated>, BookError> {
     let mut out = Vec::new();
-    out.extend(chapters::client_and_cluster(root)?);
+    out.extend(chapters::ch01::client_and_cluster(root)?);
     Ok(out)
 }
 

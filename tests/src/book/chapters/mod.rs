@@ -1,5 +1,11 @@
-//! What each chapter shows, generated: one function per chapter, each
-//! returning its files under `generated/<chapter>/`.
+//! What each chapter shows, generated: one module per chapter, each with
+//! one function returning its files under `generated/chNN/`, and the
+//! helpers they share (compile a job file, run a scenario in the TUI, take
+//! a screen).
+//!
+//! | module | chapter |
+//! |---|---|
+//! | [`ch01`] | 1, Client and cluster |
 //!
 //! A chapter's files are of three kinds, each made by the project itself:
 //! - `*.console`: a command and what it printed (the same library calls
@@ -10,15 +16,16 @@
 //! - `*.dot`: a picture as Graphviz DOT from `viz` (an `.svg` is drawn
 //!   beside it where Graphviz is installed).
 
-use super::{BookError, Generated, transcript};
+pub mod ch01;
+
+use super::BookError;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use runtime::graph::JobGraph;
 use runtime::graph::plan::{PlanResponse, plan_text, preview_job_id};
-use runtime::graph::viz_model;
 use std::path::Path;
-use tui::{App, Screen};
+use tui::App;
 
 /// The width and height every TUI screen in the book is rendered at: wide
 /// enough for the dataflow screen's boxes, narrow enough for a book page.
@@ -97,38 +104,3 @@ pub fn screen_text(app: &App) -> String {
     out
 }
 
-/// Chapter 1, "Client and cluster": the plan of `wordcount.toml` as the
-/// client builds it (text, JSON, condensed and chained pictures), and the
-/// TUI a moment after the client submitted that plan to a session cluster
-/// (`session.toml`).
-pub fn client_and_cluster(root: &Path) -> Result<Vec<Generated>, BookError> {
-    const JOB: &str = "scenarios/jobs/wordcount.toml";
-    let jg = compile(root, JOB)?;
-    let model = viz_model(&jg);
-    let mut files = vec![
-        Generated::new(
-            "ch01/plan.console",
-            transcript(&format!("mini-flink plan {JOB}"), &plan_output(&jg)),
-        ),
-        Generated::new(
-            "ch01/plan-json.console",
-            transcript(
-                &format!("mini-flink plan {JOB} --json"),
-                &plan_json_output(&jg),
-            ),
-        ),
-        Generated::new("ch01/condensed.dot", viz::dot(&model, viz::View::Condensed)),
-        Generated::new("ch01/chained.dot", viz::dot(&model, viz::View::Chained)),
-    ];
-
-    // session.toml submits wordcount at 1.5 s; at 1.528 s its tasks are deployed into
-    // the slots its plan asked for.
-    let s = scenario(root, "session.toml")?;
-    let mut app = App::live(&s, None);
-    app.run_until(1_528);
-    select_job(&mut app, "wordcount")?;
-    files.push(Generated::new("ch01/cluster.screen", screen_text(&app)));
-    app.update(tui::Action::Show(Screen::Dataflow));
-    files.push(Generated::new("ch01/dataflow.screen", screen_text(&app)));
-    Ok(files)
-}
