@@ -8,9 +8,10 @@
 //!
 //! `generate` runs what each chapter shows (commands, scenarios, the TUI,
 //! pictures) and writes it; with Graphviz installed it also draws an SVG
-//! beside each DOT file. `check` compiles a job file (by default the
-//! exercise's answer) and says which of the exercise's expectations it
-//! misses; it exits 1 if any.
+//! beside each DOT file. `check` compiles a job file, or runs a scenario in
+//! the simulator for an exercise on a run (by default the exercise's
+//! answer), and says which of the exercise's expectations it misses; it
+//! exits 1 if any, 2 if the file does not load.
 
 use clap::{Parser, Subcommand};
 use mini_flink_tests::book::{self, exercise::Exercise};
@@ -35,11 +36,11 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Check a job file against an exercise's expectation.
+    /// Check a job file (or a scenario) against an exercise's expectation.
     Check {
         /// The exercise's folder (holding expect.toml).
         exercise: PathBuf,
-        /// The job file to check (default: the exercise's answer).
+        /// The job file or scenario to check (default: the exercise's answer).
         job: Option<PathBuf>,
     },
 }

@@ -18,10 +18,32 @@
 //! meets them all and that the unchanged exercise does not (so the
 //! exercise is not already solved); a teacher checks a student's file with
 //! `cargo run -p mini-flink-tests --bin book -- check book/exercises/NAME STUDENT.toml`.
+//!
+//! An exercise on a *run* edits a scenario instead, and says so with
+//! `[scenario]` in place of `[plan]`. The check loads the file as
+//! `sim run` does, runs it in the simulator (its own seed, so the same
+//! run every time), and requires every line of the scenario's own
+//! `[expect]` to hold; what a student predicts goes there. The rest of
+//! `[scenario]` keeps the student to the question:
+//!
+//! ```toml
+//! exercise = "scenario.toml"
+//! answer = "answer.toml"
+//! [scenario]
+//! predict = ["wordcount", "sessions"] # [expect] must name these jobs
+//! keep_faults = true                  # the exercise's [[faults]], unchanged
+//! keep_jobs = true                    # the exercise's jobs (by name), no more, no fewer
+//! taskmanagers = 3                    # the cluster's size, when fixed
+//! slots = 2                           # slots per TaskManager, when fixed
+//! own_taskmanager = ["Sum"]           # vertices whose TaskManagers run nothing else
+//! [scenario.plan.wordcount]           # a job's plan, as [plan] above
+//! slots = 4
+//! ```
 
 use super::BookError;
 use runtime::graph::JobGraph;
 use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -33,8 +55,40 @@ pub struct Expect {
     pub exercise: String,
     /// The answer, relative to the exercise's folder.
     pub answer: String,
-    /// What the plan of a right answer must be.
-    pub plan: PlanExpect,
+    /// What the plan of a right answer must be (an exercise on a job file).
+    #[serde(default)]
+    pub plan: Option<PlanExpect>,
+    /// What the run of a right answer must show (an exercise on a
+    /// scenario).
+    #[serde(default)]
+    pub scenario: Option<ScenarioExpect>,
+}
+
+/// What a scenario and its run must be; a field left out is not checked.
+/// The scenario's own `[expect]` is always checked.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioExpect {
+    /// Jobs the scenario's `[expect]` must name: a prediction for each.
+    #[serde(default)]
+    pub predict: Vec<String>,
+    /// The `[[faults]]` must be the exercise's, unchanged.
+    #[serde(default)]
+    pub keep_faults: bool,
+    /// The jobs (by name) must be the exercise's.
+    #[serde(default)]
+    pub keep_jobs: bool,
+    /// TaskManagers of the session cluster.
+    pub taskmanagers: Option<u32>,
+    /// Slots per TaskManager.
+    pub slots: Option<u32>,
+    /// Vertices (by a part of their name, such as "Sum") whose subtasks
+    /// must run on TaskManagers that run no other vertex's subtasks.
+    #[serde(default)]
+    pub own_taskmanager: Vec<String>,
+    /// Per job name, what its plan must be.
+    #[serde(default)]
+    pub plan: BTreeMap<String, PlanExpect>,
 }
 
 /// What the plan (the JobGraph the client builds) must be; a field left
@@ -70,10 +124,17 @@ impl Exercise {
             path: path.clone(),
             source,
         })?;
-        let expect = toml::from_str(&text).map_err(|e| BookError::Expect {
+        let expect: Expect = toml::from_str(&text).map_err(|e| BookError::Expect {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        if expect.plan.is_some() == expect.scenario.is_some() {
+            return Err(BookError::Expect {
+                path,
+                message: "give exactly one of [plan] (a job file) and [scenario] (a scenario)"
+                    .into(),
+            });
+        }
         Ok(Exercise {
             dir: dir.to_path_buf(),
             expect,
@@ -90,35 +151,217 @@ impl Exercise {
         self.dir.join(&self.expect.answer)
     }
 
-    /// Checks the job file `job` against the expectation: the list of what
-    /// it misses, empty for a right answer.
-    pub fn check(&self, job: &Path) -> Result<Vec<Miss>, BookError> {
-        let sg = runtime::jobfile::load_job_file(job).map_err(|e| BookError::JobFile {
-            path: job.to_path_buf(),
+    /// Checks `file` (a job file, or a scenario for an exercise on a run)
+    /// against the expectation: the list of what it misses, empty for a
+    /// right answer.
+    pub fn check(&self, file: &Path) -> Result<Vec<Miss>, BookError> {
+        if let Some(want) = &self.expect.scenario {
+            let exercise = load_scenario(&self.exercise_file())?;
+            let s = load_scenario(file)?;
+            return check_scenario(want, &exercise, &s);
+        }
+        let sg = runtime::jobfile::load_job_file(file).map_err(|e| BookError::JobFile {
+            path: file.to_path_buf(),
             message: e.to_string(),
         })?;
         let jg = JobGraph::from_stream_graph(&sg);
-        Ok(check_plan(&self.expect.plan, &jg))
+        let want = self.expect.plan.clone().unwrap_or_default();
+        Ok(check_plan(&want, &jg))
     }
 }
 
-/// One expectation a job file misses.
+/// Loads a scenario as `sim run` does.
+fn load_scenario(path: &Path) -> Result<sim::Scenario, BookError> {
+    sim::load(path).map_err(|e| BookError::Scenario {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The names of a scenario's jobs.
+fn job_names(s: &sim::Scenario) -> BTreeSet<String> {
+    s.jobs.iter().map(|j| j.graph.job_name.clone()).collect()
+}
+
+/// Every expectation of `want` that the scenario `s` (a student's edit of
+/// `exercise`) or its run misses. The static checks come first; the run
+/// only when they pass, so a student learns the cheap things first.
+pub fn check_scenario(
+    want: &ScenarioExpect,
+    exercise: &sim::Scenario,
+    s: &sim::Scenario,
+) -> Result<Vec<Miss>, BookError> {
+    let mut misses = Vec::new();
+    let missing: Vec<&str> = want
+        .predict
+        .iter()
+        .filter(|j| !s.expect.contains_key(*j))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        misses.push(Miss::file(
+            "[expect]",
+            format!("a final status for {}", missing.join(", ")),
+            if s.expect.is_empty() {
+                "none".to_string()
+            } else {
+                s.expect.keys().cloned().collect::<Vec<_>>().join(", ")
+            },
+        ));
+    }
+    if want.keep_faults && s.faults != exercise.faults {
+        misses.push(Miss::file(
+            "[[faults]]",
+            format!(
+                "the exercise's {} fault(s), unchanged",
+                exercise.faults.len()
+            ),
+            format!("{} changed", s.faults.len()),
+        ));
+    }
+    if want.keep_jobs && job_names(s) != job_names(exercise) {
+        let names = |s: &sim::Scenario| job_names(s).into_iter().collect::<Vec<_>>().join(", ");
+        misses.push(Miss::file("jobs", names(exercise), names(s)));
+    }
+    for (what, expected, got) in [
+        ("taskmanagers", want.taskmanagers, s.cluster.taskmanagers),
+        ("slots", want.slots, s.cluster.slots),
+    ] {
+        if let Some(e) = expected.filter(|e| *e != got) {
+            misses.push(Miss::file(what, e.to_string(), got.to_string()));
+        }
+    }
+    for (job, plan) in &want.plan {
+        let Some(j) = s.jobs.iter().find(|j| &j.graph.job_name == job) else {
+            misses.push(Miss::file("jobs", format!("a job named {job}"), "none"));
+            continue;
+        };
+        let jg = JobGraph::from_stream_graph(&j.graph);
+        for mut m in check_plan(plan, &jg) {
+            m.what = format!("{job}: {}", m.what);
+            misses.push(m);
+        }
+    }
+    if !misses.is_empty() {
+        return Ok(misses);
+    }
+
+    let outcome = sim::Simulation::new(s, None)
+        .run()
+        .map_err(|e| BookError::Scenario {
+            path: s.path.clone(),
+            message: e.to_string(),
+        })?;
+    if s.expect.is_empty() {
+        misses.push(Miss::run("[expect]", "a prediction", "none"));
+    }
+    for f in &outcome.failed_expectations {
+        // "job NAME: expected WANT, got GOT", from the simulator.
+        let (what, rest) = f.split_once(": expected ").unwrap_or((f.as_str(), ""));
+        let (expected, got) = rest.split_once(", got ").unwrap_or((rest, ""));
+        misses.push(Miss::run(what, expected, got));
+    }
+    misses.extend(check_own_taskmanager(
+        &want.own_taskmanager,
+        &outcome.events,
+    ));
+    Ok(misses)
+}
+
+/// For each name part in `vertices`: every TaskManager that ran a subtask
+/// of a vertex whose name holds it ran no other vertex's subtask.
+fn check_own_taskmanager(vertices: &[String], events: &[runtime::events::Event]) -> Vec<Miss> {
+    use runtime::events::EventKind;
+    // TaskManager → the vertices (job, name) deployed on it in the run.
+    let mut on: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in events {
+        if let EventKind::TaskDeployed {
+            vertex,
+            resource_id,
+            ..
+        } = &e.kind
+        {
+            on.entry(resource_id.to_string())
+                .or_default()
+                .insert(vertex.clone());
+        }
+    }
+    let mut misses = Vec::new();
+    for part in vertices {
+        let tms: Vec<(&String, &BTreeSet<String>)> = on
+            .iter()
+            .filter(|(_, vs)| vs.iter().any(|v| v.contains(part.as_str())))
+            .collect();
+        if tms.is_empty() {
+            misses.push(Miss::run(
+                format!("{part}'s TaskManager"),
+                "a deployed subtask",
+                "none",
+            ));
+        }
+        for (tm, vs) in tms {
+            let others: Vec<&str> = vs
+                .iter()
+                .filter(|v| !v.contains(part.as_str()))
+                .map(String::as_str)
+                .collect();
+            if !others.is_empty() {
+                misses.push(Miss::run(
+                    format!("{part} on {tm}"),
+                    format!("{tm} to run only {part}"),
+                    format!("{tm} also running {}", others.join(", ")),
+                ));
+            }
+        }
+    }
+    misses
+}
+
+/// One expectation a file misses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Miss {
-    /// What was expected of the plan (e.g. "slots").
-    pub what: &'static str,
+    /// What was expected (e.g. "slots", "job wordcount").
+    pub what: String,
     /// The expected value.
     pub expected: String,
-    /// The plan's value.
+    /// What there is instead.
     pub got: String,
+    /// Where `got` comes from: "the plan", "the file" or "the run".
+    pub of: &'static str,
+}
+
+impl Miss {
+    fn new(
+        of: &'static str,
+        what: impl Into<String>,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+    ) -> Miss {
+        Miss {
+            what: what.into(),
+            expected: expected.into(),
+            got: got.into(),
+            of,
+        }
+    }
+
+    /// A miss in the file itself (what the student wrote).
+    fn file(what: impl Into<String>, expected: impl Into<String>, got: impl Into<String>) -> Miss {
+        Miss::new("the file", what, expected, got)
+    }
+
+    /// A miss in what the run did.
+    fn run(what: impl Into<String>, expected: impl Into<String>, got: impl Into<String>) -> Miss {
+        Miss::new("the run", what, expected, got)
+    }
 }
 
 impl fmt::Display for Miss {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: expected {}, the plan has {}",
-            self.what, self.expected, self.got
+            "{}: expected {}, {} has {}",
+            self.what, self.expected, self.of, self.got
         )
     }
 }
@@ -151,11 +394,8 @@ pub fn check_plan(want: &PlanExpect, jg: &JobGraph) -> Vec<Miss> {
     got.into_iter()
         .filter_map(|(what, expected, got)| {
             let expected = expected?;
-            (expected != got).then(|| Miss {
-                what,
-                expected: expected.to_string(),
-                got: got.to_string(),
-            })
+            (expected != got)
+                .then(|| Miss::new("the plan", what, expected.to_string(), got.to_string()))
         })
         .collect()
 }

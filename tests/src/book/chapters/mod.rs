@@ -103,4 +103,3 @@ pub fn screen_text(app: &App) -> String {
     }
     out
 }
-
