@@ -2,7 +2,8 @@
 //! regenerated into a temporary folder and compared with the committed
 //! copies in `book/src/generated/` (pictures as DOT text; every DOT file
 //! must have its SVG beside it), and every exercise's answer must meet its
-//! expectation while the unchanged exercise must not.
+//! expectation while the unchanged exercise must not; every chapter,
+//! include, link and picture resolves.
 
 use mini_flink_tests::book::{self, REFRESH, exercise};
 use std::collections::BTreeSet;
@@ -117,5 +118,25 @@ fn the_four_slots_exercise_names_the_miss() {
     assert_eq!(
         misses.iter().map(ToString::to_string).collect::<Vec<_>>(),
         ["slots: expected 4, the plan has 2"]
+    );
+}
+
+/// Every chapter of SUMMARY.md exists, every include resolves (file and
+/// anchor), every local link and picture points at a file of the built
+/// book, every `#fragment` at a heading: what mdbook-linkcheck checks,
+/// offline and without installing it.
+#[test]
+fn every_link_include_and_picture_resolves() {
+    let src = book::repo_root().join("book/src");
+    let r = book::links::check(&src);
+    assert!(r.chapters >= 1 && r.links >= 1, "nothing checked: {r:?}");
+    assert!(
+        r.problems.is_empty(),
+        "the book has broken links, includes or pictures:\n  {}",
+        r.problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n  ")
     );
 }

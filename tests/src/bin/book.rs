@@ -4,6 +4,7 @@
 //! cargo run -p mini-flink-tests --bin book -- generate            # into book/src/generated/
 //! cargo run -p mini-flink-tests --bin book -- generate --out DIR  # elsewhere
 //! cargo run -p mini-flink-tests --bin book -- check book/exercises/ch01-four-slots STUDENT.toml
+//! cargo run -p mini-flink-tests --bin book -- links               # every link, include and picture
 //! ```
 //!
 //! `generate` runs what each chapter shows (commands, scenarios, the TUI,
@@ -36,6 +37,9 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check that every chapter, include, link and picture of the book
+    /// resolves (offline; web links are not fetched).
+    Links,
     /// Check a job file (or a scenario) against an exercise's expectation.
     Check {
         /// The exercise's folder (holding expect.toml).
@@ -69,6 +73,28 @@ fn main() -> ExitCode {
                 );
             }
             ExitCode::SUCCESS
+        }
+        Cmd::Links => {
+            let src = book::repo_root().join("book/src");
+            let r = book::links::check(&src);
+            for p in &r.problems {
+                println!("{p}");
+            }
+            for d in &r.drafts {
+                println!("SUMMARY.md: chapter \"{d}\" is a draft (no file yet)");
+            }
+            println!(
+                "{} chapters, {} local links and pictures, {} web links (not fetched): {} problem(s)",
+                r.chapters,
+                r.links,
+                r.web_links,
+                r.problems.len()
+            );
+            if r.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Cmd::Check { exercise, job } => {
             let ex = match Exercise::load(&exercise) {

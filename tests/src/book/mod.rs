@@ -14,6 +14,7 @@
 //! |---|---|
 //! | [`chapters`] | what each chapter shows, one function per chapter |
 //! | [`exercise`] | an exercise's expectation (`expect.toml`) and its check |
+//! | [`links`] | the link checker: chapters, includes, links and pictures resolve |
 //!
 //! Pictures are Graphviz DOT text; an SVG is drawn next to each DOT file
 //! only where Graphviz's `dot` program is installed (SVG output differs
@@ -21,6 +22,7 @@
 
 pub mod chapters;
 pub mod exercise;
+pub mod links;
 
 use std::path::{Path, PathBuf};
 
