@@ -36,6 +36,9 @@
 //! taskmanagers = 3                    # the cluster's size, when fixed
 //! slots = 2                           # slots per TaskManager, when fixed
 //! own_taskmanager = ["Sum"]           # vertices whose TaskManagers run nothing else
+//! fault_kinds = ["crash", "partition"] # [[faults]] must hold these actions
+//! min_recoveries = 1                  # the run restarted or recovered a job this often
+//! exactly_once = true                 # every job commits exactly the fault-free output
 //! [scenario.plan.wordcount]           # a job's plan, as [plan] above
 //! slots = 4
 //! ```
@@ -89,6 +92,35 @@ pub struct ScenarioExpect {
     /// Per job name, what its plan must be.
     #[serde(default)]
     pub plan: BTreeMap<String, PlanExpect>,
+    /// Fault actions (`crash`, `restart`, `start`, `partition`, `repair`,
+    /// `delay`, `cancel`, `savepoint`, `stop`) the `[[faults]]` must use,
+    /// each at least once.
+    #[serde(default)]
+    pub fault_kinds: Vec<String>,
+    /// Recoveries (restarts from a checkpoint, jobs recovered by a new
+    /// leader) the run must show at least.
+    pub min_recoveries: Option<usize>,
+    /// Every job's committed output must equal, as a multiset, the output
+    /// of the same scenario without its faults: nothing lost, nothing
+    /// counted twice (what `sim check` checks per seed).
+    #[serde(default)]
+    pub exactly_once: bool,
+}
+
+/// The scenario-file keyword of a fault's action (`action = "crash"`).
+fn action_keyword(a: &sim::scenario::FaultAction) -> &'static str {
+    use sim::scenario::FaultAction as A;
+    match a {
+        A::Crash(_) | A::CrashBusiest => "crash",
+        A::Restart(_) => "restart",
+        A::StartTaskManager(_) => "start",
+        A::Partition(..) => "partition",
+        A::Repair(..) => "repair",
+        A::Delay(..) => "delay",
+        A::CancelJob(_) => "cancel",
+        A::Savepoint(_) => "savepoint",
+        A::StopWithSavepoint(_) => "stop",
+    }
 }
 
 /// What the plan (the JobGraph the client builds) must be; a field left
@@ -230,6 +262,24 @@ pub fn check_scenario(
         if let Some(e) = expected.filter(|e| *e != got) {
             misses.push(Miss::file(what, e.to_string(), got.to_string()));
         }
+    }
+    let used: BTreeSet<&str> = s.faults.iter().map(|f| action_keyword(&f.action)).collect();
+    let absent: Vec<&str> = want
+        .fault_kinds
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !used.contains(k))
+        .collect();
+    if !absent.is_empty() {
+        misses.push(Miss::file(
+            "[[faults]]",
+            format!("a fault with action {}", absent.join(", ")),
+            if used.is_empty() {
+                "none".to_string()
+            } else {
+                used.into_iter().collect::<Vec<_>>().join(", ")
+            },
+        ));
     }
     for (job, plan) in &want.plan {
         let Some(j) = s.jobs.iter().find(|j| &j.graph.job_name == job) else {
