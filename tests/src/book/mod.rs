@@ -116,6 +116,7 @@ pub fn generated_dir(root: &Path) -> PathBuf {
 pub fn generate(root: &Path) -> Result<Vec<Generated>, BookError> {
     let mut out = Vec::new();
     out.extend(chapters::ch01::client_and_cluster(root)?);
+    out.extend(chapters::ch07::breaking_it(root)?);
     Ok(out)
 }
 

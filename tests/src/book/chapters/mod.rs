@@ -6,6 +6,7 @@
 //! | module | chapter |
 //! |---|---|
 //! | [`ch01`] | 1, Client and cluster |
+//! | [`ch07`] | 7, Breaking it on purpose |
 //!
 //! A chapter's files are of three kinds, each made by the project itself:
 //! - `*.console`: a command and what it printed (the same library calls
@@ -17,6 +18,7 @@
 //!   beside it where Graphviz is installed).
 
 pub mod ch01;
+pub mod ch07;
 
 use super::BookError;
 use ratatui::Terminal;
