@@ -111,8 +111,11 @@ pub struct TaskManagerConfig {
     pub slots: u32,
     /// Address the data port binds ("0.0.0.0:6121", or port 0 for any).
     pub data_bind: String,
-    /// Address other TaskManagers use to reach the data port; `None` uses
-    /// the bound address (real mode) — the simulator passes "host:port".
+    /// Address other TaskManagers use to reach the data port (Flink's
+    /// `taskmanager.host`): "host:port", or a host alone for the bound
+    /// port; `None` uses the bound address. The simulator passes
+    /// "host:port"; on real machines it is needed when the data port
+    /// binds every interface (0.0.0.0).
     pub data_advertise: Option<String>,
     /// Without any message from the JobManager for this long (ms), the
     /// TaskManager considers it lost and registers anew.
@@ -132,6 +135,21 @@ pub struct TaskManagerConfig {
     pub ha: Option<HaConfig>,
 }
 
+impl TaskManagerConfig {
+    /// The data port's address as other TaskManagers reach it, once it is
+    /// bound at `bound` ("ip:port").
+    pub fn data_address(&self, bound: String) -> String {
+        match &self.data_advertise {
+            None => bound,
+            Some(a) if a.contains(':') => a.clone(),
+            Some(host) => {
+                let port = bound.rsplit_once(':').map_or("0", |(_, p)| p);
+                format!("{host}:{port}")
+            }
+        }
+    }
+}
+
 impl Default for TaskManagerConfig {
     fn default() -> Self {
         TaskManagerConfig {
@@ -147,5 +165,20 @@ impl Default for TaskManagerConfig {
             sink_delay_us: 0,
             ha: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaskManagerConfig;
+
+    #[test]
+    fn the_data_address_is_the_advertised_one_with_the_bound_port() {
+        let mut cfg = TaskManagerConfig::default();
+        assert_eq!(cfg.data_address("0.0.0.0:4711".into()), "0.0.0.0:4711");
+        cfg.data_advertise = Some("10.0.0.12".into());
+        assert_eq!(cfg.data_address("0.0.0.0:4711".into()), "10.0.0.12:4711");
+        cfg.data_advertise = Some("tm-2.example:6121".into());
+        assert_eq!(cfg.data_address("0.0.0.0:4711".into()), "tm-2.example:6121");
     }
 }

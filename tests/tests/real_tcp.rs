@@ -142,20 +142,28 @@ fn wordcount_on_a_real_cluster() {
         addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
         "the JobManager should print its real port, printed {addr:?}"
     );
-    for name in ["tm-1", "tm-2"] {
-        cluster.spawn(
+    // tm-2 listens for records on every interface, as a TaskManager on
+    // its own machine would, and tells the others the one address to use
+    // (Flink's `taskmanager.host`).
+    for (name, data) in [
+        ("tm-1", vec![]),
+        (
+            "tm-2",
+            vec!["--data-bind", "0.0.0.0:0", "--data-advertise", "127.0.0.1"],
+        ),
+    ] {
+        let mut args = vec![
+            "taskmanager",
+            "--jobmanager",
+            &addr,
+            "--slots",
+            "2",
+            "--id",
             name,
-            &[
-                "taskmanager",
-                "--jobmanager",
-                &addr,
-                "--slots",
-                "2",
-                "--id",
-                name,
-                "--events",
-            ],
-        );
+            "--events",
+        ];
+        args.extend(data);
+        cluster.spawn(name, &args);
         cluster.wait_for_line(
             name,
             &format!("TaskManager {name} (2 slots) connecting to "),
@@ -169,6 +177,17 @@ fn wordcount_on_a_real_cluster() {
         "TaskManagerRegistered",
         2,
         Duration::from_secs(15),
+    );
+    // tm-2's data port is known by its advertised address.
+    let tm2 = cluster
+        .events("jobmanager")
+        .into_iter()
+        .find(|e| e["event"] == "TaskManagerRegistered" && e["resource_id"] == "tm-2")
+        .expect("tm-2 registered");
+    let data_addr = tm2["data_addr"].as_str().unwrap_or_default().to_string();
+    assert!(
+        data_addr.starts_with("127.0.0.1:") && !data_addr.ends_with(":0"),
+        "tm-2 should advertise 127.0.0.1 with its bound port, registered {data_addr:?}"
     );
 
     for (k, (job, graph)) in jobs.iter().enumerate() {

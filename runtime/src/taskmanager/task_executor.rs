@@ -75,7 +75,7 @@ pub async fn run_taskmanager(
             addr: cfg.data_bind.clone(),
             source,
         })?;
-    let data_addr = cfg.data_advertise.clone().unwrap_or(bound);
+    let data_addr = cfg.data_address(bound);
     let net = NetworkEnvironment::new(ctx.clone(), data_addr.clone(), cfg.buffers_per_channel);
     // The data port's acceptor; aborting it (when this function returns)
     // drops the set of handshakes still under way with it.

@@ -175,6 +175,11 @@ pub struct TaskManagerArgs {
     /// Address of the data port other TaskManagers send records to; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub data_bind: String,
+    /// Address other TaskManagers reach the data port at: HOST (the bound
+    /// port) or HOST:PORT (Flink's `taskmanager.host`). Needed when
+    /// --data-bind is 0.0.0.0 [default: the bound address]
+    #[arg(long, value_name = "ADDR")]
+    pub data_advertise: Option<String>,
     /// Resource id of this TaskManager (default: taskmanager-<pid>).
     #[arg(long, value_name = "NAME")]
     id: Option<String>,
@@ -269,11 +274,22 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
             a.jobmanager
         );
     }
+    let every_interface = a
+        .data_bind
+        .rsplit_once(':')
+        .is_some_and(|(h, _)| matches!(h, "0.0.0.0" | "[::]"));
+    if every_interface && a.data_advertise.is_none() {
+        bail!(
+            "--data-bind {} listens on every interface, but other TaskManagers need one \
+             address to send records to: add --data-advertise HOST (this machine's address)",
+            a.data_bind
+        );
+    }
     let cfg = TaskManagerConfig {
         jobmanager: a.jobmanager.clone(),
         slots: a.slots,
         data_bind: a.data_bind,
-        data_advertise: None,
+        data_advertise: a.data_advertise,
         print_to_stdout: true,
         ha: a.ha.config(),
         ..TaskManagerConfig::default()
