@@ -4,5 +4,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`book`] | the book's generated outputs, screens and pictures, and its exercises' checks |
+//! | [`real_process`] | the `mini-flink` binary (built when needed) and waiting for its processes |
 
 pub mod book;
+pub mod real_process;

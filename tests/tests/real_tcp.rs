@@ -142,6 +142,7 @@ fn wordcount_on_a_real_cluster() {
         addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
         "the JobManager should print its real port, printed {addr:?}"
     );
+    // ANCHOR: advertise
     // tm-2 listens for records on every interface, as a TaskManager on
     // its own machine would, and tells the others the one address to use
     // (Flink's `taskmanager.host`).
@@ -189,6 +190,7 @@ fn wordcount_on_a_real_cluster() {
         data_addr.starts_with("127.0.0.1:") && !data_addr.ends_with(":0"),
         "tm-2 should advertise 127.0.0.1 with its bound port, registered {data_addr:?}"
     );
+    // ANCHOR_END: advertise
 
     for (k, (job, graph)) in jobs.iter().enumerate() {
         let expected = expected_counts(&source_lines(graph));

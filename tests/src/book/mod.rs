@@ -117,6 +117,7 @@ pub fn generate(root: &Path) -> Result<Vec<Generated>, BookError> {
     let mut out = Vec::new();
     out.extend(chapters::ch01::client_and_cluster(root)?);
     out.extend(chapters::ch07::breaking_it(root)?);
+    out.extend(chapters::ch08::running_for_real(root)?);
     Ok(out)
 }
 

@@ -22,91 +22,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// The workspace root (this crate lives in `tests/`).
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
+// Each test crate uses a different part of this module.
+#[allow(unused_imports)]
+pub use mini_flink_tests::real_process::{wait_until, workspace};
 
-/// The `mini-flink` binary next to this test executable
-/// (`target/<profile>/deps/real_tcp-…` → `target/<profile>/mini-flink`).
-///
-/// Cargo builds a package's binaries only for that package's own tests, so
-/// it is built here (a no-op when up to date), which also keeps it from
-/// being stale after the runtime changed. It is built with the workspace's
-/// test targets selected, so that Cargo resolves the same features as
-/// `cargo test --workspace` did and reuses every library that build made
-/// (`-p runtime` alone resolves fewer features and rebuilds the world: five
-/// minutes on a clean 2-core CI machine).
+/// The `mini-flink` binary, built when needed
+/// ([`mini_flink_tests::real_process::mini_flink_binary`]).
 pub fn mini_flink_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test executable lives in target/<profile>/deps")
-        .to_path_buf();
-    let bin = profile_dir.join(format!("mini-flink{}", std::env::consts::EXE_SUFFIX));
-    let target_dir = profile_dir.parent().expect("target/<profile> has a parent");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .current_dir(workspace())
-        .args([
-            "build",
-            "--quiet",
-            "--workspace",
-            "--tests",
-            "--bin",
-            "mini-flink",
-            "--target-dir",
-        ])
-        .arg(target_dir);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    match build.stdin(Stdio::null()).spawn() {
-        Ok(mut child) => match wait_until(&mut child, Duration::from_secs(600)) {
-            Some(s) if s.success() => {}
-            Some(s) => panic!("`cargo build --workspace --tests --bin mini-flink` failed ({s})"),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "`cargo build --workspace --tests --bin mini-flink` did not finish within 10 minutes"
-                )
-            }
-        },
-        Err(e) if bin.exists() => {
-            eprintln!(
-                "cannot run cargo ({e}); using the existing {}",
-                bin.display()
-            );
-        }
-        Err(e) => panic!(
-            "cannot run cargo to build {} ({e}); build it with `cargo build -p runtime --bin mini-flink`",
-            bin.display()
-        ),
-    }
-    assert!(
-        bin.exists(),
-        "{} is missing; build it with `cargo build -p runtime --bin mini-flink`",
-        bin.display()
-    );
-    bin
-}
-
-/// Waits for a child with a deadline; `None` if it is still running.
-pub fn wait_until(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => return None,
-        }
-    }
+    mini_flink_tests::real_process::mini_flink_binary().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Clusters made by this test process, to give each its own folder.

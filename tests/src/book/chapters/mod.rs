@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`ch01`] | 1, Client and cluster |
 //! | [`ch07`] | 7, Breaking it on purpose |
+//! | [`ch08`] | 8, Running it for real on a few machines |
 //!
 //! A chapter's files are of three kinds, each made by the project itself:
 //! - `*.console`: a command and what it printed (the same library calls
@@ -19,6 +20,7 @@
 
 pub mod ch01;
 pub mod ch07;
+pub mod ch08;
 
 use super::BookError;
 use ratatui::Terminal;
@@ -60,6 +62,16 @@ pub fn plan_json_output(jg: &JobGraph) -> String {
 /// Loads a scenario from `scenarios/`.
 pub fn scenario(root: &Path, name: &str) -> Result<sim::Scenario, BookError> {
     let path = root.join("scenarios").join(name);
+    sim::load(&path).map_err(|e| BookError::Scenario {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// Loads a scenario by its path relative to the repository (a book-only
+/// scenario under `book/scenarios/`, say).
+pub fn scenario_at(root: &Path, rel: &str) -> Result<sim::Scenario, BookError> {
+    let path = root.join(rel);
     sim::load(&path).map_err(|e| BookError::Scenario {
         path,
         message: e.to_string(),
