@@ -35,6 +35,7 @@
 //! keep_jobs = true                    # the exercise's jobs (by name), no more, no fewer
 //! taskmanagers = 3                    # the cluster's size, when fixed
 //! slots = 2                           # slots per TaskManager, when fixed
+//! provider = "standalone"             # the ResourceManager's provider, when fixed
 //! own_taskmanager = ["Sum"]           # vertices whose TaskManagers run nothing else
 //! [scenario.plan.wordcount]           # a job's plan, as [plan] above
 //! slots = 4
@@ -82,6 +83,9 @@ pub struct ScenarioExpect {
     pub taskmanagers: Option<u32>,
     /// Slots per TaskManager.
     pub slots: Option<u32>,
+    /// The ResourceManager's provider: "standalone" (TaskManagers are
+    /// started by hand) or "active" (it starts them on demand).
+    pub provider: Option<String>,
     /// Vertices (by a part of their name, such as "Sum") whose subtasks
     /// must run on TaskManagers that run no other vertex's subtasks.
     #[serde(default)]
@@ -229,6 +233,15 @@ pub fn check_scenario(
     ] {
         if let Some(e) = expected.filter(|e| *e != got) {
             misses.push(Miss::file(what, e.to_string(), got.to_string()));
+        }
+    }
+    if let Some(p) = &want.provider {
+        let got = match s.cluster.provider {
+            sim::scenario::Provider::Standalone => "standalone",
+            sim::scenario::Provider::Active => "active",
+        };
+        if p != got {
+            misses.push(Miss::file("provider", p.clone(), got));
         }
     }
     for (job, plan) in &want.plan {
