@@ -424,6 +424,7 @@ pub struct JobResult {
     pub restored_from: Option<String>,
 }
 
+// ANCHOR: client_request
 /// Client → Dispatcher (DispatcherGateway).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ClientRequest {
@@ -445,6 +446,7 @@ pub enum ClientRequest {
         stop: bool,
     },
 }
+// ANCHOR_END: client_request
 
 /// Dispatcher → client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -140,3 +140,123 @@ fn every_link_include_and_picture_resolves() {
             .join("\n  ")
     );
 }
+
+/// Loads the exercise in `book/exercises/NAME`.
+fn exercise_named(name: &str) -> exercise::Exercise {
+    let root = book::repo_root();
+    exercise::Exercise::load(&root.join("book/exercises").join(name))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The misses of `text` (a scenario with no job files of its own) checked
+/// against exercise `name`, as lines; the text goes through a temporary
+/// file called `file`.
+fn misses_of_text(name: &str, file: &str, text: &str) -> Vec<String> {
+    let ex = exercise_named(name);
+    let path = std::env::temp_dir().join(format!(
+        "mini-flink-book-{}-{name}-{file}",
+        std::process::id()
+    ));
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let misses = ex.check(&path).unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(&path);
+    misses.iter().map(ToString::to_string).collect()
+}
+
+/// The exercise's own scenario, as text.
+fn exercise_text(name: &str) -> String {
+    let ex = exercise_named(name);
+    std::fs::read_to_string(ex.exercise_file()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Chapter 2's exercise: the unchanged cluster leaves "report" waiting for
+/// slots; scaling out by switching to an active ResourceManager instead of
+/// starting a TaskManager is refused.
+#[test]
+fn the_scale_out_exercise_wants_a_registration() {
+    let ex = exercise_named("ch02-scale-out");
+    let unchanged: Vec<String> = ex
+        .check(&ex.exercise_file())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        unchanged,
+        ["job report: expected FINISHED, the run has RUNNING"]
+    );
+    let active = exercise_text("ch02-scale-out")
+        .replace("provider = \"standalone\"", "provider = \"active\"");
+    assert_eq!(
+        misses_of_text("ch02-scale-out", "active.toml", &active),
+        ["provider: expected standalone, the file has active"]
+    );
+}
+
+/// Chapter 3's exercise: a TaskManager started by hand is not the answer;
+/// the ResourceManager must start it.
+#[test]
+fn the_active_rm_exercise_refuses_a_hand_started_taskmanager() {
+    let by_hand = exercise_text("ch03-active-rm").replace(
+        "[expect]",
+        "[[faults]]\nat_ms = 1000\naction = \"start\"\nhost = \"taskmanager-3\"\n\n[expect]",
+    );
+    assert_eq!(
+        misses_of_text("ch03-active-rm", "by-hand.toml", &by_hand),
+        ["[[faults]]: expected the exercise's 0 fault(s), unchanged, the file has 1 changed"]
+    );
+}
+
+/// Chapter 5's exercise: the unchanged file predicts nothing, and a wrong
+/// prediction (only the jobs with a subtask in slot 0 of taskmanager-2)
+/// is caught by the run.
+#[test]
+fn the_blast_radius_exercise_checks_every_prediction() {
+    let ex = exercise_named("ch05-blast-radius");
+    let unchanged: Vec<String> = ex
+        .check(&ex.exercise_file())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        unchanged,
+        ["[expect]: expected a final status for alpha, beta, gamma, delta, the file has none"]
+    );
+    let wrong = exercise_text("ch05-blast-radius").replace(
+        "[expect]\n",
+        "[expect]\nalpha = \"FINISHED\"\nbeta = \"FAILED\"\ngamma = \"FINISHED\"\ndelta = \"FINISHED\"\n",
+    );
+    assert_eq!(
+        misses_of_text("ch05-blast-radius", "wrong.toml", &wrong),
+        ["job gamma: expected FINISHED, the run has FAILED"]
+    );
+}
+
+/// What chapters 2 and 3 say of `book/scenarios/two-jobs.toml` holds: at
+/// 1 s the only data connection is taskmanager-1 → taskmanager-2 (4
+/// channels), and at 3 s one JobManager runs one JobMaster per job.
+#[test]
+fn the_two_jobs_cluster_is_as_the_book_describes_it() {
+    let root = book::repo_root();
+    let s = sim::load(&root.join("book/scenarios/two-jobs.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let mut app = tui::App::live(&s, None);
+    let at_1s = tui::pictures::picture_at(&mut app, &s, 1_000).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = at_1s.taskmanagers.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["taskmanager-1", "taskmanager-2", "taskmanager-3"]);
+    let data: Vec<(usize, usize, u32)> = at_1s
+        .data_connections
+        .iter()
+        .map(|d| (d.from, d.to, d.channels))
+        .collect();
+    assert_eq!(data, [(0, 1, 4)], "{:?}", at_1s.data_connections);
+    let at_3s = tui::pictures::picture_at(&mut app, &s, 3_000).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(at_3s.jobmanagers.len(), 1);
+    let running: Vec<&str> = at_3s
+        .jobs
+        .iter()
+        .filter(|j| j.active)
+        .map(|j| j.name.as_str())
+        .collect();
+    assert_eq!(running, ["counts", "clicks"]);
+}

@@ -214,6 +214,7 @@ impl Dispatcher {
         Ok(stored)
     }
 
+    // ANCHOR: submit
     /// Accepts a job and starts its JobMaster.
     pub fn submit(
         &mut self,
@@ -254,6 +255,7 @@ impl Dispatcher {
         self.jobs.insert(id, master);
         id
     }
+    // ANCHOR_END: submit
 
     /// A job reached a terminal status: archive its result, drop it from the
     /// job graph store.

@@ -35,6 +35,7 @@
 //! keep_jobs = true                    # the exercise's jobs (by name), no more, no fewer
 //! taskmanagers = 3                    # the cluster's size, when fixed
 //! slots = 2                           # slots per TaskManager, when fixed
+//! provider = "standalone"             # the ResourceManager's provider, when fixed
 //! own_taskmanager = ["Sum"]           # vertices whose TaskManagers run nothing else
 //! fault_kinds = ["crash", "partition"] # [[faults]] must hold these actions
 //! min_recoveries = 1                  # the run restarted or recovered a job this often
@@ -85,6 +86,9 @@ pub struct ScenarioExpect {
     pub taskmanagers: Option<u32>,
     /// Slots per TaskManager.
     pub slots: Option<u32>,
+    /// The ResourceManager's provider: "standalone" (TaskManagers are
+    /// started by hand) or "active" (it starts them on demand).
+    pub provider: Option<String>,
     /// Vertices (by a part of their name, such as "Sum") whose subtasks
     /// must run on TaskManagers that run no other vertex's subtasks.
     #[serde(default)]
@@ -280,6 +284,15 @@ pub fn check_scenario(
                 used.into_iter().collect::<Vec<_>>().join(", ")
             },
         ));
+    }
+    if let Some(p) = &want.provider {
+        let got = match s.cluster.provider {
+            sim::scenario::Provider::Standalone => "standalone",
+            sim::scenario::Provider::Active => "active",
+        };
+        if p != got {
+            misses.push(Miss::file("provider", p.clone(), got));
+        }
     }
     for (job, plan) in &want.plan {
         let Some(j) = s.jobs.iter().find(|j| &j.graph.job_name == job) else {

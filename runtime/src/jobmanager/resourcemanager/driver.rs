@@ -39,6 +39,7 @@ pub trait ResourceManagerDriver: Send + Sync + 'static {
     }
 }
 
+// ANCHOR: standalone
 /// The standalone provider: TaskManagers are started by hand; pending
 /// requests wait until one registers.
 #[derive(Debug, Default, Clone, Copy)]
@@ -51,3 +52,4 @@ impl ResourceManagerDriver for Standalone {
     fn start_worker(&self, _resource_id: &str, _slots: u32) {}
     fn stop_worker(&self, _resource_id: &str) {}
 }
+// ANCHOR_END: standalone

@@ -124,6 +124,7 @@ impl ResourceManager {
         self.slot_manager.cancel_requests(job);
     }
 
+    // ANCHOR: try_allocate
     /// Matches waiting requests with free slots; asks for workers if active.
     pub fn try_allocate(&mut self, out: &mut Outbox) {
         self.slot_manager.try_allocate(out);
@@ -150,6 +151,7 @@ impl ResourceManager {
             self.started_workers.insert(rid);
         }
     }
+    // ANCHOR_END: try_allocate
 
     fn next_worker_name(&self) -> ResourceId {
         let prefix = &self.cfg.worker_prefix;

@@ -6,8 +6,12 @@
 //! | module | chapter |
 //! |---|---|
 //! | [`ch01`] | 1, Client and cluster |
+//! | [`ch02`] | 2, JobManager and TaskManagers |
+//! | [`ch03`] | 3, The JobManager's three roles |
+//! | [`ch05`] | 5, Execution modes |
 //! | [`ch07`] | 7, Breaking it on purpose |
 //! | [`ch08`] | 8, Running it for real on a few machines |
+//! | [`runs`] | (chapters 2, 3, 5) `sim run`, `sim compare` and REST answers of a run |
 //!
 //! A chapter's files are of three kinds, each made by the project itself:
 //! - `*.console`: a command and what it printed (the same library calls
@@ -19,8 +23,12 @@
 //!   beside it where Graphviz is installed).
 
 pub mod ch01;
+pub mod ch02;
+pub mod ch03;
+pub mod ch05;
 pub mod ch07;
 pub mod ch08;
+pub mod runs;
 
 use super::BookError;
 use ratatui::Terminal;
