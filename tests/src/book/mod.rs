@@ -114,6 +114,8 @@ pub fn generated_dir(root: &Path) -> PathBuf {
 pub fn generate(root: &Path) -> Result<Vec<Generated>, BookError> {
     let mut out = Vec::new();
     out.extend(chapters::ch01::client_and_cluster(root)?);
+    out.extend(chapters::ch04::views_of_a_dataflow(root)?);
+    out.extend(chapters::ch06::checkpoints(root)?);
     Ok(out)
 }
 

@@ -6,6 +6,8 @@
 //! | module | chapter |
 //! |---|---|
 //! | [`ch01`] | 1, Client and cluster |
+//! | [`ch04`] | 4, Views of a dataflow |
+//! | [`ch06`] | 6, Checkpoints, failover and savepoints |
 //!
 //! A chapter's files are of three kinds, each made by the project itself:
 //! - `*.console`: a command and what it printed (the same library calls
@@ -17,6 +19,8 @@
 //!   beside it where Graphviz is installed).
 
 pub mod ch01;
+pub mod ch04;
+pub mod ch06;
 
 use super::BookError;
 use ratatui::Terminal;
