@@ -132,7 +132,9 @@ fn the_own_taskmanager_exercise_names_the_miss() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         misses.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        ["Sum on taskmanager-1: expected taskmanager-1 to run only Sum, the run has taskmanager-1 also running Sink: Collect, Source: Events -> Map"]
+        [
+            "Sum on taskmanager-1: expected taskmanager-1 to run only Sum, the run has taskmanager-1 also running Sink: Collect, Source: Events -> Map"
+        ]
     );
 }
 

@@ -41,10 +41,7 @@ fn running(root: &Path, name: &str) -> Result<(App, String), BookError> {
             message: e.to_string(),
         })?;
     select_job(&mut app, "pipeline")?;
-    Ok((
-        app,
-        viz::cluster_dot(&picture, viz::ClusterDiagram::Slots),
-    ))
+    Ok((app, viz::cluster_dot(&picture, viz::ClusterDiagram::Slots)))
 }
 
 /// Chapter 4's files: the plans of the pipeline with and without chaining

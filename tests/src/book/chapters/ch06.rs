@@ -31,7 +31,9 @@ pub fn sim_run(root: &Path, name: &str, brief: bool) -> Result<String, BookError
 /// them, and that command. The patterns are plain text (no character that
 /// `grep -E` reads as an operator), so the two agree.
 pub fn grep(text: &str, patterns: &[&str]) -> (String, String) {
-    const SPECIAL: &[char] = &['.', '[', ']', '(', ')', '*', '+', '?', '{', '}', '|', '^', '$', '\\', '\''];
+    const SPECIAL: &[char] = &[
+        '.', '[', ']', '(', ')', '*', '+', '?', '{', '}', '|', '^', '$', '\\', '\'',
+    ];
     assert!(
         patterns.iter().all(|p| !p.contains(SPECIAL)),
         "grep patterns are plain text: {patterns:?}"
@@ -205,9 +207,6 @@ pub fn checkpoints(root: &Path) -> Result<Vec<Generated>, BookError> {
     // 5.2 s: the job resumed from savepoint 2 at 4.085 s, and took
     // checkpoint 3 at 5.090 s.
     let app = tui_at(root, "savepoint.toml", 5_200, "counts")?;
-    files.push(Generated::new(
-        "ch06/savepoint.screen",
-        screen_text(&app),
-    ));
+    files.push(Generated::new("ch06/savepoint.screen", screen_text(&app)));
     Ok(files)
 }
