@@ -131,6 +131,11 @@ fn every_link_include_and_picture_resolves() {
     let r = book::links::check(&src);
     assert!(r.chapters >= 1 && r.links >= 1, "nothing checked: {r:?}");
     assert!(
+        r.drafts.is_empty(),
+        "SUMMARY.md lists chapters without a file: {:?}",
+        r.drafts
+    );
+    assert!(
         r.problems.is_empty(),
         "the book has broken links, includes or pictures:\n  {}",
         r.problems
@@ -259,4 +264,77 @@ fn the_two_jobs_cluster_is_as_the_book_describes_it() {
         .map(|j| j.name.as_str())
         .collect();
     assert_eq!(running, ["counts", "clicks"]);
+}
+
+/// Chapter 4's exercise names the TaskManager that runs more than the Sum,
+/// and what else it runs.
+#[test]
+fn the_own_taskmanager_exercise_names_the_miss() {
+    let root = book::repo_root();
+    let ex = exercise::Exercise::load(&root.join("book/exercises/ch04-own-taskmanager"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let misses = ex
+        .check(&ex.exercise_file())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        misses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "Sum on taskmanager-1: expected taskmanager-1 to run only Sum, the run has taskmanager-1 also running Sink: Collect, Source: Events -> Map"
+        ]
+    );
+}
+
+/// Chapter 6's exercise, unchanged, fails the job and loses what the sink
+/// had not committed; the check says all three.
+#[test]
+fn the_survive_crash_exercise_names_the_misses() {
+    let root = book::repo_root();
+    let ex = exercise::Exercise::load(&root.join("book/exercises/ch06-survive-crash"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let misses = ex
+        .check(&ex.exercise_file())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        misses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "job counts: expected FINISHED, the run has FAILED",
+            "restarts: expected at least 1, the run has 0",
+            "job counts: committed output: expected the 40000 records of the run without faults, the run has 23168 records (16832 lost, 0 extra)",
+        ]
+    );
+}
+
+/// What chapter 6 says of its scenarios: after the crash, failover.toml and
+/// failover-unaligned.toml commit exactly what they commit without it; the
+/// aligned and the unaligned job of backpressure.toml commit the same; and
+/// savepoint.toml's two runs together commit what one uninterrupted run
+/// of the job does.
+#[test]
+fn chapter_6_claims_hold() {
+    let root = book::repo_root();
+    let load = |name: &str| {
+        sim::load(&root.join("scenarios").join(name)).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let committed = |s: &sim::Scenario| {
+        let o = sim::Simulation::new(s, None)
+            .run()
+            .unwrap_or_else(|e| panic!("{e}"));
+        sim::campaign::committed(&o)
+    };
+    for name in ["failover.toml", "failover-unaligned.toml"] {
+        let s = load(name);
+        let reference = sim::campaign::reference(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(committed(&s), reference, "{name}: not exactly once");
+        assert_eq!(reference[0].len(), 40_000, "{name}: one update per record");
+    }
+    let b = committed(&load("backpressure.toml"));
+    assert_eq!(b[0], b[1], "aligned and unaligned commit the same output");
+
+    let s = load("savepoint.toml");
+    let mut two: Vec<_> = committed(&s).concat();
+    two.sort();
+    let mut one = s.clone();
+    one.faults.clear();
+    one.jobs.truncate(1);
+    assert_eq!(two, committed(&one)[0], "stop and resume = one run");
 }

@@ -63,6 +63,7 @@ pub struct ExecutionGraph {
     graph: OrderedGraph<ExecutionJobVertex, ExecutionEdge>,
 }
 
+// ANCHOR: wire
 /// The channels between `up` producers and `down` consumers for one
 /// distribution pattern, as Flink's `EdgeManagerBuildUtil` connects them.
 pub fn wire(partitioner: Partitioner, up: u32, down: u32) -> Vec<Channel> {
@@ -109,6 +110,7 @@ pub fn wire(partitioner: Partitioner, up: u32, down: u32) -> Vec<Channel> {
     }
     ch
 }
+// ANCHOR_END: wire
 
 impl ExecutionGraph {
     /// Expands a JobGraph by parallelism.

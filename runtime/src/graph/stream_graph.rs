@@ -72,6 +72,7 @@ impl Partitioner {
         }
     }
 
+    // ANCHOR: distribution
     /// Whether the JobMaster wires this edge subtask-to-few (POINTWISE) or
     /// subtask-to-all (ALL_TO_ALL).
     pub fn distribution(self) -> DistributionPattern {
@@ -80,6 +81,7 @@ impl Partitioner {
             _ => DistributionPattern::AllToAll,
         }
     }
+    // ANCHOR_END: distribution
 }
 
 impl fmt::Display for Partitioner {
@@ -274,6 +276,7 @@ impl StreamGraph {
         self.graph.edges_of(node, Direction::Outgoing)
     }
 
+    // ANCHOR: default_partitioner
     /// The partitioner Flink picks when the program names none: forward at
     /// equal parallelism, rebalance otherwise.
     pub fn default_partitioner(upstream: u32, downstream: u32) -> Partitioner {
@@ -283,6 +286,7 @@ impl StreamGraph {
             Partitioner::Rebalance
         }
     }
+    // ANCHOR_END: default_partitioner
 
     /// Nodes in a topological order that keeps declaration order among
     /// ready nodes (as Flink's `StreamingJobGraphGenerator` walks them), or

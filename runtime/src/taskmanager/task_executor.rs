@@ -447,6 +447,7 @@ impl TaskExecutor {
                     )
                     .await;
                 }
+                // ANCHOR: spawn_task
                 let (control, control_rx) = mpsc::unbounded_channel();
                 let tc = TaskContext {
                     ctx: self.ctx.clone(),
@@ -457,6 +458,7 @@ impl TaskExecutor {
                 };
                 let allocation = tdd.allocation;
                 let handle = tokio::spawn(task::run_task(*tdd, tc).in_current_span());
+                // ANCHOR_END: spawn_task
                 self.tasks.insert(
                     attempt,
                     RunningTask {

@@ -38,8 +38,9 @@
 //! provider = "standalone"             # the ResourceManager's provider, when fixed
 //! own_taskmanager = ["Sum"]           # vertices whose TaskManagers run nothing else
 //! fault_kinds = ["crash", "partition"] # [[faults]] must hold these actions
-//! min_recoveries = 1                  # the run restarted or recovered a job this often
-//! exactly_once = true                 # every job commits exactly the fault-free output
+//! status = { counts = "FINISHED" }    # final statuses, whatever [expect] says
+//! exactly_once = true                 # committed output = the fault-free run's
+//! min_restarts = 1                    # the faults must hit: jobs restarted
 //! [scenario.plan.wordcount]           # a job's plan, as [plan] above
 //! slots = 4
 //! ```
@@ -101,14 +102,19 @@ pub struct ScenarioExpect {
     /// each at least once.
     #[serde(default)]
     pub fault_kinds: Vec<String>,
-    /// Recoveries (restarts from a checkpoint, jobs recovered by a new
-    /// leader) the run must show at least.
-    pub min_recoveries: Option<usize>,
-    /// Every job's committed output must equal, as a multiset, the output
-    /// of the same scenario without its faults: nothing lost, nothing
-    /// counted twice (what `sim check` checks per seed).
+    /// Per job name, the status the run must end it in (`FINISHED`),
+    /// whatever the scenario's own `[expect]` predicts: the outcome the
+    /// exercise asks for, not the student's prediction.
+    #[serde(default)]
+    pub status: BTreeMap<String, String>,
+    /// Every job's committed output must equal, as a multiset, what the
+    /// same scenario commits without its `[[faults]]`: nothing lost,
+    /// nothing counted twice (exactly-once, as `sim check` judges it).
     #[serde(default)]
     pub exactly_once: bool,
+    /// Restarts the run must show at least (`Restarted` events): the
+    /// faults must hit a running job, not miss it.
+    pub min_restarts: Option<u32>,
 }
 
 /// The scenario-file keyword of a fault's action (`action = "crash"`).
@@ -328,7 +334,84 @@ pub fn check_scenario(
         &want.own_taskmanager,
         &outcome.events,
     ));
+    // A status the scenario's own [expect] already missed is said once.
+    for m in check_status(&want.status, &outcome) {
+        if !misses.contains(&m) {
+            misses.push(m);
+        }
+    }
+    if let Some(min) = want.min_restarts {
+        let restarts = outcome
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, runtime::events::EventKind::Restarted { .. }))
+            .count();
+        if restarts < min as usize {
+            misses.push(Miss::run(
+                "restarts",
+                format!("at least {min}"),
+                restarts.to_string(),
+            ));
+        }
+    }
+    if want.exactly_once {
+        let reference = sim::campaign::reference(s).map_err(|e| BookError::Scenario {
+            path: s.path.clone(),
+            message: format!("the run without faults: {e}"),
+        })?;
+        misses.extend(check_exactly_once(
+            &outcome,
+            &sim::campaign::committed(&outcome),
+            &reference,
+        ));
+    }
     Ok(misses)
+}
+
+/// For each job named in `want`: its final status in the run.
+fn check_status(want: &BTreeMap<String, String>, outcome: &sim::Outcome) -> Vec<Miss> {
+    want.iter()
+        .filter_map(|(job, status)| {
+            let got = outcome
+                .jobs
+                .iter()
+                .rev()
+                .find(|j| &j.name == job)
+                .and_then(|j| j.result.as_ref())
+                .map_or("no result".to_string(), |r| r.status.to_string());
+            (&got != status).then(|| Miss::run(format!("job {job}"), status.clone(), got))
+        })
+        .collect()
+}
+
+/// For each job: its committed records (`have`, sorted) against the
+/// fault-free run's (`want`, sorted), as records lost and records extra.
+fn check_exactly_once(
+    outcome: &sim::Outcome,
+    have: &[Vec<runtime::operators::Value>],
+    want: &[Vec<runtime::operators::Value>],
+) -> Vec<Miss> {
+    let mut misses = Vec::new();
+    for ((j, have), want) in outcome.jobs.iter().zip(have).zip(want) {
+        if have == want {
+            continue;
+        }
+        let mut count: BTreeMap<&runtime::operators::Value, i64> = BTreeMap::new();
+        for v in want {
+            *count.entry(v).or_default() += 1;
+        }
+        for v in have {
+            *count.entry(v).or_default() -= 1;
+        }
+        let lost: i64 = count.values().filter(|n| **n > 0).sum();
+        let extra: i64 = -count.values().filter(|n| **n < 0).sum::<i64>();
+        misses.push(Miss::run(
+            format!("job {}: committed output", j.name),
+            format!("the {} records of the run without faults", want.len()),
+            format!("{} records ({lost} lost, {extra} extra)", have.len()),
+        ));
+    }
+    misses
 }
 
 /// For each name part in `vertices`: every TaskManager that ran a subtask

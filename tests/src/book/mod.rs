@@ -118,7 +118,9 @@ pub fn generate(root: &Path) -> Result<Vec<Generated>, BookError> {
     out.extend(chapters::ch01::client_and_cluster(root)?);
     out.extend(chapters::ch02::jobmanager_and_taskmanagers(root)?);
     out.extend(chapters::ch03::three_roles(root)?);
+    out.extend(chapters::ch04::views_of_a_dataflow(root)?);
     out.extend(chapters::ch05::execution_modes(root)?);
+    out.extend(chapters::ch06::checkpoints(root)?);
     out.extend(chapters::ch07::breaking_it(root)?);
     out.extend(chapters::ch08::running_for_real(root)?);
     Ok(out)

@@ -226,6 +226,7 @@ impl CheckpointCoordinator {
         ))
     }
 
+    // ANCHOR: acknowledge
     /// Records one acknowledgement; returns the checkpoint when this one
     /// completed the set of `total` subtasks.
     pub fn acknowledge(
@@ -259,6 +260,7 @@ impl CheckpointCoordinator {
         }
         self.pending.take()
     }
+    // ANCHOR_END: acknowledge
 
     /// Writes a fully acknowledged checkpoint (or savepoint) to checkpoint
     /// storage, with the sinks' output `committed` up to it. Returns whether

@@ -17,6 +17,7 @@ use crate::jobmanager::outbox::Outbox;
 use crate::state::{ExecutionState, JobStatus};
 
 impl JobMaster {
+    // ANCHOR: on_failure
     /// Failed executions: restart what the failover strategy says after the
     /// restart strategy's delay, or fail the job when it gives up.
     pub(super) fn on_failure(
@@ -72,6 +73,7 @@ impl JobMaster {
         self.pending_restart = Some((now + delay, regions));
         self.slot_pool.request_missing(out);
     }
+    // ANCHOR_END: on_failure
 
     /// A TaskManager is gone: its slots leave the pool, executions on it fail.
     pub fn task_manager_lost(&mut self, rid: &str, cause: &str, out: &mut Outbox) {

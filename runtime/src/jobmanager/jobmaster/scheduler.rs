@@ -29,11 +29,13 @@ use crate::state::ExecutionState;
 use std::collections::BTreeSet;
 
 impl JobMaster {
+    // ANCHOR: slot_of
     /// The slot a subtask runs in (by slot sharing).
     pub(super) fn slot_of(&self, id: ExecutionVertexId) -> Option<&PoolSlot> {
         let group = &self.job_graph.vertex(id.vertex_index()).slot_sharing_group;
         self.slot_pool.slot_for(group, id.subtask)
     }
+    // ANCHOR_END: slot_of
 
     /// Deploys the subtasks of some regions into their sharing slots (`submitTask`).
     pub(super) fn deploy(&mut self, regions: &BTreeSet<RegionIdx>, out: &mut Outbox) {

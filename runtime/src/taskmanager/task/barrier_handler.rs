@@ -95,6 +95,7 @@ impl CheckpointBarrierHandler {
         self.unaligned.is_some()
     }
 
+    // ANCHOR: in_flight
     /// A record read from channel `idx` (`stored`: already part of the
     /// snapshot). One that was in flight when the task snapshotted belongs
     /// to the unaligned checkpoint.
@@ -107,6 +108,7 @@ impl CheckpointBarrierHandler {
             u.snapshot.input_channel_state.push(v.clone());
         }
     }
+    // ANCHOR_END: in_flight
 
     /// An aligned barrier on channel `idx`, read at `now`; `rest` are the
     /// elements behind it in the same buffer, held until the alignment ends.
@@ -139,6 +141,7 @@ impl CheckpointBarrierHandler {
         }
     }
 
+    // ANCHOR: complete_alignment
     /// When every open channel delivered the barrier being aligned: unblocks
     /// them and returns the barrier and the alignment time (ms) at `now`;
     /// the task then takes the checkpoint.
@@ -157,6 +160,7 @@ impl CheckpointBarrierHandler {
         }
         Some((barrier, now - started))
     }
+    // ANCHOR_END: complete_alignment
 
     /// An unaligned barrier on channel `idx`: a priority copy (`priority`)
     /// or the in-lane one, which marks where the channel's in-flight data

@@ -136,6 +136,7 @@ impl OperatorChain {
         }
     }
 
+    // ANCHOR: forward
     /// Sends what operator `pos` emitted to its record writers and chained
     /// successors, record by record.
     fn forward(&mut self, pos: usize, emitted: Vec<Value>, writers: &mut RecordWriterDelegate) {
@@ -151,6 +152,7 @@ impl OperatorChain {
             }
         }
     }
+    // ANCHOR_END: forward
 
     /// Fires the timers due by `now_ms` (all of them at end of input).
     pub fn fire_timers(&mut self, now_ms: Option<u64>, writers: &mut RecordWriterDelegate) {

@@ -8,7 +8,9 @@
 //! | [`ch01`] | 1, Client and cluster |
 //! | [`ch02`] | 2, JobManager and TaskManagers |
 //! | [`ch03`] | 3, The JobManager's three roles |
+//! | [`ch04`] | 4, Views of a dataflow |
 //! | [`ch05`] | 5, Execution modes |
+//! | [`ch06`] | 6, Checkpoints, failover and savepoints |
 //! | [`ch07`] | 7, Breaking it on purpose |
 //! | [`ch08`] | 8, Running it for real on a few machines |
 //! | [`runs`] | (chapters 2, 3, 5) `sim run`, `sim compare` and REST answers of a run |
@@ -25,7 +27,9 @@
 pub mod ch01;
 pub mod ch02;
 pub mod ch03;
+pub mod ch04;
 pub mod ch05;
+pub mod ch06;
 pub mod ch07;
 pub mod ch08;
 pub mod runs;
