@@ -174,8 +174,8 @@ fn exercise_text(name: &str) -> String {
     std::fs::read_to_string(ex.exercise_file()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Chapter 2's exercise: the unchanged cluster leaves "report" waiting for
-/// slots; scaling out by switching to an active ResourceManager instead of
+/// Chapter 2's exercise: the unchanged scenario adds no TaskManager;
+/// scaling out by switching to an active ResourceManager instead of
 /// starting a TaskManager is refused.
 #[test]
 fn the_scale_out_exercise_wants_a_registration() {
@@ -188,13 +188,16 @@ fn the_scale_out_exercise_wants_a_registration() {
         .collect();
     assert_eq!(
         unchanged,
-        ["job report: expected FINISHED, the run has RUNNING"]
+        ["[[faults]]: expected a fault with action start, the file has none"]
     );
     let active = exercise_text("ch02-scale-out")
         .replace("provider = \"standalone\"", "provider = \"active\"");
     assert_eq!(
         misses_of_text("ch02-scale-out", "active.toml", &active),
-        ["provider: expected standalone, the file has active"]
+        [
+            "[[faults]]: expected a fault with action start, the file has none",
+            "provider: expected standalone, the file has active"
+        ]
     );
 }
 

@@ -106,16 +106,16 @@ fn main() -> ExitCode {
             };
             let job = job.unwrap_or_else(|| ex.answer_file());
             match ex.check(&job) {
-                Ok(misses) if misses.is_empty() => {
-                    println!("{}: right, it meets every expectation", job.display());
-                    ExitCode::SUCCESS
-                }
                 Ok(misses) => {
-                    println!("{}: not yet", job.display());
-                    for m in misses {
-                        println!("  {m}");
+                    print!(
+                        "{}",
+                        book::exercise::report(&job.display().to_string(), &misses)
+                    );
+                    if misses.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
                     }
-                    ExitCode::FAILURE
                 }
                 Err(e) => {
                     eprintln!("error: {e}");

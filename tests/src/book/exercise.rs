@@ -36,6 +36,7 @@
 //! taskmanagers = 3                    # the cluster's size, when fixed
 //! slots = 2                           # slots per TaskManager, when fixed
 //! provider = "standalone"             # the ResourceManager's provider, when fixed
+//! mode = "session"                    # the execution mode, when fixed
 //! own_taskmanager = ["Sum"]           # vertices whose TaskManagers run nothing else
 //! fault_kinds = ["crash", "partition"] # [[faults]] must hold these actions
 //! status = { counts = "FINISHED" }    # final statuses, whatever [expect] says
@@ -90,6 +91,11 @@ pub struct ScenarioExpect {
     /// The ResourceManager's provider: "standalone" (TaskManagers are
     /// started by hand) or "active" (it starts them on demand).
     pub provider: Option<String>,
+    /// The execution mode ("session", "job" or "application"): job and
+    /// application clusters start their own TaskManagers, which would
+    /// answer a question about a session cluster's slots for the wrong
+    /// reason.
+    pub mode: Option<String>,
     /// Vertices (by a part of their name, such as "Sum") whose subtasks
     /// must run on TaskManagers that run no other vertex's subtasks.
     #[serde(default)]
@@ -290,6 +296,9 @@ pub fn check_scenario(
                 used.into_iter().collect::<Vec<_>>().join(", ")
             },
         ));
+    }
+    if let Some(m) = want.mode.as_deref().filter(|m| *m != s.mode.as_str()) {
+        misses.push(Miss::file("mode", m, s.mode.as_str()));
     }
     if let Some(p) = &want.provider {
         let got = match s.cluster.provider {
@@ -544,6 +553,25 @@ pub fn check_plan(want: &PlanExpect, jg: &JobGraph) -> Vec<Miss> {
                 .then(|| Miss::new("the plan", what, expected.to_string(), got.to_string()))
         })
         .collect()
+}
+
+/// What `book check` prints for `file` and its misses: `FILE: right, …`
+/// or `FILE: not yet` and one line per miss.
+pub fn report(file: &str, misses: &[Miss]) -> String {
+    if misses.is_empty() {
+        return format!("{file}: right, it meets every expectation\n");
+    }
+    let mut out = format!("{file}: not yet\n");
+    for m in misses {
+        out.push_str(&format!("  {m}\n"));
+    }
+    out
+}
+
+/// The command that checks `file` against the exercise in folder `dir`
+/// (both relative to the repository).
+pub fn check_command(dir: &str, file: &str) -> String {
+    format!("cargo run -p mini-flink-tests --bin book -- check {dir} {file}")
 }
 
 /// Every exercise under `book/exercises/`, by folder name.

@@ -123,6 +123,32 @@ pub fn generate(root: &Path) -> Result<Vec<Generated>, BookError> {
     out.extend(chapters::ch06::checkpoints(root)?);
     out.extend(chapters::ch07::breaking_it(root)?);
     out.extend(chapters::ch08::running_for_real(root)?);
+    out.extend(unchanged_exercises(root)?);
+    Ok(out)
+}
+
+/// What `book check` says of every exercise's unchanged file, as
+/// `generated/exercises/NAME.console`, for the chapters to show what a
+/// student sees first.
+pub fn unchanged_exercises(root: &Path) -> Result<Vec<Generated>, BookError> {
+    let mut out = Vec::new();
+    for ex in exercise::all(root)? {
+        let name = ex
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = format!("book/exercises/{name}");
+        let file = format!("{dir}/{}", ex.expect.exercise);
+        let misses = ex.check(&ex.exercise_file())?;
+        out.push(Generated::new(
+            format!("exercises/{name}.console"),
+            transcript(
+                &exercise::check_command(&dir, &file),
+                &exercise::report(&file, &misses),
+            ),
+        ));
+    }
     Ok(out)
 }
 

@@ -27,7 +27,7 @@ use crate::model::{Cluster, TaskManager};
 /// What the control connections carry, written on the first of each kind.
 const SUBMIT: &str = "submit job (JobGraph)";
 const REGISTER: &str = "register, offer slots, heartbeats";
-const DEPLOY: &str = "deploy tasks, checkpoints, heartbeats";
+const DEPLOY: &str = "deploy tasks, task states, checkpoints";
 
 /// The cluster view of `c` as a graph.
 pub fn graph(c: &Cluster) -> Graph {

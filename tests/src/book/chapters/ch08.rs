@@ -324,11 +324,11 @@ pub fn running_for_real(root: &Path) -> Result<Vec<Generated>, BookError> {
     // The simulator's twin: the same cluster and job.
     let s = scenario_at(root, "book/scenarios/two-machines.toml")?;
     let mut app = App::live(&s, None);
-    app.run_until(209);
+    app.run_until(207);
     select_job(&mut app, "wordcount")?;
     files.push(Generated::new("ch08/twin.screen", screen_text(&app)));
     let mut app = App::live(&s, None);
-    let c = tui::pictures::picture_at(&mut app, &s, 209).map_err(|e| BookError::Scenario {
+    let c = tui::pictures::picture_at(&mut app, &s, 207).map_err(|e| BookError::Scenario {
         path: s.path.clone(),
         message: e.to_string(),
     })?;
