@@ -23,12 +23,14 @@
 //! | [`graph`] | boxes and arrows on a character grid | StreamGraph / ExecutionGraph pictures |
 //! | [`pictures`] | the view as `viz`'s slots and cluster diagrams (DOT, SVG) | "cluster anatomy", "operator chains share task slots" |
 //! | [`term`] | the terminal loop, generic over the ratatui backend | |
+//! | [`attach`] | the second source: a running JobManager's REST API, polled | the web dashboard's REST calls |
 //!
 //! The UI reads only the event stream and what the simulator exposes; it
 //! never looks inside the runtime, so a recorded trace (`--replay`) shows
 //! exactly what the live run showed.
 
 pub mod app;
+pub mod attach;
 pub mod cluster;
 pub mod graph;
 pub mod pictures;

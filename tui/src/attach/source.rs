@@ -1,0 +1,387 @@
+//! The attached source: a background thread that polls the REST API every
+//! refresh interval and carries out the controls (Flink's REST calls for
+//! cancel, savepoint, stop-with-savepoint and a checkpoint on demand).
+//!
+//! The TUI's loop never waits on the network: it drains [`Update`]s from
+//! a channel each frame. The thread ends when the [`Attachment`] is
+//! dropped (its request channel closes) or asked to stop.
+//!
+//! ```text
+//!  App ──Request (control, stop)──► poller thread ──HTTP──► JobManager
+//!   ▲                                   │
+//!   └──────────Update (poll, failure, control's answer)
+//! ```
+//!
+//! Attached, time is the wall clock (ms since attaching) by default; a
+//! [`Clock`] can be given instead, so tests stamp every event alike.
+
+use super::client::{RestClient, RestError, error_message};
+use super::poll::{Poll, Poller};
+use runtime::graph::JobId;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// Poll interval when neither `--refresh` nor the cluster says one (Flink's
+/// `web.refresh-interval` default).
+pub const DEFAULT_REFRESH_MS: u64 = 3_000;
+
+/// The shortest poll interval allowed.
+pub const MIN_REFRESH_MS: u64 = 100;
+
+/// How long an asynchronous operation (savepoint, stop, checkpoint) is
+/// followed before the TUI stops asking.
+pub const FOLLOW_MS: u64 = 120_000;
+
+/// What time it is, in ms since attaching.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> u64 + Send + Sync>);
+
+impl Clock {
+    /// Wall-clock ms since now.
+    pub fn wall() -> Clock {
+        let start = Instant::now();
+        Clock(Arc::new(move || start.elapsed().as_millis() as u64))
+    }
+    /// A clock that always says `ms` (tests).
+    pub fn frozen(ms: u64) -> Clock {
+        Clock(Arc::new(move || ms))
+    }
+    /// A clock from a function.
+    pub fn from_fn(f: impl Fn() -> u64 + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(f))
+    }
+    /// The time now.
+    pub fn now(&self) -> u64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
+/// How to attach.
+#[derive(Debug, Clone)]
+pub struct AttachOptions {
+    /// The REST API's address, `http://host:8081`.
+    pub url: String,
+    /// A bearer token for the cluster's REST API.
+    pub token: Option<String>,
+    /// Poll interval (ms); `None`: the cluster's `refresh-interval`.
+    pub refresh_ms: Option<u64>,
+    /// The clock; `None`: the wall clock.
+    pub clock: Option<Clock>,
+}
+
+impl AttachOptions {
+    /// Attach to `url` with the defaults.
+    pub fn new(url: &str) -> AttachOptions {
+        AttachOptions {
+            url: url.to_string(),
+            token: None,
+            refresh_ms: None,
+            clock: None,
+        }
+    }
+}
+
+/// A control a real cluster supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// `PATCH /jobs/:id?mode=cancel`.
+    Cancel,
+    /// `POST /jobs/:id/savepoints`.
+    Savepoint,
+    /// `POST /jobs/:id/stop`.
+    StopWithSavepoint,
+    /// `POST /jobs/:id/checkpoints`.
+    Checkpoint,
+}
+
+impl Control {
+    /// What it does, as a question's verb phrase ("cancel", …).
+    pub fn verb(self) -> &'static str {
+        match self {
+            Control::Cancel => "cancel",
+            Control::Savepoint => "take a savepoint of",
+            Control::StopWithSavepoint => "stop with a savepoint",
+            Control::Checkpoint => "trigger a checkpoint of",
+        }
+    }
+}
+
+/// What the TUI asks of the thread.
+#[derive(Debug)]
+enum Request {
+    Control {
+        control: Control,
+        job: JobId,
+        name: String,
+    },
+    Stop,
+}
+
+/// What the thread tells the TUI.
+#[derive(Debug)]
+pub enum Update {
+    /// A poll succeeded.
+    Polled(Poll),
+    /// A poll failed: the screen keeps its state, marked stale.
+    Failed(RestError),
+    /// A control was answered, or an operation it started ended.
+    Answer(Result<String, String>),
+}
+
+/// A running attachment: the channels to its thread, and what it knows of
+/// the cluster.
+#[derive(Debug)]
+pub struct Attachment {
+    requests: Sender<Request>,
+    updates: Receiver<Update>,
+    /// The REST address.
+    pub url: String,
+    /// The poll interval (ms).
+    pub refresh_ms: u64,
+    /// The cluster's `flink-version`.
+    pub version: Option<String>,
+    /// The clock.
+    pub clock: Clock,
+}
+
+impl Attachment {
+    /// Connects (`GET /config`), polls once, and starts polling in the
+    /// background. The first poll's result is returned, so whoever attaches
+    /// starts with the cluster as it is, or with the error that says why not.
+    pub fn start(opts: AttachOptions) -> Result<(Attachment, Poll), RestError> {
+        let client = RestClient::new(&opts.url, opts.token.clone())?;
+        let mut poller = Poller::connect(client)?;
+        let clock = opts.clock.clone().unwrap_or_else(Clock::wall);
+        let first = poller.poll(clock.now())?;
+        let refresh_ms = opts
+            .refresh_ms
+            .or(poller.refresh_ms)
+            .unwrap_or(DEFAULT_REFRESH_MS)
+            .max(MIN_REFRESH_MS);
+        let (req_tx, req_rx) = mpsc::channel();
+        let (up_tx, up_rx) = mpsc::channel();
+        let url = poller.client().base().to_string();
+        let version = poller.version.clone();
+        let thread_clock = clock.clone();
+        std::thread::Builder::new()
+            .name("rest-poller".into())
+            .spawn(move || run(poller, refresh_ms, thread_clock, req_rx, up_tx))
+            .map_err(|e| RestError::Unreachable {
+                method: "GET",
+                url: url.clone(),
+                why: format!("cannot start the poller thread: {e}"),
+            })?;
+        Ok((
+            Attachment {
+                requests: req_tx,
+                updates: up_rx,
+                url,
+                refresh_ms,
+                version,
+                clock,
+            },
+            first,
+        ))
+    }
+
+    /// Everything the thread said since the last call.
+    pub fn updates(&self) -> Vec<Update> {
+        self.updates.try_iter().collect()
+    }
+
+    /// Waits up to `limit` for the thread's next word (tests).
+    pub fn wait(&self, limit: Duration) -> Option<Update> {
+        self.updates.recv_timeout(limit).ok()
+    }
+
+    /// Asks for a control on a job; the answer comes as an [`Update::Answer`].
+    pub fn control(&self, control: Control, job: JobId, name: &str) -> bool {
+        self.requests
+            .send(Request::Control {
+                control,
+                job,
+                name: name.to_string(),
+            })
+            .is_ok()
+    }
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        let _ = self.requests.send(Request::Stop);
+    }
+}
+
+/// An operation the thread follows until it ends.
+struct Pending {
+    control: Control,
+    name: String,
+    status_path: String,
+    since: Instant,
+}
+
+/// The thread: poll every `refresh_ms`; between polls, carry out controls.
+fn run(
+    mut poller: Poller,
+    refresh_ms: u64,
+    clock: Clock,
+    requests: Receiver<Request>,
+    updates: Sender<Update>,
+) {
+    let refresh = Duration::from_millis(refresh_ms);
+    let mut next = Instant::now() + refresh;
+    let mut pending: Vec<Pending> = Vec::new();
+    loop {
+        let wait = next.saturating_duration_since(Instant::now());
+        match requests.recv_timeout(wait) {
+            Ok(Request::Control { control, job, name }) => {
+                let answer = start_control(poller.client(), control, job, &name);
+                let answer = answer.map(|(msg, follow)| {
+                    if let Some(status_path) = follow {
+                        pending.push(Pending {
+                            control,
+                            name: name.clone(),
+                            status_path,
+                            since: Instant::now(),
+                        });
+                    }
+                    msg
+                });
+                if updates.send(Update::Answer(answer)).is_err() {
+                    return;
+                }
+                // Show the effect soon.
+                next = next.min(Instant::now() + Duration::from_millis(200));
+            }
+            Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {
+                let update = match poller.poll(clock.now()) {
+                    Ok(p) => Update::Polled(p),
+                    Err(e) => Update::Failed(e),
+                };
+                if updates.send(update).is_err() {
+                    return;
+                }
+                let mut keep = Vec::new();
+                for p in pending.drain(..) {
+                    match follow(poller.client(), &p) {
+                        Some(answer) => {
+                            if updates.send(Update::Answer(answer)).is_err() {
+                                return;
+                            }
+                        }
+                        None if p.since.elapsed() < Duration::from_millis(FOLLOW_MS) => {
+                            keep.push(p)
+                        }
+                        None => {}
+                    }
+                }
+                pending = keep;
+                next = Instant::now() + refresh;
+            }
+        }
+    }
+}
+
+/// Sends a control; its message, and the status path to follow for an
+/// asynchronous operation.
+fn start_control(
+    c: &RestClient,
+    control: Control,
+    job: JobId,
+    name: &str,
+) -> Result<(String, Option<String>), String> {
+    let jid = job.to_string();
+    let request_id = |v: &Value| {
+        v.get("request-id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("the answer has no `request-id`: {v}"))
+    };
+    match control {
+        Control::Cancel => c
+            .patch(&format!("/jobs/{jid}?mode=cancel"))
+            .map(|_| (format!("asked the JobManager to cancel \"{name}\""), None))
+            .map_err(|e| e.to_string()),
+        Control::Savepoint => {
+            let v = c
+                .post(&format!("/jobs/{jid}/savepoints"), &json!({ "cancel-job": false }))
+                .map_err(|e| e.to_string())?;
+            let id = request_id(&v)?;
+            Ok((
+                format!("asked for a savepoint of \"{name}\": a checkpoint you keep, to resume or upgrade from"),
+                Some(format!("/jobs/{jid}/savepoints/{id}")),
+            ))
+        }
+        Control::StopWithSavepoint => {
+            let v = c
+                .post(&format!("/jobs/{jid}/stop"), &json!({ "drain": false }))
+                .map_err(|e| e.to_string())?;
+            let id = request_id(&v)?;
+            Ok((
+                format!("stopping \"{name}\" with a savepoint: the sources stop after the barrier"),
+                Some(format!("/jobs/{jid}/savepoints/{id}")),
+            ))
+        }
+        Control::Checkpoint => {
+            let v = c
+                .post(&format!("/jobs/{jid}/checkpoints"), &json!({}))
+                .map_err(|e| e.to_string())?;
+            let id = request_id(&v)?;
+            Ok((
+                format!("asked the CheckpointCoordinator of \"{name}\" for a checkpoint now"),
+                Some(format!("/jobs/{jid}/checkpoints/{id}")),
+            ))
+        }
+    }
+}
+
+/// An asynchronous operation's end, once it has one.
+fn follow(c: &RestClient, p: &Pending) -> Option<Result<String, String>> {
+    let v = match c.get(&p.status_path) {
+        Ok(v) => v,
+        Err(e) if e.is_not_found() => return Some(Err(e.to_string())),
+        Err(_) => return None,
+    };
+    if v["status"]["id"] != "COMPLETED" {
+        return None;
+    }
+    let op = &v["operation"];
+    let failure = op
+        .get("failure-cause")
+        .or_else(|| op.get("failureCause"))
+        .and_then(|f| f.get("stack-trace"))
+        .and_then(Value::as_str);
+    if let Some(f) = failure {
+        return Some(Err(format!(
+            "could not {} \"{}\": {}",
+            p.control.verb(),
+            p.name,
+            error_message(&json!({ "errors": [f] }).to_string())
+        )));
+    }
+    Some(Ok(match p.control {
+        Control::Checkpoint => format!(
+            "checkpoint #{} of \"{}\" completed",
+            op["checkpointId"], p.name
+        ),
+        Control::StopWithSavepoint => format!(
+            "\"{}\" stopped; savepoint at {}",
+            p.name,
+            op["location"].as_str().unwrap_or("?")
+        ),
+        _ => format!(
+            "savepoint of \"{}\" at {}",
+            p.name,
+            op["location"].as_str().unwrap_or("?")
+        ),
+    }))
+}
