@@ -12,6 +12,15 @@
 //! [`SNAPSHOT_EVERY`] events), so stepping backwards is as cheap as
 //! stepping forwards. In a live run the cluster keeps its own present;
 //! looking at the past never changes it, and a fault always hits the present.
+//!
+//! Attached to a real cluster ([`App::attach`], in [`attached`]), the
+//! events come from polls of its REST API instead, time is the wall clock,
+//! the controls go over REST after a confirmation, and the faults are the
+//! simulator's only.
+
+mod attached;
+
+pub use attached::AttachedState;
 
 use crate::cluster::{self, ClusterView, TmStatus};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -35,6 +44,8 @@ pub enum Mode {
     Live,
     /// A recorded trace plays back.
     Replay,
+    /// A running cluster's REST API is polled ([`App::attach`]).
+    Attached,
 }
 
 /// The screen shown.
@@ -94,6 +105,12 @@ pub enum Action {
     Savepoint,
     /// Stop the selected job with a savepoint.
     StopWithSavepoint,
+    /// Trigger a checkpoint of the selected job now (attached).
+    Checkpoint,
+    /// Yes to the question asked (`y`).
+    Confirm,
+    /// No to the question asked (any other key).
+    Dismiss,
     /// Show a screen.
     Show(Screen),
     /// Switch between the condensed and the parallel dataflow.
@@ -156,6 +173,8 @@ pub struct App {
     /// The log (`tracing`), kept in memory while the terminal is drawn,
     /// and how far it has been read; see [`App::attach_log`].
     log: Option<(LogBuffer, usize)>,
+    /// The REST link and what it says, when attached.
+    attached: Option<AttachedState>,
 }
 
 /// The dataflow pictures of a scenario's jobs.
@@ -169,20 +188,33 @@ pub fn dataflows(scenario: &Scenario) -> Vec<viz::Dataflow> {
 
 impl App {
     fn new(mode: Mode, scenario: &Scenario, seed: u64, events: Vec<Event>) -> App {
-        let dataflows = Arc::new(dataflows(scenario));
+        let mut app = App::blank(mode, dataflows(scenario), events);
+        app.title = scenario.name.clone();
+        app.description = scenario.description.clone();
+        app.seed = seed;
+        app.heartbeat_timeout_ms = scenario.cluster.heartbeat_timeout_ms;
+        app.scenario_jobs = scenario
+            .jobs
+            .iter()
+            .map(|j| (j.graph.job_name.clone(), j.at_ms))
+            .collect();
+        app.selected_job = scenario.jobs.first().map(|j| j.graph.job_name.clone());
+        app
+    }
+
+    /// An app with no scenario: the title, the jobs and the selection are
+    /// the caller's to fill in.
+    fn blank(mode: Mode, dataflows: Vec<viz::Dataflow>, events: Vec<Event>) -> App {
+        let dataflows = Arc::new(dataflows);
         let view = ClusterView::new(dataflows.clone());
         App {
             mode,
             sim: None,
-            title: scenario.name.clone(),
-            description: scenario.description.clone(),
-            seed,
-            heartbeat_timeout_ms: scenario.cluster.heartbeat_timeout_ms,
-            scenario_jobs: scenario
-                .jobs
-                .iter()
-                .map(|j| (j.graph.job_name.clone(), j.at_ms))
-                .collect(),
+            title: String::new(),
+            description: String::new(),
+            seed: 0,
+            heartbeat_timeout_ms: 0,
+            scenario_jobs: Vec::new(),
             dataflows,
             events,
             now_ms: 0,
@@ -196,12 +228,13 @@ impl App {
             screen: Screen::Cluster,
             flow: FlowView::Condensed,
             selected_tm: Some("taskmanager-1".into()),
-            selected_job: scenario.jobs.first().map(|j| j.graph.job_name.clone()),
+            selected_job: None,
             help: false,
             status: None,
             status_age: (0, 0.0),
             quit: false,
             log: None,
+            attached: None,
         }
     }
 
@@ -229,7 +262,7 @@ impl App {
     /// The last time of the trace (replay) or the present (live).
     pub fn end_ms(&self) -> u64 {
         match self.mode {
-            Mode::Live => self.now_ms,
+            Mode::Live | Mode::Attached => self.now_ms,
             Mode::Replay => self.events.last().map_or(0, |e| e.t),
         }
     }
@@ -237,7 +270,7 @@ impl App {
     /// How many events have happened by the source's present.
     pub fn available(&self) -> usize {
         match self.mode {
-            Mode::Live => self.events.len(),
+            Mode::Live | Mode::Attached => self.events.len(),
             Mode::Replay => self.events.partition_point(|e| e.t <= self.now_ms),
         }
     }
@@ -264,6 +297,8 @@ impl App {
         if n < self.cursor {
             let k = (n / SNAPSHOT_EVERY).min(self.snapshots.len() - 1);
             self.view = self.snapshots[k].clone();
+            // Attached, dataflows arrive as jobs do; the catalog only grows.
+            self.view.set_catalog(self.dataflows.clone());
             self.cursor = k * SNAPSHOT_EVERY;
         }
         while self.cursor < n {
@@ -316,6 +351,10 @@ impl App {
                 self.now_ms = (self.now_ms + ms).min(self.end_ms());
                 self.ended = self.now_ms >= self.end_ms();
             }
+            Mode::Attached => {
+                self.pull_attached(follow);
+                return;
+            }
         }
         if follow {
             self.seek(self.available());
@@ -347,6 +386,11 @@ impl App {
 
     /// Runs until the source's present is at least `t` ms (tests, benches).
     pub fn run_until(&mut self, t: u64) {
+        if self.mode == Mode::Attached {
+            // The cluster's clock is not ours to run.
+            self.advance(0);
+            return;
+        }
         while self.now_ms < t && !self.ended {
             let step = (t - self.now_ms).min(100);
             self.advance(step);
@@ -371,6 +415,12 @@ impl App {
     /// Advances by `wall_ms` real milliseconds at the current pace.
     pub fn tick(&mut self, wall_ms: f64) {
         self.age_status(0, wall_ms);
+        if self.mode == Mode::Attached {
+            // Polls arrive paused or not; paused, the view stays put.
+            let follow = self.at_present() && !self.paused;
+            self.pull_attached(follow);
+            return;
+        }
         if self.paused || self.ended {
             return;
         }
@@ -398,6 +448,12 @@ impl App {
                 _ => Action::Help,
             };
         }
+        if self.confirming() {
+            return match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Action::Confirm,
+                _ => Action::Dismiss,
+            };
+        }
         match key.code {
             KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
             KeyCode::Char(' ') => Action::TogglePause,
@@ -416,6 +472,7 @@ impl App {
             KeyCode::Char('x') => Action::CancelJob,
             KeyCode::Char('s') => Action::Savepoint,
             KeyCode::Char('S') => Action::StopWithSavepoint,
+            KeyCode::Char('C') => Action::Checkpoint,
             KeyCode::Char('1') => Action::Show(Screen::Cluster),
             KeyCode::Char('2') => Action::Show(Screen::Dataflow),
             KeyCode::Char('3') | KeyCode::Char('e') => Action::Show(Screen::Events),
@@ -458,6 +515,24 @@ impl App {
             Action::NextTaskManager => self.select_tm(1),
             Action::PrevTaskManager => self.select_tm(-1),
             Action::NextJob => self.select_job(),
+            Action::Crash | Action::Restart | Action::Partition if self.mode == Mode::Attached => {
+                self.simulator_only(action);
+            }
+            Action::CancelJob
+            | Action::Savepoint
+            | Action::StopWithSavepoint
+            | Action::Checkpoint
+                if self.mode == Mode::Attached =>
+            {
+                self.ask_control(action);
+            }
+            Action::Checkpoint => {
+                self.status = Some(
+                    "a checkpoint on demand is for a real cluster (--attach): here the CheckpointCoordinator triggers one every interval".into(),
+                );
+            }
+            Action::Confirm => self.confirm_control(),
+            Action::Dismiss => self.dismiss_control(),
             Action::Crash => {
                 if let Some(tm) = self.selected_tm.clone() {
                     self.inject(FaultAction::Crash(tm));
@@ -518,7 +593,7 @@ impl App {
             match self.mode {
                 // A recording resumes from where you looked.
                 Mode::Replay => self.now_ms = self.shown_ms(),
-                Mode::Live => self.status = Some("back to the present".into()),
+                Mode::Live | Mode::Attached => self.status = Some("back to the present".into()),
             }
             self.seek(self.available());
         }
@@ -543,6 +618,12 @@ impl App {
             }
             self.seek(avail);
             match self.mode {
+                Mode::Attached => {
+                    self.status = Some(
+                        "this is the latest: what happens next comes with the next poll".into(),
+                    );
+                    return;
+                }
                 Mode::Live => {
                     // Advance the cluster until something happens (at most a minute).
                     let start = self.now_ms;
@@ -632,6 +713,12 @@ impl App {
 
     /// Applies a fault to the live cluster, now.
     pub fn inject(&mut self, action: FaultAction) {
+        if self.mode == Mode::Attached {
+            self.status = Some(format!(
+                "{action}: simulator only (a real cluster is not ours to break)"
+            ));
+            return;
+        }
         if self.mode == Mode::Replay {
             self.status = Some("this is a recording: the past cannot be changed".into());
             return;

@@ -295,6 +295,13 @@ impl ClusterView {
         }
     }
 
+    /// Replaces the dataflows known by name with a catalog that holds
+    /// them and more (attached, plans arrive as jobs do). A job already
+    /// seen keeps its index into it.
+    pub fn set_catalog(&mut self, catalog: Arc<Vec<viz::Dataflow>>) {
+        self.catalog = catalog;
+    }
+
     /// The scenario's dataflows.
     pub fn catalog(&self) -> &[viz::Dataflow] {
         &self.catalog

@@ -4,7 +4,15 @@
 //! cargo run -p tui -- scenarios/session.toml [--seed N] [--speed X] [--paused]
 //! cargo run -p tui -- scenarios/tm-crash.toml --replay trace.jsonl
 //! cargo run -p tui -- scenarios/session.toml --dot slots --at 3000 [--svg FILE] [--png FILE]
+//! cargo run -p tui -- --attach http://127.0.0.1:8081 [--refresh MS] [--token TOKEN]
 //! ```
+//!
+//! With `--attach`, no simulator: the TUI polls a running JobManager's
+//! REST API (mini-flink's, or a real Apache Flink 2.x's) every `--refresh`
+//! ms (default: the cluster's `refresh-interval`) and shows the same
+//! screens. An address where nothing answers is an error before the
+//! terminal is touched (exit code 2); once attached, a failed poll only
+//! marks the screen stale.
 //!
 //! With `--dot`, no terminal UI: the scenario runs (or replays) headless to
 //! virtual time `--at` ms, and a picture of the cluster then (`slots` or
@@ -30,11 +38,23 @@ use viz::ClusterDiagram;
 #[command(
     name = "tui",
     version,
-    about = "Run a mini-flink scenario in the simulator and watch it live (or replay a trace)"
+    about = "Run a mini-flink scenario in the simulator and watch it live (or replay a trace), or attach to a running cluster's REST API (mini-flink or Apache Flink)"
 )]
 struct Cli {
     /// The scenario file (with --replay too: it gives the jobs' graphs).
-    scenario: PathBuf,
+    #[arg(required_unless_present = "attach")]
+    scenario: Option<PathBuf>,
+    /// Watch a running cluster instead: the REST address of its JobManager
+    /// (mini-flink's or Apache Flink's), like http://127.0.0.1:8081.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["scenario", "replay", "dot", "seed", "paused"])]
+    attach: Option<String>,
+    /// With --attach: poll every MS milliseconds (default: the cluster's
+    /// `refresh-interval` from GET /config, else 3000).
+    #[arg(long, value_name = "MS", requires = "attach", value_parser = clap::value_parser!(u64).range(100..))]
+    refresh: Option<u64>,
+    /// With --attach: the bearer token of the cluster's REST API.
+    #[arg(long, value_name = "TOKEN", requires = "attach")]
+    token: Option<String>,
     /// Seed (overrides the scenario's).
     #[arg(long)]
     seed: Option<u64>,
@@ -108,9 +128,76 @@ fn draw(
     ExitCode::SUCCESS
 }
 
+/// Runs the terminal UI on `app` until `q`, then says where it left.
+fn run_terminal(mut app: App) -> ExitCode {
+    // While the terminal is drawn, the log (`RUST_LOG`, warnings and errors
+    // by default) goes into memory and shows in the status line: a line on
+    // stderr would tear the screen.
+    let log = sim::logging::LogBuffer::new();
+    let filter =
+        std::env::var("RUST_LOG").unwrap_or_else(|_| sim::logging::DEFAULT_FILTER.to_string());
+    if tracing::subscriber::set_global_default(sim::logging::subscriber(&filter, log.clone()))
+        .is_ok()
+    {
+        app.attach_log(log);
+    }
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            eprintln!("error: cannot set up the terminal: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = term::run(&mut terminal, &mut app, &mut CrosstermInput);
+    ratatui::restore();
+    match result {
+        Ok(()) => {
+            println!(
+                "mini-flink tui: left \"{}\" at t={} ({} events)",
+                app.title,
+                secs(app.now_ms),
+                app.events.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--attach URL`: polls the cluster once before the terminal is set up,
+/// so that a wrong address is one clear error (exit code 2).
+fn attach(cli: &Cli, url: &str) -> ExitCode {
+    let opts = tui::attach::AttachOptions {
+        url: url.to_string(),
+        token: cli.token.clone(),
+        refresh_ms: cli.refresh,
+        clock: None,
+    };
+    let mut app = match App::attach(opts) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: cannot attach to {url}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    app.speed = 1.0;
+    run_terminal(app)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let scenario = match sim::load(&cli.scenario) {
+    if let Some(url) = &cli.attach {
+        return attach(&cli, url);
+    }
+    let Some(scenario_path) = &cli.scenario else {
+        eprintln!("error: give a scenario file, or --attach URL");
+        return ExitCode::from(2);
+    };
+    let scenario = match sim::load(scenario_path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -148,43 +235,7 @@ fn main() -> ExitCode {
         sim::logging::init();
         return draw(&cli, &mut app, &scenario, diagram, at);
     }
-    // While the terminal is drawn, the log (`RUST_LOG`, warnings and errors
-    // by default) goes into memory and shows in the status line: a line on
-    // stderr would tear the screen.
-    let log = sim::logging::LogBuffer::new();
-    let filter =
-        std::env::var("RUST_LOG").unwrap_or_else(|_| sim::logging::DEFAULT_FILTER.to_string());
-    if tracing::subscriber::set_global_default(sim::logging::subscriber(&filter, log.clone()))
-        .is_ok()
-    {
-        app.attach_log(log);
-    }
     app.speed = cli.speed.clamp(tui::app::SPEEDS.0, tui::app::SPEEDS.1);
     app.paused = cli.paused;
-
-    let mut terminal = match ratatui::try_init() {
-        Ok(t) => t,
-        Err(e) => {
-            ratatui::restore();
-            eprintln!("error: cannot set up the terminal: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = term::run(&mut terminal, &mut app, &mut CrosstermInput);
-    ratatui::restore();
-    match result {
-        Ok(()) => {
-            println!(
-                "mini-flink tui: left \"{}\" at t={} ({} events)",
-                app.title,
-                secs(app.now_ms),
-                app.events.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_terminal(app)
 }

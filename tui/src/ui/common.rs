@@ -105,10 +105,18 @@ pub fn short_chain(name: &str) -> String {
         .join("->")
 }
 
-/// `taskmanager-3` as `tm-3`, `jobmanager` as `jm`.
+/// `taskmanager-3` as `tm-3`, `jobmanager` as `jm`, and a real Flink's
+/// TaskManager `127.0.0.1:39543-fc8c0a` (host, RPC port, a random suffix)
+/// as `tm-fc8c0a`.
 pub fn short_host(host: &str) -> String {
     if let Some(n) = host.strip_prefix("taskmanager-") {
         format!("tm-{n}")
+    } else if let Some((addr, suffix)) = host.rsplit_once('-')
+        && addr.contains(':')
+        && !suffix.is_empty()
+        && suffix.chars().all(|c| c.is_ascii_hexdigit())
+    {
+        format!("tm-{suffix}")
     } else if host == "jobmanager" {
         "jm".into()
     } else {

@@ -17,10 +17,10 @@
 use super::common::{
     backpressure_color, fmt_rate, job_color, panel, short_chain, short_host, state_color, wrap,
 };
-use crate::app::{App, FlowView};
+use crate::app::{App, FlowView, Mode};
 use crate::cluster::JobView;
 use crate::graph::{self, Edge, Label, Node};
-use crate::ui::jobs::{FRESH_MS, vertex_backpressure};
+use crate::ui::jobs::vertex_backpressure;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -49,10 +49,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Line::from(" Dataflow "),
             Style::default().fg(Color::Gray),
         );
+        let msg = match app.mode {
+            Mode::Attached if app.view.jobs.is_empty() => "no job on this cluster yet",
+            Mode::Attached => "no plan of this job (GET /jobs/:id/plan gave none)",
+            _ => "this scenario has no job",
+        };
         buf.set_stringn(
             inner.x + 1,
             inner.y,
-            "this scenario has no job",
+            msg,
             inner.width as usize,
             Style::default().fg(Color::DarkGray),
         );
@@ -138,7 +143,7 @@ pub fn edge_rate(app: &App, job: &JobView, edge: usize) -> u64 {
     let now = app.shown_ms();
     job.channels
         .range((edge, 0, 0)..(edge + 1, 0, 0))
-        .filter(|(_, c)| c.at + FRESH_MS >= now)
+        .filter(|(_, c)| c.at + app.fresh_ms() >= now)
         .map(|(_, c)| c.per_sec)
         .sum()
 }
@@ -146,7 +151,7 @@ pub fn edge_rate(app: &App, job: &JobView, edge: usize) -> u64 {
 fn channel_rate(app: &App, job: &JobView, edge: usize, from: u32, to: u32) -> u64 {
     job.channels
         .get(&(edge, from, to))
-        .filter(|c| c.at + FRESH_MS >= app.shown_ms())
+        .filter(|c| c.at + app.fresh_ms() >= app.shown_ms())
         .map_or(0, |c| c.per_sec)
 }
 

@@ -22,6 +22,7 @@ const KEYS: &[(&str, &str)] = &[
         "x  s  S",
         "cancel the job / savepoint / stop with savepoint",
     ),
+    ("C", "trigger a checkpoint now (attached to a cluster)"),
     ("1 2 3", "cluster / dataflow / events screen"),
     ("v", "dataflow: condensed ↔ parallel"),
     ("? h", "this help"),
@@ -52,6 +53,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let intro = match app.mode {
         Mode::Live => "A Flink cluster runs in the simulator, in virtual time. Break it.",
         Mode::Replay => "A recorded run plays back; step both ways through its events.",
+        Mode::Attached => {
+            "Attached to a real cluster's REST API. x s S C ask first (y); c r p: simulator only."
+        }
     };
     lines.push(Line::from(Span::styled(
         intro,

@@ -26,7 +26,7 @@ pub fn vertex_rate(app: &App, v: &VertexView) -> u64 {
     let now = app.shown_ms();
     v.subtasks
         .iter()
-        .filter(|s| s.metrics_at.is_some_and(|t| t + FRESH_MS >= now))
+        .filter(|s| s.metrics_at.is_some_and(|t| t + app.fresh_ms() >= now))
         .map(|s| s.out_per_sec.max(s.in_per_sec))
         .sum()
 }
@@ -37,7 +37,7 @@ pub fn vertex_backpressure(app: &App, v: &VertexView) -> u32 {
     v.subtasks
         .iter()
         .filter(|s| {
-            s.metrics_at.is_some_and(|t| t + FRESH_MS >= now) && s.state == ExecutionState::Running
+            s.metrics_at.is_some_and(|t| t + app.fresh_ms() >= now) && s.state == ExecutionState::Running
         })
         .map(|s| s.backpressure_permille)
         .max()
@@ -135,7 +135,10 @@ fn job_lines(app: &App, j: &JobView, w: usize, lines: &mut Vec<Line<'static>>) {
         .ended_at
         .unwrap_or(app.shown_ms())
         .saturating_sub(j.submitted_at);
-    if w >= 36 {
+    // Attached, a job already running at the first poll started before
+    // we looked: how long ago is not ours to say.
+    let known = app.attached().is_none_or(|a| j.submitted_at > a.first_poll_ms);
+    if w >= 36 && known {
         head.push(Span::styled(
             format!(" {:.1}s", elapsed as f64 / 1000.0),
             Style::default().fg(Color::DarkGray),

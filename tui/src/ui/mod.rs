@@ -118,13 +118,17 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
         ("▶", base.bg(Color::Green).fg(Color::Black))
     };
     let source = match app.mode {
-        Mode::Live => "LIVE",
-        Mode::Replay => "REPLAY",
+        Mode::Live => format!("LIVE {}", speed_label(app.speed)),
+        Mode::Replay => format!("REPLAY {}", speed_label(app.speed)),
+        Mode::Attached => "ATTACHED".to_string(),
     };
-    spans.push(Span::styled(
-        format!(" {mode} {source} {} ", speed_label(app.speed)),
-        mode_style,
-    ));
+    spans.push(Span::styled(format!(" {mode} {source} "), mode_style));
+    if app.attached().is_some_and(|a| a.stale.is_some()) {
+        spans.push(Span::styled(
+            " ✖ STALE ",
+            base.bg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
     spans.push(Span::styled(
         format!(" t={} ", secs(app.shown_ms())),
         base.add_modifier(Modifier::BOLD),
@@ -136,7 +140,16 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     let v = &app.view;
-    let leader = match &v.leader {
+    let leader = match (&v.leader, app.attached()) {
+        (_, Some(a)) => Span::styled(
+            format!(
+                " polled {}s ago, every {} ",
+                app.now_ms.saturating_sub(a.last_poll_ms) / 1000,
+                secs(a.refresh_ms())
+            ),
+            base,
+        ),
+        (l, None) => match l {
         Some(l) if v.elections > 1 => Span::styled(
             format!(" leader {l} (elected {}x) ", v.elections),
             base.fg(Color::LightYellow),
@@ -147,6 +160,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
             base.bg(Color::Red).add_modifier(Modifier::BOLD),
         ),
         None => Span::styled(" no JobManager yet ", base),
+        },
     };
     spans.push(leader);
     let tabs = [
@@ -155,7 +169,10 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
         ("3", "Events", Screen::Events),
     ];
     let tab_w: usize = tabs.iter().map(|(k, n, _)| k.len() + n.len() + 2).sum();
-    let seed = format!("seed {} ", app.seed);
+    let seed = match app.mode {
+        Mode::Attached => String::new(),
+        _ => format!("seed {} ", app.seed),
+    };
     let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + seed.len();
     if used + tab_w <= area.width as usize {
         spans.push(Span::styled(seed, base.fg(Color::Gray)));
@@ -187,6 +204,26 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }
+    if let Some(a) = app.attached()
+        && let Some(err) = &a.stale
+    {
+        let line = Line::from(vec![
+            Span::styled(
+                " STALE ",
+                Style::default().fg(Color::White).bg(Color::Red).bold(),
+            ),
+            Span::styled(
+                format!(
+                    " showing the poll of t={}; retrying every {}: {err}",
+                    secs(a.last_poll_ms),
+                    secs(a.refresh_ms())
+                ),
+                Style::default().fg(Color::Red),
+            ),
+        ]);
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
     let keys: &[(&str, &str)] = match app.mode {
         Mode::Live => &[
             ("Tab", "TM"),
@@ -196,6 +233,17 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
             ("x", "cancel"),
             ("␣", "pause"),
             ("←→", "step"),
+            ("v", "graph"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::Attached => &[
+            ("Tab", "TM"),
+            ("o", "job"),
+            ("x", "cancel"),
+            ("s", "savepoint"),
+            ("S", "stop"),
+            ("C", "checkpoint"),
             ("v", "graph"),
             ("?", "help"),
             ("q", "quit"),

@@ -39,7 +39,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Line::from(" TaskManagers "),
             Style::default().fg(Color::Gray),
         );
-        let msg = if app.view.leader.is_some() {
+        let msg = if app.view.leader.is_some() || app.attached().is_some() {
             "no TaskManager has registered yet"
         } else {
             "the cluster is starting…"
@@ -93,6 +93,7 @@ fn explain_selected(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let now = app.shown_ms();
     let timeout = app.heartbeat_timeout_ms;
+    let attached = app.attached().is_some();
     let name = Span::styled(
         tm.name.clone(),
         Style::default()
@@ -120,6 +121,13 @@ fn explain_selected(app: &App, area: Rect, buf: &mut Buffer) {
                 Span::styled("░".repeat((bar_w - filled) as usize), Style::default().fg(Color::DarkGray)),
             ]));
         }
+        TmStatus::Lost { at, .. } if attached => lines.push(Line::from(vec![
+            name,
+            text(format!(
+                " is no longer listed by the JobManager (since {}): its slots are gone.",
+                secs(*at)
+            )),
+        ])),
         TmStatus::Lost { at, .. } => lines.push(Line::from(vec![
             name,
             text(format!(
@@ -141,12 +149,14 @@ fn explain_selected(app: &App, area: Rect, buf: &mut Buffer) {
         ])),
         TmStatus::Registered => {
             let used = tm.slots.iter().filter(|s| s.state() != SlotState::Free).count();
+            let keys = if attached {
+                "Tab selects another."
+            } else {
+                "c crashes it, r restarts it, p cuts it off, Tab selects another."
+            };
             lines.push(Line::from(vec![
                 name,
-                text(format!(
-                    ": {} slots, {used} in use. c crashes it, r restarts it, p cuts it off, Tab selects another.",
-                    tm.slots.len()
-                )),
+                text(format!(": {} slots, {used} in use. {keys}", tm.slots.len())),
             ]));
         }
     }
