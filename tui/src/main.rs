@@ -193,6 +193,13 @@ fn main() -> ExitCode {
     if let Some(url) = &cli.attach {
         return attach(&cli, url);
     }
+    // (clap does not ask for --attach where it would conflict with the scenario.)
+    if cli.refresh.is_some() || cli.token.is_some() {
+        eprintln!(
+            "error: --refresh and --token go with --attach URL (a scenario runs in virtual time, without REST)"
+        );
+        return ExitCode::from(2);
+    }
     let Some(scenario_path) = &cli.scenario else {
         eprintln!("error: give a scenario file, or --attach URL");
         return ExitCode::from(2);
