@@ -403,3 +403,7 @@ impl Tracker {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;
