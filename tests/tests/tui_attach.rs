@@ -19,6 +19,7 @@
 //! Events are stamped by a frozen clock, so every screen is the same on
 //! every run.
 
+mod real_tcp_support;
 mod tui_attach_support;
 
 use ratatui::Terminal;
@@ -55,7 +56,12 @@ fn scene(dir: &Path) -> Routes {
     );
     get(&mut r, dir, "/jobs/overview", "jobs_overview.json");
     let case = "cases/c_keyby_sum";
-    get(&mut r, dir, &format!("/jobs/{JOB}"), &format!("{case}/job.json"));
+    get(
+        &mut r,
+        dir,
+        &format!("/jobs/{JOB}"),
+        &format!("{case}/job.json"),
+    );
     get(
         &mut r,
         dir,
@@ -180,7 +186,11 @@ fn cluster_screen_of_a_real_flink() {
     let idle = v.taskmanager(IDLE_TM).expect("the idle TaskManager");
     assert!(idle.slots.iter().all(|s| s.state() == SlotState::Free));
     assert_eq!(v.jobs.len(), 12);
-    let job = v.jobs.iter().find(|j| j.id.to_string() == JOB).expect("job");
+    let job = v
+        .jobs
+        .iter()
+        .find(|j| j.id.to_string() == JOB)
+        .expect("job");
     assert_eq!(job.status, JobStatus::Running);
     assert_eq!(job.checkpoints.completed, 9);
     // Flink counts one failed checkpoint that its history does not list
@@ -188,7 +198,10 @@ fn cluster_screen_of_a_real_flink() {
     assert_eq!(job.checkpoints.aborted, 0);
     assert_eq!(job.checkpoints.last.map(|c| c.id.0), Some(9));
     assert_eq!(
-        v.jobs.iter().filter(|j| j.status == JobStatus::Canceled).count(),
+        v.jobs
+            .iter()
+            .filter(|j| j.status == JobStatus::Canceled)
+            .count(),
         11
     );
     assert_eq!(app.selected_job.as_deref(), Some("ds-c_keyby_sum"));
@@ -209,12 +222,18 @@ fn dataflow_screen_of_a_real_flink() {
         .find(|d| d.name == "ds-c_keyby_sum")
         .expect("the plan became a dataflow");
     let vertices: Vec<&str> = df.vertices.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(vertices, ["Source: Seq -> ToKeyOne", "Sum -> Discard: Writer"]);
+    assert_eq!(
+        vertices,
+        ["Source: Seq -> ToKeyOne", "Sum -> Discard: Writer"]
+    );
     assert_eq!(df.vertex_edges[0].ship_strategy, "HASH");
     keys(&mut app, "2");
     insta::assert_snapshot!("attached_flink_dataflow_160x40", screen(&app, 160, 40));
     keys(&mut app, "v");
-    insta::assert_snapshot!("attached_flink_dataflow_parallel_120x40", screen(&app, 120, 40));
+    insta::assert_snapshot!(
+        "attached_flink_dataflow_parallel_120x40",
+        screen(&app, 120, 40)
+    );
 }
 
 /// The first poll of a cluster folds to its state as it is: the events
@@ -228,12 +247,24 @@ fn first_poll_events_then_none() {
         app.events.iter().filter(|e| pred(&e.kind)).count()
     };
     assert_eq!(
-        count(&app, &|k| matches!(k, EventKind::TaskManagerRegistered { .. })),
+        count(&app, &|k| matches!(
+            k,
+            EventKind::TaskManagerRegistered { .. }
+        )),
         2
     );
-    assert_eq!(count(&app, &|k| matches!(k, EventKind::JobSubmitted { .. })), 12);
-    assert_eq!(count(&app, &|k| matches!(k, EventKind::SlotAllocated { .. })), 2);
-    assert_eq!(count(&app, &|k| matches!(k, EventKind::TaskDeployed { .. })), 4);
+    assert_eq!(
+        count(&app, &|k| matches!(k, EventKind::JobSubmitted { .. })),
+        12
+    );
+    assert_eq!(
+        count(&app, &|k| matches!(k, EventKind::SlotAllocated { .. })),
+        2
+    );
+    assert_eq!(
+        count(&app, &|k| matches!(k, EventKind::TaskDeployed { .. })),
+        4
+    );
     assert_eq!(
         count(&app, &|k| matches!(
             k,
@@ -245,7 +276,10 @@ fn first_poll_events_then_none() {
         4
     );
     assert_eq!(
-        count(&app, &|k| matches!(k, EventKind::CheckpointCompleted { .. })),
+        count(&app, &|k| matches!(
+            k,
+            EventKind::CheckpointCompleted { .. }
+        )),
         9
     );
     assert_eq!(
@@ -255,9 +289,9 @@ fn first_poll_events_then_none() {
     );
     let before = app.events.len();
     let polls = app.attached().expect("attached").polls;
-    assert!(app.wait_until(Duration::from_secs(10), |a| a
-        .attached()
-        .is_some_and(|s| s.polls >= polls + 2)));
+    assert!(app.wait_until(Duration::from_secs(10), |a| {
+        a.attached().is_some_and(|s| s.polls >= polls + 2)
+    }));
     assert_eq!(
         app.events.len(),
         before,
@@ -306,7 +340,12 @@ fn controls_ask_then_call_rest() {
         "{asked}"
     );
     keys(&mut app, "n");
-    assert!(app.status.as_deref().unwrap_or("").contains("did not cancel"));
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap_or("")
+            .contains("did not cancel")
+    );
     keys(&mut app, "xy");
     let wait = |app: &mut App, f: &Fixture, prefix: &str| {
         app.wait_until(Duration::from_secs(10), |_| !f.requested(prefix).is_empty())
@@ -316,18 +355,20 @@ fn controls_ask_then_call_rest() {
         f.requested("PATCH "),
         [format!("PATCH /jobs/{JOB}?mode=cancel")]
     );
-    assert!(app.wait_until(Duration::from_secs(10), |a| a
-        .status
-        .as_deref()
-        .is_some_and(|s| s.contains("asked the JobManager to cancel"))));
+    assert!(app.wait_until(Duration::from_secs(10), |a| {
+        a.status
+            .as_deref()
+            .is_some_and(|s| s.contains("asked the JobManager to cancel"))
+    }));
 
     keys(&mut app, "sy");
     assert!(wait(&mut app, &f, "POST "), "the savepoint is asked for");
     assert!(
-        app.wait_until(Duration::from_secs(10), |a| a
-            .status
-            .as_deref()
-            .is_some_and(|s| s.contains("savepoint of \"ds-c_keyby_sum\" at file:"))),
+        app.wait_until(Duration::from_secs(10), |a| {
+            a.status
+                .as_deref()
+                .is_some_and(|s| s.contains("savepoint of \"ds-c_keyby_sum\" at file:"))
+        }),
         "followed to its end: {:?}",
         app.status
     );
@@ -341,4 +382,109 @@ fn controls_ask_then_call_rest() {
     assert!(!app.quit, "q answers the question first");
     keys(&mut app, "q");
     assert!(app.quit);
+}
+
+/// The TUI attached to a real mini-flink cluster of processes on
+/// 127.0.0.1 (a JobManager with REST, two TaskManagers of two slots)
+/// while a checkpointed job runs at parallelism 4: both TaskManagers
+/// show the job's two chains in each of their slots (mini-flink's REST
+/// says which slot exactly), checkpoints complete; `x` then `y` cancels
+/// the job (checked over REST); killing the JobManager marks the screen
+/// STALE, and the TUI goes on.
+#[test]
+fn attached_to_a_real_cluster() {
+    use real_tcp_support::{Cluster, http_get, submitted_job_id, workspace};
+    let mut cluster = Cluster::new("tui-attach");
+    let checkpoints = cluster
+        .dir
+        .join("checkpoints")
+        .to_string_lossy()
+        .into_owned();
+    let (rpc, rest) = cluster.start_jobmanager_with_rest(&["--checkpoint-dir", &checkpoints]);
+    cluster.start_taskmanagers(&rpc, &["tm-1", "tm-2"], 2);
+    let job = workspace().join("tests/data/tui_attach_job.toml");
+    let job = job.to_string_lossy().into_owned();
+    let (status, out) = cluster.run(
+        "client",
+        &["run", &job, "--jobmanager", &rpc, "--detached"],
+        Duration::from_secs(60),
+    );
+    assert!(status.success(), "submit: {out}\n{}", cluster.logs());
+    let jid = submitted_job_id(&out).expect("a job id");
+
+    let mut opts = AttachOptions::new(&format!("http://{rest}"));
+    opts.refresh_ms = Some(200);
+    let mut app = App::attach(opts).unwrap_or_else(|e| panic!("attach: {e}\n{}", cluster.logs()));
+    let all_running = |a: &App| {
+        a.view.taskmanagers.len() == 2
+            && a.view.taskmanagers.iter().all(|t| {
+                t.slots.len() == 2
+                    && t.slots
+                        .iter()
+                        .all(|s| s.state() == SlotState::Running && s.tasks.len() == 2)
+            })
+            && a.view
+                .jobs
+                .iter()
+                .any(|j| j.status == JobStatus::Running && j.checkpoints.completed > 0)
+    };
+    assert!(
+        app.wait_until(Duration::from_secs(60), all_running),
+        "both TaskManagers full, a checkpoint done:\n{}\n{}",
+        screen(&app, 120, 40),
+        cluster.logs()
+    );
+    let mut seen = Vec::new();
+    for t in &app.view.taskmanagers {
+        for s in &t.slots {
+            let names: Vec<&str> = s.tasks.iter().map(|x| x.vertex.as_str()).collect();
+            assert_eq!(
+                names,
+                ["Source: Generator", "Sum -> Sink: Collect"],
+                "{}",
+                t.name
+            );
+            assert_eq!(
+                s.tasks[0].subtask, s.tasks[1].subtask,
+                "one subtask index per slot"
+            );
+            seen.push(s.tasks[0].subtask);
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, [0, 1, 2, 3]);
+
+    assert_eq!(app.selected_job.as_deref(), Some("tui-attach"));
+    keys(&mut app, "xy");
+    let canceled = || {
+        matches!(http_get(&rest, &format!("/jobs/{jid}/status")),
+            Ok((200, v)) if v["status"] == "CANCELED")
+    };
+    assert!(
+        app.wait_until(Duration::from_secs(30), |a| canceled()
+            && a.view.jobs.iter().all(|j| j.status == JobStatus::Canceled)),
+        "cancelled from the TUI: {:?}\n{}",
+        app.status,
+        cluster.logs()
+    );
+    assert!(
+        app.view
+            .taskmanagers
+            .iter()
+            .all(|t| t.slots.iter().all(|s| s.state() == SlotState::Free)),
+        "the slots are free again"
+    );
+
+    cluster.kill("jobmanager");
+    assert!(
+        app.wait_until(Duration::from_secs(30), |a| a
+            .attached()
+            .is_some_and(|s| s.stale.is_some())),
+        "the lost JobManager is noticed"
+    );
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("STALE") && s.contains("tui-attach"), "{s}");
+    keys(&mut app, "21");
+    app.tick(16.0);
+    assert!(!app.quit);
 }

@@ -54,8 +54,7 @@ pub struct Answer {
 /// `{"status": 202, "body": …}`: those give their status and body).
 pub fn sample(dir: &Path, name: &str) -> Answer {
     let path = dir.join(name);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let v: Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     match &v {
@@ -179,7 +178,9 @@ async fn serve(
                         .path_and_query()
                         .map_or(path.clone(), |p| p.to_string());
                     let _ = req.into_body().collect().await;
-                    log.lock().expect("request log").push(format!("{method} {full}"));
+                    log.lock()
+                        .expect("request log")
+                        .push(format!("{method} {full}"));
                     let a = routes
                         .get(&(method, path))
                         .cloned()

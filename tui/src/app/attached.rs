@@ -58,7 +58,10 @@ impl App {
         let (link, first) = Attachment::start(opts)?;
         let mut app = App::blank(Mode::Attached, Vec::new(), Vec::new());
         let version = link.version.clone().unwrap_or_else(|| "?".into());
-        app.title = format!("Flink {version} @ {}", link.url.trim_start_matches("http://"));
+        app.title = format!(
+            "Flink {version} @ {}",
+            link.url.trim_start_matches("http://")
+        );
         app.description = format!(
             "attached to the REST API at {}, polled every {}",
             link.url,
@@ -208,7 +211,7 @@ impl App {
             .clone()
             .rev()
             .find(|j| !j.status.is_terminal())
-            .or_else(|| jobs.last())?;
+            .or_else(|| jobs.clone().next_back())?;
         Some((job.id, job.name.clone()))
     }
 

@@ -269,10 +269,7 @@ mod tests {
             normalise_url("127.0.0.1:8081/").unwrap(),
             "http://127.0.0.1:8081"
         );
-        assert_eq!(
-            normalise_url("http://jm:8081").unwrap(),
-            "http://jm:8081"
-        );
+        assert_eq!(normalise_url("http://jm:8081").unwrap(), "http://jm:8081");
         assert!(matches!(
             normalise_url("https://jm:8081"),
             Err(RestError::BadUrl { .. })

@@ -86,7 +86,11 @@ impl Tracker {
         let prev = std::mem::take(&mut self.prev);
         // TaskManagers that registered (or came back with other slots).
         for (id, tm) in &next.taskmanagers {
-            if prev.taskmanagers.get(id).is_none_or(|p| p.slots != tm.slots) {
+            if prev
+                .taskmanagers
+                .get(id)
+                .is_none_or(|p| p.slots != tm.slots)
+            {
                 out.push(ev(
                     t,
                     EventKind::TaskManagerRegistered {
@@ -141,7 +145,11 @@ impl Tracker {
         // Slots freed, then allocated.
         let mut reallocated = BTreeSet::new();
         for (key, o) in &self.placement.slots {
-            if placement.slots.get(key).is_none_or(|n| n.allocation != o.allocation) {
+            if placement
+                .slots
+                .get(key)
+                .is_none_or(|n| n.allocation != o.allocation)
+            {
                 out.push(ev(
                     t,
                     EventKind::SlotFreed {
@@ -153,7 +161,12 @@ impl Tracker {
             }
         }
         for (key, n) in &placement.slots {
-            if self.placement.slots.get(key).is_none_or(|o| o.allocation != n.allocation) {
+            if self
+                .placement
+                .slots
+                .get(key)
+                .is_none_or(|o| o.allocation != n.allocation)
+            {
                 reallocated.insert(key.clone());
                 out.push(ev(
                     t,
@@ -218,9 +231,7 @@ impl Tracker {
                             },
                         ));
                     }
-                    let old = ps
-                        .filter(|p| p.attempt == s.attempt)
-                        .map(|p| &p.counters);
+                    let old = ps.filter(|p| p.attempt == s.attempt).map(|p| &p.counters);
                     let changed = match old {
                         Some(o) => *o != s.counters,
                         None => s.counters != TaskCounters::default(),
@@ -228,7 +239,9 @@ impl Tracker {
                     if changed {
                         let bp = match (old, self.last_t) {
                             (Some(o), Some(lt)) if t > lt => {
-                                (s.counters.backpressured_ms.saturating_sub(o.backpressured_ms)
+                                (s.counters
+                                    .backpressured_ms
+                                    .saturating_sub(o.backpressured_ms)
                                     * 1_000
                                     / (t - lt))
                                     .min(1_000) as u32
@@ -313,7 +326,8 @@ impl Tracker {
             .filter(|e| seen.is_none_or(|s| e.timestamp > s))
             .collect();
         if let Some(newest) = j.exceptions.iter().map(|e| e.timestamp).max() {
-            self.newest_exception.insert(j.id, newest.max(seen.unwrap_or(i64::MIN)));
+            self.newest_exception
+                .insert(j.id, newest.max(seen.unwrap_or(i64::MIN)));
         }
         let failed_for_good = j.state == JobStatus::Failed;
         for (k, e) in fresh.iter().rev().enumerate() {

@@ -97,7 +97,9 @@ fn kinds(events: &[Event]) -> Vec<&'static str> {
 fn a_job_is_submitted_runs_and_is_cancelled() {
     let mut t = Tracker::new();
     let mut v = view();
-    let created = job(JobStatus::Created, |i| subtask(i, ExecutionState::Created, 0, None));
+    let created = job(JobStatus::Created, |i| {
+        subtask(i, ExecutionState::Created, 0, None)
+    });
     let e = t.diff(cluster(vec![created]), 0);
     fold_all(&mut v, &e);
     assert_eq!(
@@ -112,10 +114,23 @@ fn a_job_is_submitted_runs_and_is_cancelled() {
     let tm2 = v.taskmanager("tm-2").expect("tm-2");
     for (i, s) in tm2.slots.iter().enumerate() {
         assert_eq!(s.state(), SlotState::Running);
-        let tasks: Vec<(&str, u32)> = s.tasks.iter().map(|x| (x.vertex.as_str(), x.subtask)).collect();
-        assert_eq!(tasks, [("Source -> Map", i as u32), ("Sum -> Sink", i as u32)]);
+        let tasks: Vec<(&str, u32)> = s
+            .tasks
+            .iter()
+            .map(|x| (x.vertex.as_str(), x.subtask))
+            .collect();
+        assert_eq!(
+            tasks,
+            [("Source -> Map", i as u32), ("Sum -> Sink", i as u32)]
+        );
     }
-    assert!(v.taskmanager("tm-1").expect("tm-1").slots.iter().all(|s| s.state() == SlotState::Free));
+    assert!(
+        v.taskmanager("tm-1")
+            .expect("tm-1")
+            .slots
+            .iter()
+            .all(|s| s.state() == SlotState::Free)
+    );
     assert_eq!(v.jobs[0].status, JobStatus::Running);
 
     let cancelled = job(JobStatus::Canceled, |i| {
@@ -127,7 +142,13 @@ fn a_job_is_submitted_runs_and_is_cancelled() {
     assert_eq!(k.iter().filter(|x| **x == "task-state").count(), 4);
     assert_eq!(k.iter().filter(|x| **x == "slot-freed").count(), 2);
     assert_eq!(k.last(), Some(&"job-status"), "the job ends last: {k:?}");
-    assert!(v.taskmanager("tm-2").expect("tm-2").slots.iter().all(|s| s.state() == SlotState::Free));
+    assert!(
+        v.taskmanager("tm-2")
+            .expect("tm-2")
+            .slots
+            .iter()
+            .all(|s| s.state() == SlotState::Free)
+    );
     assert_eq!(v.jobs[0].status, JobStatus::Canceled);
     assert_eq!(v.jobs[0].ended_at, Some(2_000));
 }
@@ -159,8 +180,14 @@ fn mini_flink_says_the_slot() {
             job: Some(jid()),
             allocation: Some(format!("alloc-{}", 7 + i)),
             tasks: vec![
-                SlotTaskSnap { vertex_id: "v0".into(), subtask: i },
-                SlotTaskSnap { vertex_id: "v1".into(), subtask: i },
+                SlotTaskSnap {
+                    vertex_id: "v0".into(),
+                    subtask: i,
+                },
+                SlotTaskSnap {
+                    vertex_id: "v1".into(),
+                    subtask: i,
+                },
             ],
         })
         .collect();
@@ -212,9 +239,24 @@ fn a_failure_and_the_restart() {
     fold_all(&mut v, &e);
     let j = &v.jobs[0];
     assert_eq!(j.restarts, 1);
-    assert_eq!(j.last_restart.map(|r| (r.0, r.1.map(|c| c.0))), Some((1, Some(4))));
-    assert!(v.taskmanager("tm-1").expect("tm-1").slots.iter().all(|s| s.state() == SlotState::Free));
-    assert!(v.taskmanager("tm-2").expect("tm-2").slots.iter().all(|s| s.state() == SlotState::Running));
+    assert_eq!(
+        j.last_restart.map(|r| (r.0, r.1.map(|c| c.0))),
+        Some((1, Some(4)))
+    );
+    assert!(
+        v.taskmanager("tm-1")
+            .expect("tm-1")
+            .slots
+            .iter()
+            .all(|s| s.state() == SlotState::Free)
+    );
+    assert!(
+        v.taskmanager("tm-2")
+            .expect("tm-2")
+            .slots
+            .iter()
+            .all(|s| s.state() == SlotState::Running)
+    );
 }
 
 /// A checkpoint seen in progress, then completed: triggered once, completed once.
@@ -243,14 +285,20 @@ fn a_checkpoint_in_progress_then_completed() {
     let mut t = Tracker::new();
     let mut v = view();
     let e = t.diff(with(CheckpointStatus::InProgress), 0);
-    assert_eq!(kinds(&e).iter().filter(|k| k.starts_with("ckpt")).count(), 1);
+    assert_eq!(
+        kinds(&e).iter().filter(|k| k.starts_with("ckpt")).count(),
+        1
+    );
     fold_all(&mut v, &e);
     assert!(v.jobs[0].checkpoints.pending.is_some());
     let e = t.diff(with(CheckpointStatus::Completed), 500);
     assert_eq!(kinds(&e), ["ckpt-completed"]);
     fold_all(&mut v, &e);
     let c = &v.jobs[0].checkpoints;
-    assert_eq!((c.completed, c.pending, c.last.map(|l| l.id.0)), (1, None, Some(5)));
+    assert_eq!(
+        (c.completed, c.pending, c.last.map(|l| l.id.0)),
+        (1, None, Some(5))
+    );
 }
 
 /// Counters: the first sight is a baseline (no rate from totals since the

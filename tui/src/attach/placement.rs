@@ -54,13 +54,14 @@ pub struct Placement {
 /// allocations the REST API does not name.
 pub fn place(snap: &Snapshot, prev: &Placement, next_alloc: &mut u64) -> Placement {
     let mut out = Placement::default();
-    let mut alloc_for = |tm: &str, slot: u32, job: JobId, group: &Option<GroupKey>| {
-        match prev.slots.get(&(tm.to_string(), slot)) {
-            Some(p) if p.job == job && (group.is_none() || p.group == *group) => p.allocation,
-            _ => {
-                *next_alloc += 1;
-                AllocationId(*next_alloc)
-            }
+    let mut alloc_for = |tm: &str, slot: u32, job: JobId, group: &Option<GroupKey>| match prev
+        .slots
+        .get(&(tm.to_string(), slot))
+    {
+        Some(p) if p.job == job && (group.is_none() || p.group == *group) => p.allocation,
+        _ => {
+            *next_alloc += 1;
+            AllocationId(*next_alloc)
         }
     };
     let live: BTreeMap<JobId, &super::snapshot::JobSnap> = snap
@@ -151,9 +152,10 @@ pub fn place(snap: &Snapshot, prev: &Placement, next_alloc: &mut u64) -> Placeme
         let mut todo = Vec::new();
         // Keep a group in the slot it had.
         for (g, subs) in gs {
-            let kept = prev.slots.iter().find(|((t, i), o)| {
-                *t == tm && o.group.as_ref() == Some(&g) && !used.contains(i)
-            });
+            let kept = prev
+                .slots
+                .iter()
+                .find(|((t, i), o)| *t == tm && o.group.as_ref() == Some(&g) && !used.contains(i));
             match kept {
                 Some(((_, i), o)) => {
                     let i = *i;

@@ -86,11 +86,7 @@ impl Poller {
     pub fn connect(client: RestClient) -> Result<Poller, RestError> {
         let config = client.get("/config")?;
         if !config.is_object() || config.get("flink-version").is_none() {
-            return Err(shape(
-                &client,
-                "/config",
-                "no `flink-version` in it".into(),
-            ));
+            return Err(shape(&client, "/config", "no `flink-version` in it".into()));
         }
         let (refresh_ms, version) = snapshot::dashboard_config(&config);
         Ok(Poller {
@@ -134,7 +130,8 @@ impl Poller {
             }
         }
         let overview = c.get("/jobs/overview")?;
-        let listed = snapshot::jobs_overview(&overview).map_err(|w| shape(c, "/jobs/overview", w))?;
+        let listed =
+            snapshot::jobs_overview(&overview).map_err(|w| shape(c, "/jobs/overview", w))?;
         let prev = self.tracker.last().clone();
         let mut ended_budget = ENDED_PER_POLL;
         let mut jobs = Vec::new();

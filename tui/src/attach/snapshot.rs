@@ -356,7 +356,8 @@ pub fn vertex_subtasks(v: &Value) -> Result<Vec<SubtaskSnap>, String> {
                 index: s.get("subtask")?.as_u64()? as u32,
                 state: execution_state(&str_of(s, "status")?)?,
                 attempt: u64_of(s, "attempt") as u32,
-                taskmanager: str_of(s, "taskmanager-id").filter(|t| !t.is_empty() && t != "(unassigned)"),
+                taskmanager: str_of(s, "taskmanager-id")
+                    .filter(|t| !t.is_empty() && t != "(unassigned)"),
                 counters: s.get("metrics").map(counters).unwrap_or_default(),
             })
         })
@@ -375,7 +376,10 @@ fn checkpoint_entry(c: &Value) -> Option<CheckpointEntry> {
     Some(CheckpointEntry {
         id: c.get("id")?.as_u64()?,
         status,
-        savepoint: c.get("is_savepoint").and_then(Value::as_bool).unwrap_or(false),
+        savepoint: c
+            .get("is_savepoint")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         duration_ms: u64_of(c, "end_to_end_duration"),
         size: u64_of(c, "state_size"),
         acks: u64_of(c, "num_acknowledged_subtasks") as u32,
@@ -399,9 +403,9 @@ pub fn checkpoints(v: &Value) -> Result<CheckpointsSnap, String> {
         latest_completed: latest
             .and_then(|l| l.get("completed"))
             .and_then(checkpoint_entry),
-        restored: latest.and_then(|l| l.get("restored")).and_then(|r| {
-            Some((r.get("id")?.as_u64()?, i64_of(r, "restore_timestamp")))
-        }),
+        restored: latest
+            .and_then(|l| l.get("restored"))
+            .and_then(|r| Some((r.get("id")?.as_u64()?, i64_of(r, "restore_timestamp")))),
     })
 }
 

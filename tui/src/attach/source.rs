@@ -272,16 +272,16 @@ fn run(
                 }
                 let mut keep = Vec::new();
                 for p in pending.drain(..) {
-                    match follow(poller.client(), &p) {
-                        Some(answer) => {
-                            if updates.send(Update::Answer(answer)).is_err() {
+                    let answer = follow(poller.client(), &p);
+                    let late = p.since.elapsed() >= Duration::from_millis(FOLLOW_MS);
+                    match answer {
+                        Some(a) => {
+                            if updates.send(Update::Answer(a)).is_err() {
                                 return;
                             }
                         }
-                        None if p.since.elapsed() < Duration::from_millis(FOLLOW_MS) => {
-                            keep.push(p)
-                        }
-                        None => {}
+                        None if late => {}
+                        None => keep.push(p),
                     }
                 }
                 pending = keep;
@@ -313,11 +313,16 @@ fn start_control(
             .map_err(|e| e.to_string()),
         Control::Savepoint => {
             let v = c
-                .post(&format!("/jobs/{jid}/savepoints"), &json!({ "cancel-job": false }))
+                .post(
+                    &format!("/jobs/{jid}/savepoints"),
+                    &json!({ "cancel-job": false }),
+                )
                 .map_err(|e| e.to_string())?;
             let id = request_id(&v)?;
             Ok((
-                format!("asked for a savepoint of \"{name}\": a checkpoint you keep, to resume or upgrade from"),
+                format!(
+                    "asked for a savepoint of \"{name}\": a checkpoint you keep, to resume or upgrade from"
+                ),
                 Some(format!("/jobs/{jid}/savepoints/{id}")),
             ))
         }

@@ -37,7 +37,8 @@ pub fn vertex_backpressure(app: &App, v: &VertexView) -> u32 {
     v.subtasks
         .iter()
         .filter(|s| {
-            s.metrics_at.is_some_and(|t| t + app.fresh_ms() >= now) && s.state == ExecutionState::Running
+            s.metrics_at.is_some_and(|t| t + app.fresh_ms() >= now)
+                && s.state == ExecutionState::Running
         })
         .map(|s| s.backpressure_permille)
         .max()
@@ -137,7 +138,9 @@ fn job_lines(app: &App, j: &JobView, w: usize, lines: &mut Vec<Line<'static>>) {
         .saturating_sub(j.submitted_at);
     // Attached, a job already running at the first poll started before
     // we looked: how long ago is not ours to say.
-    let known = app.attached().is_none_or(|a| j.submitted_at > a.first_poll_ms);
+    let known = app
+        .attached()
+        .is_none_or(|a| j.submitted_at > a.first_poll_ms);
     if w >= 36 && known {
         head.push(Span::styled(
             format!(" {:.1}s", elapsed as f64 / 1000.0),

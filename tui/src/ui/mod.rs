@@ -150,16 +150,16 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
             base,
         ),
         (l, None) => match l {
-        Some(l) if v.elections > 1 => Span::styled(
-            format!(" leader {l} (elected {}x) ", v.elections),
-            base.fg(Color::LightYellow),
-        ),
-        Some(l) => Span::styled(format!(" leader {l} "), base),
-        None if v.elections > 0 => Span::styled(
-            " NO LEADER ",
-            base.bg(Color::Red).add_modifier(Modifier::BOLD),
-        ),
-        None => Span::styled(" no JobManager yet ", base),
+            Some(l) if v.elections > 1 => Span::styled(
+                format!(" leader {l} (elected {}x) ", v.elections),
+                base.fg(Color::LightYellow),
+            ),
+            Some(l) => Span::styled(format!(" leader {l} "), base),
+            None if v.elections > 0 => Span::styled(
+                " NO LEADER ",
+                base.bg(Color::Red).add_modifier(Modifier::BOLD),
+            ),
+            None => Span::styled(" no JobManager yet ", base),
         },
     };
     spans.push(leader);
