@@ -417,7 +417,3 @@ impl Tracker {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "diff_tests.rs"]
-mod tests;

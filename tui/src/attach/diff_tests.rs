@@ -1,12 +1,16 @@
-//! The diff on small clusters written as snapshots: each test folds the
+//! [`super::diff`] on small clusters written as snapshots: each test folds the
 //! derived events into a [`ClusterView`], the way the TUI does, and checks
 //! the view against what the snapshots said.
 
-use super::*;
-use crate::attach::snapshot::{
-    AllocatedSlot, CheckpointsSnap, ExceptionSnap, SlotTaskSnap, SubtaskSnap, TmSnap, VertexSnap,
+use super::diff::Tracker;
+use super::snapshot::{
+    AllocatedSlot, CheckpointEntry, CheckpointStatus, CheckpointsSnap, ExceptionSnap, JobSnap,
+    SlotTaskSnap, Snapshot, SubtaskSnap, TmSnap, VertexSnap,
 };
 use crate::cluster::{ClusterView, SlotState, fold_all};
+use runtime::events::{Event, EventKind, TaskCounters};
+use runtime::graph::JobId;
+use runtime::state::{ExecutionState, JobStatus};
 use std::sync::Arc;
 
 fn jid() -> JobId {

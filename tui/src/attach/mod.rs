@@ -25,6 +25,8 @@
 
 pub mod client;
 pub mod diff;
+#[cfg(test)]
+mod diff_tests;
 pub mod placement;
 pub mod poll;
 pub mod snapshot;
