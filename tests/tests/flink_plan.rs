@@ -37,7 +37,9 @@ fn reference_dir() -> Option<PathBuf> {
         .flatten()
         .find(|p| p.join("rest-samples/cases").is_dir());
     if dir.is_none() {
-        eprintln!("skipping: Flink's recorded answers (shared/flink-reference/rest-samples) are not here");
+        eprintln!(
+            "skipping: Flink's recorded answers (shared/flink-reference/rest-samples) are not here"
+        );
     }
     dir
 }
@@ -56,7 +58,9 @@ struct Case {
 
 impl Case {
     fn jid(&self) -> &str {
-        self.plan["plan"]["jid"].as_str().expect("a recorded plan has a jid")
+        self.plan["plan"]["jid"]
+            .as_str()
+            .expect("a recorded plan has a jid")
     }
 }
 
@@ -67,7 +71,11 @@ fn cases(dir: &Path) -> Vec<Case> {
         .filter(|p| p.join("plan.json").exists())
         .collect();
     dirs.sort();
-    assert!(!dirs.is_empty(), "no cases/*/plan.json under {}", dir.display());
+    assert!(
+        !dirs.is_empty(),
+        "no cases/*/plan.json under {}",
+        dir.display()
+    );
     dirs.iter()
         .map(|d| Case {
             name: d.file_name().expect("named").to_string_lossy().into_owned(),
@@ -84,7 +92,10 @@ fn recorded(dir: &Path, name: &str) -> Option<Value> {
 }
 
 fn vertices(df: &viz::Dataflow) -> BTreeSet<(String, u32)> {
-    df.vertices.iter().map(|v| (v.name.clone(), v.parallelism)).collect()
+    df.vertices
+        .iter()
+        .map(|v| (v.name.clone(), v.parallelism))
+        .collect()
 }
 
 fn edges(df: &viz::Dataflow) -> BTreeSet<(String, String, String)> {
@@ -127,12 +138,26 @@ fn every_recorded_plan_reads_as_flink_built_it() {
                 (name, v["parallelism"].as_u64().expect("parallelism") as u32)
             })
             .collect();
-        assert_eq!(vertices(&df), job_vertices, "{}: vertices vs job.json", case.name);
+        assert_eq!(
+            vertices(&df),
+            job_vertices,
+            "{}: vertices vs job.json",
+            case.name
+        );
         assert_eq!(vertices(&with_job), job_vertices, "{}", case.name);
         // Topological order, every vertex's operators are its name's parts.
         for e in &df.vertex_edges {
-            assert!(e.from < e.to, "{}: edge {} -> {} goes backwards", case.name, e.from, e.to);
-            let (up, down) = (df.vertices[e.from].parallelism, df.vertices[e.to].parallelism);
+            assert!(
+                e.from < e.to,
+                "{}: edge {} -> {} goes backwards",
+                case.name,
+                e.from,
+                e.to
+            );
+            let (up, down) = (
+                df.vertices[e.from].parallelism,
+                df.vertices[e.to].parallelism,
+            );
             match e.ship_strategy.as_str() {
                 "FORWARD" | "RESCALE" => assert_eq!(e.distribution, "POINTWISE"),
                 _ => {
@@ -142,11 +167,19 @@ fn every_recorded_plan_reads_as_flink_built_it() {
             }
         }
         for v in &df.vertices {
-            let ops: Vec<&str> = v.operators.iter().map(|&o| df.operators[o].name.as_str()).collect();
+            let ops: Vec<&str> = v
+                .operators
+                .iter()
+                .map(|&o| df.operators[o].name.as_str())
+                .collect();
             assert_eq!(ops.join(" -> "), v.name, "{}", case.name);
         }
         // The job detail gives groups; the plan alone leaves "default".
-        assert!(df.vertices.iter().all(|v| v.slot_sharing_group == "default"));
+        assert!(
+            df.vertices
+                .iter()
+                .all(|v| v.slot_sharing_group == "default")
+        );
         for (v, j) in with_job.vertices.iter().zip(&df.vertices) {
             assert_eq!((&v.name, v.parallelism), (&j.name, j.parallelism));
             let id = case.job["vertices"]
@@ -157,16 +190,29 @@ fn every_recorded_plan_reads_as_flink_built_it() {
             assert_eq!(v.slot_sharing_group, id, "{}", case.name);
         }
         // GET /jobs/:id alone (its `plan` field and its vertices) says the same.
-        assert_eq!(flink_plan_dataflow(&case.job).as_ref(), Ok(&with_job), "{}", case.name);
+        assert_eq!(
+            flink_plan_dataflow(&case.job).as_ref(),
+            Ok(&with_job),
+            "{}",
+            case.name
+        );
         let Some(rec) = recorded(&dir, &case.name) else {
-            eprintln!("{}: not in chaining-cases.json; checked against job.json only", case.name);
+            eprintln!(
+                "{}: not in chaining-cases.json; checked against job.json only",
+                case.name
+            );
             continue;
         };
         let rec_vertices: BTreeSet<(String, u32)> = rec["flink_vertices"]
             .as_array()
             .expect("flink_vertices")
             .iter()
-            .map(|v| (v["name"].as_str().expect("name").into(), v["parallelism"].as_u64().expect("p") as u32))
+            .map(|v| {
+                (
+                    v["name"].as_str().expect("name").into(),
+                    v["parallelism"].as_u64().expect("p") as u32,
+                )
+            })
             .collect();
         let rec_edges: BTreeSet<(String, String, String)> = rec["edges"]
             .as_array()
@@ -177,8 +223,18 @@ fn every_recorded_plan_reads_as_flink_built_it() {
                 (s("from"), s("to"), s("ship_strategy"))
             })
             .collect();
-        assert_eq!(vertices(&df), rec_vertices, "{}: vertices vs chaining-cases.json", case.name);
-        assert_eq!(edges(&df), rec_edges, "{}: edges vs chaining-cases.json", case.name);
+        assert_eq!(
+            vertices(&df),
+            rec_vertices,
+            "{}: vertices vs chaining-cases.json",
+            case.name
+        );
+        assert_eq!(
+            edges(&df),
+            rec_edges,
+            "{}: edges vs chaining-cases.json",
+            case.name
+        );
         if let Some(used) = rec["slots_used"].as_u64() {
             assert_eq!(u64::from(slots(&with_job)), used, "{}: slots", case.name);
         }
@@ -213,7 +269,11 @@ fn our_plan_json_round_trips() {
             df.vertices
                 .iter()
                 .map(|v| {
-                    let ops = v.operators.iter().map(|&o| df.operators[o].name.clone()).collect();
+                    let ops = v
+                        .operators
+                        .iter()
+                        .map(|&o| df.operators[o].name.clone())
+                        .collect();
                     (v.name.clone(), v.parallelism, ops)
                 })
                 .collect()
@@ -234,8 +294,14 @@ fn recorded_wordcount_dot() {
     let Some(dir) = reference_dir() else { return };
     let plan = read_json(&dir.join("rest-samples/cases/pyflink_ds_wordcount/plan.json"));
     let df = flink_plan_dataflow(&plan).expect("the recorded plan reads");
-    insta::assert_snapshot!("pyflink_wordcount_dot_chained", viz::dot(&df, viz::View::Chained));
-    insta::assert_snapshot!("pyflink_wordcount_dot_parallel", viz::dot(&df, viz::View::Parallel));
+    insta::assert_snapshot!(
+        "pyflink_wordcount_dot_chained",
+        viz::dot(&df, viz::View::Chained)
+    );
+    insta::assert_snapshot!(
+        "pyflink_wordcount_dot_parallel",
+        viz::dot(&df, viz::View::Parallel)
+    );
 }
 
 /// What the fixture server saw: each request's path and `Authorization`.
@@ -294,7 +360,9 @@ fn answer(samples: &Path, path: &str) -> (&'static str, String) {
     }
     let cases = samples.join("cases");
     for case in std::fs::read_dir(&cases).into_iter().flatten().flatten() {
-        let jid = read_json(&case.path().join("plan.json"))["plan"]["jid"].as_str().map(String::from);
+        let jid = read_json(&case.path().join("plan.json"))["plan"]["jid"]
+            .as_str()
+            .map(String::from);
         let Some(jid) = jid else { continue };
         if path == format!("/jobs/{jid}/plan") {
             return ("200 OK", file(case.path().join("plan.json")));
@@ -306,7 +374,10 @@ fn answer(samples: &Path, path: &str) -> (&'static str, String) {
     if path == "/jobs/overview" {
         return ("200 OK", file(samples.join("jobs_overview.json")));
     }
-    ("404 Not Found", file(samples.join("more/error-unknown-job.json")))
+    (
+        "404 Not Found",
+        file(samples.join("more/error-unknown-job.json")),
+    )
 }
 
 fn mini_flink(args: &[&str]) -> Output {
@@ -328,7 +399,10 @@ fn text(b: &[u8]) -> String {
 fn from_rest_draws_the_recorded_plan() {
     let Some(dir) = reference_dir() else { return };
     let (addr, seen) = fixture_server(&dir);
-    let case = cases(&dir).into_iter().find(|c| c.name == "e_slot_sharing_group").expect("case e");
+    let case = cases(&dir)
+        .into_iter()
+        .find(|c| c.name == "e_slot_sharing_group")
+        .expect("case e");
     let jid = case.jid().to_string();
     let df = flink_job_dataflow(&case.plan, &case.job).expect("reads");
     let url = format!("http://{addr}/jobs/{jid}");
@@ -337,19 +411,41 @@ fn from_rest_draws_the_recorded_plan() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains(&dataflow_text(&df)), "{stdout}");
-    assert!(stdout.contains(&format!("Plan of job {jid}, read from {url}/plan")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Plan of job {jid}, read from {url}/plan")),
+        "{stdout}"
+    );
     let log = seen.lock().expect("log").clone();
-    assert!(log.contains(&(format!("/jobs/{jid}/plan"), Some("Bearer s3cret".into()))), "{log:?}");
-    assert!(log.contains(&(format!("/jobs/{jid}"), Some("Bearer s3cret".into()))), "{log:?}");
+    assert!(
+        log.contains(&(format!("/jobs/{jid}/plan"), Some("Bearer s3cret".into()))),
+        "{log:?}"
+    );
+    assert!(
+        log.contains(&(format!("/jobs/{jid}"), Some("Bearer s3cret".into()))),
+        "{log:?}"
+    );
 
     for view in viz::View::ALL {
         let name = view.to_string();
-        let out = mini_flink(&["plan", "--from-rest", &format!("http://{addr}/"), "--job", &jid, "--dot", &name]);
+        let out = mini_flink(&[
+            "plan",
+            "--from-rest",
+            &format!("http://{addr}/"),
+            "--job",
+            &jid,
+            "--dot",
+            &name,
+        ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_eq!(text(&out.stdout), viz::dot(&df, view), "--dot {name}");
     }
 
-    let out = mini_flink(&["plan", "--from-rest", &format!("{addr}/jobs/{jid}/plan"), "--json"]);
+    let out = mini_flink(&[
+        "plan",
+        "--from-rest",
+        &format!("{addr}/jobs/{jid}/plan"),
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
     assert_eq!(printed, case.plan);
@@ -363,7 +459,11 @@ fn from_rest_draws_the_recorded_plan() {
         let path = case_dir.join(file).to_string_lossy().into_owned();
         let out = mini_flink(&["plan", &path, "--dot", "parallel"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        assert_eq!(text(&out.stdout), viz::dot(&model, viz::View::Parallel), "{file}");
+        assert_eq!(
+            text(&out.stdout),
+            viz::dot(&model, viz::View::Parallel),
+            "{file}"
+        );
     }
     if viz::dot_available() {
         let svg = std::env::temp_dir().join(format!("flink-plan-{}.svg", std::process::id()));
@@ -372,7 +472,10 @@ fn from_rest_draws_the_recorded_plan() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         let drawn = std::fs::read_to_string(&svg).expect("the SVG was written");
         let _ = std::fs::remove_file(&svg);
-        assert!(drawn.contains("<svg") && drawn.contains("Source: Seq"), "{drawn}");
+        assert!(
+            drawn.contains("<svg") && drawn.contains("Source: Seq"),
+            "{drawn}"
+        );
     } else {
         eprintln!("graphviz's `dot` is not installed: --svg not checked");
     }
@@ -382,7 +485,11 @@ fn from_rest_draws_the_recorded_plan() {
 fn fails(args: &[&str]) -> String {
     let out = mini_flink(args);
     let stderr = text(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded: {}", text(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "{args:?} succeeded: {}",
+        text(&out.stdout)
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     stderr
@@ -395,7 +502,11 @@ fn fails(args: &[&str]) -> String {
 #[test]
 fn from_rest_errors_say_where_and_why() {
     let port = free_port();
-    let e = fails(&["plan", "--from-rest", &format!("http://127.0.0.1:{port}/jobs/{}", "a".repeat(32))]);
+    let e = fails(&[
+        "plan",
+        "--from-rest",
+        &format!("http://127.0.0.1:{port}/jobs/{}", "a".repeat(32)),
+    ]);
     assert!(e.contains("nothing listens there"), "{e}");
     let e = fails(&["plan", "--from-rest", "http://127.0.0.1:1/jobs/not-a-job"]);
     assert!(e.contains("`not-a-job` is not a job id"), "{e}");
@@ -410,13 +521,30 @@ fn from_rest_errors_say_where_and_why() {
     let Some(dir) = reference_dir() else { return };
     let (addr, _) = fixture_server(&dir);
     let zeros = "0".repeat(32);
-    let e = fails(&["plan", "--from-rest", &format!("http://{addr}/jobs/{zeros}")]);
+    let e = fails(&[
+        "plan",
+        "--from-rest",
+        &format!("http://{addr}/jobs/{zeros}"),
+    ]);
     assert!(e.contains("HTTP 404"), "{e}");
-    assert!(e.contains(&format!("NotFoundException: Job {zeros} not found")), "{e}");
+    assert!(
+        e.contains(&format!("NotFoundException: Job {zeros} not found")),
+        "{e}"
+    );
     let jid = cases(&dir)[0].jid().to_string();
-    let e = fails(&["plan", "--from-rest", &format!("http://{addr}/garbage/jobs/{jid}")]);
+    let e = fails(&[
+        "plan",
+        "--from-rest",
+        &format!("http://{addr}/garbage/jobs/{jid}"),
+    ]);
     assert!(e.contains("not JSON"), "{e}");
-    let e = fails(&["plan", "--from-rest", &format!("http://{addr}/other"), "--job", &jid]);
+    let e = fails(&[
+        "plan",
+        "--from-rest",
+        &format!("http://{addr}/other"),
+        "--job",
+        &jid,
+    ]);
     assert!(e.contains("not a Flink plan"), "{e}");
     let e = fails(&["plan", "--from-rest", &format!("http://{addr}")]);
     assert!(e.contains("which job?"), "{e}");
