@@ -19,9 +19,11 @@
 //! - [`plan`]: the plan as text and as Flink's `GET /jobs/:id/plan` JSON.
 //! - [`ids`]: stable 32-hex-digit ids.
 //! - [`picture`]: the graphs as `viz`'s picture model.
+//! - [`flink_plan`]: a real Flink's `GET /jobs/:id/plan` answer as the same picture model.
 
 pub mod error;
 pub mod execution_graph;
+pub mod flink_plan;
 pub mod ids;
 pub mod job_graph;
 pub mod ordered_graph;
@@ -33,6 +35,7 @@ pub mod stream_graph;
 pub use crate::ids::ExecutionVertexId;
 pub use error::GraphError;
 pub use execution_graph::{Channel, ExecutionEdge, ExecutionGraph, ExecutionJobVertex};
+pub use flink_plan::{FlinkPlanError, dataflow_text, flink_job_dataflow, flink_plan_dataflow};
 pub use ids::{ApplicationId, JobId, JobVertexId};
 pub use job_graph::{JobEdge, JobGraph, JobVertex, VertexIdx, is_chainable};
 pub use ordered_graph::{DanglingEdge, Endpoints, OrderedGraph};
