@@ -35,7 +35,7 @@ pub mod stream_graph;
 pub use crate::ids::ExecutionVertexId;
 pub use error::GraphError;
 pub use execution_graph::{Channel, ExecutionEdge, ExecutionGraph, ExecutionJobVertex};
-pub use flink_plan::{FlinkPlanError, flink_job_dataflow, flink_plan_dataflow};
+pub use flink_plan::{FlinkPlanError, dataflow_text, flink_job_dataflow, flink_plan_dataflow};
 pub use ids::{ApplicationId, JobId, JobVertexId};
 pub use job_graph::{JobEdge, JobGraph, JobVertex, VertexIdx, is_chainable};
 pub use ordered_graph::{DanglingEdge, Endpoints, OrderedGraph};

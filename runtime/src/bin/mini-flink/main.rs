@@ -14,6 +14,7 @@
 //! | `mini-flink stop JOBID` | `flink stop` (stop-with-savepoint) |
 //! | `mini-flink run -s PATH JOB.toml` | `flink run -s` (resume from a savepoint) |
 //! | `mini-flink plan JOB.toml` | the plan Flink's web UI and `GET /jobs/:id/plan` show, before submitting |
+//! | `mini-flink plan --from-rest URL/jobs/JID` | a running Flink job's plan (`GET /jobs/:id/plan`), drawn as ours |
 //! | `mini-flink coordinator` | the ZooKeeper a highly available cluster elects its leader through |
 //! | `mini-flink run-application APP.toml` | `flink run-application` (an application cluster: `main` on the JobManager) |
 //! | `mini-flink run-job-cluster JOB.toml` | a job cluster (started for one job, torn down after it) |
@@ -115,6 +116,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Compile a job file on the client and show its plan (chains, parallelism, slots).
+    ///
+    /// Also a real Flink's plan: a saved `GET /jobs/:id/plan` answer
+    /// (PLAN.json), or a running job's, read with --from-rest URL/jobs/JID.
     Plan(plan::PlanArgs),
     /// Start a JobManager (Dispatcher, ResourceManager, JobMasters) and serve forever.
     #[command(name = "jobmanager")]
