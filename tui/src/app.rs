@@ -20,7 +20,7 @@
 
 mod attached;
 
-pub use attached::AttachedState;
+pub use crate::attach::AttachedState;
 
 use crate::cluster::{self, ClusterView, TmStatus};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};

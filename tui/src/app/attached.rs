@@ -7,7 +7,7 @@
 //! same as in the simulator. Time is wall-clock ms since attaching.
 
 use super::{Action, App, Mode};
-use crate::attach::{AttachOptions, Attachment, Control, Poll, RestError, Update};
+use crate::attach::{AttachOptions, AttachedState, Attachment, Control, Poll, RestError, Update};
 use crate::ui::jobs::FRESH_MS;
 use runtime::graph::JobId;
 use std::sync::Arc;
@@ -15,40 +15,6 @@ use std::time::{Duration, Instant};
 
 /// Flink's default `heartbeat.timeout` (ms), used to explain a lost TaskManager.
 pub const FLINK_HEARTBEAT_TIMEOUT_MS: u64 = 50_000;
-
-/// What the app knows of its REST link.
-#[derive(Debug)]
-pub struct AttachedState {
-    link: Attachment,
-    /// Why the last poll failed, while polls fail: the screen shows the
-    /// last good state, marked stale.
-    pub stale: Option<String>,
-    /// Successful polls so far.
-    pub polls: u64,
-    /// When the last poll succeeded (ms since attaching).
-    pub last_poll_ms: u64,
-    /// When the first poll was (what it found was there before).
-    pub first_poll_ms: u64,
-    /// What the last poll could not read (a job gone in between, …).
-    pub warnings: Vec<String>,
-    /// The control waiting for `y`: what, on which job (id, name).
-    pub confirm: Option<(Control, JobId, String)>,
-}
-
-impl AttachedState {
-    /// The REST address.
-    pub fn url(&self) -> &str {
-        &self.link.url
-    }
-    /// The poll interval (ms).
-    pub fn refresh_ms(&self) -> u64 {
-        self.link.refresh_ms
-    }
-    /// The cluster's `flink-version`.
-    pub fn version(&self) -> Option<&str> {
-        self.link.version.as_deref()
-    }
-}
 
 impl App {
     /// Attaches to a running JobManager's REST API: connects and polls

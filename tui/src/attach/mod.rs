@@ -22,6 +22,7 @@
 //! | [`diff`] | two snapshots → the events between them | the event stream |
 //! | [`poll`] | the calls of one poll | the web dashboard's polling |
 //! | [`source`] | the poller thread and the controls | `RestClusterClient` |
+//! | [`state`] | what the app holds of the link: stale, the question asked | |
 
 pub mod client;
 pub mod diff;
@@ -31,7 +32,9 @@ pub mod placement;
 pub mod poll;
 pub mod snapshot;
 pub mod source;
+pub mod state;
 
 pub use client::{RestClient, RestError};
 pub use poll::{Poll, Poller};
 pub use source::{AttachOptions, Attachment, Clock, Control, Update};
+pub use state::AttachedState;
