@@ -13,7 +13,7 @@
 //! stepping forwards. In a live run the cluster keeps its own present;
 //! looking at the past never changes it, and a fault always hits the present.
 //!
-//! Attached to a real cluster ([`App::attach`], in [`attached`]), the
+//! Attached to a real cluster ([`App::attach`], in `app/attached.rs`), the
 //! events come from polls of its REST API instead, time is the wall clock,
 //! the controls go over REST after a confirmation, and the faults are the
 //! simulator's only.

@@ -27,7 +27,9 @@
 //!
 //! The UI reads only the event stream and what the simulator exposes; it
 //! never looks inside the runtime, so a recorded trace (`--replay`) shows
-//! exactly what the live run showed.
+//! exactly what the live run showed. `--attach URL` feeds the same stream
+//! from a running cluster's REST API instead ([`attach`]): what changed
+//! between two polls becomes the events the simulator would have emitted.
 
 pub mod app;
 pub mod attach;
