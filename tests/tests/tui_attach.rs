@@ -384,6 +384,23 @@ fn controls_ask_then_call_rest() {
     assert!(app.quit);
 }
 
+/// `--token` goes with every request as `Authorization: Bearer TOKEN`.
+#[test]
+fn the_token_goes_with_every_request() {
+    let Some(f) = fixture() else { return };
+    let mut opts = AttachOptions::new(&f.url);
+    opts.token = Some("s3cret".into());
+    opts.clock = Some(Clock::frozen(0));
+    let app = App::attach(opts).unwrap_or_else(|e| panic!("attach: {e}"));
+    assert_eq!(app.view.taskmanagers.len(), 2);
+    let auth = f.auth.lock().expect("auth log").clone();
+    assert!(!auth.is_empty());
+    assert!(
+        auth.iter().all(|a| a.as_deref() == Some("Bearer s3cret")),
+        "{auth:?}"
+    );
+}
+
 /// The TUI attached to a real mini-flink cluster of processes on
 /// 127.0.0.1 (a JobManager with REST, two TaskManagers of two slots)
 /// while a checkpointed job runs at parallelism 4: both TaskManagers

@@ -414,7 +414,10 @@ impl App {
 
     /// Advances by `wall_ms` real milliseconds at the current pace.
     pub fn tick(&mut self, wall_ms: f64) {
-        self.age_status(0, wall_ms);
+        // A question stays until it is answered.
+        if !self.confirming() {
+            self.age_status(0, wall_ms);
+        }
         if self.mode == Mode::Attached {
             // Polls arrive paused or not; paused, the view stays put.
             let follow = self.at_present() && !self.paused;

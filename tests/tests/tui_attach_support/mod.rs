@@ -85,6 +85,8 @@ pub struct Fixture {
     pub url: String,
     /// Every request so far: `METHOD /path?query`.
     pub requests: Arc<Mutex<Vec<String>>>,
+    /// The `Authorization` header of each request (in the same order).
+    pub auth: Arc<Mutex<Vec<Option<String>>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -100,8 +102,9 @@ impl Fixture {
             std_listener.local_addr().expect("local address")
         );
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let auth = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let log = requests.clone();
+        let log = (requests.clone(), auth.clone());
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -115,6 +118,7 @@ impl Fixture {
         Fixture {
             url,
             requests,
+            auth,
             stop: Some(tx),
             thread: Some(thread),
         }
@@ -152,7 +156,7 @@ async fn serve(
     listener: std::net::TcpListener,
     routes: Routes,
     not_found: Answer,
-    log: Arc<Mutex<Vec<String>>>,
+    log: (Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<Option<String>>>>),
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
@@ -177,10 +181,17 @@ async fn serve(
                         .uri()
                         .path_and_query()
                         .map_or(path.clone(), |p| p.to_string());
+                    let authorization = req
+                        .headers()
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
                     let _ = req.into_body().collect().await;
-                    log.lock()
-                        .expect("request log")
-                        .push(format!("{method} {full}"));
+                    // One lock order (requests, then auth) keeps the two lists in step.
+                    let mut requests = log.0.lock().expect("request log");
+                    requests.push(format!("{method} {full}"));
+                    log.1.lock().expect("auth log").push(authorization);
+                    drop(requests);
                     let a = routes
                         .get(&(method, path))
                         .cloned()
