@@ -79,6 +79,10 @@ pub fn get(routes: &mut Routes, dir: &Path, path: &str, name: &str) {
     routes.insert(("GET".into(), path.into()), sample(dir, name));
 }
 
+/// Where requests are written down: `METHOD /path?query`, and the
+/// `Authorization` header of each.
+type RequestLog = (Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<Option<String>>>>);
+
 /// A running fixture server.
 pub struct Fixture {
     /// `http://127.0.0.1:PORT`.
@@ -156,7 +160,7 @@ async fn serve(
     listener: std::net::TcpListener,
     routes: Routes,
     not_found: Answer,
-    log: (Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<Option<String>>>>),
+    log: RequestLog,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
