@@ -15,9 +15,15 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `mini-flink` binary of the target folder this executable runs
-/// from (`target/<profile>/deps/real_tcp-…` or `target/<profile>/book`
-/// → `target/<profile>/mini-flink`).
+/// The `mini-flink` binary (see [`workspace_binary`]).
+pub fn mini_flink_binary() -> Result<PathBuf, String> {
+    workspace_binary("mini-flink")
+}
+
+/// The binary `name` of a workspace package (`mini-flink`, `tui`, `sim`)
+/// in the target folder this executable runs from
+/// (`target/<profile>/deps/real_tcp-…` or `target/<profile>/book` →
+/// `target/<profile>/NAME`).
 ///
 /// Cargo builds a package's binaries only for that package's own tests, so
 /// it is built here (a no-op when up to date), which also keeps it from
@@ -26,7 +32,7 @@ pub fn workspace() -> PathBuf {
 /// `cargo test --workspace` did and reuses every library that build made
 /// (`-p runtime` alone resolves fewer features and rebuilds the world: five
 /// minutes on a clean 2-core CI machine).
-pub fn mini_flink_binary() -> Result<PathBuf, String> {
+pub fn workspace_binary(name: &str) -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let mut profile_dir = exe
         .parent()
@@ -35,7 +41,7 @@ pub fn mini_flink_binary() -> Result<PathBuf, String> {
     if profile_dir.file_name().is_some_and(|n| n == "deps") {
         profile_dir.pop();
     }
-    let bin = profile_dir.join(format!("mini-flink{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let target_dir = profile_dir
         .parent()
         .ok_or("target/<profile> has no parent")?;
@@ -49,22 +55,22 @@ pub fn mini_flink_binary() -> Result<PathBuf, String> {
             "--workspace",
             "--tests",
             "--bin",
-            "mini-flink",
+            name,
             "--target-dir",
         ])
         .arg(target_dir);
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         build.arg("--release");
     }
-    const BUILD: &str = "`cargo build --workspace --tests --bin mini-flink`";
+    let build_cmd = format!("`cargo build --workspace --tests --bin {name}`");
     match build.stdin(Stdio::null()).spawn() {
         Ok(mut child) => match wait_until(&mut child, Duration::from_secs(600)) {
             Some(s) if s.success() => {}
-            Some(s) => return Err(format!("{BUILD} failed ({s})")),
+            Some(s) => return Err(format!("{build_cmd} failed ({s})")),
             None => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{BUILD} did not finish within 10 minutes"));
+                return Err(format!("{build_cmd} did not finish within 10 minutes"));
             }
         },
         Err(e) if bin.exists() => {
@@ -75,14 +81,14 @@ pub fn mini_flink_binary() -> Result<PathBuf, String> {
         }
         Err(e) => {
             return Err(format!(
-                "cannot run cargo to build {} ({e}); build it with `cargo build -p runtime --bin mini-flink`",
+                "cannot run cargo to build {} ({e}); build it with `cargo build --bin {name}`",
                 bin.display()
             ));
         }
     }
     if !bin.exists() {
         return Err(format!(
-            "{} is missing; build it with `cargo build -p runtime --bin mini-flink`",
+            "{} is missing; build it with `cargo build --bin {name}`",
             bin.display()
         ));
     }
