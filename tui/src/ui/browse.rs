@@ -90,7 +90,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (title, lines, row) = match app.nav.path.len() {
         0 => (
             format!(" Jobs{} ", app.nav.filter_tag()),
-            job_rows(app),
+            job_rows(app, area.width),
             Some(app.nav.row),
         ),
         1 => match app.nav_job() {
@@ -177,11 +177,18 @@ fn fit(s: &str, w: usize) -> String {
     }
 }
 
-fn job_rows(app: &App) -> Vec<Line<'static>> {
-    let mut out = vec![header(format!(
-        " {:<22} {:<12} {:>9} {:>7} {:>8} {:>9} {:>9} {:>8}",
-        "job", "status", "duration", "tasks", "vertices", "rec in", "rec out", "restarts"
-    ))];
+fn job_rows(app: &App, width: u16) -> Vec<Line<'static>> {
+    // Narrow, the name is shorter and the vertices and restarts go.
+    let wide = width >= 100;
+    let nw = if wide { 22 } else { 16 };
+    let mut head = format!(
+        " {:<nw$} {:<12} {:>9} {:>7} {:>9} {:>9}",
+        "job", "status", "duration", "tasks", "rec in", "rec out"
+    );
+    if wide {
+        head.push_str(&format!(" {:>8} {:>8}", "vertices", "restarts"));
+    }
+    let mut out = vec![header(head)];
     for j in app.visible_jobs() {
         let subtasks = j.vertices.iter().flat_map(|v| &v.subtasks);
         let total = subtasks.clone().count();
@@ -195,9 +202,19 @@ fn job_rows(app: &App) -> Vec<Line<'static>> {
             .ended_at
             .unwrap_or(app.shown_ms())
             .saturating_sub(j.submitted_at);
+        let mut cols = format!(
+            " {:>9} {:>7} {:>9} {:>9}",
+            format!("{:.1}s", dur as f64 / 1000.0),
+            format!("{running}/{total}"),
+            fmt_count(rin),
+            fmt_count(rout),
+        );
+        if wide {
+            cols.push_str(&format!(" {:>8} {:>8}", j.vertices.len(), j.restarts));
+        }
         out.push(Line::from(vec![
             Span::styled(
-                format!(" {} ", fit(&j.name, 22)),
+                format!(" {} ", fit(&j.name, nw)),
                 Style::default()
                     .fg(job_color(j.color))
                     .add_modifier(Modifier::BOLD),
@@ -206,15 +223,7 @@ fn job_rows(app: &App) -> Vec<Line<'static>> {
                 format!("{:<12}", j.status.as_str()),
                 Style::default().fg(state_color(j.status)),
             ),
-            Span::raw(format!(
-                " {:>9} {:>7} {:>8} {:>9} {:>9} {:>8}",
-                format!("{:.1}s", dur as f64 / 1000.0),
-                format!("{running}/{total}"),
-                j.vertices.len(),
-                fmt_count(rin),
-                fmt_count(rout),
-                j.restarts
-            )),
+            Span::raw(cols),
         ]));
     }
     if out.len() == 1 {

@@ -21,8 +21,9 @@ fn passes(app: &App, j: &JobView, x: &ExceptionRecord) -> bool {
         || x.taskmanager.as_deref().is_some_and(|t| app.nav.matches(t))
 }
 
-/// The lines of one job's exceptions, newest first.
-pub fn job_lines(app: &App, j: &JobView) -> Vec<Line<'static>> {
+/// The lines of one job's exceptions, newest first, in `width` columns
+/// (a cause that does not fit goes on the lines below, indented).
+pub fn job_lines(app: &App, j: &JobView, width: usize) -> Vec<Line<'static>> {
     let mut out = vec![Line::from(vec![
         Span::styled(
             format!(" {} ", j.name),
@@ -80,8 +81,21 @@ pub fn job_lines(app: &App, j: &JobView) -> Vec<Line<'static>> {
                 Style::default().fg(Color::Cyan),
             ));
         }
-        spans.push(Span::styled(x.cause.clone(), style));
-        out.push(Line::from(spans));
+        if let Some(last) = spans.last_mut() {
+            // `task on tm: cause`
+            let t = last.content.trim_end().to_string();
+            *last = Span::styled(format!("{t}: "), last.style);
+        }
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        if used + x.cause.chars().count() <= width {
+            spans.push(Span::styled(x.cause.clone(), style));
+            out.push(Line::from(spans));
+        } else {
+            out.push(Line::from(spans));
+            for l in super::common::wrap(&x.cause, width.saturating_sub(16).max(20), 2) {
+                out.push(Line::from(Span::styled(format!("{:15}{l}", ""), style)));
+            }
+        }
     }
     out
 }
@@ -102,7 +116,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             if !lines.is_empty() {
                 lines.push(Line::from(""));
             }
-            lines.extend(job_lines(app, j));
+            lines.extend(job_lines(app, j, inner.width as usize));
         }
     }
     if lines.is_empty() {

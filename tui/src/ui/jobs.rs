@@ -97,6 +97,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ]));
         }
     }
+    if lines.is_empty() && !app.nav.filter.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("no job matches /{}", app.nav.filter),
+            Style::default().fg(Color::DarkGray),
+        )));
+    }
     let h = inner.height as usize;
     let skip = if lines.len() > h && selected_at + 3 > h {
         (selected_at).min(lines.len() - h)

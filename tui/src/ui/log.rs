@@ -178,8 +178,16 @@ fn event_line(app: &App, i: usize, wide: bool) -> Line<'static> {
 fn title(app: &App) -> Line<'static> {
     let total = app.available();
     let tag = app.nav.filter_tag();
+    let count = if tag.is_empty() {
+        total.to_string()
+    } else {
+        let shown = (0..app.cursor)
+            .filter(|&i| !is_noise(&app.events[i]) && app.event_passes(i))
+            .count();
+        format!("{shown} of {total}")
+    };
     if app.at_present() {
-        Line::from(format!(" Events{tag} ({total}) "))
+        Line::from(format!(" Events{tag} ({count}) "))
     } else {
         Line::from(vec![
             Span::raw(format!(" Events{tag} ")),
