@@ -794,10 +794,10 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
                 task: Some(format!("{vertex} [{}]", subtask + 1)),
                 taskmanager: location.as_ref().map(|(tm, _)| tm.clone()),
             });
-            if let Some(x) = failure {
-                if let Some(j) = view.jobs.iter_mut().find(|j| j.id == *job) {
-                    push_capped(&mut j.exceptions, x);
-                }
+            if let Some(x) = failure
+                && let Some(j) = view.jobs.iter_mut().find(|j| j.id == *job)
+            {
+                push_capped(&mut j.exceptions, x);
             }
             if let Some((tm, slot)) = location {
                 let s = view.slot_mut(&tm, slot);

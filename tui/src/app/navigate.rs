@@ -61,7 +61,9 @@ impl App {
         match (prompt, action) {
             (Prompt::Command(line), Action::Type(c)) => line.push(c),
             (Prompt::Command(line), Action::Erase) => {
-                if line.pop().is_none() {
+                // Backspace on an empty line closes it.
+                let was_empty = line.pop().is_none();
+                if was_empty {
                     self.nav.prompt = None;
                 }
             }

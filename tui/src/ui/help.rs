@@ -26,7 +26,10 @@ const KEYS: &[(&str, &str)] = &[
     ("1 2 3", "cluster / dataflow / events screen"),
     (":", ":jobs :tm :dataflow :events :checkpoints :exceptions"),
     ("/", "filter the log and the jobs (Enter keeps, Esc clears)"),
-    ("Enter Esc", "jobs: into a job › vertex › subtask / back one level"),
+    (
+        "Enter Esc",
+        "jobs: into a job › vertex › subtask / back one level",
+    ),
     ("v", "dataflow: condensed ↔ parallel"),
     ("? h  q", "this help / quit (Ctrl-C too; Esc never quits)"),
 ];
