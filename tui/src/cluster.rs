@@ -272,8 +272,34 @@ fn push_capped<T>(v: &mut Vec<T>, x: T) {
 }
 
 impl CheckpointStats {
-    fn record_mut(&mut self, id: CheckpointId) -> Option<&mut CheckpointRecord> {
-        self.history.iter_mut().rev().find(|r| r.id == id)
+    /// The record of checkpoint `id`; one triggered at `triggered_at` when
+    /// it was first seen finished (attached: a poll can miss the trigger).
+    fn record_mut(
+        &mut self,
+        id: CheckpointId,
+        triggered_at: u64,
+        savepoint: bool,
+    ) -> &mut CheckpointRecord {
+        match self.history.iter().rposition(|r| r.id == id) {
+            Some(i) => &mut self.history[i],
+            None => {
+                push_capped(
+                    &mut self.history,
+                    CheckpointRecord {
+                        id,
+                        savepoint,
+                        triggered_at,
+                        state: CheckpointState::InProgress,
+                        duration_ms: None,
+                        size: None,
+                        alignment_ms: None,
+                        acks: 0,
+                    },
+                );
+                let last = self.history.len() - 1;
+                &mut self.history[last]
+            }
+        }
     }
 }
 
@@ -865,19 +891,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
         EventKind::CheckpointTriggered { job, id, savepoint } => {
             let j = view.job_mut(*job, &job.short(), t);
             j.checkpoints.pending = Some((*id, t, 0));
-            push_capped(
-                &mut j.checkpoints.history,
-                CheckpointRecord {
-                    id: *id,
-                    savepoint: *savepoint,
-                    triggered_at: t,
-                    state: CheckpointState::InProgress,
-                    duration_ms: None,
-                    size: None,
-                    alignment_ms: None,
-                    acks: 0,
-                },
-            );
+            j.checkpoints.record_mut(*id, t, *savepoint);
         }
         EventKind::CheckpointAcknowledged { job, id, .. } => {
             let j = view.job_mut(*job, &job.short(), t);
@@ -886,7 +900,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             {
                 *acks += 1;
             }
-            if let Some(r) = j.checkpoints.record_mut(*id) {
+            if let Some(r) = j.checkpoints.history.iter_mut().rev().find(|r| r.id == *id) {
                 r.acks += 1;
             }
         }
@@ -900,13 +914,12 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
         } => {
             let j = view.job_mut(*job, &job.short(), t);
             let c = &mut j.checkpoints;
-            if let Some(r) = c.record_mut(*id) {
-                r.state = CheckpointState::Completed;
-                r.duration_ms = Some(*duration_ms);
-                r.size = Some(*size);
-                r.alignment_ms = Some(*alignment_ms);
-                r.acks = *acks;
-            }
+            let r = c.record_mut(*id, t.saturating_sub(*duration_ms), false);
+            r.state = CheckpointState::Completed;
+            r.duration_ms = Some(*duration_ms);
+            r.size = Some(*size);
+            r.alignment_ms = Some(*alignment_ms);
+            r.acks = *acks;
             c.completed += 1;
             c.last = Some(CompletedCheckpoint {
                 id: *id,
@@ -922,10 +935,10 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
         EventKind::SavepointCompleted { job, id, path, .. } => {
             let j = view.job_mut(*job, &job.short(), t);
             j.checkpoints.savepoints.push((*id, path.clone()));
-            if let Some(r) = j.checkpoints.record_mut(*id) {
-                r.state = CheckpointState::Completed;
-                r.duration_ms = Some(t.saturating_sub(r.triggered_at));
-            }
+            let r = j.checkpoints.record_mut(*id, t, true);
+            r.savepoint = true;
+            r.state = CheckpointState::Completed;
+            r.duration_ms = Some(t.saturating_sub(r.triggered_at));
             if j.checkpoints.pending.is_some_and(|(p, _, _)| p == *id) {
                 j.checkpoints.pending = None;
             }
@@ -933,9 +946,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
         EventKind::CheckpointAborted { job, id, cause } => {
             let j = view.job_mut(*job, &job.short(), t);
             let c = &mut j.checkpoints;
-            if let Some(r) = c.record_mut(*id) {
-                r.state = CheckpointState::Aborted(cause.clone());
-            }
+            c.record_mut(*id, t, false).state = CheckpointState::Aborted(cause.clone());
             c.aborted += 1;
             c.last_abort_cause = Some(cause.clone());
             if c.pending.is_some_and(|(p, _, _)| p == *id) {
@@ -1211,5 +1222,132 @@ mod tests {
         );
         assert!(!v.partitioned("jobmanager", "taskmanager-2"));
         assert_eq!(v.faults, 2);
+    }
+
+    /// The checkpoint history keeps each checkpoint's life (triggered,
+    /// acknowledged, completed or aborted), also one first seen completed
+    /// (attached, a poll can miss the trigger); a failed task and the
+    /// restart go into the exceptions with the task and its TaskManager.
+    #[test]
+    fn checkpoint_history_and_exceptions() {
+        let mut v = ClusterView::new(Arc::new(Vec::new()));
+        let j = JobId::from_parts(&["j"]);
+        let jm = |t, kind| ev(t, "jobmanager", kind);
+        let sub = runtime::ids::SubtaskIndex(1);
+        fold_all(
+            &mut v,
+            &[
+                jm(
+                    100,
+                    EventKind::CheckpointTriggered {
+                        job: j,
+                        id: CheckpointId(1),
+                        savepoint: false,
+                    },
+                ),
+                jm(
+                    105,
+                    EventKind::CheckpointAcknowledged {
+                        job: j,
+                        id: CheckpointId(1),
+                        vertex: "A".into(),
+                        vertex_index: 0,
+                        subtask: sub,
+                        size: 10,
+                        alignment_ms: 1,
+                    },
+                ),
+                jm(
+                    110,
+                    EventKind::CheckpointCompleted {
+                        job: j,
+                        id: CheckpointId(1),
+                        duration_ms: 10,
+                        size: 64,
+                        alignment_ms: 3,
+                        acks: 2,
+                    },
+                ),
+                jm(
+                    300,
+                    EventKind::CheckpointCompleted {
+                        job: j,
+                        id: CheckpointId(2),
+                        duration_ms: 20,
+                        size: 65,
+                        alignment_ms: 0,
+                        acks: 2,
+                    },
+                ),
+                jm(
+                    400,
+                    EventKind::CheckpointTriggered {
+                        job: j,
+                        id: CheckpointId(3),
+                        savepoint: false,
+                    },
+                ),
+                jm(
+                    450,
+                    EventKind::TaskDeployed {
+                        job: j,
+                        vertex: "A".into(),
+                        vertex_index: 0,
+                        subtask: sub,
+                        parallelism: 2,
+                        attempt: 0,
+                        resource_id: "taskmanager-2".into(),
+                        slot: 0,
+                    },
+                ),
+                jm(
+                    500,
+                    EventKind::TaskStateChanged {
+                        job: j,
+                        vertex: "A".into(),
+                        vertex_index: 0,
+                        subtask: sub,
+                        attempt: 0,
+                        from: ExecutionState::Running,
+                        to: ExecutionState::Failed,
+                        cause: Some("boom".into()),
+                    },
+                ),
+                jm(
+                    500,
+                    EventKind::RestartScheduled {
+                        job: j,
+                        name: "j".into(),
+                        vertices: vec!["A".into()],
+                        delay_ms: 100,
+                        cause: "boom".into(),
+                    },
+                ),
+            ],
+        );
+        let job = &v.jobs[0];
+        let h = &job.checkpoints.history;
+        assert_eq!(h.len(), 3);
+        assert_eq!(
+            (
+                h[0].state.clone(),
+                h[0].triggered_at,
+                h[0].acks,
+                h[0].alignment_ms
+            ),
+            (CheckpointState::Completed, 100, 2, Some(3))
+        );
+        assert_eq!((h[1].id, h[1].triggered_at), (CheckpointId(2), 280));
+        assert!(
+            matches!(h[2].state, CheckpointState::Aborted(_)),
+            "a restart gives up #3"
+        );
+        let x = &job.exceptions;
+        assert_eq!(x.len(), 2);
+        assert_eq!(x[0].kind, ExceptionKind::TaskFailed);
+        assert_eq!(x[0].task.as_deref(), Some("A [2]"));
+        assert_eq!(x[0].taskmanager.as_deref(), Some("taskmanager-2"));
+        assert_eq!(x[0].cause, "boom");
+        assert_eq!(x[1].kind, ExceptionKind::RestartScheduled);
     }
 }
