@@ -19,10 +19,12 @@
 //! simulator's only.
 
 mod attached;
+mod navigate;
 
 pub use crate::attach::AttachedState;
 
 use crate::cluster::{self, ClusterView, TmStatus};
+use crate::nav::{Nav, Prompt};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use runtime::events::Event;
 use runtime::graph::JobGraph;
@@ -57,6 +59,12 @@ pub enum Screen {
     Dataflow,
     /// The event log, full screen, with explanations.
     Events,
+    /// The jobs, and drilled into: a job's vertices, a vertex's subtasks.
+    Jobs,
+    /// Each job's checkpoint history.
+    Checkpoints,
+    /// Each job's failures and restarts.
+    Exceptions,
 }
 
 /// Which dataflow graph (when there is no room for both side by side).
@@ -117,6 +125,26 @@ pub enum Action {
     ToggleFlow,
     /// Open or close the help.
     Help,
+    /// Open the command line (`:`).
+    OpenCommand,
+    /// Open the filter line (`/`).
+    OpenFilter,
+    /// A character typed on the open line.
+    Type(char),
+    /// Backspace on the open line.
+    Erase,
+    /// Tab on the command line: complete.
+    Complete,
+    /// Enter on the open line: run the command, keep the filter.
+    Submit,
+    /// Esc on the open line: close it (a filter is cleared).
+    CancelPrompt,
+    /// Enter: one level down (job → vertices → subtask).
+    Drill,
+    /// Esc: one level up (or clear the filter); nothing at the top.
+    Back,
+    /// Move the highlighted row of a list by this much.
+    Move(i8),
     /// Nothing.
     None,
 }
@@ -164,6 +192,8 @@ pub struct App {
     pub selected_job: Option<String>,
     /// Whether the help overlay is open.
     pub help: bool,
+    /// The command line, the filter and the drill-down path.
+    pub nav: Nav,
     /// A message for the status line.
     pub status: Option<String>,
     /// Virtual and wall-clock age of the status message (ms), to let it fade.
@@ -230,6 +260,7 @@ impl App {
             selected_tm: Some("taskmanager-1".into()),
             selected_job: None,
             help: false,
+            nav: Nav::default(),
             status: None,
             status_age: (0, 0.0),
             quit: false,
@@ -451,14 +482,31 @@ impl App {
                 _ => Action::Help,
             };
         }
+        if self.nav.prompt.is_some() {
+            return match key.code {
+                KeyCode::Char(c) => Action::Type(c),
+                KeyCode::Backspace => Action::Erase,
+                KeyCode::Tab => Action::Complete,
+                KeyCode::Enter => Action::Submit,
+                KeyCode::Esc => Action::CancelPrompt,
+                _ => Action::None,
+            };
+        }
         if self.confirming() {
             return match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => Action::Confirm,
                 _ => Action::Dismiss,
             };
         }
+        let list = self.screen == Screen::Jobs;
         match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
+            KeyCode::Char('q') => Action::Quit,
+            KeyCode::Esc => Action::Back,
+            KeyCode::Enter => Action::Drill,
+            KeyCode::Char(':') => Action::OpenCommand,
+            KeyCode::Char('/') => Action::OpenFilter,
+            KeyCode::Down | KeyCode::Char('j') if list => Action::Move(1),
+            KeyCode::Up | KeyCode::Char('k') if list => Action::Move(-1),
             KeyCode::Char(' ') => Action::TogglePause,
             KeyCode::Char('.') | KeyCode::Char('n') | KeyCode::Right => Action::StepForward,
             KeyCode::Char(',') | KeyCode::Char('b') | KeyCode::Left => Action::StepBack,
@@ -580,6 +628,19 @@ impl App {
                 }
             }
             Action::Help => self.help = !self.help,
+            Action::OpenCommand => self.nav.prompt = Some(Prompt::Command(String::new())),
+            Action::OpenFilter => {
+                self.nav.filter.clear();
+                self.nav.prompt = Some(Prompt::Filter);
+            }
+            Action::Type(_)
+            | Action::Erase
+            | Action::Complete
+            | Action::Submit
+            | Action::CancelPrompt => self.edit_prompt(action),
+            Action::Drill => self.drill(),
+            Action::Back => self.back(),
+            Action::Move(d) => self.move_row(d),
             Action::None => {}
         }
     }

@@ -165,6 +165,8 @@ pub struct JobView {
     pub last_restart: Option<(u32, Option<CheckpointId>, u64)>,
     /// Checkpoints, as Flink's checkpoint tab counts them.
     pub checkpoints: CheckpointStats,
+    /// Failures and restarts, oldest first, at most [`HISTORY`].
+    pub exceptions: Vec<ExceptionRecord>,
 }
 
 /// A job's checkpoints (the CheckpointCoordinator's statistics).
@@ -182,6 +184,123 @@ pub struct CheckpointStats {
     pub last_abort_cause: Option<String>,
     /// Savepoints taken: `(id, path)`.
     pub savepoints: Vec<(CheckpointId, String)>,
+    /// The latest checkpoints and savepoints, oldest first, at most
+    /// [`HISTORY`] (Flink's `web.checkpoints.history` keeps 10).
+    pub history: Vec<CheckpointRecord>,
+}
+
+/// How many checkpoints and exceptions a job keeps for the screens.
+pub const HISTORY: usize = 32;
+
+/// Where a checkpoint is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointState {
+    /// Triggered, not all subtasks acknowledged yet.
+    InProgress,
+    /// Every subtask acknowledged.
+    Completed,
+    /// Given up, and why.
+    Aborted(String),
+}
+
+/// One checkpoint (or savepoint) as Flink's checkpoint history lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRecord {
+    /// Checkpoint id.
+    pub id: CheckpointId,
+    /// Whether it is a savepoint.
+    pub savepoint: bool,
+    /// When the CheckpointCoordinator triggered it (ms).
+    pub triggered_at: u64,
+    /// Its state.
+    pub state: CheckpointState,
+    /// From trigger to completion (ms), once completed.
+    pub duration_ms: Option<u64>,
+    /// Total state size (bytes), once completed.
+    pub size: Option<u64>,
+    /// Longest barrier alignment of any subtask (ms), once completed.
+    pub alignment_ms: Option<u64>,
+    /// Acknowledgements so far.
+    pub acks: u32,
+}
+
+/// What went wrong in a job, as Flink's exception history lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionRecord {
+    /// When (ms).
+    pub at: u64,
+    /// What kind of entry.
+    pub kind: ExceptionKind,
+    /// The cause as reported.
+    pub cause: String,
+    /// The task (`vertex [subtask]`, 1-based), when a task failed.
+    pub task: Option<String>,
+    /// The TaskManager the task ran on, when known.
+    pub taskmanager: Option<String>,
+}
+
+/// The kinds of [`ExceptionRecord`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionKind {
+    /// An execution attempt FAILED.
+    TaskFailed,
+    /// The job went FAILING or FAILED.
+    JobFailed,
+    /// The restart strategy scheduled a restart.
+    RestartScheduled,
+    /// The failed region was redeployed.
+    Restarted,
+}
+
+impl ExceptionKind {
+    /// A short label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ExceptionKind::TaskFailed => "task failed",
+            ExceptionKind::JobFailed => "job failed",
+            ExceptionKind::RestartScheduled => "restart",
+            ExceptionKind::Restarted => "restarted",
+        }
+    }
+}
+
+fn push_capped<T>(v: &mut Vec<T>, x: T) {
+    if v.len() >= HISTORY {
+        v.remove(0);
+    }
+    v.push(x);
+}
+
+impl CheckpointStats {
+    /// The record of checkpoint `id`; one triggered at `triggered_at` when
+    /// it was first seen finished (attached: a poll can miss the trigger).
+    fn record_mut(
+        &mut self,
+        id: CheckpointId,
+        triggered_at: u64,
+        savepoint: bool,
+    ) -> &mut CheckpointRecord {
+        match self.history.iter().rposition(|r| r.id == id) {
+            Some(i) => &mut self.history[i],
+            None => {
+                push_capped(
+                    &mut self.history,
+                    CheckpointRecord {
+                        id,
+                        savepoint,
+                        triggered_at,
+                        state: CheckpointState::InProgress,
+                        duration_ms: None,
+                        size: None,
+                        alignment_ms: None,
+                        acks: 0,
+                    },
+                );
+                let last = self.history.len() - 1;
+                &mut self.history[last]
+            }
+        }
+    }
 }
 
 /// A completed checkpoint.
@@ -409,6 +528,7 @@ impl ClusterView {
                     restarts: 0,
                     last_restart: None,
                     checkpoints: CheckpointStats::default(),
+                    exceptions: Vec::new(),
                 });
                 self.jobs.len() - 1
             }
@@ -582,6 +702,20 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
         } => {
             let j = view.job_mut(*job, name, t);
             j.status = *to;
+            if let Some(c) = cause
+                && matches!(to, JobStatus::Failing | JobStatus::Failed)
+            {
+                push_capped(
+                    &mut j.exceptions,
+                    ExceptionRecord {
+                        at: t,
+                        kind: ExceptionKind::JobFailed,
+                        cause: c.clone(),
+                        task: None,
+                        taskmanager: None,
+                    },
+                );
+            }
             if cause.is_some() {
                 j.cause = cause.clone();
             } else if *to == JobStatus::Running {
@@ -677,6 +811,20 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
                 st.in_per_sec = 0;
             }
             let location = st.location.clone();
+            let failure = (*to == ExecutionState::Failed).then(|| ExceptionRecord {
+                at: t,
+                kind: ExceptionKind::TaskFailed,
+                cause: cause
+                    .clone()
+                    .unwrap_or_else(|| "(no cause reported)".into()),
+                task: Some(format!("{vertex} [{}]", subtask + 1)),
+                taskmanager: location.as_ref().map(|(tm, _)| tm.clone()),
+            });
+            if let Some(x) = failure
+                && let Some(j) = view.jobs.iter_mut().find(|j| j.id == *job)
+            {
+                push_capped(&mut j.exceptions, x);
+            }
             if let Some((tm, slot)) = location {
                 let s = view.slot_mut(&tm, slot);
                 if let Some(x) = s
@@ -740,9 +888,10 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
                 },
             );
         }
-        EventKind::CheckpointTriggered { job, id, .. } => {
+        EventKind::CheckpointTriggered { job, id, savepoint } => {
             let j = view.job_mut(*job, &job.short(), t);
             j.checkpoints.pending = Some((*id, t, 0));
+            j.checkpoints.record_mut(*id, t, *savepoint);
         }
         EventKind::CheckpointAcknowledged { job, id, .. } => {
             let j = view.job_mut(*job, &job.short(), t);
@@ -751,6 +900,9 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             {
                 *acks += 1;
             }
+            if let Some(r) = j.checkpoints.history.iter_mut().rev().find(|r| r.id == *id) {
+                r.acks += 1;
+            }
         }
         EventKind::CheckpointCompleted {
             job,
@@ -758,10 +910,16 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
             duration_ms,
             size,
             acks,
-            ..
+            alignment_ms,
         } => {
             let j = view.job_mut(*job, &job.short(), t);
             let c = &mut j.checkpoints;
+            let r = c.record_mut(*id, t.saturating_sub(*duration_ms), false);
+            r.state = CheckpointState::Completed;
+            r.duration_ms = Some(*duration_ms);
+            r.size = Some(*size);
+            r.alignment_ms = Some(*alignment_ms);
+            r.acks = *acks;
             c.completed += 1;
             c.last = Some(CompletedCheckpoint {
                 id: *id,
@@ -777,6 +935,10 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
         EventKind::SavepointCompleted { job, id, path, .. } => {
             let j = view.job_mut(*job, &job.short(), t);
             j.checkpoints.savepoints.push((*id, path.clone()));
+            let r = j.checkpoints.record_mut(*id, t, true);
+            r.savepoint = true;
+            r.state = CheckpointState::Completed;
+            r.duration_ms = Some(t.saturating_sub(r.triggered_at));
             if j.checkpoints.pending.is_some_and(|(p, _, _)| p == *id) {
                 j.checkpoints.pending = None;
             }
@@ -784,16 +946,38 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
         EventKind::CheckpointAborted { job, id, cause } => {
             let j = view.job_mut(*job, &job.short(), t);
             let c = &mut j.checkpoints;
+            c.record_mut(*id, t, false).state = CheckpointState::Aborted(cause.clone());
             c.aborted += 1;
             c.last_abort_cause = Some(cause.clone());
             if c.pending.is_some_and(|(p, _, _)| p == *id) {
                 c.pending = None;
             }
         }
-        EventKind::RestartScheduled { job, name, .. } => {
+        EventKind::RestartScheduled {
+            job,
+            name,
+            vertices,
+            delay_ms,
+            cause,
+        } => {
             let j = view.job_mut(*job, name, t);
             j.restarts += 1;
             j.checkpoints.pending = None;
+            for r in &mut j.checkpoints.history {
+                if r.state == CheckpointState::InProgress {
+                    r.state = CheckpointState::Aborted("the job restarts".into());
+                }
+            }
+            push_capped(
+                &mut j.exceptions,
+                ExceptionRecord {
+                    at: t,
+                    kind: ExceptionKind::RestartScheduled,
+                    cause: format!("{cause} (restart {} in {delay_ms} ms)", j.restarts),
+                    task: Some(vertices.join(", ")),
+                    taskmanager: None,
+                },
+            );
         }
         EventKind::Restarted {
             job,
@@ -804,6 +988,20 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
         } => {
             let j = view.job_mut(*job, name, t);
             j.last_restart = Some((*attempt, *from_checkpoint, t));
+            let from = match from_checkpoint {
+                Some(c) => format!("from checkpoint {c}"),
+                None => "from scratch (no checkpoint yet)".into(),
+            };
+            push_capped(
+                &mut j.exceptions,
+                ExceptionRecord {
+                    at: t,
+                    kind: ExceptionKind::Restarted,
+                    cause: format!("redeployed as attempt {attempt} {from}"),
+                    task: None,
+                    taskmanager: None,
+                },
+            );
         }
         EventKind::FaultInjected { fault } => {
             view.faults += 1;
@@ -1024,5 +1222,132 @@ mod tests {
         );
         assert!(!v.partitioned("jobmanager", "taskmanager-2"));
         assert_eq!(v.faults, 2);
+    }
+
+    /// The checkpoint history keeps each checkpoint's life (triggered,
+    /// acknowledged, completed or aborted), also one first seen completed
+    /// (attached, a poll can miss the trigger); a failed task and the
+    /// restart go into the exceptions with the task and its TaskManager.
+    #[test]
+    fn checkpoint_history_and_exceptions() {
+        let mut v = ClusterView::new(Arc::new(Vec::new()));
+        let j = JobId::from_parts(&["j"]);
+        let jm = |t, kind| ev(t, "jobmanager", kind);
+        let sub = runtime::ids::SubtaskIndex(1);
+        fold_all(
+            &mut v,
+            &[
+                jm(
+                    100,
+                    EventKind::CheckpointTriggered {
+                        job: j,
+                        id: CheckpointId(1),
+                        savepoint: false,
+                    },
+                ),
+                jm(
+                    105,
+                    EventKind::CheckpointAcknowledged {
+                        job: j,
+                        id: CheckpointId(1),
+                        vertex: "A".into(),
+                        vertex_index: 0,
+                        subtask: sub,
+                        size: 10,
+                        alignment_ms: 1,
+                    },
+                ),
+                jm(
+                    110,
+                    EventKind::CheckpointCompleted {
+                        job: j,
+                        id: CheckpointId(1),
+                        duration_ms: 10,
+                        size: 64,
+                        alignment_ms: 3,
+                        acks: 2,
+                    },
+                ),
+                jm(
+                    300,
+                    EventKind::CheckpointCompleted {
+                        job: j,
+                        id: CheckpointId(2),
+                        duration_ms: 20,
+                        size: 65,
+                        alignment_ms: 0,
+                        acks: 2,
+                    },
+                ),
+                jm(
+                    400,
+                    EventKind::CheckpointTriggered {
+                        job: j,
+                        id: CheckpointId(3),
+                        savepoint: false,
+                    },
+                ),
+                jm(
+                    450,
+                    EventKind::TaskDeployed {
+                        job: j,
+                        vertex: "A".into(),
+                        vertex_index: 0,
+                        subtask: sub,
+                        parallelism: 2,
+                        attempt: 0,
+                        resource_id: "taskmanager-2".into(),
+                        slot: 0,
+                    },
+                ),
+                jm(
+                    500,
+                    EventKind::TaskStateChanged {
+                        job: j,
+                        vertex: "A".into(),
+                        vertex_index: 0,
+                        subtask: sub,
+                        attempt: 0,
+                        from: ExecutionState::Running,
+                        to: ExecutionState::Failed,
+                        cause: Some("boom".into()),
+                    },
+                ),
+                jm(
+                    500,
+                    EventKind::RestartScheduled {
+                        job: j,
+                        name: "j".into(),
+                        vertices: vec!["A".into()],
+                        delay_ms: 100,
+                        cause: "boom".into(),
+                    },
+                ),
+            ],
+        );
+        let job = &v.jobs[0];
+        let h = &job.checkpoints.history;
+        assert_eq!(h.len(), 3);
+        assert_eq!(
+            (
+                h[0].state.clone(),
+                h[0].triggered_at,
+                h[0].acks,
+                h[0].alignment_ms
+            ),
+            (CheckpointState::Completed, 100, 2, Some(3))
+        );
+        assert_eq!((h[1].id, h[1].triggered_at), (CheckpointId(2), 280));
+        assert!(
+            matches!(h[2].state, CheckpointState::Aborted(_)),
+            "a restart gives up #3"
+        );
+        let x = &job.exceptions;
+        assert_eq!(x.len(), 2);
+        assert_eq!(x[0].kind, ExceptionKind::TaskFailed);
+        assert_eq!(x[0].task.as_deref(), Some("A [2]"));
+        assert_eq!(x[0].taskmanager.as_deref(), Some("taskmanager-2"));
+        assert_eq!(x[0].cause, "boom");
+        assert_eq!(x[1].kind, ExceptionKind::RestartScheduled);
     }
 }

@@ -18,6 +18,7 @@
 //! | module | what | Flink concept |
 //! |---|---|---|
 //! | [`cluster`] | [`cluster::ClusterView`], the fold of the event stream | what the REST API / web UI reports |
+//! | [`nav`] | the `:` commands and their aliases, the `/` filter, the drill-down path | the web dashboard's job → vertex → subtask pages |
 //! | [`app`] | state, keys, actions, virtual time, time travel | the client's controls: cancel, savepoint, faults |
 //! | [`ui`] | pure rendering of the screens | TaskManagers and slots, jobs, dataflow views |
 //! | [`graph`] | boxes and arrows on a character grid | StreamGraph / ExecutionGraph pictures |
@@ -35,6 +36,7 @@ pub mod app;
 pub mod attach;
 pub mod cluster;
 pub mod graph;
+pub mod nav;
 pub mod pictures;
 pub mod term;
 pub mod ui;

@@ -243,6 +243,18 @@ fn a_failure_and_the_restart() {
     fold_all(&mut v, &e);
     let j = &v.jobs[0];
     assert_eq!(j.restarts, 1);
+    // The Exceptions screen: the failed task on its TaskManager, the
+    // restart, the redeployment from checkpoint 4.
+    use crate::cluster::ExceptionKind as K;
+    let x: Vec<K> = j.exceptions.iter().map(|x| x.kind).collect();
+    assert!(
+        x.starts_with(&[K::TaskFailed, K::RestartScheduled]),
+        "{x:?}"
+    );
+    assert!(x.contains(&K::Restarted), "{x:?}");
+    let failed = &j.exceptions[0];
+    assert!(failed.cause.contains("boom"), "{failed:?}");
+    assert_eq!(failed.taskmanager.as_deref(), Some("tm-1"));
     assert_eq!(
         j.last_restart.map(|r| (r.0, r.1.map(|c| c.0))),
         Some((1, Some(4)))
@@ -302,6 +314,20 @@ fn a_checkpoint_in_progress_then_completed() {
     assert_eq!(
         (c.completed, c.pending, c.last.map(|l| l.id.0)),
         (1, None, Some(5))
+    );
+    // The Checkpoints screen's history: one line, triggered at the first
+    // poll that saw it, now completed.
+    assert_eq!(c.history.len(), 1);
+    let r = &c.history[0];
+    assert_eq!(
+        (r.id.0, r.triggered_at, &r.state, r.duration_ms, r.size),
+        (
+            5,
+            0,
+            &crate::cluster::CheckpointState::Completed,
+            Some(12),
+            Some(100)
+        )
     );
 }
 

@@ -24,9 +24,14 @@ const KEYS: &[(&str, &str)] = &[
     ),
     ("C", "trigger a checkpoint now (attached to a cluster)"),
     ("1 2 3", "cluster / dataflow / events screen"),
+    (":", ":jobs :tm :dataflow :events :checkpoints :exceptions"),
+    ("/", "filter the log and the jobs (Enter keeps, Esc clears)"),
+    (
+        "Enter Esc",
+        "jobs: into a job › vertex › subtask / back one level",
+    ),
     ("v", "dataflow: condensed ↔ parallel"),
-    ("? h", "this help"),
-    ("q", "quit (Esc too, when the help is closed)"),
+    ("? h  q", "this help / quit (Ctrl-C too; Esc never quits)"),
 ];
 
 /// Draws the help in the middle of `area`.

@@ -65,20 +65,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = panel(
         buf,
         area,
-        Line::from(" Jobs "),
+        Line::from(format!(" Jobs{} ", app.nav.filter_tag())),
         Style::default().fg(Color::Gray),
     );
     let w = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
     let mut selected_at = 0;
-    for j in &app.view.jobs {
+    for j in app.visible_jobs() {
         if app.selected_job.as_deref() == Some(j.name.as_str()) {
             selected_at = lines.len();
         }
         job_lines(app, j, w, &mut lines);
     }
     for (name, at) in &app.scenario_jobs {
-        if !app.view.jobs.iter().any(|j| &j.name == name) {
+        if !app.view.jobs.iter().any(|j| &j.name == name) && app.nav.matches(name) {
             let sel = app.selected_job.as_deref() == Some(name.as_str());
             lines.push(Line::from(vec![
                 Span::styled("○ ", Style::default().fg(Color::DarkGray)),
@@ -96,6 +96,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 ),
             ]));
         }
+    }
+    if lines.is_empty() && !app.nav.filter.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("no job matches /{}", app.nav.filter),
+            Style::default().fg(Color::DarkGray),
+        )));
     }
     let h = inner.height as usize;
     let skip = if lines.len() > h && selected_at + 3 > h {

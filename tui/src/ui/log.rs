@@ -146,7 +146,7 @@ fn host_col(e: &Event, wide: bool) -> String {
 fn recent(app: &App, n: usize) -> Vec<usize> {
     let mut out: Vec<usize> = (0..app.cursor)
         .rev()
-        .filter(|&i| !is_noise(&app.events[i]))
+        .filter(|&i| !is_noise(&app.events[i]) && app.event_passes(i))
         .take(n)
         .collect();
     out.reverse();
@@ -177,11 +177,20 @@ fn event_line(app: &App, i: usize, wide: bool) -> Line<'static> {
 
 fn title(app: &App) -> Line<'static> {
     let total = app.available();
+    let tag = app.nav.filter_tag();
+    let count = if tag.is_empty() {
+        total.to_string()
+    } else {
+        let shown = (0..app.cursor)
+            .filter(|&i| !is_noise(&app.events[i]) && app.event_passes(i))
+            .count();
+        format!("{shown} of {total}")
+    };
     if app.at_present() {
-        Line::from(format!(" Events ({total}) "))
+        Line::from(format!(" Events{tag} ({count}) "))
     } else {
         Line::from(vec![
-            Span::raw(" Events "),
+            Span::raw(format!(" Events{tag} ")),
             Span::styled(
                 format!(
                     " ◀ time travel: event {}/{total}  ←/→ step  End: now ",
@@ -199,10 +208,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let wide = inner.width >= 100;
     let ids = recent(app, inner.height as usize);
     if ids.is_empty() {
+        let none = if app.nav.filter.is_empty() {
+            "no events yet".to_string()
+        } else {
+            format!("no event matches /{}", app.nav.filter)
+        };
         buf.set_stringn(
             inner.x + 1,
             inner.y,
-            "no events yet",
+            none,
             inner.width as usize,
             Style::default().fg(Color::DarkGray),
         );

@@ -10,6 +10,10 @@
 //! | [`jobs`] | jobs, vertices, metrics | JobMaster, ExecutionGraph, task metrics |
 //! | [`log`] | the event stream, explained | everything observable is an event |
 //! | [`dataflow`] | the condensed and the parallel dataflow | StreamGraph, JobGraph, ExecutionGraph |
+//! | [`browse`] | the Jobs screen: jobs › vertices › subtasks, the breadcrumb | JobMaster, JobGraph, ExecutionVertex |
+//! | [`checkpoints`] | each job's checkpoint history | CheckpointCoordinator, checkpoint stats |
+//! | [`exceptions`] | each job's failures and restarts | exception history, restart strategy |
+//! | [`prompt`] | the `:` command line and the `/` filter line | |
 //! | [`help`] | keys and legend | |
 //!
 //! Nothing here changes state or looks at the clock: the same [`App`]
@@ -17,11 +21,15 @@
 //! The colours, number formats and the bordered panel every screen uses
 //! are in [`common`], a leaf the screens import.
 
+pub mod browse;
+pub mod checkpoints;
 pub mod common;
 pub mod dataflow;
+pub mod exceptions;
 pub mod help;
 pub mod jobs;
 pub mod log;
+pub mod prompt;
 pub mod slots;
 
 use crate::app::{App, Mode, Screen, secs, speed_label};
@@ -65,8 +73,15 @@ pub fn render_to(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Cluster => cluster_screen(app, body, buf),
         Screen::Dataflow => dataflow::render(app, body, buf),
         Screen::Events => log::render_full(app, body, buf),
+        Screen::Jobs => browse::render(app, body, buf),
+        Screen::Checkpoints => checkpoints::render(app, body, buf),
+        Screen::Exceptions => exceptions::render(app, body, buf),
     }
-    footer(app, foot, buf);
+    if app.nav.prompt.is_some() {
+        prompt::render(app, foot, buf);
+    } else {
+        footer(app, foot, buf);
+    }
     if app.help {
         help::render(app, area, buf);
     }
