@@ -148,9 +148,20 @@ pub fn checkpoints(root: &Path) -> Result<Vec<Generated>, BookError> {
         "ch06/failover-restored.dot",
         slots_at(root, "failover.toml", 9_100)?,
     ));
-    let app = tui_at(root, "failover.toml", 9_100, "counts")?;
+    let mut app = tui_at(root, "failover.toml", 9_100, "counts")?;
     files.push(Generated::new(
         "ch06/failover-restored.screen",
+        screen_text(&app),
+    ));
+    // The same moment on the `:checkpoints` and `:exceptions` screens.
+    super::command(&mut app, "checkpoints");
+    files.push(Generated::new(
+        "ch06/failover-checkpoints.screen",
+        screen_text(&app),
+    ));
+    super::command(&mut app, "exceptions");
+    files.push(Generated::new(
+        "ch06/failover-exceptions.screen",
         screen_text(&app),
     ));
 

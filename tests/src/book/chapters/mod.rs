@@ -95,6 +95,16 @@ pub fn press(app: &mut App, c: char) {
     app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
 }
 
+/// Types a `:` command in the TUI (`checkpoints`, `exceptions`, …) and
+/// presses Enter.
+pub fn command(app: &mut App, cmd: &str) {
+    press(app, ':');
+    for c in cmd.chars() {
+        press(app, c);
+    }
+    app.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
 /// Selects the job named `job` (the `o` key, as often as it takes).
 pub fn select_job(app: &mut App, job: &str) -> Result<(), BookError> {
     for _ in 0..app.view.jobs.len() + 1 {
