@@ -410,24 +410,9 @@ fn the_token_goes_with_every_request() {
 /// STALE, and the TUI goes on.
 #[test]
 fn attached_to_a_real_cluster() {
-    use real_tcp_support::{Cluster, http_get, submitted_job_id, workspace};
+    use real_tcp_support::{Cluster, http_get};
     let mut cluster = Cluster::new("tui-attach");
-    let checkpoints = cluster
-        .dir
-        .join("checkpoints")
-        .to_string_lossy()
-        .into_owned();
-    let (rpc, rest) = cluster.start_jobmanager_with_rest(&["--checkpoint-dir", &checkpoints]);
-    cluster.start_taskmanagers(&rpc, &["tm-1", "tm-2"], 2);
-    let job = workspace().join("tests/data/tui_attach_job.toml");
-    let job = job.to_string_lossy().into_owned();
-    let (status, out) = cluster.run(
-        "client",
-        &["run", &job, "--jobmanager", &rpc, "--detached"],
-        Duration::from_secs(60),
-    );
-    assert!(status.success(), "submit: {out}\n{}", cluster.logs());
-    let jid = submitted_job_id(&out).expect("a job id");
+    let (_, rest, jid) = cluster.attach_scene();
 
     let mut opts = AttachOptions::new(&format!("http://{rest}"));
     opts.refresh_ms = Some(200);

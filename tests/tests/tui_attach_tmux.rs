@@ -7,7 +7,7 @@
 
 mod real_tcp_support;
 
-use real_tcp_support::{Cluster, http_get, submitted_job_id, workspace};
+use real_tcp_support::{Cluster, http_get};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -61,22 +61,7 @@ fn attached_tui_shows_the_cluster_cancels_and_survives_the_jobmanager() {
     let tui =
         mini_flink_tests::real_process::workspace_binary("tui").unwrap_or_else(|e| panic!("{e}"));
     let mut cluster = Cluster::new("tui-attach-tmux");
-    let checkpoints = cluster
-        .dir
-        .join("checkpoints")
-        .to_string_lossy()
-        .into_owned();
-    let (rpc, rest) = cluster.start_jobmanager_with_rest(&["--checkpoint-dir", &checkpoints]);
-    cluster.start_taskmanagers(&rpc, &["tm-1", "tm-2"], 2);
-    let job = workspace().join("tests/data/tui_attach_job.toml");
-    let job = job.to_string_lossy().into_owned();
-    let (status, out) = cluster.run(
-        "client",
-        &["run", &job, "--jobmanager", &rpc, "--detached"],
-        Duration::from_secs(60),
-    );
-    assert!(status.success(), "submit: {out}\n{}", cluster.logs());
-    let jid = submitted_job_id(&out).expect("a job id");
+    let (_, rest, jid) = cluster.attach_scene();
 
     let name = format!("mini-flink-tui-attach-{}", std::process::id());
     let session = Session(name.clone());

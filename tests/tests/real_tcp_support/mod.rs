@@ -361,6 +361,27 @@ pub fn http_get(addr: &str, path: &str) -> Result<(u16, serde_json::Value), Stri
 }
 
 impl Cluster {
+    /// The attached TUI's scene (tests/tests/tui_attach*.rs): a JobManager
+    /// with REST (checkpoints in the cluster's folder), TaskManagers `tm-1`
+    /// and `tm-2` of two slots, and `tests/data/tui_attach_job.toml` (a
+    /// checkpointed job at parallelism 4 that runs until cancelled)
+    /// submitted detached. Returns (RPC address, REST address, job id).
+    pub fn attach_scene(&mut self) -> (String, String, String) {
+        let checkpoints = self.dir.join("checkpoints").to_string_lossy().into_owned();
+        let (rpc, rest) = self.start_jobmanager_with_rest(&["--checkpoint-dir", &checkpoints]);
+        self.start_taskmanagers(&rpc, &["tm-1", "tm-2"], 2);
+        let job = workspace().join("tests/data/tui_attach_job.toml");
+        let job = job.to_string_lossy().into_owned();
+        let (status, out) = self.run(
+            "client",
+            &["run", &job, "--jobmanager", &rpc, "--detached"],
+            Duration::from_secs(60),
+        );
+        assert!(status.success(), "submit: {out}\n{}", self.logs());
+        let jid = submitted_job_id(&out).expect("a job id");
+        (rpc, rest, jid)
+    }
+
     /// Starts the JobManager (as [`Cluster::start_jobmanager`]) serving
     /// REST on a free port of 127.0.0.1; returns its RPC address and its
     /// REST address once `/config` answers.
