@@ -50,22 +50,7 @@ pub enum Mode {
     Attached,
 }
 
-/// The screen shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    /// TaskManagers and slots, jobs, the event log.
-    Cluster,
-    /// The dataflow of the selected job, as graphs.
-    Dataflow,
-    /// The event log, full screen, with explanations.
-    Events,
-    /// The jobs, and drilled into: a job's vertices, a vertex's subtasks.
-    Jobs,
-    /// Each job's checkpoint history.
-    Checkpoints,
-    /// Each job's failures and restarts.
-    Exceptions,
-}
+pub use crate::nav::Screen;
 
 /// Which dataflow graph (when there is no room for both side by side).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,10 +7,26 @@
 //! checkpoint and exception tabs. Here the same tree is walked with keys:
 //! `:jobs` (or any alias, or a unique prefix) opens a screen, `Enter` goes
 //! one level down, `Esc` one level up, `/` narrows the lists to what
-//! contains a text. Everything here is pure data: [`crate::app`] turns keys
-//! into changes of a [`Nav`], [`crate::ui`] draws it.
+//! contains a text. Everything here is pure data (a leaf: the screens are
+//! named here): [`crate::app`] turns keys into changes of a [`Nav`],
+//! [`crate::ui`] draws it.
 
-use crate::app::Screen;
+/// The screen shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// TaskManagers and slots, jobs, the event log.
+    Cluster,
+    /// The dataflow of the selected job, as graphs.
+    Dataflow,
+    /// The event log, full screen, with explanations.
+    Events,
+    /// The jobs, and drilled into: a job's vertices, a vertex's subtasks.
+    Jobs,
+    /// Each job's checkpoint history.
+    Checkpoints,
+    /// Each job's failures and restarts.
+    Exceptions,
+}
 
 /// What a command names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
