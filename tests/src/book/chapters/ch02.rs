@@ -98,9 +98,6 @@ pub fn jobmanager_and_taskmanagers(root: &Path) -> Result<Vec<Generated>, BookEr
 
 /// The cluster picture (`tui --dot cluster --at AT`) of `app`'s run.
 pub fn picture(app: &mut App, s: &sim::Scenario, at: u64) -> Result<String, BookError> {
-    let c = tui::pictures::picture_at(app, s, at).map_err(|e| BookError::Scenario {
-        path: s.path.clone(),
-        message: e.to_string(),
-    })?;
+    let c = super::picture_at(app, s, at)?;
     Ok(viz::cluster_dot(&c, viz::ClusterDiagram::Cluster))
 }

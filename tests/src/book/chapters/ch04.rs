@@ -23,11 +23,7 @@ pub const RUNNING_AT: u64 = 2_000;
 
 /// Loads a book-only scenario from `book/scenarios/`.
 pub fn book_scenario(root: &Path, name: &str) -> Result<sim::Scenario, BookError> {
-    let path = root.join("book/scenarios").join(name);
-    sim::load(&path).map_err(|e| BookError::Scenario {
-        path,
-        message: e.to_string(),
-    })
+    super::runs::load(root, &format!("book/scenarios/{name}"))
 }
 
 /// The slots picture of `scenario` (under `book/scenarios/`) at
@@ -35,11 +31,7 @@ pub fn book_scenario(root: &Path, name: &str) -> Result<sim::Scenario, BookError
 fn running(root: &Path, name: &str) -> Result<(App, String), BookError> {
     let s = book_scenario(root, name)?;
     let mut app = App::live(&s, None);
-    let picture =
-        tui::pictures::picture_at(&mut app, &s, RUNNING_AT).map_err(|e| BookError::Scenario {
-            path: s.path.clone(),
-            message: e.to_string(),
-        })?;
+    let picture = super::picture_at(&mut app, &s, RUNNING_AT)?;
     select_job(&mut app, "pipeline")?;
     Ok((app, viz::cluster_dot(&picture, viz::ClusterDiagram::Slots)))
 }

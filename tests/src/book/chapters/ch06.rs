@@ -14,17 +14,7 @@ use tui::{App, Screen};
 /// from the same calls `sim`'s `main` makes.
 pub fn sim_run(root: &Path, name: &str, brief: bool) -> Result<String, BookError> {
     let s = scenario(root, name)?;
-    let sim = sim::Simulation::new(&s, None);
-    let seed = sim.seed();
-    let outcome = sim.run().map_err(|e| BookError::Scenario {
-        path: s.path.clone(),
-        message: e.to_string(),
-    })?;
-    let mut text = sim::summary::summary(&s, seed, &outcome);
-    if brief && let Some(i) = text.find("\nTimeline\n") {
-        text.truncate(i + 1);
-    }
-    Ok(text)
+    Ok(super::runs::summary(&s, &super::runs::run(&s)?, brief))
 }
 
 /// The lines of `text` holding any of `patterns`, as `grep -E 'A|B'` keeps
@@ -38,12 +28,10 @@ pub fn grep(text: &str, patterns: &[&str]) -> (String, String) {
         patterns.iter().all(|p| !p.contains(SPECIAL)),
         "grep patterns are plain text: {patterns:?}"
     );
-    let kept: String = text
-        .lines()
-        .filter(|l| patterns.iter().any(|p| l.contains(p)))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    (format!("grep -E '{}'", patterns.join("|")), kept)
+    (
+        format!("grep -E '{}'", patterns.join("|")),
+        super::runs::grep(text, patterns),
+    )
 }
 
 /// `sim run scenarios/NAME | grep -E '…'`, as a console transcript.
@@ -76,11 +64,7 @@ fn tui_at(root: &Path, name: &str, at_ms: u64, job: &str) -> Result<App, BookErr
 fn slots_at(root: &Path, name: &str, at_ms: u64) -> Result<String, BookError> {
     let s = scenario(root, name)?;
     let mut app = App::live(&s, None);
-    let picture =
-        tui::pictures::picture_at(&mut app, &s, at_ms).map_err(|e| BookError::Scenario {
-            path: s.path.clone(),
-            message: e.to_string(),
-        })?;
+    let picture = super::picture_at(&mut app, &s, at_ms)?;
     Ok(viz::cluster_dot(&picture, viz::ClusterDiagram::Slots))
 }
 

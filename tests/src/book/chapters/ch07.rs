@@ -178,11 +178,7 @@ pub fn breaking_it(root: &Path) -> Result<Vec<Generated>, BookError> {
     // The job's slots before the crash and after the recovery.
     for (name, at) in [("before", 4_000), ("after", 7_000)] {
         let mut app = App::live(&faulty, Some(SEED));
-        let c =
-            tui::pictures::picture_at(&mut app, &faulty, at).map_err(|e| BookError::Scenario {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+        let c = super::picture_at(&mut app, &faulty, at)?;
         files.push(Generated::new(
             format!("ch07/slots-{name}.dot"),
             viz::cluster_dot(&c, viz::ClusterDiagram::Slots),

@@ -3,7 +3,7 @@
 //! differs between runs masked), and the simulator's twin of it (a TUI
 //! screen and the cluster's picture).
 
-use super::{scenario_at, screen_text, select_job};
+use super::{picture_at, runs, screen_text, select_job};
 use crate::book::{BookError, Generated, transcript};
 use crate::real_process::{mini_flink_binary, wait_until};
 use std::io::{Read, Write};
@@ -322,16 +322,13 @@ pub fn running_for_real(root: &Path) -> Result<Vec<Generated>, BookError> {
     )];
 
     // The simulator's twin: the same cluster and job.
-    let s = scenario_at(root, "book/scenarios/two-machines.toml")?;
+    let s = runs::load(root, "book/scenarios/two-machines.toml")?;
     let mut app = App::live(&s, None);
     app.run_until(207);
     select_job(&mut app, "wordcount")?;
     files.push(Generated::new("ch08/twin.screen", screen_text(&app)));
     let mut app = App::live(&s, None);
-    let c = tui::pictures::picture_at(&mut app, &s, 207).map_err(|e| BookError::Scenario {
-        path: s.path.clone(),
-        message: e.to_string(),
-    })?;
+    let c = picture_at(&mut app, &s, 207)?;
     files.push(Generated::new(
         "ch08/twin-cluster.dot",
         viz::cluster_dot(&c, viz::ClusterDiagram::Cluster),

@@ -73,19 +73,14 @@ pub fn plan_json_output(jg: &JobGraph) -> String {
 
 /// Loads a scenario from `scenarios/`.
 pub fn scenario(root: &Path, name: &str) -> Result<sim::Scenario, BookError> {
-    let path = root.join("scenarios").join(name);
-    sim::load(&path).map_err(|e| BookError::Scenario {
-        path,
-        message: e.to_string(),
-    })
+    runs::load(root, &format!("scenarios/{name}"))
 }
 
-/// Loads a scenario by its path relative to the repository (a book-only
-/// scenario under `book/scenarios/`, say).
-pub fn scenario_at(root: &Path, rel: &str) -> Result<sim::Scenario, BookError> {
-    let path = root.join(rel);
-    sim::load(&path).map_err(|e| BookError::Scenario {
-        path,
+/// The picture model of `app`'s cluster at `at_ms` (running or replaying
+/// it that far), as `tui --dot … --at` draws it.
+pub fn picture_at(app: &mut App, s: &sim::Scenario, at_ms: u64) -> Result<viz::Cluster, BookError> {
+    tui::pictures::picture_at(app, s, at_ms).map_err(|e| BookError::Scenario {
+        path: s.path.clone(),
         message: e.to_string(),
     })
 }
