@@ -25,7 +25,7 @@ mod tui_attach_support;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use runtime::events::EventKind;
+use runtime::events::{Event, EventKind};
 use runtime::state::{ExecutionState, JobStatus};
 use serde_json::Value;
 use std::path::Path;
@@ -234,6 +234,32 @@ fn dataflow_screen_of_a_real_flink() {
         "attached_flink_dataflow_parallel_120x40",
         screen(&app, 120, 40)
     );
+}
+
+/// `:NAME` Enter, as a user types a k9s-style command.
+fn command(app: &mut App, name: &str) {
+    keys(app, &format!(":{name}"));
+    app.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
+/// The jobs, checkpoints and exceptions screens of a real Flink: the
+/// twelve jobs with their status; the keyed sum's nine completed
+/// checkpoints as Flink's history lists them (ids, sizes, durations) and
+/// the failed one it only counts; an exception history Flink left empty.
+#[test]
+fn jobs_checkpoints_and_exceptions_screens_of_a_real_flink() {
+    let Some(f) = fixture() else { return };
+    let mut app = attach(&f);
+    command(&mut app, "jobs");
+    let jobs = screen(&app, 120, 40);
+    assert!(jobs.contains("ds-c_keyby_sum"), "{jobs}");
+    insta::assert_snapshot!("attached_flink_jobs_120x40", jobs);
+    command(&mut app, "cp");
+    let cp = screen(&app, 120, 40);
+    assert!(cp.contains("#9") || cp.contains(" 9 "), "{cp}");
+    insta::assert_snapshot!("attached_flink_checkpoints_120x40", cp);
+    command(&mut app, "ex");
+    insta::assert_snapshot!("attached_flink_exceptions_120x40", screen(&app, 120, 40));
 }
 
 /// The first poll of a cluster folds to its state as it is: the events
@@ -456,6 +482,22 @@ fn attached_to_a_real_cluster() {
     seen.sort();
     assert_eq!(seen, [0, 1, 2, 3]);
 
+    // mini-flink serves its events (`GET /events`): the log has what only
+    // the JobManager's stream says (acknowledgements, with their
+    // alignment), and nothing twice though the polls go on.
+    assert_eq!(
+        app.attached().and_then(|a| a.stream.clone()),
+        Some(Ok(())),
+        "the event stream is read"
+    );
+    assert!(
+        app.wait_until(Duration::from_secs(30), |a| a
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::CheckpointAcknowledged { .. }))),
+        "a checkpoint acknowledgement came by the stream"
+    );
+
     assert_eq!(app.selected_job.as_deref(), Some("tui-attach"));
     keys(&mut app, "xy");
     let canceled = || {
@@ -469,13 +511,20 @@ fn attached_to_a_real_cluster() {
         app.status,
         cluster.logs()
     );
-    assert!(
-        app.view
+    // The job's end comes by the stream at once; the TaskManagers free
+    // their slots a moment later, and a poll sees it.
+    let free = |a: &App| {
+        a.view
             .taskmanagers
             .iter()
-            .all(|t| t.slots.iter().all(|s| s.state() == SlotState::Free)),
-        "the slots are free again"
+            .all(|t| t.slots.iter().all(|s| s.state() == SlotState::Free))
+    };
+    assert!(
+        app.wait_until(Duration::from_secs(10), free),
+        "the slots are free again:\n{}",
+        screen(&app, 120, 40)
     );
+    assert_nothing_twice(&app.events);
 
     cluster.kill("jobmanager");
     assert!(
@@ -486,7 +535,45 @@ fn attached_to_a_real_cluster() {
     );
     let s = screen(&app, 120, 40);
     assert!(s.contains("STALE") && s.contains("tui-attach"), "{s}");
+    assert!(
+        app.wait_until(Duration::from_secs(10), |a| a
+            .attached()
+            .is_some_and(|s| matches!(s.stream, Some(Err(_))))),
+        "the broken event stream is noticed"
+    );
     keys(&mut app, "21");
     app.tick(16.0);
     assert!(!app.quit);
+}
+
+/// Each fact once: a deployment per attempt, a checkpoint's completion, a
+/// job's status per change, a TaskManager's registration.
+fn assert_nothing_twice(events: &[Event]) {
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    for e in events {
+        let key = match &e.kind {
+            EventKind::TaskDeployed {
+                job,
+                vertex_index,
+                subtask,
+                attempt,
+                ..
+            } => format!("deployed {job} {vertex_index} {subtask} {attempt}"),
+            EventKind::CheckpointCompleted { job, id, .. } => format!("completed {job} {id}"),
+            EventKind::TaskManagerRegistered { resource_id, .. } => {
+                format!("registered {resource_id}")
+            }
+            EventKind::JobStatusChanged { job, from, to, .. } => {
+                format!("status {job} {from:?}->{to:?}")
+            }
+            _ => continue,
+        };
+        *seen.entry(key).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "folded twice: {twice:?}");
+    assert!(
+        seen.keys().any(|k| k.starts_with("completed")),
+        "there were checkpoints to count: {seen:?}"
+    );
 }

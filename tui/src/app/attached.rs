@@ -2,7 +2,8 @@
 //! stale mark while they fail, and the controls a real cluster supports,
 //! each asked for with a question that `y` answers.
 //!
-//! The events come from [`crate::attach`]'s poller thread; everything else
+//! The events come from [`crate::attach`]'s poller thread (the polls, and
+//! the JobManager's own event stream where it serves one); everything else
 //! (the fold, time travel over what was received, the screens) is the
 //! same as in the simulator. Time is wall-clock ms since attaching.
 
@@ -43,6 +44,8 @@ impl App {
             last_poll_ms: 0,
             first_poll_ms: app.now_ms,
             warnings: Vec::new(),
+            stream: None,
+            durations: Default::default(),
             confirm: None,
         });
         app.apply(Update::Polled(first));
@@ -124,7 +127,9 @@ impl App {
                 events,
                 dataflows,
                 warnings,
+                durations,
             }) => {
+                a.durations = durations;
                 a.stale = None;
                 a.polls += 1;
                 a.last_poll_ms = now;
@@ -135,6 +140,9 @@ impl App {
                 }
                 self.events.extend(events);
             }
+            Update::Streamed(events) => self.events.extend(events),
+            Update::Stream(None) => a.stream = Some(Ok(())),
+            Update::Stream(Some(why)) => a.stream = Some(Err(why)),
             Update::Failed(e) => a.stale = Some(e.to_string()),
             Update::Answer(Ok(msg)) => self.status = Some(msg),
             Update::Answer(Err(msg)) => self.status = Some(format!("error: {msg}")),

@@ -153,6 +153,11 @@ impl RestClient {
         &self.base
     }
 
+    /// The bearer token, when one was given.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// `GET path`, as JSON.
     pub fn get(&self, path: &str) -> Result<Value, RestError> {
         let url = format!("{}{path}", self.base);

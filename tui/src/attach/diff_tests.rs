@@ -55,6 +55,7 @@ fn job(state: JobStatus, sub: impl Fn(u32) -> SubtaskSnap) -> JobSnap {
         name: "keyed-sum".into(),
         state,
         start_time: 1,
+        duration_ms: None,
         vertices: vec![vertex("v0", "Source -> Map"), vertex("v1", "Sum -> Sink")],
         checkpoints: None,
         exceptions: Vec::new(),

@@ -9,7 +9,8 @@
 //! unchanged.
 //!
 //! ```text
-//!  JobManager REST ──HTTP──► poll ──Snapshot──► diff ──Event──► App (fold, screens)
+//!  JobManager REST ──HTTP──► poll ──Snapshot──► diff ──Event──┐
+//!        GET /events ──SSE───► stream ─────────────────Event──► merge ──► App (fold, screens)
 //!                                 ▲                   plan ──► viz::Dataflow
 //!                     source (a thread) ◄──── controls (cancel, savepoint, …)
 //! ```
@@ -20,6 +21,8 @@
 //! | [`snapshot`] | one answer's JSON as typed values | the REST `*Info` messages |
 //! | [`placement`] | which slot each subtask is in | `TaskSlotTable`, slot sharing |
 //! | [`diff`] | two snapshots → the events between them | the event stream |
+//! | [`stream`] | `GET /events`: the JobManager's own events (mini-flink) | |
+//! | [`merge`] | the stream and the polls as one log, nothing twice | |
 //! | [`poll`] | the calls of one poll | the web dashboard's polling |
 //! | [`source`] | the poller thread and the controls | `RestClusterClient` |
 //! | [`state`] | what the app holds of the link: stale, the question asked | |
@@ -28,11 +31,13 @@ pub mod client;
 pub mod diff;
 #[cfg(test)]
 mod diff_tests;
+pub mod merge;
 pub mod placement;
 pub mod poll;
 pub mod snapshot;
 pub mod source;
 pub mod state;
+pub mod stream;
 
 pub use client::{RestClient, RestError};
 pub use poll::{Poll, Poller};

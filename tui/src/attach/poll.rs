@@ -24,7 +24,7 @@ use super::snapshot::{self, JobSnap, Snapshot};
 use runtime::events::Event;
 use runtime::graph::JobId;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How many ended jobs are read per poll (a long-running cluster keeps
 /// hundreds; they are read a few at a time, newest first).
@@ -42,6 +42,9 @@ pub struct Poll {
     pub dataflows: Vec<viz::Dataflow>,
     /// What could not be read, without failing the poll.
     pub warnings: Vec<String>,
+    /// Each listed job's duration (ms) as the JobManager counted it: a job
+    /// that ran before the TUI attached has no events to count it from.
+    pub durations: BTreeMap<JobId, u64>,
 }
 
 /// The poller: a client and what it remembers.
@@ -132,6 +135,10 @@ impl Poller {
         let overview = c.get("/jobs/overview")?;
         let listed =
             snapshot::jobs_overview(&overview).map_err(|w| shape(c, "/jobs/overview", w))?;
+        poll.durations = listed
+            .iter()
+            .filter_map(|j| Some((j.id, j.duration_ms?)))
+            .collect();
         let prev = self.tracker.last().clone();
         let mut ended_budget = ENDED_PER_POLL;
         let mut jobs = Vec::new();

@@ -83,6 +83,8 @@ pub struct JobSnap {
     pub state: JobStatus,
     /// `start-time` (ms since the epoch), to keep submission order.
     pub start_time: i64,
+    /// `duration` (ms) as the JobManager counted it when it answered.
+    pub duration_ms: Option<u64>,
     /// Its job vertices, with subtasks once those were read.
     pub vertices: Vec<VertexSnap>,
     /// Its checkpoint statistics, when read.
@@ -298,6 +300,7 @@ pub fn jobs_overview(v: &Value) -> Result<Vec<JobSnap>, String> {
                 name: str_of(j, "name").unwrap_or_default(),
                 state: job_status(&str_of(j, "state")?)?,
                 start_time: i64_of(j, "start-time"),
+                duration_ms: j.get("duration").and_then(Value::as_u64),
                 vertices: Vec::new(),
                 checkpoints: None,
                 exceptions: Vec::new(),

@@ -16,7 +16,10 @@
 //! [`Clock`] can be given instead, so tests stamp every event alike.
 
 use super::client::{RestClient, RestError, error_message};
+use super::merge::{Merge, Phase};
 use super::poll::{Poll, Poller};
+use super::stream::{self, Item, Subscribed};
+use runtime::events::Event;
 use runtime::graph::JobId;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -122,6 +125,16 @@ enum Request {
         job: JobId,
         name: String,
     },
+    /// An event from the stream of subscription `generation`.
+    Streamed {
+        generation: u64,
+        event: Event,
+    },
+    /// The stream of subscription `generation` ended.
+    StreamEnded {
+        generation: u64,
+        why: String,
+    },
     Stop,
 }
 
@@ -134,6 +147,10 @@ pub enum Update {
     Failed(RestError),
     /// A control was answered, or an operation it started ended.
     Answer(Result<String, String>),
+    /// Events from the JobManager's stream (`GET /events`).
+    Streamed(Vec<Event>),
+    /// The stream opened (`None`) or ended (why).
+    Stream(Option<String>),
 }
 
 /// A running attachment: the channels to its thread, and what it knows of
@@ -160,7 +177,6 @@ impl Attachment {
         let client = RestClient::new(&opts.url, opts.token.clone())?;
         let mut poller = Poller::connect(client)?;
         let clock = opts.clock.clone().unwrap_or_else(Clock::wall);
-        let first = poller.poll(clock.now())?;
         let refresh_ms = opts
             .refresh_ms
             .or(poller.refresh_ms)
@@ -168,12 +184,29 @@ impl Attachment {
             .max(MIN_REFRESH_MS);
         let (req_tx, req_rx) = mpsc::channel();
         let (up_tx, up_rx) = mpsc::channel();
+        let mut link = Link {
+            merge: Merge::new(),
+            generation: 0,
+            served: true,
+            requests: req_tx.clone(),
+            clock: clock.clone(),
+        };
+        // Subscribe first: whatever happens from now on, the stream says.
+        let opened = link.subscribe(poller.client(), &up_tx);
+        let mut first = poller.poll(clock.now())?;
+        let (early, rest) = link.drain(&req_rx);
+        for e in early {
+            link.merge_streamed(e);
+        }
+        first.events = link.merge.polled(std::mem::take(&mut first.events));
+        if let Some(why) = opened {
+            first.warnings.push(why);
+        }
         let url = poller.client().base().to_string();
         let version = poller.version.clone();
-        let thread_clock = clock.clone();
         std::thread::Builder::new()
             .name("rest-poller".into())
-            .spawn(move || run(poller, refresh_ms, thread_clock, req_rx, up_tx))
+            .spawn(move || run(poller, link, refresh_ms, rest, req_rx, up_tx))
             .map_err(|e| RestError::Unreachable {
                 method: "GET",
                 url: url.clone(),
@@ -228,20 +261,99 @@ struct Pending {
     since: Instant,
 }
 
-/// The thread: poll every `refresh_ms`; between polls, carry out controls.
+/// The event stream's side of the thread: the merge, and which
+/// subscription is the current one (a broken one's reader may still say
+/// something; it is not listened to).
+struct Link {
+    merge: Merge,
+    generation: u64,
+    /// Whether the cluster serves `GET /events` at all.
+    served: bool,
+    requests: Sender<Request>,
+    clock: Clock,
+}
+
+impl Link {
+    /// (Re)subscribes to the stream and starts its reader; what went wrong
+    /// when it could not (`None`: open, or not served).
+    fn subscribe(&mut self, client: &RestClient, updates: &Sender<Update>) -> Option<String> {
+        match stream::subscribe(client) {
+            Subscribed::Open(body) => {
+                self.generation += 1;
+                let generation = self.generation;
+                let tx = self.requests.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("rest-events".into())
+                    .spawn(move || {
+                        stream::read(body, |item| {
+                            let req = match item {
+                                Item::Event(event) => Request::Streamed { generation, event },
+                                Item::End(why) => Request::StreamEnded { generation, why },
+                            };
+                            tx.send(req).is_ok()
+                        })
+                    });
+                match spawned {
+                    Ok(_) => {
+                        self.merge.subscribed();
+                        let _ = updates.send(Update::Stream(None));
+                        None
+                    }
+                    Err(e) => Some(format!("cannot read the event stream: {e}")),
+                }
+            }
+            Subscribed::NotServed => {
+                self.served = false;
+                None
+            }
+            Subscribed::Failed(why) => Some(why),
+        }
+    }
+
+    /// Stream events waiting in the channel (they arrived during a poll,
+    /// so they are merged before it), and the other requests, in order.
+    fn drain(&mut self, requests: &Receiver<Request>) -> (Vec<Event>, Vec<Request>) {
+        let mut events = Vec::new();
+        let mut rest = Vec::new();
+        while let Ok(r) = requests.try_recv() {
+            match r {
+                Request::Streamed { generation, event } if generation == self.generation => {
+                    events.push(event)
+                }
+                Request::Streamed { .. } => {}
+                other => rest.push(other),
+            }
+        }
+        (events, rest)
+    }
+
+    fn merge_streamed(&mut self, e: Event) -> Vec<Event> {
+        let now = self.clock.now();
+        self.merge.streamed(e, now)
+    }
+}
+
+/// The thread: poll every `refresh_ms`; between polls, carry out controls
+/// and pass the stream's events on.
 fn run(
     mut poller: Poller,
+    mut link: Link,
     refresh_ms: u64,
-    clock: Clock,
+    early: Vec<Request>,
     requests: Receiver<Request>,
     updates: Sender<Update>,
 ) {
     let refresh = Duration::from_millis(refresh_ms);
     let mut next = Instant::now() + refresh;
     let mut pending: Vec<Pending> = Vec::new();
+    let mut queued: std::collections::VecDeque<Request> = early.into();
     loop {
         let wait = next.saturating_duration_since(Instant::now());
-        match requests.recv_timeout(wait) {
+        let got = match queued.pop_front() {
+            Some(r) => Ok(r),
+            None => requests.recv_timeout(wait),
+        };
+        match got {
             Ok(Request::Control { control, job, name }) => {
                 let answer = start_control(poller.client(), control, job, &name);
                 let answer = answer.map(|(msg, follow)| {
@@ -261,10 +373,45 @@ fn run(
                 // Show the effect soon.
                 next = next.min(Instant::now() + Duration::from_millis(200));
             }
+            Ok(Request::Streamed { generation, event }) => {
+                if generation != link.generation {
+                    continue;
+                }
+                let out = link.merge_streamed(event);
+                if !out.is_empty() && updates.send(Update::Streamed(out)).is_err() {
+                    return;
+                }
+            }
+            Ok(Request::StreamEnded { generation, why }) => {
+                if generation != link.generation {
+                    continue;
+                }
+                link.generation += 1;
+                let out = link.merge.broke();
+                if !out.is_empty() && updates.send(Update::Streamed(out)).is_err() {
+                    return;
+                }
+                if updates.send(Update::Stream(Some(why))).is_err() {
+                    return;
+                }
+            }
             Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             Err(RecvTimeoutError::Timeout) => {
-                let update = match poller.poll(clock.now()) {
-                    Ok(p) => Update::Polled(p),
+                if link.served && matches!(link.merge.phase(), Phase::PollOnly) {
+                    link.subscribe(poller.client(), &updates);
+                }
+                let update = match poller.poll(link.clock.now()) {
+                    Ok(mut p) => {
+                        let (early, rest) = link.drain(&requests);
+                        let mut events = Vec::new();
+                        for e in early {
+                            events.extend(link.merge_streamed(e));
+                        }
+                        events.extend(link.merge.polled(std::mem::take(&mut p.events)));
+                        p.events = events;
+                        queued.extend(rest);
+                        Update::Polled(p)
+                    }
                     Err(e) => Update::Failed(e),
                 };
                 if updates.send(update).is_err() {

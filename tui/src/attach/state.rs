@@ -22,6 +22,13 @@ pub struct AttachedState {
     pub first_poll_ms: u64,
     /// What the last poll could not read (a job gone in between, …).
     pub warnings: Vec<String>,
+    /// The JobManager's event stream (`GET /events`): `None` when the
+    /// cluster serves none (Apache Flink: the log comes from polls), `Ok`
+    /// while it streams, `Err` with why once it broke (polls carry the
+    /// log until it is back).
+    pub stream: Option<Result<(), String>>,
+    /// Each job's duration (ms) at the last poll, as the JobManager said.
+    pub durations: std::collections::BTreeMap<JobId, u64>,
     /// The control waiting for `y`: what, on which job (id, name).
     pub confirm: Option<(Control, JobId, String)>,
 }

@@ -198,10 +198,24 @@ fn job_rows(app: &App, width: u16) -> Vec<Line<'static>> {
             .count();
         let rin: u64 = subtasks.clone().map(|s| s.counters.records_in).sum();
         let rout: u64 = subtasks.map(|s| s.counters.records_out).sum();
-        let dur = j
-            .ended_at
-            .unwrap_or(app.shown_ms())
-            .saturating_sub(j.submitted_at);
+        // Attached, the JobManager's count (a job may have run long
+        // before the TUI came); else from the events.
+        let told = app.attached().and_then(|a| {
+            let d = *a.durations.get(&j.id)?;
+            let running = !j.status.is_terminal();
+            Some(
+                d + if running {
+                    app.shown_ms().saturating_sub(a.last_poll_ms)
+                } else {
+                    0
+                },
+            )
+        });
+        let dur = told.unwrap_or_else(|| {
+            j.ended_at
+                .unwrap_or(app.shown_ms())
+                .saturating_sub(j.submitted_at)
+        });
         let mut cols = format!(
             " {:>9} {:>7} {:>9} {:>9}",
             format!("{:.1}s", dur as f64 / 1000.0),

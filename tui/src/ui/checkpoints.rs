@@ -4,6 +4,10 @@
 //! checkpoint: id, status, trigger time, end-to-end duration, state size,
 //! acknowledgements, and the longest barrier alignment; every checkpoint
 //! here is aligned: the simulator's barriers wait on all inputs).
+//!
+//! Attached to a real cluster, what was there before the TUI came shows
+//! as "earlier", and the alignment only where the JobManager's event
+//! stream said it (a poll of Flink's REST API does not).
 
 use super::browse::with_breadcrumb;
 use super::common::{job_color, panel};
@@ -38,9 +42,12 @@ pub fn job_lines(app: &App, j: &JobView) -> Vec<Line<'static>> {
     ])];
     let latest = match c.last {
         Some(l) => format!(
-            "   latest completed #{} at {} ({} ms, {})",
+            "   latest completed #{}{} ({} ms, {})",
             l.id,
-            secs(l.at),
+            match app.attached() {
+                Some(a) if l.at <= a.first_poll_ms => ", before attaching".to_string(),
+                _ => format!(" at {}", secs(l.at)),
+            },
             l.duration_ms,
             fmt_bytes(l.size)
         ),
@@ -88,6 +95,17 @@ pub fn job_lines(app: &App, j: &JobView) -> Vec<Line<'static>> {
             CheckpointState::Aborted(_) => ("FAILED", Style::default().fg(Color::Red)),
         };
         let dash = || "-".to_string();
+        // Attached, what the first poll found was there before the TUI
+        // came (its time is not known here), and a poll does not say how
+        // long barriers waited: only the JobManager's event stream does.
+        let attached = app.attached();
+        let before = attached.is_some_and(|a| r.triggered_at <= a.first_poll_ms);
+        let aligned_known = attached.is_none_or(|a| a.stream.is_some() && !before);
+        let triggered = if before {
+            "earlier".to_string()
+        } else {
+            secs(r.triggered_at)
+        };
         let mut spans = vec![
             Span::raw(format!(
                 "   {:>5} ",
@@ -96,11 +114,13 @@ pub fn job_lines(app: &App, j: &JobView) -> Vec<Line<'static>> {
             Span::styled(format!("{status:<11}"), style),
             Span::raw(format!(
                 " {:>10} {:>9} {:>10} {:>5} {:>9}",
-                secs(r.triggered_at),
+                triggered,
                 r.duration_ms.map_or_else(dash, |d| format!("{d} ms")),
                 r.size.map_or_else(dash, fmt_bytes),
                 r.acks,
-                r.alignment_ms.map_or_else(dash, |a| format!("{a} ms")),
+                r.alignment_ms
+                    .filter(|_| aligned_known)
+                    .map_or_else(dash, |a| format!("{a} ms")),
             )),
         ];
         if let CheckpointState::Aborted(cause) = &r.state {

@@ -158,7 +158,12 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     let leader = match (&v.leader, app.attached()) {
         (_, Some(a)) => Span::styled(
             format!(
-                " polled {}s ago, every {} ",
+                " {}polled {}s ago, every {} ",
+                match &a.stream {
+                    Some(Ok(())) => "events streamed, ",
+                    Some(Err(_)) => "event stream lost, ",
+                    None => "",
+                },
                 app.now_ms.saturating_sub(a.last_poll_ms) / 1000,
                 secs(a.refresh_ms())
             ),
@@ -248,6 +253,8 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
             ("x", "cancel"),
             ("␣", "pause"),
             ("←→", "step"),
+            (":", "cmd"),
+            ("/", "filter"),
             ("v", "graph"),
             ("?", "help"),
             ("q", "quit"),
@@ -259,6 +266,8 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
             ("s", "savepoint"),
             ("S", "stop"),
             ("C", "checkpoint"),
+            (":", "cmd"),
+            ("/", "filter"),
             ("v", "graph"),
             ("?", "help"),
             ("q", "quit"),
@@ -269,6 +278,8 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
             ("Home/End", "start/end"),
             ("+-", "pace"),
             ("Tab", "TM"),
+            (":", "cmd"),
+            ("/", "filter"),
             ("v", "graph"),
             ("?", "help"),
             ("q", "quit"),

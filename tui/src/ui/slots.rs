@@ -408,24 +408,29 @@ pub fn slot_line(
     } else {
         Modifier::empty()
     };
-    let build = |short: bool, states: bool| {
+    // Narrow, the chains' names get shorter, then their states go, then
+    // the job's name (its colour still says which job).
+    let build = |short: bool, states: bool, named: bool| {
         let mut spans = head.clone();
-        spans.push(Span::styled(
-            job.name.clone(),
-            Style::default().fg(jc).add_modifier(Modifier::BOLD | extra),
-        ));
+        if named || s.tasks.is_empty() {
+            spans.push(Span::styled(
+                job.name.clone(),
+                Style::default().fg(jc).add_modifier(Modifier::BOLD | extra),
+            ));
+        }
         if s.tasks.is_empty() {
             spans.push(Span::styled(
                 " (allocated, no subtask yet)",
                 Style::default().fg(Color::DarkGray),
             ));
-        } else {
+        } else if named {
             spans.push(Span::styled(":", Style::default().fg(jc)));
         }
         for (k, t) in s.tasks.iter().enumerate() {
             if k > 0 {
                 spans.push(Span::styled(",", Style::default().fg(Color::DarkGray)));
             }
+            let lead = if k == 0 && !named { "" } else { " " };
             let name = if short {
                 short_chain(&t.vertex)
             } else {
@@ -445,7 +450,7 @@ pub fn slot_line(
                 style = style.add_modifier(Modifier::DIM);
             }
             spans.push(Span::styled(
-                format!(" {name} {}/{}", t.subtask + 1, t.parallelism),
+                format!("{lead}{name} {}/{}", t.subtask + 1, t.parallelism),
                 style,
             ));
             if states
@@ -460,9 +465,14 @@ pub fn slot_line(
         }
         Line::from(spans)
     };
-    [(false, true), (true, true)]
-        .into_iter()
-        .map(|(short, states)| build(short, states))
-        .find(|l| l.width() <= width)
-        .unwrap_or_else(|| build(true, false))
+    [
+        (false, true, true),
+        (true, true, true),
+        (true, false, true),
+        (true, false, false),
+    ]
+    .into_iter()
+    .map(|(short, states, named)| build(short, states, named))
+    .find(|l| l.width() <= width)
+    .unwrap_or_else(|| build(true, false, false))
 }
