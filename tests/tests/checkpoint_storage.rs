@@ -181,3 +181,53 @@ fn num_retained_is_checked() {
         "{e}"
     );
 }
+
+/// A JobManager that takes over goes on counting the job's restarts from
+/// where the old leader stopped: the busiest TaskManager crashes at 0.9 s
+/// (jobmanager-1 schedules a restart), the leader at 3 s; the job's
+/// result, from jobmanager-2, counts that restart.
+#[test]
+fn a_new_leader_goes_on_counting_restarts() {
+    let mut s = ha(1);
+    // The leader notices the TaskManager gone after its heartbeat timeout
+    // (1 s here), restarts the job, and dies itself at 3 s.
+    s.cluster.heartbeat_timeout_ms = 1_000;
+    s.cluster.heartbeat_interval_ms = 200;
+    s.faults.insert(
+        0,
+        sim::scenario::Fault {
+            at_ms: 900,
+            action: sim::scenario::FaultAction::CrashBusiest,
+        },
+    );
+    let o = Simulation::new(&s, None).run().expect("run");
+    let restarted_by = |host: &str| {
+        o.events
+            .iter()
+            .filter(|e| e.host == host && matches!(e.kind, EventKind::RestartScheduled { .. }))
+            .count() as u32
+    };
+    let first = restarted_by("jobmanager-1");
+    assert!(
+        first >= 1,
+        "the crash restarted the job: {:#?}",
+        o.events
+            .iter()
+            .filter(|e| matches!(
+                e.kind,
+                EventKind::Restarted { .. }
+                    | EventKind::FaultInjected { .. }
+                    | EventKind::TaskManagerLost { .. }
+                    | EventKind::RestartScheduled { .. }
+            ))
+            .collect::<Vec<_>>()
+    );
+    let second = restarted_by("jobmanager-2");
+    let r = o.jobs[0].result.as_ref().expect("a result");
+    assert_eq!(r.status, runtime::state::JobStatus::Finished);
+    assert_eq!(
+        r.restarts,
+        first + second,
+        "restarts counted over both leaders"
+    );
+}

@@ -240,6 +240,7 @@ impl Dispatcher {
             restore: restore.map(|(p, s)| (p, s, false)),
             attempt_base: self.token.0 * ATTEMPTS_PER_LEADER,
             retained: Vec::new(),
+            restarts: 0,
         };
         let master = JobMaster::start(self.ctx.clone(), id, start, out);
         self.order.push(id);
@@ -330,13 +331,9 @@ impl Dispatcher {
             // The retained checkpoints, newest first; a damaged one is
             // skipped (said as an event) for the one before it, and the
             // savepoint the job started from comes last.
-            let mut retained: Vec<String> = pointer
-                .as_deref()
-                .unwrap_or_default()
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect();
+            let (mut retained, restarts) = super::checkpoint::coordinator::parse_pointer(
+                pointer.as_deref().unwrap_or_default(),
+            );
             let mut restore = None;
             while let Some(p) = retained.last().cloned() {
                 match load(storage.as_ref(), &p) {
@@ -376,6 +373,7 @@ impl Dispatcher {
                 job_graph: record.job_graph,
                 restore,
                 retained,
+                restarts,
             });
         }
         recovered
@@ -388,6 +386,7 @@ impl Dispatcher {
             job_graph,
             restore,
             retained,
+            restarts,
         } = job;
         self.ctx.emit(EventKind::JobRecovered {
             job: id,
@@ -400,6 +399,7 @@ impl Dispatcher {
             restore,
             attempt_base: self.token.0 * ATTEMPTS_PER_LEADER,
             retained,
+            restarts,
         };
         let master = JobMaster::start(self.ctx.clone(), id, start, out);
         self.order.push(id);
@@ -446,6 +446,8 @@ pub struct RecoveredJob {
     pub restore: Option<(String, StoredCheckpoint, bool)>,
     /// The predecessor's retained checkpoints still intact, oldest first.
     pub retained: Vec<String>,
+    /// How many times the predecessor(s) restarted it.
+    pub restarts: u32,
 }
 
 /// Attempt numbers reserved per leader generation.

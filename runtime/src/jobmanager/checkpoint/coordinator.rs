@@ -104,6 +104,9 @@ pub struct CheckpointCoordinator {
     /// How many to keep (Flink's `state.checkpoints.num-retained`, 1 by
     /// default); older ones are deleted.
     pub num_retained: usize,
+    /// The job's restarts so far (kept in the HA pointer, so that a new
+    /// leader goes on counting).
+    pub restarts: u32,
     /// Statistics for the REST API ([`super::stats`]).
     pub stats: super::stats::CheckpointStats,
 }
@@ -157,6 +160,7 @@ impl CheckpointCoordinator {
             last_checkpoint_path: None,
             retained: Default::default(),
             num_retained: 1,
+            restarts: 0,
             stats: super::stats::CheckpointStats::default(),
         }
     }
@@ -334,12 +338,7 @@ impl CheckpointCoordinator {
                         let _ = self.storage.delete(&old);
                     }
                 }
-                // The HA pointer names them all, newest last.
-                let list: Vec<&str> = self.retained.iter().map(String::as_str).collect();
-                out.ha.push(HaOp::Put(
-                    format!("checkpoints/{}", self.job),
-                    list.join("\n").into_bytes(),
-                ));
+                out.ha.push(self.ha_pointer());
                 self.last_checkpoint_path = Some(path);
                 true
             }
@@ -358,6 +357,20 @@ impl CheckpointCoordinator {
                 false
             }
         }
+    }
+
+    /// The HA store's pointer of this job: the retained checkpoints, newest
+    /// last, one per line, and `restarts=N` once the job restarted (see
+    /// [`parse_pointer`]).
+    pub fn ha_pointer(&self) -> HaOp {
+        let mut lines: Vec<String> = self.retained.iter().cloned().collect();
+        if self.restarts > 0 {
+            lines.push(format!("restarts={}", self.restarts));
+        }
+        HaOp::Put(
+            format!("checkpoints/{}", self.job),
+            lines.join("\n").into_bytes(),
+        )
     }
 
     /// Marks a fully acknowledged (and stored) checkpoint complete: it is
@@ -429,4 +442,18 @@ impl CheckpointCoordinator {
             self.abort("timed out");
         }
     }
+}
+
+/// Reads an HA pointer ([`CheckpointCoordinator::ha_pointer`]): the
+/// retained checkpoints' paths, oldest first, and the restarts so far.
+pub fn parse_pointer(value: &str) -> (Vec<String>, u32) {
+    let mut paths = Vec::new();
+    let mut restarts = 0;
+    for line in value.lines().filter(|l| !l.is_empty()) {
+        match line.strip_prefix("restarts=") {
+            Some(n) => restarts = n.parse().unwrap_or(0),
+            None => paths.push(line.to_string()),
+        }
+    }
+    (paths, restarts)
 }

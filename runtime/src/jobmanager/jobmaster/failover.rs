@@ -111,6 +111,15 @@ pub struct RestartTracker {
 }
 
 impl RestartTracker {
+    /// A tracker that goes on from `restarts` (a new leader resuming a job
+    /// its predecessor restarted that many times).
+    pub fn resuming(restarts: u32) -> RestartTracker {
+        RestartTracker {
+            restarts,
+            ..RestartTracker::default()
+        }
+    }
+
     /// Records a failure at `now`; returns the delay before restarting, or
     /// `None` when the strategy gives up.
     pub fn on_failure(&mut self, strategy: &RestartStrategy, now: u64) -> Option<u64> {

@@ -36,6 +36,9 @@ impl JobMaster {
             self.fail(cause, out);
             return;
         };
+        // With HA, the count outlives this leader: a successor goes on from it.
+        self.checkpoints.restarts = self.tracker.restarts();
+        out.ha.push(self.checkpoints.ha_pointer());
         let mut regions = self.regions.to_restart(
             self.job_graph.stream_graph.failover,
             failed.iter().map(|id| id.vertex),

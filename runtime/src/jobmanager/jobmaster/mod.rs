@@ -105,6 +105,8 @@ pub struct JobStart {
     pub attempt_base: u64,
     /// A recovered job's retained checkpoints (paths, oldest first).
     pub retained: Vec<String>,
+    /// Restarts its predecessor made (a recovered job goes on counting).
+    pub restarts: u32,
 }
 
 /// The JobMaster of one job.
@@ -157,6 +159,7 @@ impl JobMaster {
             restore,
             attempt_base,
             retained,
+            restarts,
         } = start;
         let execution_graph = ExecutionGraph::from_job_graph(&job_graph);
         let submitted_at = ctx.now_ms();
@@ -172,6 +175,7 @@ impl JobMaster {
             submitted_at,
         );
         checkpoints.num_retained = job_graph.stream_graph.retained_checkpoints() as usize;
+        checkpoints.restarts = restarts;
         // `recovered`: a new leader resumes its predecessor's job (with the
         // output committed so far); otherwise a new job starts from a savepoint.
         let mut committed = Vec::new();
@@ -194,7 +198,7 @@ impl JobMaster {
             job_graph,
             checkpoints,
             restored_from,
-            tracker: RestartTracker::default(),
+            tracker: RestartTracker::resuming(restarts),
             pending_restart: None,
             sinks: CollectCoordinator::with_committed(committed),
             execution_graph,
