@@ -122,6 +122,15 @@ pub struct TaskManagerConfig {
     pub jobmanager_timeout_ms: u64,
     /// Records per network buffer.
     pub buffer_records: usize,
+    /// Longest a record waits in a partly filled output buffer before the
+    /// buffer is sent anyway, ms (Flink's `execution.buffer-timeout`,
+    /// 100 ms by default).
+    pub buffer_timeout_ms: u64,
+    /// First wait before dialling an unreachable JobManager again, ms;
+    /// it doubles up to 500 ms. Real processes start at 5 ms so a
+    /// TaskManager launched with its JobManager registers within
+    /// milliseconds; the simulator keeps a flat 500 ms.
+    pub connect_retry_ms: u64,
     /// Buffers per channel (the credit a consumer grants).
     pub buffers_per_channel: u32,
     /// Interval of task metrics reports, ms.
@@ -159,6 +168,8 @@ impl Default for TaskManagerConfig {
             data_advertise: None,
             jobmanager_timeout_ms: 5_000,
             buffer_records: 256,
+            buffer_timeout_ms: 100,
+            connect_retry_ms: 500,
             buffers_per_channel: 2,
             metrics_interval_ms: 1_000,
             print_to_stdout: false,

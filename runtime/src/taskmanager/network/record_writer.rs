@@ -18,7 +18,7 @@ use super::channel::ChannelError;
 use super::result_partition::{Flushed, ResultPartition, ResultSubpartition};
 use crate::events::HostCtx;
 use crate::graph::Partitioner;
-use crate::operators::{Value, key_group, operator_index_for_key_group};
+use crate::operators::{MAX_PARALLELISM, Value, operator_index_for_key_group};
 use crate::rng::SeededRng;
 use crate::rpc::{
     ChannelKey, CheckpointBarrier, ExecutionAttemptId, ResultPartitionDescriptor, StreamElement,
@@ -29,10 +29,26 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 pub struct RecordWriter {
     partitioner: Partitioner,
-    consumer_parallelism: u32,
     round_robin: usize,
+    /// Hash partitioning: key group → subpartition (its position in
+    /// `partition.subpartitions`), Flink's `KeyGroupRangeAssignment`
+    /// worked out once for the edge instead of once per record.
+    key_group_table: Vec<u16>,
     /// Where the records go.
     pub partition: ResultPartition,
+}
+
+/// The subpartition of every key group: key group `kg` belongs to consumer
+/// subtask `operator_index_for_key_group(kg, consumer_parallelism)`, found
+/// among `consumers` (the consumer subtask of each subpartition, in order;
+/// the first subpartition if the deployment lacks that consumer).
+pub fn key_group_table(consumers: &[u32], consumer_parallelism: u32) -> Vec<u16> {
+    (0..MAX_PARALLELISM)
+        .map(|kg| {
+            let idx = operator_index_for_key_group(kg, consumer_parallelism);
+            consumers.iter().position(|&to| to == idx).unwrap_or(0) as u16
+        })
+        .collect()
 }
 
 impl RecordWriter {
@@ -53,13 +69,7 @@ impl RecordWriter {
                 self.round_robin
             }
             Partitioner::Shuffle => rng.below(n as u64) as usize,
-            Partitioner::Hash(k) => {
-                let idx = operator_index_for_key_group(
-                    key_group(&k.key_of(&v)),
-                    self.consumer_parallelism,
-                );
-                channels.iter().position(|c| c.to == idx).unwrap_or(0)
-            }
+            Partitioner::Hash(k) => self.key_group_table[k.key_group_of(&v) as usize] as usize,
             Partitioner::Broadcast => {
                 for c in channels.iter_mut() {
                     c.add(v.clone(), size);
@@ -79,19 +89,25 @@ pub struct RecordWriterDelegate {
     writers: Vec<RecordWriter>,
     rng: SeededRng,
     buffer_records: usize,
+    /// The buffer timeout, ms.
+    buffer_timeout_ms: u64,
+    /// Since when (ms) some buffer has held records without being sent.
+    pending_since: Option<u64>,
 }
 
 impl RecordWriterDelegate {
     /// Opens the producer half of every channel of every output of a
     /// deployed attempt; a round robin starts at the producer's subtask
-    /// index, as Flink's does.
+    /// index, as Flink's does. `buffers` are the records per buffer and
+    /// the buffer timeout in ms.
     pub fn new(
         attempt: ExecutionAttemptId,
         outputs: &[ResultPartitionDescriptor],
         net: &super::NetworkEnvironment,
         rng: SeededRng,
-        buffer_records: usize,
+        buffers: (usize, u64),
     ) -> Self {
+        let (buffer_records, buffer_timeout_ms) = buffers;
         let writers = outputs
             .iter()
             .map(|out| {
@@ -110,9 +126,10 @@ impl RecordWriterDelegate {
                         ResultSubpartition::new(*to, tx, remote)
                     })
                     .collect();
+                let consumers: Vec<u32> = out.channels.iter().map(|(to, _)| *to).collect();
                 RecordWriter {
                     partitioner: out.partitioner,
-                    consumer_parallelism: out.consumer_parallelism,
+                    key_group_table: key_group_table(&consumers, out.consumer_parallelism),
                     round_robin: attempt.subtask as usize,
                     partition: ResultPartition {
                         edge: out.edge,
@@ -125,6 +142,8 @@ impl RecordWriterDelegate {
             writers,
             rng,
             buffer_records,
+            buffer_timeout_ms,
+            pending_since: None,
         }
     }
 
@@ -181,7 +200,9 @@ impl RecordWriterDelegate {
         }
     }
 
-    /// Sends every full buffer (with `all`, every non-empty one).
+    /// Sends every full buffer (with `all`, every non-empty one); without
+    /// `all`, also every partly filled one once the buffer timeout passed
+    /// ([`RecordWriterDelegate::flush_timed_out`]).
     pub async fn flush(
         &mut self,
         all: bool,
@@ -192,8 +213,52 @@ impl RecordWriterDelegate {
         for w in self.writers.iter_mut() {
             w.partition.flush(all, n, ctx, backpressured_ms).await?;
         }
+        if all {
+            self.pending_since = None;
+        } else {
+            self.flush_timed_out(ctx, backpressured_ms).await?;
+        }
         Ok(())
     }
+
+    /// Whether some buffer holds records not yet sent.
+    pub fn has_pending(&self) -> bool {
+        self.writers.iter().any(|w| {
+            w.partition
+                .subpartitions
+                .iter()
+                .any(|c| !c.pending.is_empty())
+        })
+    }
+
+    // ANCHOR: buffer_timeout
+    /// The buffer timeout (Flink's `execution.buffer-timeout`): once some
+    /// buffer has held records for `timeout_ms` (by the task's clock, so
+    /// virtual in the simulator), every partly filled buffer is sent, so a
+    /// slow stream still moves while the task is busy elsewhere. Checked
+    /// between batches; returns whether it flushed.
+    pub async fn flush_timed_out(
+        &mut self,
+        ctx: &HostCtx,
+        backpressured_ms: &mut u64,
+    ) -> Result<bool, ChannelError> {
+        if !self.has_pending() {
+            self.pending_since = None;
+            return Ok(false);
+        }
+        let now = ctx.now_ms();
+        let since = *self.pending_since.get_or_insert(now);
+        if now.saturating_sub(since) < self.buffer_timeout_ms {
+            return Ok(false);
+        }
+        let n = self.buffer_records;
+        for w in self.writers.iter_mut() {
+            w.partition.flush(true, n, ctx, backpressured_ms).await?;
+        }
+        self.pending_since = None;
+        Ok(true)
+    }
+    // ANCHOR_END: buffer_timeout
 
     /// Like [`RecordWriterDelegate::flush`], but stops at the first message
     /// on `interrupt` that arrives while a channel is full, and returns it.

@@ -49,6 +49,19 @@ impl ResultSubpartition {
         }
     }
 
+    /// The next buffer to send: the first `buffer_records` pending elements
+    /// (all of them if fewer). When exactly one buffer is pending it is
+    /// moved out whole, and a fresh one of the same capacity takes its place.
+    #[inline]
+    fn take_buffer(&mut self, buffer_records: usize) -> Buffer {
+        let n = buffer_records.max(1);
+        if self.pending.len() <= n {
+            std::mem::replace(&mut self.pending, Vec::with_capacity(n))
+        } else {
+            self.pending.drain(..n).collect()
+        }
+    }
+
     /// Appends one record of `size` bytes.
     #[inline]
     pub fn add(&mut self, v: Value, size: u64) {
@@ -112,8 +125,7 @@ impl ResultPartition {
     ) -> Result<(), ChannelError> {
         for c in self.subpartitions.iter_mut() {
             while c.pending.len() >= buffer_records || (all && !c.pending.is_empty()) {
-                let take = c.pending.len().min(buffer_records.max(1));
-                let buf: Buffer = c.pending.drain(..take).collect();
+                let buf = c.take_buffer(buffer_records);
                 send_buffer(&c.tx, buf, ctx, backpressured_ms).await?;
             }
         }
@@ -135,8 +147,7 @@ impl ResultPartition {
         let n = buffer_records;
         for c in self.subpartitions.iter_mut() {
             while c.pending.len() >= n || (all && !c.pending.is_empty()) {
-                let take = c.pending.len().min(n);
-                let buf: Buffer = c.pending.drain(..take).collect();
+                let buf = c.take_buffer(n);
                 let buf = match c.tx.data.try_send(buf) {
                     Ok(()) => continue,
                     Err(mpsc::error::TrySendError::Closed(_)) => {

@@ -27,7 +27,7 @@ use crate::taskmanager::network::record_writer::RecordWriterDelegate;
 use std::collections::BTreeMap;
 
 /// One operator in the chain, with where its output goes.
-struct ChainedOperator {
+pub struct ChainedOperator {
     operator: Box<dyn StreamOperator>,
     /// Chained successors (positions in the chain).
     chained: Vec<usize>,
@@ -74,6 +74,83 @@ fn stream_operator(
         OperatorKind::Collect { rate } => Box::new(CollectSink { rate: *rate }),
     }
 }
+
+// ANCHOR: output
+/// Where one operator's records go (Flink's `ChainingOutput`, with the
+/// `RecordWriterOutput`s of the chain's ends): each record is written to
+/// the operator's record writers and handed to its chained successors by
+/// a direct call, cloned only when it has more than one place to go.
+pub struct Output<'a> {
+    /// The operators after this one in the chain (positions `base..`).
+    rest: &'a mut [ChainedOperator],
+    base: usize,
+    /// Chained successors (positions in the chain).
+    chained: &'a [usize],
+    /// Record writers fed (indices into the delegate).
+    feeds: &'a [usize],
+    writers: &'a mut RecordWriterDelegate,
+    ctx: &'a mut OperatorContext,
+    bytes_out: &'a mut u64,
+}
+
+impl Output<'_> {
+    /// What the chain's operators share: the clock, the sinks' state.
+    #[inline]
+    pub fn ctx(&mut self) -> &mut OperatorContext {
+        self.ctx
+    }
+
+    /// Emits one record downstream.
+    #[inline]
+    pub fn collect(&mut self, v: Value) {
+        let mut left = self.feeds.len() + self.chained.len();
+        for i in 0..self.feeds.len() {
+            left -= 1;
+            let w = self.feeds[i];
+            self.ctx.records_out += 1;
+            if left == 0 {
+                *self.bytes_out += self.writers.write(w, v);
+                return;
+            }
+            *self.bytes_out += self.writers.write(w, v.clone());
+        }
+        for i in 0..self.chained.len() {
+            left -= 1;
+            let c = self.chained[i];
+            if left == 0 {
+                self.push_to(c, v);
+                return;
+            }
+            self.push_to(c, v.clone());
+        }
+    }
+
+    /// Runs chained operator `c` on `v` (chained operators see time 0, as
+    /// they always have: only the head reads the task's clock).
+    #[inline]
+    fn push_to(&mut self, c: usize, v: Value) {
+        let (op, rest) = self.rest[c - self.base..]
+            .split_first_mut()
+            .expect("a chained successor comes after its predecessor");
+        let ChainedOperator {
+            operator,
+            chained,
+            writers: feeds,
+        } = op;
+        self.ctx.now_ms = 0;
+        let mut out = Output {
+            rest,
+            base: c + 1,
+            chained,
+            feeds,
+            writers: self.writers,
+            ctx: self.ctx,
+            bytes_out: self.bytes_out,
+        };
+        operator.process(v, &mut out);
+    }
+}
+// ANCHOR_END: output
 
 impl OperatorChain {
     /// The chain of `vertex`: `writer_source[i]` is the node that feeds
@@ -122,46 +199,49 @@ impl OperatorChain {
     /// Hands a record to the head, at processing time `now_ms`.
     #[inline]
     pub fn push_head(&mut self, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
-        self.push(0, v, writers, now_ms);
-    }
-
-    fn push(&mut self, pos: usize, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
-        let mut emitted = Vec::new();
         self.ctx.now_ms = now_ms;
-        self.ops[pos]
-            .operator
-            .process(v, &mut self.ctx, &mut emitted);
-        if !emitted.is_empty() {
-            self.forward(pos, emitted, writers);
-        }
+        let (head, rest) = self
+            .ops
+            .split_first_mut()
+            .expect("a chain has a head operator");
+        let ChainedOperator {
+            operator,
+            chained,
+            writers: feeds,
+        } = head;
+        let mut out = Output {
+            rest,
+            base: 1,
+            chained,
+            feeds,
+            writers,
+            ctx: &mut self.ctx,
+            bytes_out: &mut self.bytes_out,
+        };
+        operator.process(v, &mut out);
     }
-
-    // ANCHOR: forward
-    /// Sends what operator `pos` emitted to its record writers and chained
-    /// successors, record by record.
-    fn forward(&mut self, pos: usize, emitted: Vec<Value>, writers: &mut RecordWriterDelegate) {
-        for v in emitted {
-            for i in 0..self.ops[pos].writers.len() {
-                let w = self.ops[pos].writers[i];
-                self.ctx.records_out += 1;
-                self.bytes_out += writers.write(w, v.clone());
-            }
-            for i in 0..self.ops[pos].chained.len() {
-                let c = self.ops[pos].chained[i];
-                self.push(c, v.clone(), writers, 0);
-            }
-        }
-    }
-    // ANCHOR_END: forward
 
     /// Fires the timers due by `now_ms` (all of them at end of input).
     pub fn fire_timers(&mut self, now_ms: Option<u64>, writers: &mut RecordWriterDelegate) {
         for pos in 0..self.ops.len() {
-            let mut emitted = Vec::new();
-            self.ops[pos].operator.on_timer(now_ms, &mut emitted);
-            if !emitted.is_empty() {
-                self.forward(pos, emitted, writers);
-            }
+            let (op, rest) = self.ops[pos..]
+                .split_first_mut()
+                .expect("pos is in the chain");
+            let ChainedOperator {
+                operator,
+                chained,
+                writers: feeds,
+            } = op;
+            let mut out = Output {
+                rest,
+                base: pos + 1,
+                chained,
+                feeds,
+                writers,
+                ctx: &mut self.ctx,
+                bytes_out: &mut self.bytes_out,
+            };
+            operator.on_timer(now_ms, &mut out);
         }
     }
 

@@ -111,7 +111,7 @@ impl StreamTask {
             &tdd.outputs,
             &tc.net,
             SeededRng::new(seed),
-            tc.cfg.buffer_records.max(1),
+            (tc.cfg.buffer_records.max(1), tc.cfg.buffer_timeout_ms),
         );
         // Inputs: one gate over every channel of every input edge.
         let mut gate = InputGate::default();

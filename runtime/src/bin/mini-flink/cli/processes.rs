@@ -292,6 +292,7 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
         data_advertise: a.data_advertise,
         print_to_stdout: true,
         ha: a.ha.config(),
+        connect_retry_ms: 5,
         ..TaskManagerConfig::default()
     };
     say!(
