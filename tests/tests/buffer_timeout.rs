@@ -12,6 +12,7 @@ use runtime::rng::SeededRng;
 use runtime::rpc::{ChannelKey, ExecutionAttemptId, Location, ResultPartitionDescriptor};
 use runtime::taskmanager::network::NetworkEnvironment;
 use runtime::taskmanager::network::record_writer::RecordWriterDelegate;
+use runtime::taskmanager::network::result_partition::BufferLimits;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,7 +46,11 @@ async fn slow_stream() -> turmoil::Result {
         channels: vec![(0, here.clone())],
     };
     // 256 records per buffer, a 100 ms buffer timeout.
-    let mut w = RecordWriterDelegate::new(attempt, &[out], &net, SeededRng::new(1), (256, 100));
+    let limits = BufferLimits {
+        records: 256,
+        bytes: 32 * 1024,
+    };
+    let mut w = RecordWriterDelegate::new(attempt, &[out], &net, SeededRng::new(1), limits, 100);
     let key = ChannelKey {
         job: JobId(1),
         attempt: 0,

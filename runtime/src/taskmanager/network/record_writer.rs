@@ -15,7 +15,7 @@
 //!   task's counters.
 
 use super::channel::ChannelError;
-use super::result_partition::{Flushed, ResultPartition, ResultSubpartition};
+use super::result_partition::{BufferLimits, Flushed, ResultPartition, ResultSubpartition};
 use crate::events::HostCtx;
 use crate::graph::Partitioner;
 use crate::operators::{MAX_PARALLELISM, Value, operator_index_for_key_group};
@@ -88,7 +88,7 @@ impl RecordWriter {
 pub struct RecordWriterDelegate {
     writers: Vec<RecordWriter>,
     rng: SeededRng,
-    buffer_records: usize,
+    limits: BufferLimits,
     /// The buffer timeout, ms.
     buffer_timeout_ms: u64,
     /// Since when (ms) some buffer has held records without being sent.
@@ -98,16 +98,16 @@ pub struct RecordWriterDelegate {
 impl RecordWriterDelegate {
     /// Opens the producer half of every channel of every output of a
     /// deployed attempt; a round robin starts at the producer's subtask
-    /// index, as Flink's does. `buffers` are the records per buffer and
-    /// the buffer timeout in ms.
+    /// index, as Flink's does. Buffers are full at `limits`; a partly
+    /// filled one is sent after `buffer_timeout_ms`.
     pub fn new(
         attempt: ExecutionAttemptId,
         outputs: &[ResultPartitionDescriptor],
         net: &super::NetworkEnvironment,
         rng: SeededRng,
-        buffers: (usize, u64),
+        limits: BufferLimits,
+        buffer_timeout_ms: u64,
     ) -> Self {
-        let (buffer_records, buffer_timeout_ms) = buffers;
         let writers = outputs
             .iter()
             .map(|out| {
@@ -123,7 +123,7 @@ impl RecordWriterDelegate {
                             to: *to,
                         };
                         let (tx, remote) = net.output_channel(key, loc);
-                        ResultSubpartition::new(*to, tx, remote)
+                        ResultSubpartition::new(*to, tx, remote, limits)
                     })
                     .collect();
                 let consumers: Vec<u32> = out.channels.iter().map(|(to, _)| *to).collect();
@@ -141,7 +141,7 @@ impl RecordWriterDelegate {
         RecordWriterDelegate {
             writers,
             rng,
-            buffer_records,
+            limits,
             buffer_timeout_ms,
             pending_since: None,
         }
@@ -149,7 +149,7 @@ impl RecordWriterDelegate {
 
     /// Records per buffer.
     pub fn buffer_records(&self) -> usize {
-        self.buffer_records
+        self.limits.records
     }
 
     /// Routes one record through writer `w`; returns its size in bytes.
@@ -195,8 +195,9 @@ impl RecordWriterDelegate {
             .flat_map(|p| p.subpartitions.iter_mut())
             .find(|c| c.to == to)
         {
-            c.pending
-                .extend(records.into_iter().map(StreamElement::Record));
+            for v in records {
+                c.push(StreamElement::Record(v));
+            }
         }
     }
 
@@ -209,9 +210,8 @@ impl RecordWriterDelegate {
         ctx: &HostCtx,
         backpressured_ms: &mut u64,
     ) -> Result<(), ChannelError> {
-        let n = self.buffer_records;
         for w in self.writers.iter_mut() {
-            w.partition.flush(all, n, ctx, backpressured_ms).await?;
+            w.partition.flush(all, ctx, backpressured_ms).await?;
         }
         if all {
             self.pending_since = None;
@@ -223,12 +223,9 @@ impl RecordWriterDelegate {
 
     /// Whether some buffer holds records not yet sent.
     pub fn has_pending(&self) -> bool {
-        self.writers.iter().any(|w| {
-            w.partition
-                .subpartitions
-                .iter()
-                .any(|c| !c.pending.is_empty())
-        })
+        self.writers
+            .iter()
+            .any(|w| w.partition.subpartitions.iter().any(|c| c.has_pending()))
     }
 
     // ANCHOR: buffer_timeout
@@ -251,9 +248,8 @@ impl RecordWriterDelegate {
         if now.saturating_sub(since) < self.buffer_timeout_ms {
             return Ok(false);
         }
-        let n = self.buffer_records;
         for w in self.writers.iter_mut() {
-            w.partition.flush(true, n, ctx, backpressured_ms).await?;
+            w.partition.flush(true, ctx, backpressured_ms).await?;
         }
         self.pending_since = None;
         Ok(true)
@@ -269,11 +265,10 @@ impl RecordWriterDelegate {
         backpressured_ms: &mut u64,
         interrupt: &mut mpsc::UnboundedReceiver<T>,
     ) -> Result<Option<T>, ChannelError> {
-        let n = self.buffer_records;
         for w in self.writers.iter_mut() {
             let flushed = w
                 .partition
-                .flush_interruptible(all, n, ctx, backpressured_ms, interrupt)
+                .flush_interruptible(all, ctx, backpressured_ms, interrupt)
                 .await?;
             if let Flushed::Interrupted(msg) = flushed {
                 return Ok(msg);

@@ -4,6 +4,7 @@
 
 use super::NetworkEnvironment;
 use super::record_writer::RecordWriterDelegate;
+use super::result_partition::BufferLimits;
 use crate::events::{HostCtx, NoEvents, TokioClock};
 use crate::graph::{JobId, Partitioner};
 use crate::ids::ResourceId;
@@ -41,7 +42,7 @@ fn writer(
     net: &NetworkEnvironment,
     partitioner: Partitioner,
     consumers: &[u32],
-    buffers: (usize, u64),
+    limits: BufferLimits,
 ) -> RecordWriterDelegate {
     let here = Location {
         resource_id: ResourceId::new("tm-a"),
@@ -53,7 +54,7 @@ fn writer(
         consumer_parallelism: consumers.len() as u32,
         channels: consumers.iter().map(|&to| (to, here.clone())).collect(),
     };
-    RecordWriterDelegate::new(attempt(), &[out], net, SeededRng::new(1), buffers)
+    RecordWriterDelegate::new(attempt(), &[out], net, SeededRng::new(1), limits, 100)
 }
 
 /// Flink's `KeyGroupRangeAssignment`, worked out here from its formulas
@@ -96,7 +97,7 @@ fn routed(w: &mut RecordWriterDelegate) -> Vec<(u32, Value)> {
     let mut out = Vec::new();
     for p in w.partitions_mut() {
         for c in &p.subpartitions {
-            for e in &c.pending {
+            for e in c.pending() {
                 if let StreamElement::Record(v) = e {
                     out.push((c.to, v.clone()));
                 }
@@ -122,7 +123,10 @@ async fn hash_routing_follows_the_key_group_assignment() {
                     &net,
                     Partitioner::Hash(selector),
                     &consumers,
-                    (1 << 20, 100),
+                    BufferLimits {
+                        records: 1 << 20,
+                        bytes: 1 << 40,
+                    },
                 );
                 for k in keys() {
                     let record = match selector {

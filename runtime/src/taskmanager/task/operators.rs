@@ -113,44 +113,69 @@ pub type StateHasher = foldhash::fast::FixedState;
 
 /// Keyed state: one number per key (Flink's `ValueState<Long>` on the heap
 /// keyed state backend, a hash map), snapshotted in key order so
-/// checkpoints are byte-for-byte deterministic.
+/// checkpoints are byte-for-byte deterministic. Number keys, the common
+/// case, live in a map of their own keyed by the plain `i64`.
 #[derive(Debug, Default)]
 pub struct KeyedState {
-    values: HashMap<Key, i64, StateHasher>,
+    ints: HashMap<i64, i64, StateHasher>,
+    others: HashMap<Key, i64, StateHasher>,
 }
 
 impl KeyedState {
     /// The value of a key.
     pub fn get(&self, key: &Key) -> Option<i64> {
-        self.values.get(key).copied()
+        match key {
+            Key::Int(i) => self.ints.get(i).copied(),
+            _ => self.others.get(key).copied(),
+        }
     }
 
     /// Sets the value of a key.
     pub fn put(&mut self, key: Key, v: i64) {
-        self.values.insert(key, v);
+        match key {
+            Key::Int(i) => self.ints.insert(i, v),
+            _ => self.others.insert(key, v),
+        };
     }
 
     /// Folds `f` into the value of `key` (absent: `None`) and returns the
     /// new value, with one hash lookup.
     #[inline]
     pub fn update(&mut self, key: &Key, f: impl FnOnce(Option<i64>) -> i64) -> i64 {
-        if let Some(v) = self.values.get_mut(key) {
+        use std::collections::hash_map::Entry;
+        if let Key::Int(i) = key {
+            return match self.ints.entry(*i) {
+                Entry::Occupied(mut o) => {
+                    let v = f(Some(*o.get()));
+                    *o.get_mut() = v;
+                    v
+                }
+                Entry::Vacant(e) => *e.insert(f(None)),
+            };
+        }
+        if let Some(v) = self.others.get_mut(key) {
             *v = f(Some(*v));
             return *v;
         }
         let v = f(None);
-        self.values.insert(key.clone(), v);
+        self.others.insert(key.clone(), v);
         v
     }
 
-    /// Every key and value, in key order, for a snapshot.
+    /// Every key and value, in key order, for a snapshot (numbers sort
+    /// before text and pairs, as [`Value`]'s order has it).
     pub fn snapshot(&self) -> OperatorSnapshot {
-        let mut keyed: Vec<(Value, i64)> = self
-            .values
+        let mut ints: Vec<(i64, i64)> = self.ints.iter().map(|(k, v)| (*k, *v)).collect();
+        ints.sort_unstable();
+        let mut others: Vec<(Value, i64)> = self
+            .others
             .iter()
             .map(|(k, v)| (k.to_value(), *v))
             .collect();
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        others.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut keyed: Vec<(Value, i64)> =
+            ints.into_iter().map(|(k, v)| (Value::Int(k), v)).collect();
+        keyed.extend(others);
         OperatorSnapshot {
             keyed,
             ..OperatorSnapshot::default()
@@ -159,11 +184,10 @@ impl KeyedState {
 
     /// Replaces everything with a snapshot's keyed state.
     pub fn restore(&mut self, snapshot: &OperatorSnapshot) {
-        self.values = snapshot
-            .keyed
-            .iter()
-            .map(|(k, v)| (Key::from_value(k.clone()), *v))
-            .collect();
+        *self = KeyedState::default();
+        for (k, v) in &snapshot.keyed {
+            self.put(Key::from_value(k.clone()), *v);
+        }
     }
 }
 

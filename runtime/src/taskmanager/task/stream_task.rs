@@ -37,8 +37,9 @@ use crate::rpc::{
 };
 use crate::state::ExecutionState;
 use crate::taskmanager::network::ChannelError;
-use crate::taskmanager::network::input_gate::{GateChannel, GateEvent, InputGate};
+use crate::taskmanager::network::input_gate::{Elements, GateChannel, GateEvent, InputGate};
 use crate::taskmanager::network::record_writer::RecordWriterDelegate;
+use crate::taskmanager::network::result_partition::BufferLimits;
 use tokio::sync::mpsc;
 
 /// Why a task failed; the text is the failure cause the JobMaster sees.
@@ -111,7 +112,11 @@ impl StreamTask {
             &tdd.outputs,
             &tc.net,
             SeededRng::new(seed),
-            (tc.cfg.buffer_records.max(1), tc.cfg.buffer_timeout_ms),
+            BufferLimits {
+                records: tc.cfg.buffer_records.max(1),
+                bytes: tc.cfg.buffer_bytes,
+            },
+            tc.cfg.buffer_timeout_ms,
         );
         // Inputs: one gate over every channel of every input edge.
         let mut gate = InputGate::default();
@@ -334,11 +339,7 @@ impl StreamTask {
     }
 
     /// Processes one buffer from channel `idx`, handling barriers and ends.
-    async fn process(
-        &mut self,
-        idx: usize,
-        buf: Vec<(StreamElement, bool)>,
-    ) -> Result<(), TaskError> {
+    async fn process(&mut self, idx: usize, buf: Elements) -> Result<(), TaskError> {
         let remote = self.gate.channels[idx].channel.is_remote();
         let now = self.ctx.now_ms();
         let mut elements = buf.into_iter();
