@@ -360,6 +360,7 @@ impl OperatorKind {
 
 impl MapFn {
     /// Applies the function to one record.
+    #[inline]
     pub fn apply(self, v: Value) -> Value {
         match (self, v) {
             (MapFn::Identity, v) => v,
@@ -378,6 +379,7 @@ impl MapFn {
 
 impl FilterFn {
     /// Whether the record passes.
+    #[inline]
     pub fn test(self, v: &Value) -> bool {
         match (self, v) {
             (FilterFn::IsEven, Value::Int(x)) => x % 2 == 0,

@@ -15,25 +15,16 @@
 //!   chain's [`TaskSnapshot`].
 
 use super::operators::{
-    Aggregate, OperatorContext, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap,
-    StreamOperator, WindowOperator,
+    Aggregate, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap, WindowOperator,
 };
 use super::sink::{CollectSink, DiscardingSink, PrintSink};
 use super::source::StreamSource;
+use super::stream_operator::{ChainedOperator, OperatorContext, Output, StreamOperator};
 use crate::graph::{JobGraph, JobVertex, NodeIdx};
 use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::{KeySelector, OperatorKind, ReduceFn, Value};
 use crate::taskmanager::network::record_writer::RecordWriterDelegate;
 use std::collections::BTreeMap;
-
-/// One operator in the chain, with where its output goes.
-pub struct ChainedOperator {
-    operator: Box<dyn StreamOperator>,
-    /// Chained successors (positions in the chain).
-    chained: Vec<usize>,
-    /// Record writers fed by this operator (indices into the delegate).
-    writers: Vec<usize>,
-}
 
 /// The operator chain of a task, with its operators' state.
 pub struct OperatorChain {
@@ -74,83 +65,6 @@ fn stream_operator(
         OperatorKind::Collect { rate } => Box::new(CollectSink { rate: *rate }),
     }
 }
-
-// ANCHOR: output
-/// Where one operator's records go (Flink's `ChainingOutput`, with the
-/// `RecordWriterOutput`s of the chain's ends): each record is written to
-/// the operator's record writers and handed to its chained successors by
-/// a direct call, cloned only when it has more than one place to go.
-pub struct Output<'a> {
-    /// The operators after this one in the chain (positions `base..`).
-    rest: &'a mut [ChainedOperator],
-    base: usize,
-    /// Chained successors (positions in the chain).
-    chained: &'a [usize],
-    /// Record writers fed (indices into the delegate).
-    feeds: &'a [usize],
-    writers: &'a mut RecordWriterDelegate,
-    ctx: &'a mut OperatorContext,
-    bytes_out: &'a mut u64,
-}
-
-impl Output<'_> {
-    /// What the chain's operators share: the clock, the sinks' state.
-    #[inline]
-    pub fn ctx(&mut self) -> &mut OperatorContext {
-        self.ctx
-    }
-
-    /// Emits one record downstream.
-    #[inline]
-    pub fn collect(&mut self, v: Value) {
-        let mut left = self.feeds.len() + self.chained.len();
-        for i in 0..self.feeds.len() {
-            left -= 1;
-            let w = self.feeds[i];
-            self.ctx.records_out += 1;
-            if left == 0 {
-                *self.bytes_out += self.writers.write(w, v);
-                return;
-            }
-            *self.bytes_out += self.writers.write(w, v.clone());
-        }
-        for i in 0..self.chained.len() {
-            left -= 1;
-            let c = self.chained[i];
-            if left == 0 {
-                self.push_to(c, v);
-                return;
-            }
-            self.push_to(c, v.clone());
-        }
-    }
-
-    /// Runs chained operator `c` on `v` (chained operators see time 0, as
-    /// they always have: only the head reads the task's clock).
-    #[inline]
-    fn push_to(&mut self, c: usize, v: Value) {
-        let (op, rest) = self.rest[c - self.base..]
-            .split_first_mut()
-            .expect("a chained successor comes after its predecessor");
-        let ChainedOperator {
-            operator,
-            chained,
-            writers: feeds,
-        } = op;
-        self.ctx.now_ms = 0;
-        let mut out = Output {
-            rest,
-            base: c + 1,
-            chained,
-            feeds,
-            writers: self.writers,
-            ctx: self.ctx,
-            bytes_out: self.bytes_out,
-        };
-        operator.process(v, &mut out);
-    }
-}
-// ANCHOR_END: output
 
 impl OperatorChain {
     /// The chain of `vertex`: `writer_source[i]` is the node that feeds
@@ -219,6 +133,28 @@ impl OperatorChain {
             bytes_out: &mut self.bytes_out,
         };
         operator.process(v, &mut out);
+    }
+
+    /// Hands a source's record on from the chain's head, at processing time
+    /// `now_ms`: the head of a source chain is a [`StreamSource`], which
+    /// passes records on unchanged, so they go straight to its output.
+    #[inline]
+    pub fn push_from_source(&mut self, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
+        self.ctx.now_ms = now_ms;
+        let (head, rest) = self
+            .ops
+            .split_first_mut()
+            .expect("a chain has a head operator");
+        let mut out = Output {
+            rest,
+            base: 1,
+            chained: &head.chained,
+            feeds: &head.writers,
+            writers,
+            ctx: &mut self.ctx,
+            bytes_out: &mut self.bytes_out,
+        };
+        out.collect(v);
     }
 
     /// Fires the timers due by `now_ms` (all of them at end of input).

@@ -24,52 +24,10 @@
 //! - **Out**: emitted records handed to [`Output::collect`]; state as an
 //!   [`OperatorSnapshot`].
 
-pub use super::operator_chain::Output;
+pub use super::stream_operator::{OperatorContext, Output, StreamOperator};
 use crate::jobmanager::checkpoint::snapshot::OperatorSnapshot;
 use crate::operators::{FilterFn, FlatMapFn, Key, KeySelector, MapFn, ReduceFn, Value};
 use std::collections::{BTreeMap, HashMap};
-
-/// What an operator may touch besides its own state: the processing time
-/// and what the chain's sinks share. One per chain, owned by the
-/// [`super::operator_chain::OperatorChain`].
-#[derive(Debug, Default)]
-pub struct OperatorContext {
-    /// Processing time of the record at hand (ms); the chain head sees the
-    /// task's clock, chained operators see 0.
-    pub now_ms: u64,
-    /// Records written out of the chain (to a record writer or into a sink).
-    pub records_out: u64,
-    /// Microseconds that slow sinks still owe (paid by the task's pacing).
-    pub sink_debt_us: u64,
-    /// Records that reached a collect sink and were not yet handed on: the
-    /// open transaction of the two-phase-commit sink.
-    pub collected: Vec<Value>,
-}
-
-/// One operator of a chain (Flink's `StreamOperator`).
-pub trait StreamOperator: Send {
-    /// Processes one record, handing what it emits to `out` (Flink's
-    /// `processElement` with its `Output`).
-    fn process(&mut self, record: Value, out: &mut Output<'_>);
-
-    /// The operator's state for a checkpoint (`snapshotState`); stateless
-    /// operators have none.
-    fn snapshot(&self) -> OperatorSnapshot {
-        OperatorSnapshot::default()
-    }
-
-    /// Loads the state of a checkpoint (`initializeState`).
-    fn restore(&mut self, _snapshot: &OperatorSnapshot) {}
-
-    /// When the earliest timer fires (ms), if any.
-    fn next_timer(&self) -> Option<u64> {
-        None
-    }
-
-    /// Fires the timers due by `now` (all of them with `None`: end of
-    /// input), handing what they emit to `out`.
-    fn on_timer(&mut self, _now: Option<u64>, _out: &mut Output<'_>) {}
-}
 
 /// `map`: one record in, one out.
 #[derive(Debug)]

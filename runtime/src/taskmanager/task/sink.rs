@@ -17,7 +17,7 @@
 //! - **Out**: stdout lines (print), records per transaction (collect) for
 //!   the TaskExecutor to send to the JobMaster.
 
-use super::operators::{OperatorContext, Output, StreamOperator};
+use super::stream_operator::{OperatorContext, Output, StreamOperator};
 use crate::operators::Value;
 use crate::rpc::Txn;
 

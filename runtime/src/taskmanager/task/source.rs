@@ -12,7 +12,7 @@
 //! - **Out**: records in batches, the offset to checkpoint, and how long to
 //!   sleep to keep a throttled source at its rate.
 
-use super::operators::{Output, StreamOperator};
+use super::stream_operator::{Output, StreamOperator};
 use crate::operators::{OperatorKind, Value, generator_record};
 use std::sync::Arc;
 

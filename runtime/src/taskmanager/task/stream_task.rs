@@ -250,7 +250,7 @@ impl StreamTask {
             let now = self.ctx.now_ms();
             let (chain, writers) = (&mut self.chain, &mut self.writers);
             let produced = split.emit_batch(writers.buffer_records(), |v| {
-                chain.push_head(v, writers, now)
+                chain.push_from_source(v, writers, now)
             });
             // ...and also while the source waits for room downstream
             // (back-pressure), so a checkpoint is never stuck behind it.
