@@ -89,6 +89,19 @@ impl SourceSplit {
         }
     }
 
+    /// Records per batch, for buffers of `buffer_records`: a throttled
+    /// source emits at most 256 at a time, so that it sleeps (and notices
+    /// checkpoint triggers) in steps no longer than 256 records' worth of
+    /// its rate however large the buffers are; an unthrottled one fills a
+    /// buffer per batch.
+    pub fn batch_size(&self, buffer_records: usize) -> usize {
+        if self.rate > 0 {
+            buffer_records.min(256)
+        } else {
+            buffer_records
+        }
+    }
+
     /// Whether every record of the split was emitted.
     pub fn is_done(&self) -> bool {
         self.next >= self.end

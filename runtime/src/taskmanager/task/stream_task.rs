@@ -249,7 +249,8 @@ impl StreamTask {
             }
             let now = self.ctx.now_ms();
             let (chain, writers) = (&mut self.chain, &mut self.writers);
-            let produced = split.emit_batch(writers.buffer_records(), |v| {
+            let batch = split.batch_size(writers.buffer_records());
+            let produced = split.emit_batch(batch, |v| {
                 chain.push_from_source(v, writers, now)
             });
             // ...and also while the source waits for room downstream
