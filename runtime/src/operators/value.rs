@@ -89,6 +89,12 @@ impl From<Value> for Key {
     }
 }
 
+impl From<i64> for Key {
+    fn from(i: i64) -> Key {
+        Key::Int(i)
+    }
+}
+
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -286,11 +292,5 @@ mod tests {
         fn text_for_test(s: &str) -> Key {
             Key::Str(s.into())
         }
-    }
-}
-
-impl From<i64> for Key {
-    fn from(i: i64) -> Key {
-        Key::Int(i)
     }
 }
