@@ -250,9 +250,7 @@ impl StreamTask {
             let now = self.ctx.now_ms();
             let (chain, writers) = (&mut self.chain, &mut self.writers);
             let batch = split.batch_size(writers.buffer_records());
-            let produced = split.emit_batch(batch, |v| {
-                chain.push_from_source(v, writers, now)
-            });
+            let produced = split.emit_batch(batch, |v| chain.push_from_source(v, writers, now));
             // ...and also while the source waits for room downstream
             // (back-pressure), so a checkpoint is never stuck behind it.
             let throttled = split.is_throttled(produced);
