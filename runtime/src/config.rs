@@ -120,8 +120,20 @@ pub struct TaskManagerConfig {
     /// Without any message from the JobManager for this long (ms), the
     /// TaskManager considers it lost and registers anew.
     pub jobmanager_timeout_ms: u64,
-    /// Records per network buffer.
+    /// Records per network buffer (at most).
     pub buffer_records: usize,
+    /// Bytes of records per network buffer, at most (Flink's 32 KiB
+    /// memory segment): a buffer is full at whichever limit comes first.
+    pub buffer_bytes: u64,
+    /// Longest a record waits in a partly filled output buffer before the
+    /// buffer is sent anyway, ms (Flink's `execution.buffer-timeout`,
+    /// 100 ms by default).
+    pub buffer_timeout_ms: u64,
+    /// First wait before dialling an unreachable JobManager again, ms;
+    /// it doubles up to 500 ms. Real processes start at 5 ms so a
+    /// TaskManager launched with its JobManager registers within
+    /// milliseconds; the simulator keeps a flat 500 ms.
+    pub connect_retry_ms: u64,
     /// Buffers per channel (the credit a consumer grants).
     pub buffers_per_channel: u32,
     /// Interval of task metrics reports, ms.
@@ -159,6 +171,9 @@ impl Default for TaskManagerConfig {
             data_advertise: None,
             jobmanager_timeout_ms: 5_000,
             buffer_records: 256,
+            buffer_bytes: crate::taskmanager::network::result_partition::SEGMENT_SIZE,
+            buffer_timeout_ms: 100,
+            connect_retry_ms: 500,
             buffers_per_channel: 2,
             metrics_interval_ms: 1_000,
             print_to_stdout: false,

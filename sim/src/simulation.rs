@@ -185,6 +185,7 @@ fn tm_config(s: &Scenario, host: &str, slots: u32, jobmanager: &str) -> TaskMana
             coordinator: COORDINATOR_ADDR.into(),
             lease_ms: s.cluster.lease_ms,
         }),
+        ..TaskManagerConfig::default()
     }
 }
 

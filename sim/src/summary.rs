@@ -25,7 +25,7 @@ pub fn final_per_key(records: &[Value]) -> Option<BTreeMap<Value, i64>> {
     for r in records {
         match r {
             Value::Pair(k, n) => {
-                m.insert((**k).clone(), *n);
+                m.insert(k.to_value(), *n);
             }
             _ => return None,
         }

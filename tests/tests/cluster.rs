@@ -206,9 +206,9 @@ fn wordcount_result_equals_a_direct_count() {
     let mut got: BTreeMap<String, i64> = BTreeMap::new();
     for v in &r.collected {
         match v {
-            Value::Pair(k, n) => match &**k {
+            Value::Pair(k, n) => match k.to_value() {
                 Value::Str(w) => {
-                    got.insert(w.clone(), *n);
+                    got.insert(w.to_string(), *n);
                 }
                 other => panic!("unexpected key {other}"),
             },

@@ -11,7 +11,7 @@
 //! Out: `String`s, ready to print.
 
 use crate::graph::JobGraph;
-use crate::operators::{OperatorKind, Value};
+use crate::operators::{Key, OperatorKind, Value};
 use crate::rpc::{JobOverview, JobResult};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -114,16 +114,16 @@ pub fn result_text(r: &JobResult, rolling: bool) -> String {
 /// The collected records: the last update per key when `rolling` (and
 /// every record is a pair), else the first [`MAX_PRINTED_RECORDS`].
 fn collected_text(s: &mut String, collected: &[Value], rolling: bool) {
-    let pairs: Option<Vec<(&Value, i64)>> = collected
+    let pairs: Option<Vec<(&Key, i64)>> = collected
         .iter()
         .map(|v| match v {
-            Value::Pair(k, n) => Some((&**k, *n)),
+            Value::Pair(k, n) => Some((k, *n)),
             _ => None,
         })
         .collect();
     match pairs {
         Some(pairs) if rolling => {
-            let mut last: BTreeMap<&Value, i64> = BTreeMap::new();
+            let mut last: BTreeMap<&Key, i64> = BTreeMap::new();
             for (k, n) in pairs {
                 last.insert(k, n);
             }
@@ -236,7 +236,7 @@ input = "seq"
     }
 
     fn pair(k: &str, n: i64) -> Value {
-        Value::Pair(Box::new(Value::Str(k.into())), n)
+        Value::pair(Value::text(k), n)
     }
 
     /// Rolling updates collapse to the last value per key, sorted by key.

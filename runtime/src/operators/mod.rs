@@ -13,50 +13,14 @@
 //! `StreamOperator`s), [`crate::taskmanager::task::source`] and
 //! [`crate::taskmanager::task::sink`].
 
+mod value;
+
+pub use value::{
+    Key, MAX_PARALLELISM, Value, key_group, key_group_of_value, operator_index_for_key_group,
+};
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// One record flowing through the dataflow.
-///
-/// Three shapes are enough for the classic teaching pipelines: numbers from
-/// a sequence, words from text, and `(key, count)` pairs (Flink's `Tuple2`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Value {
-    /// A whole number (`Long` in Flink).
-    Int(i64),
-    /// A piece of text (`String`).
-    Str(String),
-    /// A key and a number (`Tuple2<K, Long>`): `f0` is the key, `f1` the count.
-    Pair(Box<Value>, i64),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Str(s) => write!(f, "{s}"),
-            Value::Pair(k, v) => write!(f, "({k},{v})"),
-        }
-    }
-}
-
-impl Value {
-    /// The record's size on the wire (postcard: a tag byte, varints, and
-    /// length-prefixed text), counted without encoding it.
-    pub fn encoded_len(&self) -> usize {
-        fn varint(x: u64) -> usize {
-            ((64 - x.leading_zeros() as usize).max(1)).div_ceil(7)
-        }
-        fn zigzag(i: i64) -> u64 {
-            ((i << 1) ^ (i >> 63)) as u64
-        }
-        match self {
-            Value::Int(i) => 1 + varint(zigzag(*i)),
-            Value::Str(s) => 1 + varint(s.len() as u64) + s.len(),
-            Value::Pair(k, n) => 1 + k.encoded_len() + varint(zigzag(*n)),
-        }
-    }
-}
 
 /// The shape of the records on a stream, checked when a job is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,10 +88,20 @@ impl KeySelector {
     }
 
     /// Extracts the key of a record.
-    pub fn key_of(self, v: &Value) -> Value {
+    #[inline]
+    pub fn key_of(self, v: &Value) -> Key {
         match (self, v) {
-            (KeySelector::F0, Value::Pair(k, _)) => (**k).clone(),
-            _ => v.clone(),
+            (KeySelector::F0, Value::Pair(k, _)) => k.clone(),
+            _ => Key::from_value(v.clone()),
+        }
+    }
+
+    /// The key group of a record's key, without building the key.
+    #[inline]
+    pub fn key_group_of(self, v: &Value) -> u32 {
+        match (self, v) {
+            (KeySelector::F0, Value::Pair(k, _)) => key_group(k),
+            _ => key_group_of_value(v),
         }
     }
 }
@@ -386,15 +360,16 @@ impl OperatorKind {
 
 impl MapFn {
     /// Applies the function to one record.
+    #[inline]
     pub fn apply(self, v: Value) -> Value {
         match (self, v) {
             (MapFn::Identity, v) => v,
             (MapFn::KeyMod { modulus }, Value::Int(x)) => {
-                Value::Pair(Box::new(Value::Int(x.rem_euclid(modulus))), 1)
+                Value::Pair(Key::Int(x.rem_euclid(modulus)), 1)
             }
-            (MapFn::ToPair, v) => Value::Pair(Box::new(v), 1),
+            (MapFn::ToPair, v) => Value::Pair(Key::from_value(v), 1),
             (MapFn::Double, Value::Int(x)) => Value::Int(x.wrapping_mul(2)),
-            (MapFn::Upper, Value::Str(s)) => Value::Str(s.to_uppercase()),
+            (MapFn::Upper, Value::Str(s)) => Value::Str(s.to_uppercase().into()),
             // Types are checked when the job is compiled; a record of another
             // shape can only come from a union of mixed streams and passes.
             (_, v) => v,
@@ -404,6 +379,7 @@ impl MapFn {
 
 impl FilterFn {
     /// Whether the record passes.
+    #[inline]
     pub fn test(self, v: &Value) -> bool {
         match (self, v) {
             (FilterFn::IsEven, Value::Int(x)) => x % 2 == 0,
@@ -416,17 +392,16 @@ impl FilterFn {
 
 impl FlatMapFn {
     /// Emits the records one input record expands to.
-    pub fn apply(self, v: &Value, out: &mut Vec<Value>) {
+    pub fn apply(self, v: &Value, mut emit: impl FnMut(Value)) {
         let Value::Str(s) = v else { return };
         match self {
-            FlatMapFn::Tokenize => out.extend(
-                s.split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| !w.is_empty())
-                    .map(|w| Value::Str(w.to_lowercase())),
-            ),
-            FlatMapFn::SplitWhitespace => {
-                out.extend(s.split_whitespace().map(|w| Value::Str(w.to_string())))
-            }
+            FlatMapFn::Tokenize => s
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .for_each(|w| emit(Value::Str(w.to_lowercase().into()))),
+            FlatMapFn::SplitWhitespace => s
+                .split_whitespace()
+                .for_each(|w| emit(Value::Str(w.into()))),
         }
     }
 }
@@ -450,81 +425,20 @@ pub fn generator_record(i: u64, keys: u64) -> Value {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^= x >> 31;
-    Value::Pair(Box::new(Value::Int((x % keys.max(1)) as i64)), 1)
-}
-
-/// Flink's default maximum parallelism, which fixes the number of key groups.
-pub const MAX_PARALLELISM: u32 = 128;
-
-/// The key group of a key (Flink: `murmurHash(key.hashCode()) % maxParallelism`),
-/// computed with a stable hash so every run and every host agrees.
-pub fn key_group(key: &Value) -> u32 {
-    let mut h = crate::graph::ids::Fnv64::new();
-    hash_value(key, &mut h);
-    (h.finish() % u64::from(MAX_PARALLELISM)) as u32
-}
-
-fn hash_value(v: &Value, h: &mut crate::graph::ids::Fnv64) {
-    match v {
-        Value::Int(i) => {
-            h.write(&[0]);
-            h.write(&i.to_le_bytes());
-        }
-        Value::Str(s) => {
-            h.write(&[1]);
-            h.write(s.as_bytes());
-        }
-        Value::Pair(k, n) => {
-            h.write(&[2]);
-            hash_value(k, h);
-            h.write(&n.to_le_bytes());
-        }
-    }
-}
-
-/// The subtask a key group belongs to (Flink's
-/// `KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup`).
-pub fn operator_index_for_key_group(key_group: u32, parallelism: u32) -> u32 {
-    key_group * parallelism / MAX_PARALLELISM
+    Value::Pair(Key::Int((x % keys.max(1)) as i64), 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Key groups spread over subtasks in contiguous ranges, as in Flink.
-    #[test]
-    fn key_groups_map_to_contiguous_subtask_ranges() {
-        assert_eq!(operator_index_for_key_group(0, 2), 0);
-        assert_eq!(operator_index_for_key_group(63, 2), 0);
-        assert_eq!(operator_index_for_key_group(64, 2), 1);
-        assert_eq!(operator_index_for_key_group(127, 2), 1);
-    }
-
     /// Tokenize lower-cases and drops punctuation, like wordcount examples.
     #[test]
     fn tokenize_splits_words() {
         let mut out = Vec::new();
-        FlatMapFn::Tokenize.apply(&Value::Str("To be, or NOT to be".into()), &mut out);
+        FlatMapFn::Tokenize.apply(&Value::Str("To be, or NOT to be".into()), |v| out.push(v));
         let words: Vec<String> = out.iter().map(|v| v.to_string()).collect();
         assert_eq!(words, ["to", "be", "or", "not", "to", "be"]);
-    }
-
-    /// The size estimate matches postcard's real encoding.
-    #[test]
-    fn encoded_len_matches_postcard() {
-        for v in [
-            Value::Int(0),
-            Value::Int(-70000),
-            Value::Str("hello".into()),
-            Value::Pair(Box::new(Value::Str("to".into())), 300),
-        ] {
-            assert_eq!(
-                v.encoded_len(),
-                postcard::to_allocvec(&v).unwrap().len(),
-                "{v}"
-            );
-        }
     }
 
     /// A generator replays the same records from the same offsets.
@@ -534,6 +448,6 @@ mod tests {
         let Value::Pair(k, 1) = generator_record(7, 10) else {
             panic!("generator emits pairs")
         };
-        assert!(matches!(*k, Value::Int(x) if (0..10).contains(&x)));
+        assert!(matches!(k, Key::Int(x) if (0..10).contains(&x)));
     }
 }

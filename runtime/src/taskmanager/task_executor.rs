@@ -220,6 +220,7 @@ impl TaskExecutor {
             }
         };
         self.leader_token = self.leader_token.max(leader_token);
+        let mut retry_ms = self.cfg.connect_retry_ms.clamp(1, 500);
         let stream = loop {
             // A crashed host may never answer: give up after a second.
             let attempt = tokio::time::timeout(
@@ -242,7 +243,10 @@ impl TaskExecutor {
                         "cannot reach the leader at {jobmanager}: {e}"
                     )));
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(retry_ms)).await;
+                    retry_ms = (retry_ms * 2).min(500);
+                }
             }
         };
         let (reader, mut writer, _hello) =

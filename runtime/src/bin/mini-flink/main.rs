@@ -177,7 +177,12 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Plan(a) => plan::plan(a),
         Command::JobManager(a) => block_on(processes::jobmanager(a)),
-        Command::TaskManager(a) => block_on(processes::taskmanager(a)),
+        Command::TaskManager(a) => {
+            // One worker thread per slot: each slot's chain runs on a
+            // thread of its own, as Flink runs one thread per task.
+            let threads = (a.slots as usize).max(1);
+            block_on_threads(Some(threads), processes::taskmanager(a))
+        }
         Command::Run(a) => block_on(jobs::run(a)),
         Command::List(a) => block_on(jobs::list(a)),
         Command::Cancel(a) => block_on(jobs::cancel(a)),
@@ -191,7 +196,20 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 
 /// Runs a future on a fresh multi-threaded tokio runtime.
 fn block_on<F: std::future::Future<Output = Result<ExitCode>>>(f: F) -> Result<ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
+    block_on_threads(None, f)
+}
+
+/// Runs a future on a fresh multi-threaded tokio runtime with `threads`
+/// worker threads (default: one per core).
+fn block_on_threads<F: std::future::Future<Output = Result<ExitCode>>>(
+    threads: Option<usize>,
+    f: F,
+) -> Result<ExitCode> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        builder.worker_threads(n);
+    }
+    builder
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?

@@ -51,7 +51,7 @@ impl GateChannel {
 #[derive(Debug)]
 pub enum GateEvent {
     /// Elements of channel `idx` (with their already-stored flags).
-    Data(usize, Vec<(StreamElement, bool)>),
+    Data(usize, Elements),
     /// A priority (unaligned) barrier on channel `idx`.
     Priority(usize, CheckpointBarrier),
 }
@@ -85,12 +85,15 @@ impl InputGate {
             }
             if !c.held.is_empty() {
                 self.next = (idx + 1) % n;
-                return Ok(Some(GateEvent::Data(idx, std::mem::take(&mut c.held))));
+                return Ok(Some(GateEvent::Data(
+                    idx,
+                    Elements::Held(std::mem::take(&mut c.held)),
+                )));
             }
             match c.channel.try_recv() {
                 Ok(b) => {
                     self.next = (idx + 1) % n;
-                    return Ok(Some(GateEvent::Data(idx, unstored(b))));
+                    return Ok(Some(GateEvent::Data(idx, Elements::Fresh(b))));
                 }
                 Err(false) => {}
                 Err(true) => return Err(ChannelError::ClosedBeforeEnd { from: c.key.from }),
@@ -128,7 +131,7 @@ impl InputGate {
                 match c.channel.poll_recv(cx) {
                     Poll::Ready(Some(b)) => {
                         self.next = (idx + 1) % n;
-                        return Poll::Ready(Ok(GateEvent::Data(idx, unstored(b))));
+                        return Poll::Ready(Ok(GateEvent::Data(idx, Elements::Fresh(b))));
                     }
                     Poll::Ready(None) => {
                         return Poll::Ready(Err(ChannelError::ClosedBeforeEnd {
@@ -144,7 +147,43 @@ impl InputGate {
     }
 }
 
-/// Elements fresh from a channel: none stored as in-flight state yet.
-fn unstored(b: Buffer) -> Vec<(StreamElement, bool)> {
-    b.into_iter().map(|e| (e, false)).collect()
+/// Elements of one channel for the task, each with whether it is already
+/// stored as in-flight state: a buffer as it came from the channel (moved,
+/// not copied: none is stored yet), or elements held back earlier.
+#[derive(Debug)]
+pub enum Elements {
+    /// A buffer fresh from the channel.
+    Fresh(Buffer),
+    /// Elements held back, with their flags.
+    Held(Vec<(StreamElement, bool)>),
+}
+
+/// The iterator over [`Elements`].
+pub enum ElementsIter {
+    /// Over a fresh buffer.
+    Fresh(std::vec::IntoIter<StreamElement>),
+    /// Over held elements.
+    Held(std::vec::IntoIter<(StreamElement, bool)>),
+}
+
+impl IntoIterator for Elements {
+    type Item = (StreamElement, bool);
+    type IntoIter = ElementsIter;
+    fn into_iter(self) -> ElementsIter {
+        match self {
+            Elements::Fresh(b) => ElementsIter::Fresh(b.into_iter()),
+            Elements::Held(h) => ElementsIter::Held(h.into_iter()),
+        }
+    }
+}
+
+impl Iterator for ElementsIter {
+    type Item = (StreamElement, bool);
+    #[inline]
+    fn next(&mut self) -> Option<(StreamElement, bool)> {
+        match self {
+            ElementsIter::Fresh(it) => it.next().map(|e| (e, false)),
+            ElementsIter::Held(it) => it.next(),
+        }
+    }
 }

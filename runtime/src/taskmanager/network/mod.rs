@@ -40,6 +40,8 @@ pub mod connection;
 pub mod input_gate;
 pub mod record_writer;
 pub mod result_partition;
+#[cfg(test)]
+mod tests;
 
 pub use channel::{Buffer, ChannelError, InputChannel, OutputChannel};
 

@@ -15,10 +15,10 @@
 //!   task's counters.
 
 use super::channel::ChannelError;
-use super::result_partition::{Flushed, ResultPartition, ResultSubpartition};
+use super::result_partition::{BufferLimits, Flushed, ResultPartition, ResultSubpartition};
 use crate::events::HostCtx;
 use crate::graph::Partitioner;
-use crate::operators::{Value, key_group, operator_index_for_key_group};
+use crate::operators::{MAX_PARALLELISM, Value, operator_index_for_key_group};
 use crate::rng::SeededRng;
 use crate::rpc::{
     ChannelKey, CheckpointBarrier, ExecutionAttemptId, ResultPartitionDescriptor, StreamElement,
@@ -29,10 +29,26 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 pub struct RecordWriter {
     partitioner: Partitioner,
-    consumer_parallelism: u32,
     round_robin: usize,
+    /// Hash partitioning: key group → subpartition (its position in
+    /// `partition.subpartitions`), Flink's `KeyGroupRangeAssignment`
+    /// worked out once for the edge instead of once per record.
+    key_group_table: Vec<u16>,
     /// Where the records go.
     pub partition: ResultPartition,
+}
+
+/// The subpartition of every key group: key group `kg` belongs to consumer
+/// subtask `operator_index_for_key_group(kg, consumer_parallelism)`, found
+/// among `consumers` (the consumer subtask of each subpartition, in order;
+/// the first subpartition if the deployment lacks that consumer).
+pub fn key_group_table(consumers: &[u32], consumer_parallelism: u32) -> Vec<u16> {
+    (0..MAX_PARALLELISM)
+        .map(|kg| {
+            let idx = operator_index_for_key_group(kg, consumer_parallelism);
+            consumers.iter().position(|&to| to == idx).unwrap_or(0) as u16
+        })
+        .collect()
 }
 
 impl RecordWriter {
@@ -53,13 +69,7 @@ impl RecordWriter {
                 self.round_robin
             }
             Partitioner::Shuffle => rng.below(n as u64) as usize,
-            Partitioner::Hash(k) => {
-                let idx = operator_index_for_key_group(
-                    key_group(&k.key_of(&v)),
-                    self.consumer_parallelism,
-                );
-                channels.iter().position(|c| c.to == idx).unwrap_or(0)
-            }
+            Partitioner::Hash(k) => self.key_group_table[k.key_group_of(&v) as usize] as usize,
             Partitioner::Broadcast => {
                 for c in channels.iter_mut() {
                     c.add(v.clone(), size);
@@ -78,19 +88,25 @@ impl RecordWriter {
 pub struct RecordWriterDelegate {
     writers: Vec<RecordWriter>,
     rng: SeededRng,
-    buffer_records: usize,
+    limits: BufferLimits,
+    /// The buffer timeout, ms.
+    buffer_timeout_ms: u64,
+    /// Since when (ms) some buffer has held records without being sent.
+    pending_since: Option<u64>,
 }
 
 impl RecordWriterDelegate {
     /// Opens the producer half of every channel of every output of a
     /// deployed attempt; a round robin starts at the producer's subtask
-    /// index, as Flink's does.
+    /// index, as Flink's does. Buffers are full at `limits`; a partly
+    /// filled one is sent after `buffer_timeout_ms`.
     pub fn new(
         attempt: ExecutionAttemptId,
         outputs: &[ResultPartitionDescriptor],
         net: &super::NetworkEnvironment,
         rng: SeededRng,
-        buffer_records: usize,
+        limits: BufferLimits,
+        buffer_timeout_ms: u64,
     ) -> Self {
         let writers = outputs
             .iter()
@@ -107,12 +123,13 @@ impl RecordWriterDelegate {
                             to: *to,
                         };
                         let (tx, remote) = net.output_channel(key, loc);
-                        ResultSubpartition::new(*to, tx, remote)
+                        ResultSubpartition::new(*to, tx, remote, limits)
                     })
                     .collect();
+                let consumers: Vec<u32> = out.channels.iter().map(|(to, _)| *to).collect();
                 RecordWriter {
                     partitioner: out.partitioner,
-                    consumer_parallelism: out.consumer_parallelism,
+                    key_group_table: key_group_table(&consumers, out.consumer_parallelism),
                     round_robin: attempt.subtask as usize,
                     partition: ResultPartition {
                         edge: out.edge,
@@ -124,13 +141,15 @@ impl RecordWriterDelegate {
         RecordWriterDelegate {
             writers,
             rng,
-            buffer_records,
+            limits,
+            buffer_timeout_ms,
+            pending_since: None,
         }
     }
 
     /// Records per buffer.
     pub fn buffer_records(&self) -> usize {
-        self.buffer_records
+        self.limits.records
     }
 
     /// Routes one record through writer `w`; returns its size in bytes.
@@ -176,24 +195,66 @@ impl RecordWriterDelegate {
             .flat_map(|p| p.subpartitions.iter_mut())
             .find(|c| c.to == to)
         {
-            c.pending
-                .extend(records.into_iter().map(StreamElement::Record));
+            for v in records {
+                c.push(StreamElement::Record(v));
+            }
         }
     }
 
-    /// Sends every full buffer (with `all`, every non-empty one).
+    /// Sends every full buffer (with `all`, every non-empty one); without
+    /// `all`, also every partly filled one once the buffer timeout passed
+    /// ([`RecordWriterDelegate::flush_timed_out`]).
     pub async fn flush(
         &mut self,
         all: bool,
         ctx: &HostCtx,
         backpressured_ms: &mut u64,
     ) -> Result<(), ChannelError> {
-        let n = self.buffer_records;
         for w in self.writers.iter_mut() {
-            w.partition.flush(all, n, ctx, backpressured_ms).await?;
+            w.partition.flush(all, ctx, backpressured_ms).await?;
+        }
+        if all {
+            self.pending_since = None;
+        } else {
+            self.flush_timed_out(ctx, backpressured_ms).await?;
         }
         Ok(())
     }
+
+    /// Whether some buffer holds records not yet sent.
+    pub fn has_pending(&self) -> bool {
+        self.writers
+            .iter()
+            .any(|w| w.partition.subpartitions.iter().any(|c| c.has_pending()))
+    }
+
+    // ANCHOR: buffer_timeout
+    /// The buffer timeout (Flink's `execution.buffer-timeout`): once some
+    /// buffer has held records for `timeout_ms` (by the task's clock, so
+    /// virtual in the simulator), every partly filled buffer is sent, so a
+    /// slow stream still moves while the task is busy elsewhere. Checked
+    /// between batches; returns whether it flushed.
+    pub async fn flush_timed_out(
+        &mut self,
+        ctx: &HostCtx,
+        backpressured_ms: &mut u64,
+    ) -> Result<bool, ChannelError> {
+        if !self.has_pending() {
+            self.pending_since = None;
+            return Ok(false);
+        }
+        let now = ctx.now_ms();
+        let since = *self.pending_since.get_or_insert(now);
+        if now.saturating_sub(since) < self.buffer_timeout_ms {
+            return Ok(false);
+        }
+        for w in self.writers.iter_mut() {
+            w.partition.flush(true, ctx, backpressured_ms).await?;
+        }
+        self.pending_since = None;
+        Ok(true)
+    }
+    // ANCHOR_END: buffer_timeout
 
     /// Like [`RecordWriterDelegate::flush`], but stops at the first message
     /// on `interrupt` that arrives while a channel is full, and returns it.
@@ -204,11 +265,10 @@ impl RecordWriterDelegate {
         backpressured_ms: &mut u64,
         interrupt: &mut mpsc::UnboundedReceiver<T>,
     ) -> Result<Option<T>, ChannelError> {
-        let n = self.buffer_records;
         for w in self.writers.iter_mut() {
             let flushed = w
                 .partition
-                .flush_interruptible(all, n, ctx, backpressured_ms, interrupt)
+                .flush_interruptible(all, ctx, backpressured_ms, interrupt)
                 .await?;
             if let Flushed::Interrupted(msg) = flushed {
                 return Ok(msg);

@@ -2,11 +2,16 @@
 //! edge, one subpartition per consumer subtask.
 //!
 //! Flink's `ResultPartition` (a `PipelinedResultPartition` for streaming)
-//! holds one `ResultSubpartition` per consumer; records are serialised into
-//! the subpartition's current buffer, and a full buffer is handed to the
-//! channel. Here a [`ResultSubpartition`] keeps its pending buffer and its
-//! traffic counters, and [`ResultPartition::flush`] hands buffers to the
-//! [`OutputChannel`]s, waiting (back-pressure) when a channel is full.
+//! holds one `ResultSubpartition` per consumer; records are written into
+//! the subpartition's current buffer (a 32 KiB memory segment), and a full
+//! buffer is queued for the channel. Here a [`ResultSubpartition`] fills its
+//! current buffer until it holds `buffer_records` elements or
+//! [`BufferLimits::bytes`] bytes of records (their size on the wire), then
+//! queues it whole and starts a new one; [`ResultPartition::flush`] hands
+//! the queued buffers (and, when asked, the partly filled one) to the
+//! [`OutputChannel`]s, waiting (back-pressure) when a channel is full. A
+//! buffer is moved into the channel, never copied or serialised on the way;
+//! only a remote channel's connection encodes it.
 //!
 //! - **In**: elements from the [`super::record_writer`] (records) and from
 //!   the task (barriers, `EndOfPartition`).
@@ -17,7 +22,20 @@ use super::channel::{Buffer, ChannelError, OutputChannel};
 use crate::events::HostCtx;
 use crate::operators::Value;
 use crate::rpc::{CheckpointBarrier, StreamElement};
+use std::collections::VecDeque;
 use tokio::sync::mpsc;
+
+/// When a buffer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferLimits {
+    /// Elements per buffer (`buffer_records`).
+    pub records: usize,
+    /// Bytes of records per buffer (Flink's 32 KiB memory segment).
+    pub bytes: u64,
+}
+
+/// Flink's network buffer size (`taskmanager.memory.segment-size`).
+pub const SEGMENT_SIZE: u64 = 32 * 1024;
 
 /// One consumer subtask's share of a partition.
 #[derive(Debug)]
@@ -28,8 +46,13 @@ pub struct ResultSubpartition {
     pub tx: OutputChannel,
     /// Whether the consumer runs on another TaskManager.
     pub remote: bool,
-    /// Elements not yet handed to the channel (the buffer being filled).
-    pub pending: Buffer,
+    limits: BufferLimits,
+    /// Full buffers waiting to be handed to the channel, oldest first.
+    full: VecDeque<Buffer>,
+    /// The buffer being filled.
+    current: Buffer,
+    /// Bytes of records in `current`.
+    current_bytes: u64,
     /// Records since the last traffic report.
     pub records: u64,
     /// Bytes since the last traffic report.
@@ -37,13 +60,19 @@ pub struct ResultSubpartition {
 }
 
 impl ResultSubpartition {
-    /// A subpartition with nothing pending.
-    pub fn new(to: u32, tx: OutputChannel, remote: bool) -> Self {
+    /// A subpartition with nothing pending, cutting buffers at `limits`.
+    pub fn new(to: u32, tx: OutputChannel, remote: bool, limits: BufferLimits) -> Self {
         ResultSubpartition {
             to,
             tx,
             remote,
-            pending: Vec::new(),
+            limits: BufferLimits {
+                records: limits.records.max(1),
+                bytes: limits.bytes.max(1),
+            },
+            full: VecDeque::new(),
+            current: Vec::new(),
+            current_bytes: 0,
             records: 0,
             bytes: 0,
         }
@@ -52,9 +81,62 @@ impl ResultSubpartition {
     /// Appends one record of `size` bytes.
     #[inline]
     pub fn add(&mut self, v: Value, size: u64) {
-        self.pending.push(StreamElement::Record(v));
         self.records += 1;
         self.bytes += size;
+        self.current_bytes += size;
+        self.push(StreamElement::Record(v));
+    }
+
+    /// Appends an element (a barrier, the end, a restored record) that is
+    /// not counted as traffic.
+    #[inline]
+    pub fn push(&mut self, el: StreamElement) {
+        if self.current.capacity() == 0 {
+            self.current.reserve_exact(self.limits.records.min(1024));
+        }
+        self.current.push(el);
+        if self.current.len() >= self.limits.records || self.current_bytes >= self.limits.bytes {
+            self.cut();
+        }
+    }
+
+    /// Queues the current buffer as full and starts a new one.
+    fn cut(&mut self) {
+        let n = self.current.len();
+        self.full
+            .push_back(std::mem::replace(&mut self.current, Vec::with_capacity(n)));
+        self.current_bytes = 0;
+    }
+
+    /// Whether anything waits to be sent.
+    pub fn has_pending(&self) -> bool {
+        !self.full.is_empty() || !self.current.is_empty()
+    }
+
+    /// Every element not yet sent, in order.
+    pub fn pending(&self) -> impl Iterator<Item = &StreamElement> {
+        self.full.iter().flatten().chain(&self.current)
+    }
+
+    /// The next buffer to send: the oldest full one, or with `all` the
+    /// partly filled one; and whether it was full.
+    fn next_buffer(&mut self, all: bool) -> Option<(Buffer, bool)> {
+        if let Some(b) = self.full.pop_front() {
+            return Some((b, true));
+        }
+        if all && !self.current.is_empty() {
+            self.current_bytes = 0;
+            return Some((std::mem::take(&mut self.current), false));
+        }
+        None
+    }
+
+    /// Takes out every element not yet sent, in order.
+    fn drain_pending(&mut self) -> Vec<StreamElement> {
+        let mut all: Vec<StreamElement> = self.full.drain(..).flatten().collect();
+        all.append(&mut self.current);
+        self.current_bytes = 0;
+        all
     }
 }
 
@@ -71,7 +153,7 @@ impl ResultPartition {
     /// Appends an element (a barrier or the end) to every subpartition.
     pub fn broadcast(&mut self, el: StreamElement) {
         for c in &mut self.subpartitions {
-            c.pending.push(el.clone());
+            c.push(el.clone());
         }
     }
 
@@ -83,17 +165,19 @@ impl ResultPartition {
         let mut stored = Vec::new();
         for c in &mut self.subpartitions {
             let overtaken: Vec<Value> = c
-                .pending
-                .drain(..)
+                .drain_pending()
+                .into_iter()
                 .filter_map(|e| match e {
                     StreamElement::Record(v) => Some(v),
                     _ => None,
                 })
                 .collect();
             let _ = c.tx.priority.send(b);
-            c.pending.push(StreamElement::Barrier(b));
-            c.pending
-                .extend(overtaken.iter().cloned().map(StreamElement::Record));
+            c.push(StreamElement::Barrier(b));
+            for v in &overtaken {
+                c.current_bytes += v.encoded_len() as u64;
+                c.push(StreamElement::Record(v.clone()));
+            }
             if !overtaken.is_empty() {
                 stored.push((c.to, overtaken));
             }
@@ -106,14 +190,11 @@ impl ResultPartition {
     pub async fn flush(
         &mut self,
         all: bool,
-        buffer_records: usize,
         ctx: &HostCtx,
         backpressured_ms: &mut u64,
     ) -> Result<(), ChannelError> {
         for c in self.subpartitions.iter_mut() {
-            while c.pending.len() >= buffer_records || (all && !c.pending.is_empty()) {
-                let take = c.pending.len().min(buffer_records.max(1));
-                let buf: Buffer = c.pending.drain(..take).collect();
+            while let Some((buf, _)) = c.next_buffer(all) {
                 send_buffer(&c.tx, buf, ctx, backpressured_ms).await?;
             }
         }
@@ -127,16 +208,12 @@ impl ResultPartition {
     pub async fn flush_interruptible<T>(
         &mut self,
         all: bool,
-        buffer_records: usize,
         ctx: &HostCtx,
         backpressured_ms: &mut u64,
         interrupt: &mut mpsc::UnboundedReceiver<T>,
     ) -> Result<Flushed<T>, ChannelError> {
-        let n = buffer_records;
         for c in self.subpartitions.iter_mut() {
-            while c.pending.len() >= n || (all && !c.pending.is_empty()) {
-                let take = c.pending.len().min(n);
-                let buf: Buffer = c.pending.drain(..take).collect();
+            while let Some((buf, was_full)) = c.next_buffer(all) {
                 let buf = match c.tx.data.try_send(buf) {
                     Ok(()) => continue,
                     Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -155,9 +232,13 @@ impl ResultPartition {
                     Ok(Ok(permit)) => permit.send(buf),
                     Ok(Err(_)) => return Err(ChannelError::DownstreamGone),
                     Err(msg) => {
-                        let mut back = buf;
-                        back.append(&mut c.pending);
-                        c.pending = back;
+                        // The buffer goes back where it came from (fields,
+                        // not a method: `c.tx` is still borrowed here).
+                        if was_full {
+                            c.full.push_front(buf);
+                        } else {
+                            c.current = buf;
+                        }
                         return Ok(Flushed::Interrupted(msg));
                     }
                 }

@@ -14,7 +14,8 @@
 //! | [`run_task`] (here) | `Task` | lifecycle reports, channel release |
 //! | [`environment`] | `RuntimeEnvironment`, `TaskManagerActions` | [`TaskContext`], [`TaskReport`], [`TaskControl`] |
 //! | [`stream_task`] | `StreamTask` (`OneInputStreamTask`, `SourceStreamTask`) | the loop: input or source, chain, checkpoints, metrics |
-//! | [`operator_chain`] | `OperatorChain` | hands records operator to operator |
+//! | [`operator_chain`] | `OperatorChain` | builds and holds the chain's operators |
+//! | [`stream_operator`] | `StreamOperator`, `ChainingOutput` | the operator interface; hands records operator to operator |
 //! | [`operators`] | `StreamOperator` and the built-in operators | map, filter, flat_map, keyed reduce/sum/count, windows |
 //! | [`barrier_handler`] | `CheckpointBarrierHandler` | aligned and unaligned barriers |
 //! | [`source`] | `StreamSource`, a source's split | offsets, rate |
@@ -29,6 +30,7 @@ pub mod operator_chain;
 pub mod operators;
 pub mod sink;
 pub mod source;
+pub mod stream_operator;
 pub mod stream_task;
 
 pub use environment::{TaskContext, TaskControl, TaskReport};

@@ -15,25 +15,16 @@
 //!   chain's [`TaskSnapshot`].
 
 use super::operators::{
-    Aggregate, OperatorContext, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap,
-    StreamOperator, WindowOperator,
+    Aggregate, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap, WindowOperator,
 };
 use super::sink::{CollectSink, DiscardingSink, PrintSink};
 use super::source::StreamSource;
+use super::stream_operator::{ChainedOperator, OperatorContext, Output, StreamOperator};
 use crate::graph::{JobGraph, JobVertex, NodeIdx};
 use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::{KeySelector, OperatorKind, ReduceFn, Value};
 use crate::taskmanager::network::record_writer::RecordWriterDelegate;
 use std::collections::BTreeMap;
-
-/// One operator in the chain, with where its output goes.
-struct ChainedOperator {
-    operator: Box<dyn StreamOperator>,
-    /// Chained successors (positions in the chain).
-    chained: Vec<usize>,
-    /// Record writers fed by this operator (indices into the delegate).
-    writers: Vec<usize>,
-}
 
 /// The operator chain of a task, with its operators' state.
 pub struct OperatorChain {
@@ -122,46 +113,71 @@ impl OperatorChain {
     /// Hands a record to the head, at processing time `now_ms`.
     #[inline]
     pub fn push_head(&mut self, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
-        self.push(0, v, writers, now_ms);
-    }
-
-    fn push(&mut self, pos: usize, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
-        let mut emitted = Vec::new();
         self.ctx.now_ms = now_ms;
-        self.ops[pos]
-            .operator
-            .process(v, &mut self.ctx, &mut emitted);
-        if !emitted.is_empty() {
-            self.forward(pos, emitted, writers);
-        }
+        let (head, rest) = self
+            .ops
+            .split_first_mut()
+            .expect("a chain has a head operator");
+        let ChainedOperator {
+            operator,
+            chained,
+            writers: feeds,
+        } = head;
+        let mut out = Output {
+            rest,
+            base: 1,
+            chained,
+            feeds,
+            writers,
+            ctx: &mut self.ctx,
+            bytes_out: &mut self.bytes_out,
+        };
+        operator.process(v, &mut out);
     }
 
-    // ANCHOR: forward
-    /// Sends what operator `pos` emitted to its record writers and chained
-    /// successors, record by record.
-    fn forward(&mut self, pos: usize, emitted: Vec<Value>, writers: &mut RecordWriterDelegate) {
-        for v in emitted {
-            for i in 0..self.ops[pos].writers.len() {
-                let w = self.ops[pos].writers[i];
-                self.ctx.records_out += 1;
-                self.bytes_out += writers.write(w, v.clone());
-            }
-            for i in 0..self.ops[pos].chained.len() {
-                let c = self.ops[pos].chained[i];
-                self.push(c, v.clone(), writers, 0);
-            }
-        }
+    /// Hands a source's record on from the chain's head, at processing time
+    /// `now_ms`: the head of a source chain is a [`StreamSource`], which
+    /// passes records on unchanged, so they go straight to its output.
+    #[inline]
+    pub fn push_from_source(&mut self, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
+        self.ctx.now_ms = now_ms;
+        let (head, rest) = self
+            .ops
+            .split_first_mut()
+            .expect("a chain has a head operator");
+        let mut out = Output {
+            rest,
+            base: 1,
+            chained: &head.chained,
+            feeds: &head.writers,
+            writers,
+            ctx: &mut self.ctx,
+            bytes_out: &mut self.bytes_out,
+        };
+        out.collect(v);
     }
-    // ANCHOR_END: forward
 
     /// Fires the timers due by `now_ms` (all of them at end of input).
     pub fn fire_timers(&mut self, now_ms: Option<u64>, writers: &mut RecordWriterDelegate) {
         for pos in 0..self.ops.len() {
-            let mut emitted = Vec::new();
-            self.ops[pos].operator.on_timer(now_ms, &mut emitted);
-            if !emitted.is_empty() {
-                self.forward(pos, emitted, writers);
-            }
+            let (op, rest) = self.ops[pos..]
+                .split_first_mut()
+                .expect("pos is in the chain");
+            let ChainedOperator {
+                operator,
+                chained,
+                writers: feeds,
+            } = op;
+            let mut out = Output {
+                rest,
+                base: pos + 1,
+                chained,
+                feeds,
+                writers,
+                ctx: &mut self.ctx,
+                bytes_out: &mut self.bytes_out,
+            };
+            operator.on_timer(now_ms, &mut out);
         }
     }
 

@@ -19,54 +19,15 @@
 //! [`super::sink`]; the [`super::operator_chain`] builds one operator per
 //! chained node and hands records from one to the next.
 //!
-//! - **In**: one record at a time with an [`OperatorContext`]; timers.
-//! - **Out**: emitted records pushed to `out`; state as an [`OperatorSnapshot`].
+//! - **In**: one record at a time with its [`Output`] (which also holds the
+//!   chain's [`OperatorContext`]); timers.
+//! - **Out**: emitted records handed to [`Output::collect`]; state as an
+//!   [`OperatorSnapshot`].
 
+pub use super::stream_operator::{OperatorContext, Output, StreamOperator};
 use crate::jobmanager::checkpoint::snapshot::OperatorSnapshot;
-use crate::operators::{FilterFn, FlatMapFn, KeySelector, MapFn, ReduceFn, Value};
-use std::collections::BTreeMap;
-
-/// What an operator may touch besides its own state: the processing time
-/// and what the chain's sinks share. One per chain, owned by the
-/// [`super::operator_chain::OperatorChain`].
-#[derive(Debug, Default)]
-pub struct OperatorContext {
-    /// Processing time of the record at hand (ms); the chain head sees the
-    /// task's clock, chained operators see 0.
-    pub now_ms: u64,
-    /// Records written out of the chain (to a record writer or into a sink).
-    pub records_out: u64,
-    /// Microseconds that slow sinks still owe (paid by the task's pacing).
-    pub sink_debt_us: u64,
-    /// Records that reached a collect sink and were not yet handed on: the
-    /// open transaction of the two-phase-commit sink.
-    pub collected: Vec<Value>,
-}
-
-/// One operator of a chain (Flink's `StreamOperator`).
-pub trait StreamOperator: Send {
-    /// Processes one record, pushing what it emits to `out` (Flink's
-    /// `processElement` with its `Output`).
-    fn process(&mut self, record: Value, ctx: &mut OperatorContext, out: &mut Vec<Value>);
-
-    /// The operator's state for a checkpoint (`snapshotState`); stateless
-    /// operators have none.
-    fn snapshot(&self) -> OperatorSnapshot {
-        OperatorSnapshot::default()
-    }
-
-    /// Loads the state of a checkpoint (`initializeState`).
-    fn restore(&mut self, _snapshot: &OperatorSnapshot) {}
-
-    /// When the earliest timer fires (ms), if any.
-    fn next_timer(&self) -> Option<u64> {
-        None
-    }
-
-    /// Fires the timers due by `now` (all of them with `None`: end of
-    /// input), pushing what they emit to `out`.
-    fn on_timer(&mut self, _now: Option<u64>, _out: &mut Vec<Value>) {}
-}
+use crate::operators::{FilterFn, FlatMapFn, Key, KeySelector, MapFn, ReduceFn, Value};
+use std::collections::{BTreeMap, HashMap};
 
 /// `map`: one record in, one out.
 #[derive(Debug)]
@@ -74,8 +35,8 @@ pub struct StreamMap(pub MapFn);
 
 impl StreamOperator for StreamMap {
     #[inline]
-    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
-        out.push(self.0.apply(record));
+    fn process(&mut self, record: Value, out: &mut Output<'_>) {
+        out.collect(self.0.apply(record));
     }
 }
 
@@ -85,9 +46,9 @@ pub struct StreamFilter(pub FilterFn);
 
 impl StreamOperator for StreamFilter {
     #[inline]
-    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
+    fn process(&mut self, record: Value, out: &mut Output<'_>) {
         if self.0.test(&record) {
-            out.push(record);
+            out.collect(record);
         }
     }
 }
@@ -98,40 +59,93 @@ pub struct StreamFlatMap(pub FlatMapFn);
 
 impl StreamOperator for StreamFlatMap {
     #[inline]
-    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
-        self.0.apply(&record, out);
+    fn process(&mut self, record: Value, out: &mut Output<'_>) {
+        self.0.apply(&record, |v| out.collect(v));
     }
 }
 
+/// The hasher of keyed state: fast and with a fixed seed, so nothing about
+/// a run depends on a per-process random seed (state is never iterated in
+/// hash order anyway: snapshots sort their keys).
+pub type StateHasher = foldhash::fast::FixedState;
+
 /// Keyed state: one number per key (Flink's `ValueState<Long>` on the heap
-/// keyed state backend), snapshotted in key order.
+/// keyed state backend, a hash map), snapshotted in key order so
+/// checkpoints are byte-for-byte deterministic. Number keys, the common
+/// case, live in a map of their own keyed by the plain `i64`.
 #[derive(Debug, Default)]
 pub struct KeyedState {
-    values: BTreeMap<Value, i64>,
+    ints: HashMap<i64, i64, StateHasher>,
+    others: HashMap<Key, i64, StateHasher>,
 }
 
 impl KeyedState {
     /// The value of a key.
-    pub fn get(&self, key: &Value) -> Option<i64> {
-        self.values.get(key).copied()
+    pub fn get(&self, key: &Key) -> Option<i64> {
+        match key {
+            Key::Int(i) => self.ints.get(i).copied(),
+            _ => self.others.get(key).copied(),
+        }
     }
 
     /// Sets the value of a key.
-    pub fn put(&mut self, key: Value, v: i64) {
-        self.values.insert(key, v);
+    pub fn put(&mut self, key: Key, v: i64) {
+        match key {
+            Key::Int(i) => self.ints.insert(i, v),
+            _ => self.others.insert(key, v),
+        };
     }
 
-    /// Every key and value, for a snapshot.
+    /// Folds `f` into the value of `key` (absent: `None`) and returns the
+    /// new value, with one hash lookup.
+    #[inline]
+    pub fn update(&mut self, key: &Key, f: impl FnOnce(Option<i64>) -> i64) -> i64 {
+        use std::collections::hash_map::Entry;
+        if let Key::Int(i) = key {
+            return match self.ints.entry(*i) {
+                Entry::Occupied(mut o) => {
+                    let v = f(Some(*o.get()));
+                    *o.get_mut() = v;
+                    v
+                }
+                Entry::Vacant(e) => *e.insert(f(None)),
+            };
+        }
+        if let Some(v) = self.others.get_mut(key) {
+            *v = f(Some(*v));
+            return *v;
+        }
+        let v = f(None);
+        self.others.insert(key.clone(), v);
+        v
+    }
+
+    /// Every key and value, in key order, for a snapshot (numbers sort
+    /// before text and pairs, as [`Value`]'s order has it).
     pub fn snapshot(&self) -> OperatorSnapshot {
+        let mut ints: Vec<(i64, i64)> = self.ints.iter().map(|(k, v)| (*k, *v)).collect();
+        ints.sort_unstable();
+        let mut others: Vec<(Value, i64)> = self
+            .others
+            .iter()
+            .map(|(k, v)| (k.to_value(), *v))
+            .collect();
+        others.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut keyed: Vec<(Value, i64)> =
+            ints.into_iter().map(|(k, v)| (Value::Int(k), v)).collect();
+        keyed.extend(others);
         OperatorSnapshot {
-            keyed: self.values.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            keyed,
             ..OperatorSnapshot::default()
         }
     }
 
     /// Replaces everything with a snapshot's keyed state.
     pub fn restore(&mut self, snapshot: &OperatorSnapshot) {
-        self.values = snapshot.keyed.iter().cloned().collect();
+        *self = KeyedState::default();
+        for (k, v) in &snapshot.keyed {
+            self.put(Key::from_value(k.clone()), *v);
+        }
     }
 }
 
@@ -190,11 +204,12 @@ impl StreamGroupedReduce {
 }
 
 impl StreamOperator for StreamGroupedReduce {
-    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
+    #[inline]
+    fn process(&mut self, record: Value, out: &mut Output<'_>) {
         let key = self.key.key_of(&record);
-        let acc = self.aggregate.fold(self.state.get(&key), &record);
-        self.state.put(key.clone(), acc);
-        out.push(Value::Pair(Box::new(key), acc));
+        let aggregate = self.aggregate;
+        let acc = self.state.update(&key, |old| aggregate.fold(old, &record));
+        out.collect(Value::Pair(key, acc));
     }
 
     fn snapshot(&self) -> OperatorSnapshot {
@@ -213,7 +228,7 @@ pub struct WindowOperator {
     key: KeySelector,
     size_ms: u64,
     /// Window start → key → count.
-    windows: BTreeMap<u64, BTreeMap<Value, i64>>,
+    windows: BTreeMap<u64, BTreeMap<Key, i64>>,
 }
 
 impl WindowOperator {
@@ -228,8 +243,8 @@ impl WindowOperator {
 }
 
 impl StreamOperator for WindowOperator {
-    fn process(&mut self, record: Value, ctx: &mut OperatorContext, _out: &mut Vec<Value>) {
-        let now = ctx.now_ms;
+    fn process(&mut self, record: Value, out: &mut Output<'_>) {
+        let now = out.ctx().now_ms;
         let start = now - now % self.size_ms;
         let key = self.key.key_of(&record);
         *self
@@ -245,7 +260,7 @@ impl StreamOperator for WindowOperator {
             windows: self
                 .windows
                 .iter()
-                .map(|(s, m)| (*s, m.iter().map(|(k, v)| (k.clone(), *v)).collect()))
+                .map(|(s, m)| (*s, m.iter().map(|(k, v)| (k.to_value(), *v)).collect()))
                 .collect(),
             ..OperatorSnapshot::default()
         }
@@ -255,7 +270,10 @@ impl StreamOperator for WindowOperator {
         self.windows = snapshot
             .windows
             .iter()
-            .map(|(s, m)| (*s, m.iter().cloned().collect()))
+            .map(|(s, m)| {
+                let counts = m.iter().map(|(k, v)| (Key::from_value(k.clone()), *v));
+                (*s, counts.collect())
+            })
             .collect();
     }
 
@@ -263,7 +281,7 @@ impl StreamOperator for WindowOperator {
         self.windows.keys().next().map(|s| s + self.size_ms)
     }
 
-    fn on_timer(&mut self, now: Option<u64>, out: &mut Vec<Value>) {
+    fn on_timer(&mut self, now: Option<u64>, out: &mut Output<'_>) {
         let size_ms = self.size_ms;
         let due: Vec<u64> = self
             .windows
@@ -273,7 +291,9 @@ impl StreamOperator for WindowOperator {
             .collect();
         for start in due {
             let counts = self.windows.remove(&start).unwrap_or_default();
-            out.extend(counts.into_iter().map(|(k, n)| Value::Pair(Box::new(k), n)));
+            for (k, n) in counts {
+                out.collect(Value::Pair(k, n));
+            }
         }
     }
 }

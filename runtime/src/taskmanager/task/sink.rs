@@ -17,7 +17,7 @@
 //! - **Out**: stdout lines (print), records per transaction (collect) for
 //!   the TaskExecutor to send to the JobMaster.
 
-use super::operators::{OperatorContext, StreamOperator};
+use super::stream_operator::{OperatorContext, Output, StreamOperator};
 use crate::operators::Value;
 use crate::rpc::Txn;
 
@@ -39,8 +39,9 @@ pub struct DiscardingSink {
 }
 
 impl StreamOperator for DiscardingSink {
-    fn process(&mut self, _record: Value, ctx: &mut OperatorContext, _out: &mut Vec<Value>) {
-        account(self.rate, ctx);
+    #[inline]
+    fn process(&mut self, _record: Value, out: &mut Output<'_>) {
+        account(self.rate, out.ctx());
     }
 }
 
@@ -55,8 +56,8 @@ pub struct PrintSink {
 }
 
 impl StreamOperator for PrintSink {
-    fn process(&mut self, record: Value, ctx: &mut OperatorContext, _out: &mut Vec<Value>) {
-        account(self.rate, ctx);
+    fn process(&mut self, record: Value, out: &mut Output<'_>) {
+        account(self.rate, out.ctx());
         if let Some(prefix) = &self.prefix {
             // A closed stdout must not fail the task.
             use std::io::Write as _;
@@ -75,7 +76,8 @@ pub struct CollectSink {
 }
 
 impl StreamOperator for CollectSink {
-    fn process(&mut self, record: Value, ctx: &mut OperatorContext, _out: &mut Vec<Value>) {
+    fn process(&mut self, record: Value, out: &mut Output<'_>) {
+        let ctx = out.ctx();
         account(self.rate, ctx);
         ctx.collected.push(record);
     }

@@ -12,8 +12,9 @@
 //! - **Out**: records in batches, the offset to checkpoint, and how long to
 //!   sleep to keep a throttled source at its rate.
 
-use super::operators::{OperatorContext, StreamOperator};
+use super::stream_operator::{Output, StreamOperator};
 use crate::operators::{OperatorKind, Value, generator_record};
+use std::sync::Arc;
 
 /// The head operator of a source chain (Flink's `StreamSource`): the source
 /// task produces the records, this passes them down the chain.
@@ -22,8 +23,8 @@ pub struct StreamSource;
 
 impl StreamOperator for StreamSource {
     #[inline]
-    fn process(&mut self, record: Value, _ctx: &mut OperatorContext, out: &mut Vec<Value>) {
-        out.push(record);
+    fn process(&mut self, record: Value, out: &mut Output<'_>) {
+        out.collect(record);
     }
 }
 
@@ -31,6 +32,8 @@ impl StreamOperator for StreamSource {
 #[derive(Debug)]
 pub struct SourceSplit {
     kind: OperatorKind,
+    /// A `words` source's lines, shared with the records made from them.
+    lines: Vec<Arc<str>>,
     /// The offset of the next record (what a checkpoint stores).
     pub next: u64,
     end: u64,
@@ -71,13 +74,31 @@ impl SourceSplit {
             }
             _ => (0, 0, 0, 0),
         };
+        let lines = match kind {
+            OperatorKind::Words { lines } => lines.iter().map(|l| Arc::from(l.as_str())).collect(),
+            _ => Vec::new(),
+        };
         SourceSplit {
             kind: kind.clone(),
+            lines,
             next: restored.unwrap_or(start).max(start),
             end,
             keys,
             rate,
             debt_us: 0,
+        }
+    }
+
+    /// Records per batch, for buffers of `buffer_records`: a throttled
+    /// source emits at most 256 at a time, so that it sleeps (and notices
+    /// checkpoint triggers) in steps no longer than 256 records' worth of
+    /// its rate however large the buffers are; an unthrottled one fills a
+    /// buffer per batch.
+    pub fn batch_size(&self, buffer_records: usize) -> usize {
+        if self.rate > 0 {
+            buffer_records.min(256)
+        } else {
+            buffer_records
         }
     }
 
@@ -93,7 +114,7 @@ impl SourceSplit {
         for i in self.next..batch_end {
             emit(match &self.kind {
                 OperatorKind::Sequence { from, .. } => Value::Int(from.wrapping_add(i as i64)),
-                OperatorKind::Words { lines } => Value::Str(lines[i as usize].clone()),
+                OperatorKind::Words { .. } => Value::Str(self.lines[i as usize].clone()),
                 _ => generator_record(i, self.keys),
             });
         }

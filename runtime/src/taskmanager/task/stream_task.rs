@@ -37,8 +37,9 @@ use crate::rpc::{
 };
 use crate::state::ExecutionState;
 use crate::taskmanager::network::ChannelError;
-use crate::taskmanager::network::input_gate::{GateChannel, GateEvent, InputGate};
+use crate::taskmanager::network::input_gate::{Elements, GateChannel, GateEvent, InputGate};
 use crate::taskmanager::network::record_writer::RecordWriterDelegate;
+use crate::taskmanager::network::result_partition::BufferLimits;
 use tokio::sync::mpsc;
 
 /// Why a task failed; the text is the failure cause the JobMaster sees.
@@ -111,7 +112,11 @@ impl StreamTask {
             &tdd.outputs,
             &tc.net,
             SeededRng::new(seed),
-            tc.cfg.buffer_records.max(1),
+            BufferLimits {
+                records: tc.cfg.buffer_records.max(1),
+                bytes: tc.cfg.buffer_bytes,
+            },
+            tc.cfg.buffer_timeout_ms,
         );
         // Inputs: one gate over every channel of every input edge.
         let mut gate = InputGate::default();
@@ -244,9 +249,8 @@ impl StreamTask {
             }
             let now = self.ctx.now_ms();
             let (chain, writers) = (&mut self.chain, &mut self.writers);
-            let produced = split.emit_batch(writers.buffer_records(), |v| {
-                chain.push_head(v, writers, now)
-            });
+            let batch = split.batch_size(writers.buffer_records());
+            let produced = split.emit_batch(batch, |v| chain.push_from_source(v, writers, now));
             // ...and also while the source waits for room downstream
             // (back-pressure), so a checkpoint is never stuck behind it.
             let throttled = split.is_throttled(produced);
@@ -334,11 +338,7 @@ impl StreamTask {
     }
 
     /// Processes one buffer from channel `idx`, handling barriers and ends.
-    async fn process(
-        &mut self,
-        idx: usize,
-        buf: Vec<(StreamElement, bool)>,
-    ) -> Result<(), TaskError> {
+    async fn process(&mut self, idx: usize, buf: Elements) -> Result<(), TaskError> {
         let remote = self.gate.channels[idx].channel.is_remote();
         let now = self.ctx.now_ms();
         let mut elements = buf.into_iter();

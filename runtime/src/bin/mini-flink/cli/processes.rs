@@ -292,6 +292,10 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
         data_advertise: a.data_advertise,
         print_to_stdout: true,
         ha: a.ha.config(),
+        connect_retry_ms: 5,
+        // Buffers are cut at 32 KiB (a few thousand small records), not
+        // at a record count: fewer hand-overs between threads.
+        buffer_records: 8192,
         ..TaskManagerConfig::default()
     };
     say!(
