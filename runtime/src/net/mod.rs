@@ -6,13 +6,17 @@
 //! implements it with `turmoil::net`, so the *same* JobManager and
 //! TaskManager code runs on virtual hosts. Above the seam, [`frame`] turns
 //! the byte stream into length-delimited frames carrying serde messages
-//! (postcard), with a handshake that checks the protocol version, like
-//! Flink's RPC layer (Pekko) and its Netty data plane do for their peers.
+//! (postcard), with a handshake that checks the protocol version and that
+//! the peer knows the cluster's secret ([`auth`]), like Flink's RPC layer
+//! (Pekko) and its Netty data plane do for their peers when security is
+//! on. [`limits`] caps what one peer may hold (connections, frame sizes).
 //!
 //! Layers, mini-redis style: bytes → frame → [`frame::FrameReader`]/[`frame::FrameWriter`] → gateway
 //! messages ([`crate::rpc`]) → component.
 
+pub mod auth;
 pub mod frame;
+pub mod limits;
 
 use futures::future::BoxFuture;
 use std::io;
@@ -38,14 +42,31 @@ pub trait Network: Send + Sync + 'static {
     fn bind(&self, addr: String) -> BoxFuture<'static, io::Result<(Box<dyn Listener>, String)>>;
     /// Connects to `addr` ("jobmanager:6123" in the simulator, "127.0.0.1:6123" for real).
     fn connect(&self, addr: String) -> BoxFuture<'static, io::Result<BoxStream>>;
+    /// What this host's handshakes prove and check: the cluster's secret
+    /// (or none, `--insecure`) and where nonces come from.
+    fn auth(&self) -> &auth::Auth;
 }
 
 /// A shared handle to the network of a host.
 pub type NetworkRef = Arc<dyn Network>;
 
-/// The real network: `tokio::net` TCP.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct TcpNetwork;
+/// The real network: `tokio::net` TCP, with this process's [`auth::Auth`].
+#[derive(Debug, Clone)]
+pub struct TcpNetwork {
+    auth: auth::Auth,
+}
+
+impl TcpNetwork {
+    /// TCP whose handshakes use `auth`.
+    pub fn new(auth: auth::Auth) -> TcpNetwork {
+        TcpNetwork { auth }
+    }
+
+    /// TCP without authentication (`--insecure`; in-process tests).
+    pub fn insecure() -> TcpNetwork {
+        TcpNetwork::new(auth::Auth::insecure())
+    }
+}
 
 struct TcpListenerBox(tokio::net::TcpListener);
 
@@ -74,5 +95,9 @@ impl Network for TcpNetwork {
             s.set_nodelay(true)?;
             Ok(Box::new(s) as BoxStream)
         })
+    }
+
+    fn auth(&self) -> &auth::Auth {
+        &self.auth
     }
 }

@@ -28,7 +28,7 @@ use super::task::{self, TaskContext, TaskControl, TaskReport};
 use crate::config::TaskManagerConfig;
 use crate::events::{EventKind, HostCtx};
 use crate::ids::FencingToken;
-use crate::net::frame::{FrameWriter, WireError, handshake};
+use crate::net::frame::{FrameWriter, WireError, accept_handshake, connect_handshake};
 use crate::rpc::{ExecutionAttemptId, FromTaskManager, SlotOffer, ToTaskManager};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -82,15 +82,24 @@ pub async fn run_taskmanager(
     let acceptor = {
         let net = net.clone();
         let host = ctx.host.clone();
+        let auth = ctx.net.auth().clone();
         tokio::spawn(
             async move {
                 let mut handshakes = tokio::task::JoinSet::new();
+                let limiter = crate::net::limits::PeerLimiter::default();
                 while let Ok((stream, peer)) = listener.accept().await {
+                    while handshakes.try_join_next().is_some() {}
+                    let Some(guard) = limiter.admit(&peer) else {
+                        tracing::warn!(%peer, cap = limiter.cap(), "refused a data connection: too many from this peer");
+                        continue;
+                    };
                     let net = net.clone();
                     let host = host.clone();
+                    let auth = auth.clone();
                     handshakes.spawn(
                         async move {
-                            match handshake(stream, "data", &host).await {
+                            let _guard = guard;
+                            match accept_handshake(stream, &auth, "data", &host).await {
                                 Ok((r, w, _hello)) => {
                                     net.serve(r, w);
                                 }
@@ -246,7 +255,7 @@ impl TaskExecutor {
             }
         };
         let (reader, mut writer, _hello) =
-            match handshake(stream, "taskmanager", &self.ctx.host).await {
+            match connect_handshake(stream, self.ctx.net.auth(), "taskmanager", &self.ctx.host).await {
                 Ok(x) => x,
                 Err(e) => return Err(SessionEnd::Lost(e.to_string())),
             };

@@ -20,10 +20,9 @@
 
 use runtime::client::ClusterClient;
 use runtime::graph::JobGraph;
-use runtime::net::{NetworkRef, TcpNetwork};
+use runtime::net::NetworkRef;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn job(records: u64) -> runtime::graph::StreamGraph {
@@ -136,7 +135,8 @@ fn real(records: u64) {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let net: NetworkRef = Arc::new(TcpNetwork);
+        let net: NetworkRef =
+            mini_flink_tests::real_process::client_network().expect("the cluster's secret");
         let mut c = ClusterClient::connect_retrying(&net, &addr, "bench", 50)
             .await
             .expect("connect");

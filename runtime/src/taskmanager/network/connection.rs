@@ -16,7 +16,7 @@
 
 use super::channel::SharedRegistry;
 use crate::events::{EventKind, HostCtx};
-use crate::net::frame::{FrameReader, FrameWriter, handshake};
+use crate::net::frame::{FrameReader, FrameWriter, connect_handshake};
 use crate::rpc::DataMessage;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -103,7 +103,7 @@ impl ConnectionManager {
             return Ok(c.clone());
         }
         let stream = ctx.net.connect(addr.to_string()).await?;
-        let (reader, writer, _) = handshake(stream, "data", &ctx.host)
+        let (reader, writer, _) = connect_handshake(stream, ctx.net.auth(), "data", &ctx.host)
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         ctx.emit(EventKind::DataConnectionOpened {

@@ -228,7 +228,12 @@ pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     } else {
         "jobmanager".to_string()
     };
-    let mut ctx = host_ctx(name, a.events.events);
+    super::security::check_bind("--bind", &a.bind)?;
+    if let Some(r) = &cfg.rest {
+        super::security::check_bind("--rest-bind", &r.bind)?;
+    }
+    let mut ctx = host_ctx(name, a.events.events, super::security::Who::Creator)?;
+    let token = super::security::rest_token(&ctx.net);
     ctx.seed = unique_seed();
     if let Some(c) = &a.ha.ha {
         say!("JobManager campaigning for leadership at the coordinator {c}");
@@ -237,7 +242,12 @@ pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     let (bound, server) = start_jobmanager(ctx, cfg, "the JobManager stopped", shutdown).await?;
     say!("JobManager listening on {}", bound.rpc);
     match &bound.rest {
-        Some(rest) => say!("REST API and web UI on http://{rest}/"),
+        Some(rest) => {
+            say!("REST API and web UI on http://{rest}/");
+            if let Some(t) = &token {
+                say!("Open the web UI with its token: http://{rest}/?token={t}");
+            }
+        }
         None if !a.rest.no_rest => say!(
             "No REST API: port {} is taken (choose one with --rest-bind)",
             DEFAULT_REST
@@ -300,7 +310,8 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
         plural(a.slots),
         a.jobmanager
     );
-    let ctx = host_ctx(id.clone(), a.events.events);
+    super::security::check_bind("--data-bind", &cfg.data_bind)?;
+    let ctx = host_ctx(id.clone(), a.events.events, super::security::Who::Member)?;
     // Whether the signal (rather than the ResourceManager) ended it.
     let signalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let shutdown = {
@@ -324,7 +335,8 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
 
 /// Starts the HA coordinator and serves until it stops.
 pub async fn coordinator(a: CoordinatorArgs) -> Result<ExitCode> {
-    let ctx = host_ctx("coordinator".into(), a.events.events);
+    super::security::check_bind("--bind", &a.bind)?;
+    let ctx = host_ctx("coordinator".into(), a.events.events, super::security::Who::Creator)?;
     let shutdown = shutdown_signal()?;
     say!("Coordinator listening on {}", a.bind);
     // The coordinator keeps no state worth saving: on a signal it just
