@@ -238,7 +238,7 @@ fn locate(
             .unwrap_or_else(|| ops[node].id.span())
     };
     let span = match &e {
-        GraphError::ZeroParallelism { node, .. } => ops[*node]
+        GraphError::ZeroParallelism { node, .. } | GraphError::ParallelismOverCap { node, .. } => ops[*node]
             .parallelism
             .as_ref()
             .map(|p| p.span())

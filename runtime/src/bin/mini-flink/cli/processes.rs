@@ -168,9 +168,9 @@ pub struct TaskManagerArgs {
     /// The JobManager's address.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
     pub jobmanager: String,
-    /// Number of task slots offered (Flink's `taskmanager.numberOfTaskSlots`).
+    /// Number of task slots offered (Flink's `taskmanager.numberOfTaskSlots`), at most 256.
     #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(runtime::net::limits::MAX_SLOTS_PER_TASKMANAGER)))]
     pub slots: u32,
     /// Address of the data port other TaskManagers send records to; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
