@@ -130,6 +130,17 @@ pub enum WireError {
     Timeout(u128),
 }
 
+impl WireError {
+    /// Whether the handshake failed for want of the secret (retrying with
+    /// the same secret cannot help).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            WireError::Refused { .. } | WireError::BadProof { .. } | WireError::Mode(_)
+        )
+    }
+}
+
 fn codec() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
         .length_field_length(4)
@@ -313,6 +324,8 @@ pub async fn connect_handshake(
             )));
         }
         (None, true) => {
+            // Said anyway, so that the acceptor's log names the cause.
+            let _ = writer.send(&ours).await;
             return Err(WireError::Mode(format!(
                 "{peer} wants the cluster's secret, and this process runs --insecure; \
                  drop --insecure and pass --secret-file"
@@ -387,4 +400,86 @@ async fn refuse(mut reader: FrameReader, mut writer: FrameWriter, why: &str) {
     }
     let drain = async { while reader.inner.next().await.is_some() {} };
     let _ = tokio::time::timeout(std::time::Duration::from_millis(500), drain).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::auth::Secret;
+
+    fn auth(key: &[u8]) -> Auth {
+        Auth::with_secret(Secret::from_bytes(key, "test-secret"))
+    }
+
+    /// Runs both sides over an in-memory pipe: the acceptor's result, and
+    /// what the connector's first `recv` says after it sent one frame.
+    async fn pair(
+        acceptor: Auth,
+        connector: Auth,
+    ) -> (Result<u32, WireError>, Result<u32, WireError>) {
+        let (a, c) = tokio::io::duplex(1 << 16);
+        let server = tokio::spawn(async move {
+            let (mut r, mut w, _) = accept_handshake(Box::new(a), &acceptor, "jm", "jm").await?;
+            let n: u32 = r.recv().await?;
+            w.send(&(n + 1)).await?;
+            Ok::<u32, WireError>(n)
+        });
+        let client = async {
+            let (mut r, mut w, _) = connect_handshake(Box::new(c), &connector, "client", "c").await?;
+            w.send(&41u32).await?;
+            r.recv::<u32>().await
+        };
+        let c = client.await;
+        (server.await.expect("server task"), c)
+    }
+
+    /// The same secret: both sides pass and the frames flow.
+    #[tokio::test]
+    async fn same_secret_talks() {
+        let (s, c) = pair(auth(b"0123456789abcdef"), auth(b"0123456789abcdef")).await;
+        assert_eq!(s.expect("server"), 41);
+        assert_eq!(c.expect("client"), 42);
+    }
+
+    /// Another secret: the acceptor reads no frame and refuses; the
+    /// connector is told, naming its secret's file.
+    #[tokio::test]
+    async fn wrong_secret_is_refused_both_sides() {
+        let (s, c) = pair(auth(b"0123456789abcdef"), auth(b"fedcba9876543210")).await;
+        assert!(matches!(s, Err(WireError::BadProof { .. })), "{s:?}");
+        let e = c.expect_err("refused").to_string();
+        assert!(
+            e.contains("authentication failed: the secret in test-secret does not match"),
+            "{e}"
+        );
+    }
+
+    /// `--insecure` on one side only: a clear mismatch on both.
+    #[tokio::test]
+    async fn insecure_meets_secure() {
+        let (s, c) = pair(auth(b"0123456789abcdef"), Auth::insecure()).await;
+        assert!(s.is_err_and_auth(), "{s:?}");
+        assert!(c.is_err_and_auth(), "{c:?}");
+        let (s, c) = pair(Auth::insecure(), Auth::insecure()).await;
+        assert_eq!((s.expect("server"), c.expect("client")), (41, 42));
+    }
+
+    /// A peer that connects and says nothing is dropped after the timeout.
+    #[tokio::test]
+    async fn silent_peer_times_out() {
+        let (a, _c) = tokio::io::duplex(1 << 16);
+        let server =
+            auth(b"0123456789abcdef").with_handshake_timeout(std::time::Duration::from_millis(200));
+        let r = accept_handshake(Box::new(a), &server, "jm", "jm").await;
+        assert!(matches!(r, Err(WireError::Timeout(200))), "{:?}", r.err());
+    }
+
+    trait AuthErr {
+        fn is_err_and_auth(&self) -> bool;
+    }
+    impl<T> AuthErr for Result<T, WireError> {
+        fn is_err_and_auth(&self) -> bool {
+            self.as_ref().err().is_some_and(WireError::is_auth)
+        }
+    }
 }

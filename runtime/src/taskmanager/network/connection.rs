@@ -16,11 +16,58 @@
 
 use super::channel::SharedRegistry;
 use crate::events::{EventKind, HostCtx};
-use crate::net::frame::{FrameReader, FrameWriter, connect_handshake};
+use crate::net::frame::{FrameReader, FrameWriter, accept_handshake, connect_handshake};
 use crate::rpc::DataMessage;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+
+/// The data port's accept loop (Flink's `NettyServer`): each accepted
+/// stream must pass the handshake (the cluster's secret, within the
+/// handshake timeout) before [`super::NetworkEnvironment::serve`] reads a
+/// frame of it; at most [`crate::net::limits::MAX_CONNECTIONS_PER_PEER`]
+/// handshakes per peer address are under way at once (a connection that
+/// passed is the cluster's own). Aborting the returned task drops the
+/// handshakes under way with it.
+pub fn accept(
+    mut listener: Box<dyn crate::net::Listener>,
+    net: Arc<super::NetworkEnvironment>,
+    ctx: &HostCtx,
+) -> tokio::task::JoinHandle<()> {
+    use tracing::Instrument as _;
+    let host = ctx.host.clone();
+    let auth = ctx.net.auth().clone();
+    tokio::spawn(
+        async move {
+            let mut handshakes = tokio::task::JoinSet::new();
+            let limiter = crate::net::limits::PeerLimiter::default();
+            while let Ok((stream, peer)) = listener.accept().await {
+                while handshakes.try_join_next().is_some() {}
+                let Some(guard) = limiter.admit(&peer) else {
+                    tracing::warn!(%peer, cap = limiter.cap(), "refused a data connection: too many from this peer");
+                    continue;
+                };
+                let (net, host, auth) = (net.clone(), host.clone(), auth.clone());
+                handshakes.spawn(
+                    async move {
+                        let _guard = guard;
+                        match accept_handshake(stream, &auth, "data", &host).await {
+                            Ok((r, w, _hello)) => {
+                                net.serve(r, w);
+                            }
+                            Err(error) => tracing::warn!(
+                                %peer, %error,
+                                "refused a data connection: its handshake failed"
+                            ),
+                        }
+                    }
+                    .in_current_span(),
+                );
+            }
+        }
+        .in_current_span(),
+    )
+}
 
 /// Serves one data connection (dialled or accepted): a writer task fed by
 /// the returned sender, and a reader task dispatching what arrives. Dropping
