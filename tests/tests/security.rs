@@ -416,3 +416,88 @@ fn replayed_handshake_does_not_authenticate() {
     assert_only_refused(&read_to_end(&mut replay, Duration::from_secs(15)));
     assert_logged(&cluster, "jobmanager", "does not know the secret");
 }
+
+/// A CA made for the test, and a server certificate it signed for
+/// 127.0.0.1 and localhost; written as `NAME-ca.pem`, `NAME-cert.pem` and
+/// `NAME-key.pem` in `dir`. Returns the three paths.
+fn test_ca(dir: &Path, name: &str) -> [String; 3] {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, format!("mini-flink test CA {name}"));
+    let ca_key = rcgen::KeyPair::generate().expect("a CA key");
+    let ca_cert = ca.self_signed(&ca_key).expect("the CA certificate");
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])
+        .expect("server params");
+    let key = rcgen::KeyPair::generate().expect("a server key");
+    let cert = server
+        .signed_by(&key, &ca_cert, &ca_key)
+        .expect("the server certificate");
+    let paths = ["ca", "cert", "key"].map(|what| {
+        dir.join(format!("{name}-{what}.pem"))
+            .to_string_lossy()
+            .into_owned()
+    });
+    std::fs::write(&paths[0], ca_cert.pem()).expect("write the CA");
+    std::fs::write(&paths[1], cert.pem()).expect("write the certificate");
+    std::fs::write(&paths[2], key.serialize_pem()).expect("write the key");
+    paths
+}
+
+/// TLS with a self-signed CA made here: a JobManager and two TaskManagers
+/// (RPC, data and REST inside TLS, the secret's handshake inside that)
+/// run the word count to completion; a client that trusts another CA is
+/// refused in the TLS handshake.
+#[test]
+fn tls_cluster_runs_a_job_and_refuses_an_untrusting_client() {
+    let mut cluster = Cluster::new("sec-tls");
+    let [ca, cert, key] = test_ca(&cluster.dir, "cluster");
+    let [other_ca, _, _] = test_ca(&cluster.dir, "other");
+    let tls = ["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", &ca];
+    let mut jm = vec!["--spread", "--rest-bind", "127.0.0.1:0"];
+    jm.extend(tls);
+    let rpc = cluster.start_jobmanager(&jm);
+    for name in ["tm-1", "tm-2"] {
+        let mut args = vec![
+            "taskmanager",
+            "--jobmanager",
+            &rpc,
+            "--slots",
+            "2",
+            "--id",
+            name,
+            "--events",
+        ];
+        args.extend(tls);
+        cluster.spawn(name, &args);
+    }
+    cluster.wait_for_event(
+        "jobmanager",
+        "TaskManagerRegistered",
+        2,
+        Duration::from_secs(30),
+    );
+    let job = workspace().join("tests/data/real_tcp_wordcount.toml");
+    let job = job.to_string_lossy().into_owned();
+    let (status, out) = cluster.run(
+        "run",
+        &["run", &job, "--jobmanager", &rpc, "--tls-ca", &ca],
+        Duration::from_secs(120),
+    );
+    assert!(status.success(), "{out}\n{}", cluster.logs());
+    let counts = printed_counts(&out);
+    assert!(counts.get("to").is_some_and(|n| *n > 0), "{out}");
+
+    let (status, _) = cluster.run(
+        "untrusting",
+        &["list", "--jobmanager", &rpc, "--tls-ca", &other_ca],
+        Duration::from_secs(60),
+    );
+    let err = cluster.read(&cluster.err_path("untrusting"));
+    assert!(!status.success(), "{}", cluster.logs());
+    assert!(err.contains("TLS handshake"), "{err}");
+    assert!(
+        err.contains("UnknownIssuer") || err.contains("invalid peer certificate"),
+        "{err}"
+    );
+}

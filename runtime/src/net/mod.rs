@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod frame;
 pub mod limits;
+pub mod tls;
 
 use futures::future::BoxFuture;
 use std::io;
@@ -50,16 +51,24 @@ pub trait Network: Send + Sync + 'static {
 /// A shared handle to the network of a host.
 pub type NetworkRef = Arc<dyn Network>;
 
-/// The real network: `tokio::net` TCP, with this process's [`auth::Auth`].
+/// The real network: `tokio::net` TCP, with this process's [`auth::Auth`]
+/// and, when asked, TLS around every stream ([`tls`]).
 #[derive(Debug, Clone)]
 pub struct TcpNetwork {
     auth: auth::Auth,
+    tls: Option<Arc<tls::Tls>>,
 }
 
 impl TcpNetwork {
     /// TCP whose handshakes use `auth`.
     pub fn new(auth: auth::Auth) -> TcpNetwork {
-        TcpNetwork { auth }
+        TcpNetwork { auth, tls: None }
+    }
+
+    /// The same, with every stream inside TLS.
+    pub fn with_tls(mut self, tls: tls::Tls) -> TcpNetwork {
+        self.tls = Some(Arc::new(tls));
+        self
     }
 
     /// TCP without authentication (`--insecure`; in-process tests).
@@ -68,32 +77,50 @@ impl TcpNetwork {
     }
 }
 
-struct TcpListenerBox(tokio::net::TcpListener);
+struct TcpListenerBox(tokio::net::TcpListener, Option<Arc<tls::Tls>>);
 
 impl Listener for TcpListenerBox {
     fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>> {
         Box::pin(async move {
             let (s, addr) = self.0.accept().await?;
             s.set_nodelay(true)?;
-            Ok((Box::new(s) as BoxStream, addr.to_string()))
+            let s = Box::new(s) as BoxStream;
+            let s = match &self.1 {
+                Some(tls) => tls.accept(s)?,
+                None => s,
+            };
+            Ok((s, addr.to_string()))
         })
     }
 }
 
 impl Network for TcpNetwork {
     fn bind(&self, addr: String) -> BoxFuture<'static, io::Result<(Box<dyn Listener>, String)>> {
+        let tls = self.tls.clone();
         Box::pin(async move {
+            if let Some(t) = &tls
+                && !t.accepts()
+            {
+                return Err(io::Error::other(format!(
+                    "cannot serve TLS on {addr} without a certificate: pass --tls-cert and --tls-key"
+                )));
+            }
             let l = tokio::net::TcpListener::bind(&addr).await?;
             let local = l.local_addr()?.to_string();
-            Ok((Box::new(TcpListenerBox(l)) as Box<dyn Listener>, local))
+            Ok((Box::new(TcpListenerBox(l, tls)) as Box<dyn Listener>, local))
         })
     }
 
     fn connect(&self, addr: String) -> BoxFuture<'static, io::Result<BoxStream>> {
+        let tls = self.tls.clone();
         Box::pin(async move {
             let s = tokio::net::TcpStream::connect(&addr).await?;
             s.set_nodelay(true)?;
-            Ok(Box::new(s) as BoxStream)
+            let s = Box::new(s) as BoxStream;
+            match tls {
+                Some(t) => t.connect(&addr, s).await,
+                None => Ok(s),
+            }
         })
     }
 

@@ -1,5 +1,6 @@
 //! The flags every command shares for the cluster's security: the secret
-//! file, `--insecure`, TLS and the handshake timeout; and the one place a
+//! file, `--insecure`, TLS (`--tls-cert`, `--tls-key`, `--tls-ca`) and the
+//! handshake timeout; and the one place a
 //! process turns them into the transport seam's credentials
 //! ([`network`]). See the README's "Security".
 
@@ -31,6 +32,17 @@ pub struct SecurityArgs {
     #[arg(long, global = true, value_name = "MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub handshake_timeout_ms: u64,
+    /// TLS on every connection (RPC, data, REST): this process's
+    /// certificate chain (PEM), for the ports it serves
+    #[arg(long, global = true, value_name = "PEM", requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, global = true, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// TLS: the CA certificate (PEM) every server's certificate is checked
+    /// against; alone (without --tls-cert), for clients
+    #[arg(long, global = true, value_name = "PEM")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 static ARGS: OnceLock<SecurityArgs> = OnceLock::new();
@@ -46,7 +58,21 @@ fn args() -> SecurityArgs {
         insecure: false,
         insecure_non_loopback: false,
         handshake_timeout_ms: 10_000,
+        tls_cert: None,
+        tls_key: None,
+        tls_ca: None,
     })
+}
+
+/// The TCP seam with `auth` and, if asked, TLS.
+fn tcp(a: &SecurityArgs, auth: Auth) -> Result<NetworkRef> {
+    let net = TcpNetwork::new(auth);
+    let Some(ca) = &a.tls_ca else {
+        return Ok(Arc::new(net));
+    };
+    let cert_key = a.tls_cert.as_deref().zip(a.tls_key.as_deref());
+    let tls = runtime::net::tls::Tls::from_files(ca, cert_key)?;
+    Ok(Arc::new(net.with_tls(tls)))
 }
 
 /// Which processes may create the secret when there is none.
@@ -74,9 +100,7 @@ pub fn network(who: Who) -> Result<NetworkRef> {
             "WARNING: --insecure: no authentication. Anyone who can reach this process's ports \
              can join the cluster, drive it and read its data."
         );
-        return Ok(Arc::new(TcpNetwork::new(
-            Auth::insecure().with_handshake_timeout(timeout),
-        )));
+        return tcp(&a, Auth::insecure().with_handshake_timeout(timeout));
     }
     let path = auth::secret_path(a.secret_file.as_deref())?;
     let secret = match who {
@@ -94,29 +118,35 @@ pub fn network(who: Who) -> Result<NetworkRef> {
         }
         Who::Member => auth::Secret::load(&path)?,
     };
-    Ok(Arc::new(TcpNetwork::new(
-        Auth::with_secret(secret).with_handshake_timeout(timeout),
-    )))
+    tcp(&a, Auth::with_secret(secret).with_handshake_timeout(timeout))
 }
 
 /// The arguments a child `mini-flink` process needs to join this one's
 /// cluster (the TaskManagers an active ResourceManager starts).
 pub fn child_args() -> Result<Vec<String>> {
     let a = args();
+    let mut v = vec![
+        "--handshake-timeout-ms".to_string(),
+        a.handshake_timeout_ms.to_string(),
+    ];
+    for (flag, path) in [
+        ("--tls-cert", &a.tls_cert),
+        ("--tls-key", &a.tls_key),
+        ("--tls-ca", &a.tls_ca),
+    ] {
+        if let Some(p) = path {
+            v.extend([flag.to_string(), p.display().to_string()]);
+        }
+    }
     if a.insecure {
-        let mut v = vec!["--insecure".to_string()];
+        v.push("--insecure".to_string());
         if a.insecure_non_loopback {
             v.push("--insecure-non-loopback".into());
         }
         return Ok(v);
     }
-    let path = secret_path()?;
-    Ok(vec![
-        "--secret-file".into(),
-        path.display().to_string(),
-        "--handshake-timeout-ms".into(),
-        a.handshake_timeout_ms.to_string(),
-    ])
+    v.extend(["--secret-file".into(), secret_path()?.display().to_string()]);
+    Ok(v)
 }
 
 /// Refuses `--insecure` on an address other machines can reach, unless
