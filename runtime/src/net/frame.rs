@@ -30,6 +30,11 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest frame accepted (16 MiB).
 pub const MAX_FRAME: usize = 16 * 1024 * 1024;
 
+/// Largest frame accepted from a peer that has not proved itself yet (a
+/// hello or a proof): an unauthenticated peer cannot make a host allocate
+/// more than this.
+pub const MAX_HANDSHAKE_FRAME: usize = 4 * 1024;
+
 /// The first message on every connection, in both directions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
@@ -360,6 +365,11 @@ async fn accept_inner(
     from: &str,
 ) -> Result<(FrameReader, FrameWriter, Hello), WireError> {
     let (mut reader, mut writer) = split(stream);
+    // Until the peer has proved itself, its frames are small.
+    reader
+        .inner
+        .decoder_mut()
+        .set_max_frame_length(MAX_HANDSHAKE_FRAME);
     let ours = hello(auth, role, from);
     writer.send(&ours).await?;
     let theirs: Hello = reader.next_msg().await?;
@@ -371,6 +381,7 @@ async fn accept_inner(
     };
     let Some(secret) = auth.secret() else {
         // The connector saw our hello and stops itself if it wants a secret.
+        reader.inner.decoder_mut().set_max_frame_length(MAX_FRAME);
         return Ok((reader, writer, theirs));
     };
     if !theirs.authenticated {
@@ -388,6 +399,7 @@ async fn accept_inner(
         }
     }
     writer.pending = Some(encode(&Proof::Mac(secret.proof(ACCEPTOR, &t))));
+    reader.inner.decoder_mut().set_max_frame_length(MAX_FRAME);
     Ok((reader, writer, theirs))
 }
 

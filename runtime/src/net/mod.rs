@@ -86,7 +86,7 @@ impl Listener for TcpListenerBox {
             s.set_nodelay(true)?;
             let s = Box::new(s) as BoxStream;
             let s = match &self.1 {
-                Some(tls) => tls.accept(s)?,
+                Some(tls) => Box::new(tls.accept(s)?) as BoxStream,
                 None => s,
             };
             Ok((s, addr.to_string()))
@@ -118,7 +118,7 @@ impl Network for TcpNetwork {
             s.set_nodelay(true)?;
             let s = Box::new(s) as BoxStream;
             match tls {
-                Some(t) => t.connect(&addr, s).await,
+                Some(t) => Ok(Box::new(t.connect(&addr, s).await?) as BoxStream),
                 None => Ok(s),
             }
         })

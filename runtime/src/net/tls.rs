@@ -16,7 +16,6 @@
 //!
 //! In: PEM files. Out: a [`Tls`] that wraps byte streams.
 
-use super::BoxStream;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::future::Future;
 use std::io;
@@ -161,40 +160,45 @@ impl Tls {
 
     /// The client side of TLS on `stream`, connected to `addr`
     /// ("host:port"; the host must be in the server's certificate).
-    pub async fn connect(&self, addr: &str, stream: BoxStream) -> io::Result<BoxStream> {
+    pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        addr: &str,
+        stream: S,
+    ) -> io::Result<tokio_rustls::client::TlsStream<S>> {
         let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(host.to_string()).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {host}: {e}"))
         })?;
-        let s = self.connector.connect(name, stream).await.map_err(|e| {
+        self.connector.connect(name, stream).await.map_err(|e| {
             io::Error::new(e.kind(), format!("TLS handshake with {addr} failed: {e}"))
-        })?;
-        Ok(Box::new(s))
+        })
     }
 
     /// The server side of TLS on an accepted `stream`, done on its first
     /// read or write (see the module's map).
-    pub fn accept(&self, stream: BoxStream) -> io::Result<BoxStream> {
+    pub fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: S,
+    ) -> io::Result<LazyAccept<S>> {
         let acceptor = self.acceptor.clone().ok_or_else(|| {
             io::Error::other("this process has no TLS certificate (--tls-cert, --tls-key)")
         })?;
-        Ok(Box::new(LazyAccept::Handshaking(Box::pin(
-            acceptor.accept(stream),
-        ))))
+        Ok(LazyAccept::Handshaking(Box::pin(acceptor.accept(stream))))
     }
 }
 
-type Accepting = Pin<Box<tokio_rustls::Accept<BoxStream>>>;
-
 /// An accepted stream whose TLS handshake runs on first use.
-enum LazyAccept {
-    Handshaking(Accepting),
-    Ready(Box<tokio_rustls::server::TlsStream<BoxStream>>),
+pub enum LazyAccept<S> {
+    /// The handshake is under way.
+    Handshaking(Pin<Box<tokio_rustls::Accept<S>>>),
+    /// TLS is up.
+    Ready(Box<tokio_rustls::server::TlsStream<S>>),
+    /// The handshake failed.
     Failed,
 }
 
-impl LazyAccept {
+impl<S: AsyncRead + AsyncWrite + Unpin> LazyAccept<S> {
     /// Drives the handshake; `Ready(Ok)` once the TLS stream is there.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
@@ -235,7 +239,7 @@ macro_rules! ready_stream {
     }};
 }
 
-impl AsyncRead for LazyAccept {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for LazyAccept<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -246,7 +250,7 @@ impl AsyncRead for LazyAccept {
     }
 }
 
-impl AsyncWrite for LazyAccept {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for LazyAccept<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -82,7 +82,12 @@ pub async fn run_taskmanager(
     let net = NetworkEnvironment::new(ctx.clone(), data_addr.clone(), cfg.buffers_per_channel);
     // The data port's acceptor; aborting it (when this function returns)
     // drops the set of handshakes still under way with it.
-    let acceptor = crate::taskmanager::network::connection::accept(listener, net.clone(), &ctx);
+    let acceptor = {
+        let net = net.clone();
+        crate::taskmanager::network::connection::accept(listener, &ctx, move |r, w| {
+            net.clone().serve(r, w);
+        })
+    };
     let mut executor = TaskExecutor {
         ctx: ctx.clone(),
         leader_token: FencingToken::NONE,

@@ -24,15 +24,15 @@ use tokio::sync::mpsc;
 
 /// The data port's accept loop (Flink's `NettyServer`): each accepted
 /// stream must pass the handshake (the cluster's secret, within the
-/// handshake timeout) before [`super::NetworkEnvironment::serve`] reads a
-/// frame of it; at most [`crate::net::limits::MAX_CONNECTIONS_PER_PEER`]
+/// handshake timeout) before `serve` (the `NetworkEnvironment`'s) gets it
+/// and reads a frame of it; at most [`crate::net::limits::MAX_CONNECTIONS_PER_PEER`]
 /// handshakes per peer address are under way at once (a connection that
 /// passed is the cluster's own). Aborting the returned task drops the
 /// handshakes under way with it.
 pub fn accept(
     mut listener: Box<dyn crate::net::Listener>,
-    net: Arc<super::NetworkEnvironment>,
     ctx: &HostCtx,
+    serve: impl Fn(FrameReader, FrameWriter) + Clone + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     use tracing::Instrument as _;
     let host = ctx.host.clone();
@@ -47,14 +47,12 @@ pub fn accept(
                     tracing::warn!(%peer, cap = limiter.cap(), "refused a data connection: too many from this peer");
                     continue;
                 };
-                let (net, host, auth) = (net.clone(), host.clone(), auth.clone());
+                let (serve, host, auth) = (serve.clone(), host.clone(), auth.clone());
                 handshakes.spawn(
                     async move {
                         let _guard = guard;
                         match accept_handshake(stream, &auth, "data", &host).await {
-                            Ok((r, w, _hello)) => {
-                                net.serve(r, w);
-                            }
+                            Ok((r, w, _hello)) => serve(r, w),
                             Err(error) => tracing::warn!(
                                 %peer, %error,
                                 "refused a data connection: its handshake failed"
