@@ -226,13 +226,14 @@ pub async fn run_coordinator(ctx: HostCtx, bind: String) -> std::io::Result<()> 
         tokio::spawn(async move {
             let _guard = guard;
             let auth = ctx.net.auth().clone();
-            let (mut r, mut w, _) = match accept_handshake(stream, &auth, "coordinator", &ctx.host).await {
-                Ok(x) => x,
-                Err(error) => {
-                    tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
-                    return;
-                }
-            };
+            let (mut r, mut w, _) =
+                match accept_handshake(stream, &auth, "coordinator", &ctx.host).await {
+                    Ok(x) => x,
+                    Err(error) => {
+                        tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
+                        return;
+                    }
+                };
             while let Ok(req) = r.recv::<CoordRequest>().await {
                 let now = ctx.now_ms();
                 let resp = match state.lock() {

@@ -498,7 +498,10 @@ fn scenario_over_the_caps() {
     };
     let started = std::time::Instant::now();
     let e = parse(&scenario(100_000, 1_000)).expect_err("over the cap");
-    assert!(e.message.contains("over the cap of 1000 TaskManagers"), "{e}");
+    assert!(
+        e.message.contains("over the cap of 1000 TaskManagers"),
+        "{e}"
+    );
     assert_eq!(e.line, 6, "{e}");
     let e = parse(&scenario(2, 1_000)).expect_err("over the cap");
     assert!(e.message.contains("over the cap of 256 slots"), "{e}");

@@ -82,7 +82,8 @@ impl Asker {
         let at_ms = now_ms();
         let stream = turmoil::net::TcpStream::connect(JM).await?;
         let (status, bytes) =
-            sim::http_client::request(stream, JM, Some(&self.token), method.clone(), path, body).await?;
+            sim::http_client::request(stream, JM, Some(&self.token), method.clone(), path, body)
+                .await?;
         let e = Exchange {
             group: group.unwrap_or(""),
             at_ms,

@@ -132,7 +132,11 @@ fn client_with_the_wrong_secret_cannot_list_submit_or_cancel() {
         all.extend(["--jobmanager", &rpc, "--secret-file", &wrong]);
         let (status, out) = cluster.run(name, &all, Duration::from_secs(60));
         let err = cluster.read(&cluster.err_path(name));
-        assert!(!status.success(), "{name} succeeded: {out}\n{}", cluster.logs());
+        assert!(
+            !status.success(),
+            "{name} succeeded: {out}\n{}",
+            cluster.logs()
+        );
         assert!(
             err.contains("authentication failed"),
             "{name}: {err}\n{}",
@@ -172,8 +176,13 @@ fn rest_wants_the_token() {
     let mut r = agent.get(url("/overview")).call().expect("an answer");
     assert_eq!(r.status().as_u16(), 401);
     let body: serde_json::Value = r.body_mut().read_json().expect("JSON");
-    let errors = body["errors"].as_array().expect("Flink's {\"errors\": [...]}");
-    assert!(errors[0].as_str().unwrap_or_default().contains("Bearer"), "{body}");
+    let errors = body["errors"]
+        .as_array()
+        .expect("Flink's {\"errors\": [...]}");
+    assert!(
+        errors[0].as_str().unwrap_or_default().contains("Bearer"),
+        "{body}"
+    );
 
     let r = agent
         .get(url("/overview"))
@@ -194,7 +203,12 @@ fn rest_wants_the_token() {
     // The browser's way: the token page, then `/?token=…` sets a cookie.
     let mut r = agent.get(url("/")).call().expect("an answer");
     assert_eq!(r.status().as_u16(), 401);
-    assert!(r.body_mut().read_to_string().expect("text").contains("token"));
+    assert!(
+        r.body_mut()
+            .read_to_string()
+            .expect("text")
+            .contains("token")
+    );
     let out = cluster.read(&cluster.out_path("jobmanager"));
     let printed = format!("Open the web UI with its token: http://{rest}/?token={token}");
     assert!(out.contains(&printed), "{out}");
@@ -258,7 +272,9 @@ fn data_connection_without_the_secret_gets_no_records() {
     let (_rpc, rest, _jid) = cluster.attach_scene();
     let (status, body) = http_get(&rest, "/taskmanagers").expect("GET /taskmanagers");
     assert_eq!(status, 200);
-    let port = body["taskmanagers"][0]["dataPort"].as_u64().expect("a data port");
+    let port = body["taskmanagers"][0]["dataPort"]
+        .as_u64()
+        .expect("a data port");
     let data = format!("127.0.0.1:{port}");
     let wrong = network_with(&wrong_secret(&cluster));
     block_on(async {
@@ -288,7 +304,11 @@ fn data_connection_without_the_secret_gets_no_records() {
     raw.write_all(b"\x00\x00\x00\x04GET ").expect("write");
     assert_only_refused(&read_to_end(&mut raw, Duration::from_secs(15)));
     let tm = cluster.read(&cluster.err_path("tm-1")) + &cluster.read(&cluster.err_path("tm-2"));
-    assert!(tm.contains("refused a data connection"), "{}", cluster.logs());
+    assert!(
+        tm.contains("refused a data connection"),
+        "{}",
+        cluster.logs()
+    );
 }
 
 /// A client that connects and says nothing is dropped after the handshake
@@ -307,10 +327,17 @@ fn silent_client_is_dropped_after_the_handshake_timeout() {
     );
     assert!(status.success(), "{out}\n{}", cluster.logs());
     let served = started.elapsed();
-    assert!(served < Duration::from_millis(3000), "served only after {served:?}");
+    assert!(
+        served < Duration::from_millis(3000),
+        "served only after {served:?}"
+    );
     let rest = read_to_end(&mut silent, Duration::from_secs(20));
     let waited = started.elapsed();
-    assert!(rest.is_empty(), "sent {} bytes to a silent peer", rest.len());
+    assert!(
+        rest.is_empty(),
+        "sent {} bytes to a silent peer",
+        rest.len()
+    );
     assert!(
         waited >= Duration::from_millis(2900) && waited < Duration::from_secs(15),
         "dropped after {waited:?}"
@@ -358,10 +385,7 @@ impl AsyncWrite for Recorded {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
@@ -369,7 +393,10 @@ impl AsyncWrite for Recorded {
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl Network for Recording {
-    fn bind(&self, addr: String) -> BoxFuture<'static, std::io::Result<(Box<dyn Listener>, String)>> {
+    fn bind(
+        &self,
+        addr: String,
+    ) -> BoxFuture<'static, std::io::Result<(Box<dyn Listener>, String)>> {
         self.inner.bind(addr)
     }
     fn connect(&self, addr: String) -> BoxFuture<'static, std::io::Result<BoxStream>> {
@@ -423,8 +450,10 @@ fn replayed_handshake_does_not_authenticate() {
 fn test_ca(dir: &Path, name: &str) -> [String; 3] {
     let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, format!("mini-flink test CA {name}"));
+    ca.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("mini-flink test CA {name}"),
+    );
     let ca_key = rcgen::KeyPair::generate().expect("a CA key");
     let ca_cert = ca.self_signed(&ca_key).expect("the CA certificate");
     let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])

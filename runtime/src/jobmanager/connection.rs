@@ -25,15 +25,14 @@ pub(super) async fn serve_connection(
     auth: Auth,
     tx: mpsc::UnboundedSender<Inbound>,
 ) {
-    let (mut reader, mut writer, hello) = match accept_handshake(stream, &auth, "jobmanager", &host)
-        .await
-    {
-        Ok(x) => x,
-        Err(error) => {
-            tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
-            return;
-        }
-    };
+    let (mut reader, mut writer, hello) =
+        match accept_handshake(stream, &auth, "jobmanager", &host).await {
+            Ok(x) => x,
+            Err(error) => {
+                tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
+                return;
+            }
+        };
     let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
     tokio::spawn(
         async move {

@@ -110,7 +110,9 @@ pub enum WireError {
     #[error("connection closed by peer")]
     Closed,
     /// The peer refused our proof: our secret is not the cluster's.
-    #[error("authentication failed: the secret in {secret} does not match the cluster's ({peer} refused the handshake: {reason})")]
+    #[error(
+        "authentication failed: the secret in {secret} does not match the cluster's ({peer} refused the handshake: {reason})"
+    )]
     Refused {
         /// Where our secret came from.
         secret: String,
@@ -437,7 +439,8 @@ mod tests {
             Ok::<u32, WireError>(n)
         });
         let client = async {
-            let (mut r, mut w, _) = connect_handshake(Box::new(c), &connector, "client", "c").await?;
+            let (mut r, mut w, _) =
+                connect_handshake(Box::new(c), &connector, "client", "c").await?;
             w.send(&41u32).await?;
             r.recv::<u32>().await
         };

@@ -170,9 +170,10 @@ impl Tls {
         let name = ServerName::try_from(host.to_string()).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {host}: {e}"))
         })?;
-        self.connector.connect(name, stream).await.map_err(|e| {
-            io::Error::new(e.kind(), format!("TLS handshake with {addr} failed: {e}"))
-        })
+        self.connector
+            .connect(name, stream)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake with {addr} failed: {e}")))
     }
 
     /// The server side of TLS on an accepted `stream`, done on its first

@@ -233,7 +233,9 @@ impl TaskExecutor {
             }
         };
         let (reader, mut writer, _hello) =
-            match connect_handshake(stream, self.ctx.net.auth(), "taskmanager", &self.ctx.host).await {
+            match connect_handshake(stream, self.ctx.net.auth(), "taskmanager", &self.ctx.host)
+                .await
+            {
                 Ok(x) => x,
                 Err(e) if e.is_auth() => return Err(SessionEnd::Refused(e.to_string())),
                 Err(e) => return Err(SessionEnd::Lost(e.to_string())),

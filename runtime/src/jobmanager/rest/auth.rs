@@ -25,7 +25,10 @@ use axum::response::{IntoResponse, Response};
 /// each other's.
 pub fn cookie_name(token: &str) -> String {
     let d = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-    format!("mini-flink-token-{}", crate::net::auth::hex(&d.as_ref()[..4]))
+    format!(
+        "mini-flink-token-{}",
+        crate::net::auth::hex(&d.as_ref()[..4])
+    )
 }
 
 /// The token a request carries: its bearer token, its cookie, or (for
@@ -74,9 +77,8 @@ pub async fn require_token(State(s): State<RestState>, req: Request, next: Next)
             // The address printed at start: keep the token in a cookie and
             // go to the page without it in the address bar.
             let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
-            let set = format!(
-                "{cookie}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000"
-            );
+            let set =
+                format!("{cookie}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000");
             if let Ok(v) = HeaderValue::from_str(&set) {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
             }

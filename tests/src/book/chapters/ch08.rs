@@ -322,7 +322,10 @@ fn real_cluster(root: &Path) -> Result<String, BookError> {
     // What a reader sees on their machine: the default secret file, and
     // a token of their own.
     let out = out
-        .replace(&secret.to_string_lossy().into_owned(), "~/.config/mini-flink/secret")
+        .replace(
+            &secret.to_string_lossy().into_owned(),
+            "~/.config/mini-flink/secret",
+        )
         .replace(&token, "<token>");
     Ok(mask(
         &out,

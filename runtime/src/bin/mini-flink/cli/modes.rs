@@ -98,7 +98,11 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
         ..JobManagerConfig::default()
     };
     super::security::check_bind("--bind", &a.bind)?;
-    let mut ctx = host_ctx("jobmanager".into(), a.events.events, super::security::Who::Creator)?;
+    let mut ctx = host_ctx(
+        "jobmanager".into(),
+        a.events.events,
+        super::security::Who::Creator,
+    )?;
     ctx.seed = unique_seed();
     let shutdown = shutdown_signal()?;
     let (bound, mut server) =

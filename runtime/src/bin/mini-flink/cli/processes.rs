@@ -336,7 +336,11 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
 /// Starts the HA coordinator and serves until it stops.
 pub async fn coordinator(a: CoordinatorArgs) -> Result<ExitCode> {
     super::security::check_bind("--bind", &a.bind)?;
-    let ctx = host_ctx("coordinator".into(), a.events.events, super::security::Who::Creator)?;
+    let ctx = host_ctx(
+        "coordinator".into(),
+        a.events.events,
+        super::security::Who::Creator,
+    )?;
     let shutdown = shutdown_signal()?;
     say!("Coordinator listening on {}", a.bind);
     // The coordinator keeps no state worth saving: on a signal it just

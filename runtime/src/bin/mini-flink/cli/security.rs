@@ -118,7 +118,10 @@ pub fn network(who: Who) -> Result<NetworkRef> {
         }
         Who::Member => auth::Secret::load(&path)?,
     };
-    tcp(&a, Auth::with_secret(secret).with_handshake_timeout(timeout))
+    tcp(
+        &a,
+        Auth::with_secret(secret).with_handshake_timeout(timeout),
+    )
 }
 
 /// The arguments a child `mini-flink` process needs to join this one's
