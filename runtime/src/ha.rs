@@ -21,7 +21,7 @@
 
 use crate::events::{EventKind, HostCtx};
 use crate::ids::FencingToken;
-use crate::net::frame::{WireError, handshake};
+use crate::net::frame::{WireError, accept_handshake, connect_handshake};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -214,14 +214,26 @@ pub async fn run_coordinator(ctx: HostCtx, bind: String) -> std::io::Result<()> 
     });
     let (mut listener, _) = ctx.net.bind(bind).await?;
     let state = Arc::new(Mutex::new(CoordState::default()));
+    let limiter = crate::net::limits::PeerLimiter::default();
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
+        let Some(guard) = limiter.admit(&peer) else {
+            tracing::warn!(%peer, cap = limiter.cap(), "refused a connection: too many from this peer");
+            continue;
+        };
         let state = state.clone();
         let ctx = ctx.clone();
         tokio::spawn(async move {
-            let Ok((mut r, mut w, _)) = handshake(stream, "coordinator", &ctx.host).await else {
-                return;
-            };
+            let _guard = guard;
+            let auth = ctx.net.auth().clone();
+            let (mut r, mut w, _) =
+                match accept_handshake(stream, &auth, "coordinator", &ctx.host).await {
+                    Ok(x) => x,
+                    Err(error) => {
+                        tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
+                        return;
+                    }
+                };
             while let Ok(req) = r.recv::<CoordRequest>().await {
                 let now = ctx.now_ms();
                 let resp = match state.lock() {
@@ -265,7 +277,9 @@ impl HaClient {
         let fut = async {
             if self.conn.is_none() {
                 let stream = self.ctx.net.connect(self.addr.clone()).await?;
-                let (r, w, _) = handshake(stream, "ha-client", &self.ctx.host).await?;
+                let auth = self.ctx.net.auth().clone();
+                let (r, w, _) =
+                    connect_handshake(stream, &auth, "ha-client", &self.ctx.host).await?;
                 self.conn = Some((r, w));
             }
             let (r, w) = self.conn.as_mut().ok_or(WireError::Closed)?;
@@ -315,7 +329,7 @@ mod tests {
     fn ctx(events: Arc<dyn crate::events::EventSink>) -> HostCtx {
         HostCtx {
             host: "coordinator".into(),
-            net: Arc::new(crate::net::TcpNetwork),
+            net: Arc::new(crate::net::TcpNetwork::insecure()),
             events,
             clock: Arc::new(crate::events::TokioClock::start()),
             seed: 0,

@@ -23,19 +23,25 @@ pub enum HttpError {
 
 /// `GET path` on a connected stream (one request per connection); `host`
 /// is the `Host` header.
-pub async fn get<S>(io: S, host: &str, path: &str) -> Result<(u16, Vec<u8>), HttpError>
+pub async fn get<S>(
+    io: S,
+    host: &str,
+    token: Option<&str>,
+    path: &str,
+) -> Result<(u16, Vec<u8>), HttpError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    request(io, host, hyper::Method::GET, path, None).await
+    request(io, host, token, hyper::Method::GET, path, None).await
 }
 
 /// `method path` on a connected stream (one request per connection), with
 /// a JSON `body` if there is one (sent as `application/json`); `host` is
-/// the `Host` header.
+/// the `Host` header, `token` (if any) goes as `Authorization: Bearer`.
 pub async fn request<S>(
     io: S,
     host: &str,
+    token: Option<&str>,
     method: hyper::Method,
     path: &str,
     body: Option<&[u8]>,
@@ -53,6 +59,9 @@ where
         .header(hyper::header::HOST, host);
     if body.is_some() {
         req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+    }
+    if let Some(t) = token {
+        req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
     }
     let req = req.body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default())))?;
     let resp = sender.send_request(req).await?;

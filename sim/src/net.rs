@@ -8,8 +8,10 @@
 
 use futures::future::BoxFuture;
 use runtime::events::Clock;
+use runtime::net::auth::{Auth, Secret};
 use runtime::net::{BoxStream, Listener, Network};
 use std::io;
+use std::sync::Arc;
 
 /// The JobManager's RPC address inside the simulator (the session
 /// cluster's, without HA).
@@ -24,9 +26,29 @@ pub const REST_PORT: u16 = 8081;
 /// `epoch`; also the REST answers' epoch): 2026-11-24.
 pub const SIM_EPOCH_MS: u64 = 1_795_500_000_000;
 
-/// `turmoil::net` TCP.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct TurmoilNetwork;
+/// `turmoil::net` TCP, with the host's handshake credentials: the
+/// simulation's secret (drawn from its seed) and nonces from the host's
+/// seeded generator, so the real handshake runs, deterministically.
+#[derive(Debug, Clone)]
+pub struct TurmoilNetwork {
+    auth: Auth,
+}
+
+impl TurmoilNetwork {
+    /// The network of a host whose seed is `host_seed`, in a simulation
+    /// whose seed is `seed`.
+    pub fn new(seed: u64, host_seed: u64) -> TurmoilNetwork {
+        TurmoilNetwork {
+            auth: Auth::simulated(Arc::new(Secret::from_seed(seed)), host_seed),
+        }
+    }
+}
+
+/// The REST token of a simulation whose seed is `seed` (what a simulated
+/// REST client sends as `Authorization: Bearer`).
+pub fn rest_token(seed: u64) -> String {
+    Secret::from_seed(seed).rest_token()
+}
 
 struct TurmoilListener(turmoil::net::TcpListener);
 
@@ -53,6 +75,10 @@ impl Network for TurmoilNetwork {
             let s = turmoil::net::TcpStream::connect(addr.as_str()).await?;
             Ok(Box::new(s) as BoxStream)
         })
+    }
+
+    fn auth(&self) -> &Auth {
+        &self.auth
     }
 }
 

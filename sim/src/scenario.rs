@@ -405,7 +405,7 @@ struct RawScenarioApplication {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCluster {
-    taskmanagers: u32,
+    taskmanagers: Spanned<u32>,
     slots: Spanned<u32>,
     heartbeat_interval_ms: Option<u64>,
     heartbeat_timeout_ms: Option<u64>,
@@ -451,6 +451,27 @@ pub fn load(path: &Path) -> Result<Scenario, JobFileError> {
 pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
     let raw: RawScenario = src.parse_toml()?;
     let c = &raw.cluster;
+    use runtime::net::limits::{MAX_SLOTS_PER_TASKMANAGER, MAX_TASKMANAGERS};
+    if *c.taskmanagers.get_ref() > MAX_TASKMANAGERS {
+        return Err(src.error_at(
+            c.taskmanagers.span(),
+            format!(
+                "taskmanagers = {} is over the cap of {MAX_TASKMANAGERS} TaskManagers",
+                c.taskmanagers.get_ref()
+            ),
+            format!("a cluster has at most {MAX_TASKMANAGERS} TaskManagers"),
+        ));
+    }
+    if *c.slots.get_ref() > MAX_SLOTS_PER_TASKMANAGER {
+        return Err(src.error_at(
+            c.slots.span(),
+            format!(
+                "slots = {} is over the cap of {MAX_SLOTS_PER_TASKMANAGER} slots per TaskManager",
+                c.slots.get_ref()
+            ),
+            format!("a TaskManager offers at most {MAX_SLOTS_PER_TASKMANAGER} slots"),
+        ));
+    }
     if *c.slots.get_ref() == 0 {
         return Err(src.error_at(
             c.slots.span(),
@@ -489,7 +510,7 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
         }
     };
     let cluster = Cluster {
-        taskmanagers: c.taskmanagers,
+        taskmanagers: *c.taskmanagers.get_ref(),
         slots: *c.slots.get_ref(),
         heartbeat_interval_ms: c.heartbeat_interval_ms.unwrap_or(1_000).max(1),
         heartbeat_timeout_ms: c.heartbeat_timeout_ms.unwrap_or(5_000).max(1),

@@ -156,7 +156,7 @@ fn host_seed(seed: u64, host: &str) -> u64 {
 fn ctx(host: &str, events: &EventLog, seed: u64) -> HostCtx {
     HostCtx {
         host: host.to_string(),
-        net: Arc::new(TurmoilNetwork) as NetworkRef,
+        net: Arc::new(TurmoilNetwork::new(seed, host_seed(seed, host))) as NetworkRef,
         events: Arc::new(events.clone()) as Arc<dyn EventSink>,
         clock: Arc::new(SimClock),
         seed: host_seed(seed, host),

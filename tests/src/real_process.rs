@@ -106,3 +106,27 @@ pub fn wait_until(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
         }
     }
 }
+
+/// The cluster secret real processes started by a test use: the one at
+/// `--secret-file`'s default (`MINI_FLINK_SECRET_FILE`, else the user's
+/// well-known path), created if no JobManager made it yet (the creation
+/// is race-free, so parallel tests agree on one).
+pub fn secret() -> Result<runtime::net::auth::Secret, String> {
+    let path = runtime::net::auth::secret_path(None).map_err(|e| e.to_string())?;
+    runtime::net::auth::load_or_create(&path)
+        .map(|(s, _)| s)
+        .map_err(|e| e.to_string())
+}
+
+/// A client's transport seam for talking to real processes: TCP with
+/// [`secret`].
+pub fn client_network() -> Result<runtime::net::NetworkRef, String> {
+    Ok(std::sync::Arc::new(runtime::net::TcpNetwork::new(
+        runtime::net::auth::Auth::with_secret(secret()?),
+    )))
+}
+
+/// The REST bearer token of real processes started by a test (see [`secret`]).
+pub fn rest_token() -> Result<String, String> {
+    Ok(secret()?.rest_token())
+}

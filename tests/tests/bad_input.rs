@@ -458,3 +458,52 @@ input = "s"
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(g.node_count(), 2);
 }
+
+/// A parallelism over the cap is refused before anything starts, with
+/// the cap in the message.
+#[test]
+fn operator_parallelism_over_the_cap() {
+    let e = err(&after_seq(
+        r#"
+[[operators]]
+id = "sink"
+kind = "discard"
+input = "s"
+parallelism = 100000
+"#,
+    ));
+    assert!(e.message.contains("over the cap of 1024"), "{e}");
+    assert_at(&e, 12, 15, "parallelism = 100000", 6);
+}
+
+/// A scenario asking for 100,000 TaskManagers of 1,000 slots fails at once
+/// with the cap in the message (it used to hang `sim run`); so does one
+/// asking for too many slots per TaskManager.
+#[test]
+fn scenario_over_the_caps() {
+    let scenario = |tms: u32, slots: u32| {
+        format!(
+            "name = \"huge\"\nseed = 1\nduration_ms = 1000\n\n[cluster]\ntaskmanagers = {tms}\nslots = {slots}\n"
+        )
+    };
+    let parse = |text: &str| {
+        sim::scenario::parse(
+            &Source {
+                file: "huge.toml",
+                text,
+                base_dir: Path::new("."),
+            },
+            Path::new("huge.toml"),
+        )
+    };
+    let started = std::time::Instant::now();
+    let e = parse(&scenario(100_000, 1_000)).expect_err("over the cap");
+    assert!(
+        e.message.contains("over the cap of 1000 TaskManagers"),
+        "{e}"
+    );
+    assert_eq!(e.line, 6, "{e}");
+    let e = parse(&scenario(2, 1_000)).expect_err("over the cap");
+    assert!(e.message.contains("over the cap of 256 slots"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

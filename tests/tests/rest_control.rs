@@ -56,6 +56,7 @@ impl Sse {
     fn open(addr: &str, path: &str) -> Sse {
         let (tx, rx) = mpsc::channel::<String>();
         let (addr, path) = (addr.to_string(), path.to_string());
+        let auth = rest_client_support::bearer();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -74,6 +75,7 @@ impl Sse {
                 let req = hyper::Request::builder()
                     .uri(&path)
                     .header("host", &addr)
+                    .header("authorization", &auth)
                     .body(Full::new(Bytes::new()))
                     .expect("a request");
                 let Ok(resp) = send.send_request(req).await else {

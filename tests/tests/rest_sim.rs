@@ -53,6 +53,8 @@ impl Exchange {
 /// The client host's side: asks, keeps what it got.
 struct Asker {
     log: Rc<RefCell<Vec<Exchange>>>,
+    /// The simulation's REST token (sent as `Authorization: Bearer`).
+    token: String,
 }
 
 /// Virtual time now (ms), on a turmoil host.
@@ -80,7 +82,8 @@ impl Asker {
         let at_ms = now_ms();
         let stream = turmoil::net::TcpStream::connect(JM).await?;
         let (status, bytes) =
-            sim::http_client::request(stream, JM, method.clone(), path, body).await?;
+            sim::http_client::request(stream, JM, Some(&self.token), method.clone(), path, body)
+                .await?;
         let e = Exchange {
             group: group.unwrap_or(""),
             at_ms,
@@ -280,7 +283,14 @@ fn run(seed: Option<u64>) -> (Vec<Exchange>, String) {
     let scenario = sim::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let mut simulation = sim::Simulation::new(&scenario, seed);
     let log = Rc::new(RefCell::new(Vec::new()));
-    simulation.client_host("rest-client", ask_everything(Asker { log: log.clone() }));
+    let token = sim::net::rest_token(simulation.seed());
+    simulation.client_host(
+        "rest-client",
+        ask_everything(Asker {
+            log: log.clone(),
+            token,
+        }),
+    );
     let outcome = simulation
         .run()
         .unwrap_or_else(|e| panic!("the simulation failed: {e}"));

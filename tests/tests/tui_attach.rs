@@ -436,12 +436,14 @@ fn the_token_goes_with_every_request() {
 /// STALE, and the TUI goes on.
 #[test]
 fn attached_to_a_real_cluster() {
-    use real_tcp_support::{Cluster, http_get};
+    use real_tcp_support::{Cluster, http_get, rest_token};
     let mut cluster = Cluster::new("tui-attach");
     let (_, rest, jid) = cluster.attach_scene();
 
     let mut opts = AttachOptions::new(&format!("http://{rest}"));
     opts.refresh_ms = Some(200);
+    // The cluster's REST token (the TUI binary finds it in the secret file).
+    opts.token = Some(rest_token());
     let mut app = App::attach(opts).unwrap_or_else(|e| panic!("attach: {e}\n{}", cluster.logs()));
     let all_running = |a: &App| {
         a.view.taskmanagers.len() == 2

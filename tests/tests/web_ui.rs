@@ -15,7 +15,7 @@
 
 mod real_tcp_support;
 
-use real_tcp_support::Cluster;
+use real_tcp_support::{Cluster, rest_token};
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -42,8 +42,10 @@ fn free_port() -> u16 {
         .expect("a free port on loopback")
 }
 
+/// `GET url` with the cluster's REST token.
 fn get_json(url: &str) -> Value {
     let mut resp = ureq::get(url)
+        .header("Authorization", &format!("Bearer {}", rest_token()))
         .call()
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     resp.body_mut()
@@ -246,7 +248,13 @@ input = "sum"
         std::thread::sleep(Duration::from_millis(200));
     };
 
-    let mut browser = Browser::open(&program, &format!("{base}/"), &cluster.dir);
+    // The address `mini-flink jobmanager` prints: the token, kept in a
+    // cookie, then the page.
+    let mut browser = Browser::open(
+        &program,
+        &format!("{base}/?token={}", rest_token()),
+        &cluster.dir,
+    );
     let limit = Duration::from_secs(30);
     browser.wait_for(
         "both TaskManagers",

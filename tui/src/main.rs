@@ -52,9 +52,14 @@ struct Cli {
     /// `refresh-interval` from GET /config, else 3000).
     #[arg(long, value_name = "MS", requires = "attach", value_parser = clap::value_parser!(u64).range(100..))]
     refresh: Option<u64>,
-    /// With --attach: the bearer token of the cluster's REST API.
+    /// With --attach: the bearer token of the cluster's REST API [default:
+    /// the one derived from the cluster's secret file, if there is one]
     #[arg(long, value_name = "TOKEN", requires = "attach")]
     token: Option<String>,
+    /// With --attach: the mini-flink cluster's secret file, for its token
+    /// [default: $XDG_CONFIG_HOME/mini-flink/secret, else ~/.config/mini-flink/secret]
+    #[arg(long, value_name = "PATH", requires = "attach", env = runtime::net::auth::SECRET_FILE_ENV)]
+    secret_file: Option<PathBuf>,
     /// Seed (overrides the scenario's).
     #[arg(long)]
     seed: Option<u64>,
@@ -171,9 +176,26 @@ fn run_terminal(mut app: App) -> ExitCode {
 /// `--attach URL`: polls the cluster once before the terminal is set up,
 /// so that a wrong address is one clear error (exit code 2).
 fn attach(cli: &Cli, url: &str) -> ExitCode {
+    // The token: --token, else the one of the secret file (one given
+    // explicitly must be readable; a missing default means no token, as
+    // for a real Flink).
+    let token = match (&cli.token, &cli.secret_file) {
+        (Some(t), _) => Some(t.clone()),
+        (None, explicit) => {
+            let path = runtime::net::auth::secret_path(explicit.as_deref());
+            match path.map(|p| runtime::net::auth::Secret::load(&p)) {
+                Ok(Ok(s)) => Some(s.rest_token()),
+                Ok(Err(e)) if explicit.is_some() => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+                _ => None,
+            }
+        }
+    };
     let opts = tui::attach::AttachOptions {
         url: url.to_string(),
-        token: cli.token.clone(),
+        token,
         refresh_ms: cli.refresh,
         clock: None,
     };

@@ -20,7 +20,7 @@ pub mod result;
 use crate::events::HostCtx;
 use crate::graph::{JobGraph, JobId};
 use crate::net::NetworkRef;
-use crate::net::frame::{FrameReader, FrameWriter, WireError, handshake};
+use crate::net::frame::{FrameReader, FrameWriter, WireError, connect_handshake};
 use crate::rpc::{ClientRequest, ClientResponse, JobOverview, JobResult};
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -129,7 +129,7 @@ impl ClusterClient {
                 addr: addr.to_string(),
                 source,
             })?;
-        let (reader, writer, _) = handshake(stream, "client", me).await?;
+        let (reader, writer, _) = connect_handshake(stream, net.auth(), "client", me).await?;
         Ok(ClusterClient {
             reader,
             writer,

@@ -21,6 +21,18 @@ pub enum GraphError {
         /// Its operator id.
         id: String,
     },
+    /// A parallelism over [`crate::net::limits::MAX_PARALLELISM`].
+    #[error("operator `{id}` has parallelism {parallelism}, over the cap of {cap}")]
+    ParallelismOverCap {
+        /// The node.
+        node: NodeIdx,
+        /// Its operator id.
+        id: String,
+        /// What it asks for.
+        parallelism: u32,
+        /// The cap.
+        cap: u32,
+    },
     /// An explicit forward edge between operators of different parallelism.
     #[error(
         "Forward partitioning does not allow change of parallelism: \
@@ -117,6 +129,9 @@ impl GraphError {
     pub fn help(&self) -> String {
         match self {
             GraphError::ZeroParallelism { .. } => "parallelism must be at least 1".into(),
+            GraphError::ParallelismOverCap { cap, .. } => {
+                format!("a job's operators may run at most {cap} subtasks each")
+            }
             GraphError::ForwardParallelismChange { .. } => {
                 "use partition = \"rebalance\" (or \"rescale\"), or give both operators \
                  the same parallelism"

@@ -330,6 +330,15 @@ impl StreamGraph {
                     id: n.id.clone(),
                 });
             }
+            let cap = crate::net::limits::MAX_PARALLELISM;
+            if n.parallelism > cap {
+                return Err(GraphError::ParallelismOverCap {
+                    node: i,
+                    id: n.id.clone(),
+                    parallelism: n.parallelism,
+                    cap,
+                });
+            }
             let inputs = self.in_edges(i).count();
             match n.kind.class() {
                 KindClass::Source if inputs > 0 => {

@@ -249,12 +249,14 @@ fn locate(
             .unwrap_or_else(|| ops[node].id.span())
     };
     let span = match &e {
-        GraphError::ZeroParallelism { node, .. } => ops[*node]
-            .parallelism
-            .as_ref()
-            .map(|p| p.span())
-            .or_else(|| raw.parallelism.as_ref().map(|p| p.span()))
-            .unwrap_or_else(|| ops[*node].id.span()),
+        GraphError::ZeroParallelism { node, .. } | GraphError::ParallelismOverCap { node, .. } => {
+            ops[*node]
+                .parallelism
+                .as_ref()
+                .map(|p| p.span())
+                .or_else(|| raw.parallelism.as_ref().map(|p| p.span()))
+                .unwrap_or_else(|| ops[*node].id.span())
+        }
         GraphError::ForwardParallelismChange { edge, .. } => ops[b.edges[*edge].1]
             .partition
             .as_ref()

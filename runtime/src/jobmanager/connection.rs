@@ -9,7 +9,8 @@
 
 use super::inbox::Inbound;
 use super::outbox::ConnId;
-use crate::net::frame::{FrameReader, WireError, handshake};
+use crate::net::auth::Auth;
+use crate::net::frame::{FrameReader, WireError, accept_handshake};
 use crate::rpc::{ClientRequest, FromTaskManager};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
@@ -21,15 +22,17 @@ pub(super) async fn serve_connection(
     stream: crate::net::BoxStream,
     peer: String,
     host: String,
+    auth: Auth,
     tx: mpsc::UnboundedSender<Inbound>,
 ) {
-    let (mut reader, mut writer, hello) = match handshake(stream, "jobmanager", &host).await {
-        Ok(x) => x,
-        Err(error) => {
-            tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
-            return;
-        }
-    };
+    let (mut reader, mut writer, hello) =
+        match accept_handshake(stream, &auth, "jobmanager", &host).await {
+            Ok(x) => x,
+            Err(error) => {
+                tracing::warn!(%peer, %error, "refused a connection: its handshake failed");
+                return;
+            }
+        };
     let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
     tokio::spawn(
         async move {

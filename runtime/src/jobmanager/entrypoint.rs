@@ -191,6 +191,7 @@ async fn serve<F: Future<Output = ()>>(
     let mut background = Vec::new();
     {
         let host = ctx.host.clone();
+        let auth = ctx.net.auth().clone();
         let tx = tx.clone();
         background.push(tokio::spawn(
             async move {
@@ -198,17 +199,29 @@ async fn serve<F: Future<Output = ()>>(
                 // Dropping the set (when this task is aborted) aborts every
                 // connection with it.
                 let mut conns = tokio::task::JoinSet::new();
+                let limiter = crate::net::limits::PeerLimiter::default();
                 while let Ok((stream, peer)) = listener.accept().await {
+                    // Reap finished connections so the set does not grow.
+                    while conns.try_join_next().is_some() {}
+                    let Some(guard) = limiter.admit(&peer) else {
+                        tracing::warn!(%peer, cap = limiter.cap(), "refused a connection: too many from this peer");
+                        continue;
+                    };
                     let conn = next_conn;
                     next_conn += 1;
+                    let serve = super::connection::serve_connection(
+                        conn,
+                        stream,
+                        peer,
+                        host.clone(),
+                        auth.clone(),
+                        tx.clone(),
+                    );
                     conns.spawn(
-                        super::connection::serve_connection(
-                            conn,
-                            stream,
-                            peer,
-                            host.clone(),
-                            tx.clone(),
-                        )
+                        async move {
+                            serve.await;
+                            drop(guard);
+                        }
                         .in_current_span(),
                     );
                 }

@@ -28,7 +28,7 @@ use super::task::{self, TaskContext, TaskControl, TaskReport};
 use crate::config::TaskManagerConfig;
 use crate::events::{EventKind, HostCtx};
 use crate::ids::FencingToken;
-use crate::net::frame::{FrameWriter, WireError, handshake};
+use crate::net::frame::{FrameWriter, WireError, connect_handshake};
 use crate::rpc::{ExecutionAttemptId, FromTaskManager, SlotOffer, ToTaskManager};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -53,6 +53,9 @@ pub enum TaskManagerError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The JobManager refused this TaskManager's secret (or it the JobManager's).
+    #[error("{0}")]
+    Authentication(String),
 }
 
 /// Runs a TaskManager until the ResourceManager tells it to shut down or
@@ -67,7 +70,7 @@ pub async fn run_taskmanager(
     ctx.emit(EventKind::HostStarted {
         role: crate::events::Role::TaskManager,
     });
-    let (mut listener, bound) = ctx
+    let (listener, bound) = ctx
         .net
         .bind(cfg.data_bind.clone())
         .await
@@ -81,31 +84,9 @@ pub async fn run_taskmanager(
     // drops the set of handshakes still under way with it.
     let acceptor = {
         let net = net.clone();
-        let host = ctx.host.clone();
-        tokio::spawn(
-            async move {
-                let mut handshakes = tokio::task::JoinSet::new();
-                while let Ok((stream, peer)) = listener.accept().await {
-                    let net = net.clone();
-                    let host = host.clone();
-                    handshakes.spawn(
-                        async move {
-                            match handshake(stream, "data", &host).await {
-                                Ok((r, w, _hello)) => {
-                                    net.serve(r, w);
-                                }
-                                Err(error) => tracing::warn!(
-                                    %peer, %error,
-                                    "refused a data connection: its handshake failed"
-                                ),
-                            }
-                        }
-                        .in_current_span(),
-                    );
-                }
-            }
-            .in_current_span(),
-        )
+        crate::taskmanager::network::connection::accept(listener, &ctx, move |r, w| {
+            net.clone().serve(r, w);
+        })
     };
     let mut executor = TaskExecutor {
         ctx: ctx.clone(),
@@ -125,6 +106,10 @@ pub async fn run_taskmanager(
                 executor.cancel_all().await;
                 tracing::info!("the TaskManager shut down");
                 break;
+            }
+            SessionEnd::Refused(cause) => {
+                acceptor.abort();
+                return Err(TaskManagerError::Authentication(cause));
             }
             SessionEnd::Lost(cause) => {
                 tracing::info!(%cause, "lost the JobManager; registering again");
@@ -157,6 +142,8 @@ enum SessionEnd {
     Stopped,
     /// The JobManager was lost (or another one leads): register again.
     Lost(String),
+    /// The handshake failed for want of the secret: stop.
+    Refused(String),
 }
 
 struct RunningTask {
@@ -250,8 +237,11 @@ impl TaskExecutor {
             }
         };
         let (reader, mut writer, _hello) =
-            match handshake(stream, "taskmanager", &self.ctx.host).await {
+            match connect_handshake(stream, self.ctx.net.auth(), "taskmanager", &self.ctx.host)
+                .await
+            {
                 Ok(x) => x,
+                Err(e) if e.is_auth() => return Err(SessionEnd::Refused(e.to_string())),
                 Err(e) => return Err(SessionEnd::Lost(e.to_string())),
             };
         let register = FromTaskManager::Register {
@@ -360,6 +350,7 @@ impl TaskExecutor {
                         l.leader, l.token
                     )))
                 }
+                Input::FromJm(Err(e)) if e.is_auth() => Err(SessionEnd::Refused(e.to_string())),
                 Input::FromJm(Err(e)) => Err(SessionEnd::Lost(e.to_string())),
                 Input::Report(r) => self.on_report(r, &mut writer).await,
                 Input::Tick => {

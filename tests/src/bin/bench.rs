@@ -32,11 +32,10 @@
 
 use runtime::client::ClusterClient;
 use runtime::graph::JobGraph;
-use runtime::net::{NetworkRef, TcpNetwork};
+use runtime::net::NetworkRef;
 use runtime::operators::{Key, Value, generator_record, key_group, operator_index_for_key_group};
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Flink 2.3.0's figures on this machine (`../shared/flink-reference/README.md`,
@@ -250,7 +249,9 @@ fn free_port() -> u16 {
 
 /// A `GET` of the REST API as JSON; `None` while it does not answer.
 fn get(rest: &str, path: &str) -> Option<serde_json::Value> {
+    let token = mini_flink_tests::real_process::rest_token().ok()?;
     let body = ureq::get(&format!("http://{rest}{path}"))
+        .header("Authorization", format!("Bearer {token}"))
         .call()
         .ok()?
         .body_mut()
@@ -354,7 +355,8 @@ fn real(records: u64) -> Option<(Vec<Row>, f64, f64)> {
         .build()
         .expect("runtime");
     let (keyed, stateless_run) = rt.block_on(async {
-        let net: NetworkRef = Arc::new(TcpNetwork);
+        let net: NetworkRef =
+            mini_flink_tests::real_process::client_network().expect("the cluster's secret");
         let mut c = ClusterClient::connect_retrying(&net, &jm_addr, "bench", 50)
             .await
             .expect("connect");

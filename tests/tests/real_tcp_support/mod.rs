@@ -12,13 +12,12 @@
 
 use runtime::client::ClusterClient;
 use runtime::graph::JobId;
-use runtime::net::{NetworkRef, TcpNetwork};
+use runtime::net::NetworkRef;
 use runtime::rpc::JobResult;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -309,7 +308,7 @@ pub fn fetch_result(addr: &str, job: &str) -> JobResult {
         .build()
         .expect("a tokio runtime");
     rt.block_on(async {
-        let net: NetworkRef = Arc::new(TcpNetwork);
+        let net: NetworkRef = client_network();
         let ask = async {
             let mut client = ClusterClient::connect(&net, addr, "real-tcp-test").await?;
             client.result(id).await
@@ -320,6 +319,17 @@ pub fn fetch_result(addr: &str, job: &str) -> JobResult {
             Err(_) => panic!("the JobManager at {addr} did not answer within 30 s"),
         }
     })
+}
+
+/// The transport seam of a test's own client of real processes: TCP
+/// with their secret ([`mini_flink_tests::real_process::client_network`]).
+pub fn client_network() -> NetworkRef {
+    mini_flink_tests::real_process::client_network().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The REST token of real processes started by a test.
+pub fn rest_token() -> String {
+    mini_flink_tests::real_process::rest_token().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A port on 127.0.0.1 that was free a moment ago (bound, read, released).
@@ -348,7 +358,7 @@ pub fn http_get(addr: &str, path: &str) -> Result<(u16, serde_json::Value), Stri
         .map_err(|e| format!("connecting to {addr}: {e}"))?;
         let (status, body) = tokio::time::timeout(
             Duration::from_secs(10),
-            sim::http_client::get(stream, addr, path),
+            sim::http_client::get(stream, addr, Some(&rest_token()), path),
         )
         .await
         .map_err(|_| format!("GET {path} timed out"))?

@@ -45,7 +45,14 @@ impl Reply {
     }
 }
 
-/// Sends one request to `addr` (host:port) and reads the whole answer.
+/// `Bearer TOKEN` with the REST token of the test's real processes.
+pub fn bearer() -> String {
+    let token = mini_flink_tests::real_process::rest_token().unwrap_or_else(|e| panic!("{e}"));
+    format!("Bearer {token}")
+}
+
+/// Sends one request to `addr` (host:port) with the REST token and reads
+/// the whole answer.
 pub fn http(
     addr: &str,
     method: &str,
@@ -69,7 +76,8 @@ pub fn http(
             .method(method)
             .uri(path)
             .header("host", addr)
-            .header("connection", "close");
+            .header("connection", "close")
+            .header("authorization", bearer());
         if let Some(t) = content_type {
             req = req.header("content-type", t);
         }

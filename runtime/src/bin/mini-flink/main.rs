@@ -111,6 +111,8 @@ fn stdout_gone() -> ! {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    security: cli::security::SecurityArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,11 +157,16 @@ enum Command {
     /// TaskManagers and clients (`--jobmanager ha://ADDR`) find the leader
     /// there.
     Coordinator(processes::CoordinatorArgs),
+    /// Print the REST API's bearer token (derived from the cluster's secret file).
+    ///
+    /// `curl -H "Authorization: Bearer $(mini-flink token)" http://127.0.0.1:8081/overview`
+    Token,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging();
+    cli::security::init(cli.security);
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {
@@ -191,6 +198,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Coordinator(a) => block_on(processes::coordinator(a)),
         Command::RunApplication(a) => block_on(modes::cluster_mode(a, modes::Mode::Application)),
         Command::RunJobCluster(a) => block_on(modes::cluster_mode(a, modes::Mode::Job)),
+        Command::Token => {
+            say!("{}", cli::security::token()?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -88,6 +88,9 @@ struct Workers {
 pub struct LocalProcessDriver {
     /// The program to run (`mini-flink`).
     program: PathBuf,
+    /// Arguments every started process gets too (the cluster's secret
+    /// file, or `--insecure`), after the command.
+    extra_args: Vec<String>,
     /// The processes and pending requests. A std mutex: it is held only
     /// for map updates and process calls that return at once, never across
     /// an `.await`.
@@ -104,10 +107,18 @@ impl LocalProcessDriver {
         let (events, rx) = mpsc::unbounded_channel();
         let driver = LocalProcessDriver {
             program,
+            extra_args: Vec::new(),
             workers: Mutex::new(Workers::default()),
             events,
         };
         (driver, rx)
+    }
+
+    /// The same, giving every started process `args` too (how it finds
+    /// the cluster's secret).
+    pub fn with_args(mut self, args: Vec<String>) -> Self {
+        self.extra_args = args;
+        self
     }
 
     /// The JobManager is up at `addr`: start the workers asked for so far.
@@ -152,6 +163,7 @@ impl LocalProcessDriver {
                 "--id",
                 resource_id,
             ])
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -91,7 +91,23 @@ impl ResourceManager {
         slots: u32,
         out: &mut Outbox,
     ) {
-        if self.task_managers.contains_key(&resource_id) {
+        use crate::net::limits::{MAX_SLOTS_PER_TASKMANAGER, MAX_TASKMANAGERS, check_cap};
+        let known = self.task_managers.contains_key(&resource_id);
+        let over = check_cap(
+            "its number of slots",
+            slots.into(),
+            MAX_SLOTS_PER_TASKMANAGER.into(),
+        )
+        .and_then(|()| {
+            let n = self.task_managers.len() as u64 + u64::from(!known);
+            check_cap("the number of TaskManagers", n, MAX_TASKMANAGERS.into())
+        });
+        if let Err(cap) = over {
+            // Not registered: it gets no answer, and no slot is counted.
+            tracing::warn!(%resource_id, %cap, "refused a TaskManager's registration");
+            return;
+        }
+        if known {
             self.lose(
                 &resource_id,
                 "it registered again (the old process is gone)".into(),

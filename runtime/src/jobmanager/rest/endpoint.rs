@@ -84,6 +84,7 @@ pub async fn start(
         events,
         cfg: cfg.clone(),
         host: ctx.host.clone(),
+        token: ctx.net.auth().secret().map(|s| s.rest_token()),
     };
     let router = super::routes::router(state);
     tracing::info!(%addr, "REST endpoint and web UI listening");

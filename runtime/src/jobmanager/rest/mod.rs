@@ -4,6 +4,7 @@
 //! | module | Flink | what it does |
 //! |---|---|---|
 //! | [`endpoint`] | `WebMonitorEndpoint.start` | binds the REST port, starts serving, tees events to `/events` |
+//! | [`auth`] | (`security.ssl.rest.authentication-enabled`) | `Authorization: Bearer TOKEN` on every request; the web UI's token page and cookie |
 //! | [`server`] | `RestServerEndpoint` (Netty) | HTTP/1.1 over the transport seam: one hyper connection per accepted stream, axum routes |
 //! | [`routes`] | the `*Headers` classes (one per URL) | every URL and method → one [`RestRequest`] |
 //! | [`http`] | `AbstractRestHandler` | a request to the loop and its reply back as HTTP; queries and bodies |
@@ -41,6 +42,7 @@
 
 pub mod answer;
 pub mod applications;
+pub mod auth;
 pub mod checkpoints;
 pub mod cluster;
 pub mod control;

@@ -97,6 +97,10 @@ pub fn router(state: RestState) -> Router {
             state.clone(),
             super::http::redirect_standby,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::auth::require_token,
+        ))
         .with_state(state)
 }
 

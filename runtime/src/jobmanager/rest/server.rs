@@ -54,6 +54,8 @@ pub struct RestState {
     pub cfg: RestConfig,
     /// This JobManager's host name.
     pub host: String,
+    /// The bearer token every request must carry (`None`: `--insecure`).
+    pub token: Option<String>,
 }
 
 /// Why the REST endpoint could not start.
@@ -69,6 +71,7 @@ pub struct RestBindError {
 /// Serves the `router` on an already bound listener until the task is dropped.
 pub async fn serve(mut listener: Box<dyn Listener>, router: axum::Router) {
     let mut conns = tokio::task::JoinSet::new();
+    let limiter = crate::net::limits::PeerLimiter::default();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -79,9 +82,14 @@ pub async fn serve(mut listener: Box<dyn Listener>, router: axum::Router) {
         };
         // Reap finished connections so the set does not grow.
         while conns.try_join_next().is_some() {}
+        let Some(guard) = limiter.admit(&peer) else {
+            tracing::warn!(%peer, cap = limiter.cap(), "refused a REST connection: too many from this peer");
+            continue;
+        };
         let service = TowerToHyperService::new(router.clone());
         conns.spawn(
             async move {
+                let _guard = guard;
                 let served = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .serve_connection(TokioIo::new(stream), service)

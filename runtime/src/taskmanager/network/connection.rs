@@ -16,11 +16,56 @@
 
 use super::channel::SharedRegistry;
 use crate::events::{EventKind, HostCtx};
-use crate::net::frame::{FrameReader, FrameWriter, handshake};
+use crate::net::frame::{FrameReader, FrameWriter, accept_handshake, connect_handshake};
 use crate::rpc::DataMessage;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+
+/// The data port's accept loop (Flink's `NettyServer`): each accepted
+/// stream must pass the handshake (the cluster's secret, within the
+/// handshake timeout) before `serve` (the `NetworkEnvironment`'s) gets it
+/// and reads a frame of it; at most [`crate::net::limits::MAX_CONNECTIONS_PER_PEER`]
+/// handshakes per peer address are under way at once (a connection that
+/// passed is the cluster's own). Aborting the returned task drops the
+/// handshakes under way with it.
+pub fn accept(
+    mut listener: Box<dyn crate::net::Listener>,
+    ctx: &HostCtx,
+    serve: impl Fn(FrameReader, FrameWriter) + Clone + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    use tracing::Instrument as _;
+    let host = ctx.host.clone();
+    let auth = ctx.net.auth().clone();
+    tokio::spawn(
+        async move {
+            let mut handshakes = tokio::task::JoinSet::new();
+            let limiter = crate::net::limits::PeerLimiter::default();
+            while let Ok((stream, peer)) = listener.accept().await {
+                while handshakes.try_join_next().is_some() {}
+                let Some(guard) = limiter.admit(&peer) else {
+                    tracing::warn!(%peer, cap = limiter.cap(), "refused a data connection: too many from this peer");
+                    continue;
+                };
+                let (serve, host, auth) = (serve.clone(), host.clone(), auth.clone());
+                handshakes.spawn(
+                    async move {
+                        let _guard = guard;
+                        match accept_handshake(stream, &auth, "data", &host).await {
+                            Ok((r, w, _hello)) => serve(r, w),
+                            Err(error) => tracing::warn!(
+                                %peer, %error,
+                                "refused a data connection: its handshake failed"
+                            ),
+                        }
+                    }
+                    .in_current_span(),
+                );
+            }
+        }
+        .in_current_span(),
+    )
+}
 
 /// Serves one data connection (dialled or accepted): a writer task fed by
 /// the returned sender, and a reader task dispatching what arrives. Dropping
@@ -103,7 +148,7 @@ impl ConnectionManager {
             return Ok(c.clone());
         }
         let stream = ctx.net.connect(addr.to_string()).await?;
-        let (reader, writer, _) = handshake(stream, "data", &ctx.host)
+        let (reader, writer, _) = connect_handshake(stream, ctx.net.auth(), "data", &ctx.host)
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         ctx.emit(EventKind::DataConnectionOpened {

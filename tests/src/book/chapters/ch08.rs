@@ -82,6 +82,10 @@ impl Processes {
         let (out, err) = (file("out")?, file("err")?);
         let child = Command::new(&self.bin)
             .args(args)
+            .env(
+                runtime::net::auth::SECRET_FILE_ENV,
+                self.dir.join(SECRET_FILE),
+            )
             .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(out)
@@ -149,15 +153,19 @@ fn after<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
-/// A GET of `path` from the HTTP server at `addr`, as `curl -s` prints it:
-/// the body.
-fn http_get(addr: &str, path: &str) -> Result<String, String> {
+/// The chapter's cluster secret file, in its folder (so that the
+/// JobManager creates it, and says so, on every run).
+const SECRET_FILE: &str = "secret";
+
+/// A GET of `path` from the HTTP server at `addr` with the REST `token`,
+/// as `curl -s` prints it: the body.
+fn http_get(addr: &str, path: &str, token: &str) -> Result<String, String> {
     let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
     s.set_read_timeout(Some(PATIENCE))
         .map_err(|e| e.to_string())?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
     )
     .map_err(|e| format!("{addr}: {e}"))?;
     let mut answer = String::new();
@@ -302,11 +310,23 @@ fn real_cluster(root: &Path) -> Result<String, BookError> {
         &format!("mini-flink list --jobmanager {rpc}"),
         &list,
     ));
-    let overview = http_get(&rest, "/overview").map_err(|e| failed(&p, &e))?;
+    let secret = dir.join(SECRET_FILE);
+    let token = runtime::net::auth::Secret::load(&secret)
+        .map_err(|e| failed(&p, &e.to_string()))?
+        .rest_token();
+    let overview = http_get(&rest, "/overview", &token).map_err(|e| failed(&p, &e))?;
     out.push_str(&transcript(
-        &format!("curl -s http://{rest}/overview"),
+        &format!("curl -s -H \"Authorization: Bearer $(mini-flink token)\" http://{rest}/overview"),
         &format!("{overview}\n"),
     ));
+    // What a reader sees on their machine: the default secret file, and
+    // a token of their own.
+    let out = out
+        .replace(
+            &secret.to_string_lossy().into_owned(),
+            "~/.config/mini-flink/secret",
+        )
+        .replace(&token, "<token>");
     Ok(mask(
         &out,
         &dir.to_string_lossy(),

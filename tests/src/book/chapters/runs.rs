@@ -148,6 +148,7 @@ pub fn rest(s: &sim::Scenario, at_ms: u64, asks: &[RestAsk]) -> Result<Vec<RestA
     let wanted = asks.len();
     let asks = asks.to_vec();
     let log = answers.clone();
+    let token = sim::net::rest_token(simulation.seed());
     simulation.client_host("rest-client", async move {
         let now = sim::net::SimClock.now_ms();
         if now < at_ms {
@@ -155,7 +156,7 @@ pub fn rest(s: &sim::Scenario, at_ms: u64, asks: &[RestAsk]) -> Result<Vec<RestA
         }
         for ask in asks {
             let path = fill_job_ids(ask.0, &log.borrow())?;
-            let answer = get(&path).await?;
+            let answer = get(&token, &path).await?;
             log.borrow_mut().push(answer);
         }
         Ok(())
@@ -180,12 +181,12 @@ pub fn rest(s: &sim::Scenario, at_ms: u64, asks: &[RestAsk]) -> Result<Vec<RestA
 /// The REST address of the simulated session cluster's JobManager.
 const REST_ADDR: &str = "jobmanager:8081";
 
-/// `GET path` from the client host.
-async fn get(path: &str) -> Result<RestAnswer, Box<dyn std::error::Error>> {
-    let stream = sim::net::TurmoilNetwork
+/// `GET path` from the client host, with the simulation's REST `token`.
+async fn get(token: &str, path: &str) -> Result<RestAnswer, Box<dyn std::error::Error>> {
+    let stream = sim::net::TurmoilNetwork::new(0, 0)
         .connect(REST_ADDR.to_string())
         .await?;
-    let (status, bytes) = sim::http_client::get(stream, REST_ADDR, path).await?;
+    let (status, bytes) = sim::http_client::get(stream, REST_ADDR, Some(token), path).await?;
     let body = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
     Ok(RestAnswer {

@@ -17,6 +17,7 @@ pub mod modes;
 pub mod plan;
 pub mod processes;
 pub mod savepoints;
+pub mod security;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
@@ -24,7 +25,6 @@ use runtime::client::{ClientError, ClusterClient};
 use runtime::events::{EventSink, HostCtx, NoEvents, StderrEvents, TokioClock};
 use runtime::graph::{JobGraph, JobId};
 use runtime::jobfile::load_job_file;
-use runtime::net::TcpNetwork;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,20 +50,22 @@ pub struct EventsArg {
     pub events: bool,
 }
 
-/// The context of a real host: TCP, a real clock, events on stderr when asked.
-pub fn host_ctx(host: String, events: bool) -> HostCtx {
+/// The context of a real host: TCP with this process's security (see
+/// [`security::network`]; `who` says whether it may create the secret), a
+/// real clock, events on stderr when asked.
+pub fn host_ctx(host: String, events: bool, who: security::Who) -> Result<HostCtx> {
     let sink: Arc<dyn EventSink> = if events {
         Arc::new(StderrEvents)
     } else {
         Arc::new(NoEvents)
     };
-    HostCtx {
+    Ok(HostCtx {
         host,
-        net: Arc::new(TcpNetwork),
+        net: security::network(who)?,
         events: sink,
         clock: Arc::new(TokioClock::start()),
         seed: 0,
-    }
+    })
 }
 
 /// Connects a client to the JobManager at `addr`; `ha://COORDINATOR`
@@ -71,7 +73,11 @@ pub fn host_ctx(host: String, events: bool) -> HostCtx {
 /// [`ClusterClient::connect_to`]). Every answer is then awaited for at most
 /// [`ANSWER_TIMEOUT`].
 pub async fn connect(addr: &str) -> Result<ClusterClient> {
-    let ctx = host_ctx(format!("client-{}", std::process::id()), false);
+    let ctx = host_ctx(
+        format!("client-{}", std::process::id()),
+        false,
+        security::Who::Member,
+    )?;
     let e = match ClusterClient::connect_to(&ctx, addr, CONNECT_TIMEOUT).await {
         Ok(client) => return Ok(client.with_answer_timeout(ANSWER_TIMEOUT)),
         Err(e) => e,

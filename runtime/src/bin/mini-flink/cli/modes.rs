@@ -79,6 +79,7 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
     let program = std::env::current_exe()
         .context("cannot find the mini-flink program to start TaskManager processes with")?;
     let (driver, reports) = LocalProcessDriver::new(program);
+    let driver = driver.with_args(super::security::child_args()?);
     let driver = Arc::new(driver);
     let (done_tx, done_rx) = oneshot::channel();
     let reporter = tokio::spawn(report(reports, done_tx));
@@ -96,7 +97,12 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
         rest: a.rest.config(),
         ..JobManagerConfig::default()
     };
-    let mut ctx = host_ctx("jobmanager".into(), a.events.events);
+    super::security::check_bind("--bind", &a.bind)?;
+    let mut ctx = host_ctx(
+        "jobmanager".into(),
+        a.events.events,
+        super::security::Who::Creator,
+    )?;
     ctx.seed = unique_seed();
     let shutdown = shutdown_signal()?;
     let (bound, mut server) =

@@ -168,9 +168,9 @@ pub struct TaskManagerArgs {
     /// The JobManager's address.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_JOBMANAGER)]
     pub jobmanager: String,
-    /// Number of task slots offered (Flink's `taskmanager.numberOfTaskSlots`).
+    /// Number of task slots offered (Flink's `taskmanager.numberOfTaskSlots`), at most 256.
     #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(runtime::net::limits::MAX_SLOTS_PER_TASKMANAGER)))]
     pub slots: u32,
     /// Address of the data port other TaskManagers send records to; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
@@ -228,7 +228,12 @@ pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     } else {
         "jobmanager".to_string()
     };
-    let mut ctx = host_ctx(name, a.events.events);
+    super::security::check_bind("--bind", &a.bind)?;
+    if let Some(r) = &cfg.rest {
+        super::security::check_bind("--rest-bind", &r.bind)?;
+    }
+    let mut ctx = host_ctx(name, a.events.events, super::security::Who::Creator)?;
+    let token = super::security::rest_token(&ctx.net);
     ctx.seed = unique_seed();
     if let Some(c) = &a.ha.ha {
         say!("JobManager campaigning for leadership at the coordinator {c}");
@@ -237,7 +242,12 @@ pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     let (bound, server) = start_jobmanager(ctx, cfg, "the JobManager stopped", shutdown).await?;
     say!("JobManager listening on {}", bound.rpc);
     match &bound.rest {
-        Some(rest) => say!("REST API and web UI on http://{rest}/"),
+        Some(rest) => {
+            say!("REST API and web UI on http://{rest}/");
+            if let Some(t) = &token {
+                say!("Open the web UI with its token: http://{rest}/?token={t}");
+            }
+        }
         None if !a.rest.no_rest => say!(
             "No REST API: port {} is taken (choose one with --rest-bind)",
             DEFAULT_REST
@@ -304,7 +314,8 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
         plural(a.slots),
         a.jobmanager
     );
-    let ctx = host_ctx(id.clone(), a.events.events);
+    super::security::check_bind("--data-bind", &cfg.data_bind)?;
+    let ctx = host_ctx(id.clone(), a.events.events, super::security::Who::Member)?;
     // Whether the signal (rather than the ResourceManager) ended it.
     let signalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let shutdown = {
@@ -328,7 +339,12 @@ pub async fn taskmanager(a: TaskManagerArgs) -> Result<ExitCode> {
 
 /// Starts the HA coordinator and serves until it stops.
 pub async fn coordinator(a: CoordinatorArgs) -> Result<ExitCode> {
-    let ctx = host_ctx("coordinator".into(), a.events.events);
+    super::security::check_bind("--bind", &a.bind)?;
+    let ctx = host_ctx(
+        "coordinator".into(),
+        a.events.events,
+        super::security::Who::Creator,
+    )?;
     let shutdown = shutdown_signal()?;
     say!("Coordinator listening on {}", a.bind);
     // The coordinator keeps no state worth saving: on a signal it just
