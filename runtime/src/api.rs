@@ -64,6 +64,8 @@ pub struct GraphBuilder {
     pub checkpoint_interval_ms: Option<u64>,
     /// Aligned or unaligned checkpoints.
     pub checkpoint_mode: crate::job_config::CheckpointMode,
+    /// Completed checkpoints retained (`None`: Flink's default, 1).
+    pub checkpoints_retained: Option<u32>,
     /// Restart strategy (`None`: Flink's default).
     pub restart: Option<crate::job_config::RestartStrategy>,
     /// Failover strategy.
@@ -83,6 +85,7 @@ impl GraphBuilder {
             chaining_enabled: true,
             checkpoint_interval_ms: None,
             checkpoint_mode: Default::default(),
+            checkpoints_retained: None,
             restart: None,
             failover: Default::default(),
             nodes: Vec::new(),
@@ -97,6 +100,7 @@ impl GraphBuilder {
         g.chaining_enabled = self.chaining_enabled;
         g.checkpoint_interval_ms = self.checkpoint_interval_ms;
         g.checkpoint_mode = self.checkpoint_mode;
+        g.checkpoints_retained = self.checkpoints_retained;
         g.restart = self.restart.clone();
         g.failover = self.failover;
         for n in &self.nodes {

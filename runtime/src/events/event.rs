@@ -328,6 +328,21 @@ pub enum EventKind {
         /// Why.
         cause: String,
     },
+    /// A retained checkpoint could not be restored from (damaged, torn,
+    /// unreadable): recovery falls back to the one before it.
+    CheckpointSkipped {
+        /// Job id.
+        #[serde(with = "as_text")]
+        job: JobId,
+        /// Where it is.
+        path: String,
+        /// What is wrong with it.
+        cause: String,
+        /// What recovery uses instead: an older checkpoint's path, or
+        /// `None` (the job's savepoint, or its start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<String>,
+    },
     /// After a failure, these vertices' subtasks are cancelled and will be
     /// redeployed after the restart strategy's delay.
     RestartScheduled {

@@ -293,6 +293,19 @@ impl EventKind {
             EventKind::CheckpointAborted { job, id, cause } => {
                 format!("checkpoint {id} of job {} aborted: {cause}", job.short())
             }
+            EventKind::CheckpointSkipped {
+                job,
+                path,
+                cause,
+                fallback,
+            } => format!(
+                "job {}'s checkpoint {path} cannot be restored ({cause}): {}",
+                job.short(),
+                match fallback {
+                    Some(f) => format!("falling back to the one before, {f}"),
+                    None => "no older checkpoint is retained, so recovery starts from the job's savepoint or its beginning".into(),
+                }
+            ),
             EventKind::RestartScheduled {
                 name,
                 vertices,

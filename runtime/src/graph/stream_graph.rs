@@ -183,6 +183,9 @@ pub struct StreamGraph {
     pub checkpoint_interval_ms: Option<u64>,
     /// Aligned or unaligned checkpoints.
     pub checkpoint_mode: crate::job_config::CheckpointMode,
+    /// Completed checkpoints kept in storage (`state.checkpoints.num-retained`);
+    /// `None` is Flink's default, 1.
+    pub checkpoints_retained: Option<u32>,
     /// Restart strategy; `None` takes Flink's default for the checkpointing setting.
     pub restart: Option<crate::job_config::RestartStrategy>,
     /// What restarts after a failure.
@@ -198,9 +201,15 @@ impl StreamGraph {
             graph: OrderedGraph::new(),
             checkpoint_interval_ms: None,
             checkpoint_mode: Default::default(),
+            checkpoints_retained: None,
             restart: None,
             failover: Default::default(),
         }
+    }
+
+    /// How many completed checkpoints are retained (at least 1).
+    pub fn retained_checkpoints(&self) -> u32 {
+        self.checkpoints_retained.unwrap_or(1).max(1)
     }
 
     /// The restart strategy in effect (Flink's default when none is set).

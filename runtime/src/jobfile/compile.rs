@@ -52,6 +52,17 @@ pub fn compile(src: &Source<'_>, raw: &RawJob) -> Result<StreamGraph, JobFileErr
             ));
         }
         b.checkpoint_interval_ms = Some(ms as u64);
+        if let Some(n) = &c.num_retained {
+            let v = *n.get_ref();
+            if !(1..=1000).contains(&v) {
+                return Err(src.error_at(
+                    n.span(),
+                    format!("cannot retain {v} checkpoints"),
+                    "num_retained is how many completed checkpoints to keep, 1 to 1000 (Flink's state.checkpoints.num-retained, default 1)",
+                ));
+            }
+            b.checkpoints_retained = Some(v as u32);
+        }
         b.checkpoint_mode = match c.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
             None | Some(("aligned", _)) => crate::job_config::CheckpointMode::Aligned,
             Some(("unaligned", _)) => crate::job_config::CheckpointMode::Unaligned,

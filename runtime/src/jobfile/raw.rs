@@ -38,6 +38,8 @@ pub struct RawCheckpointing {
     pub interval_ms: Spanned<i64>,
     /// "aligned" (default) or "unaligned".
     pub mode: Option<Spanned<String>>,
+    /// Completed checkpoints to keep (`state.checkpoints.num-retained`).
+    pub num_retained: Option<Spanned<i64>>,
 }
 
 /// `[restart]` of a job file (Flink's `restart-strategy.*`).

@@ -12,7 +12,7 @@
 
 use super::applications::ApplicationRecord;
 use super::checkpoint::snapshot::StoredCheckpoint;
-use super::checkpoint::storage::CheckpointStorage;
+use super::checkpoint::storage::{CheckpointStorage, load};
 use super::jobmaster::{JobMaster, JobStart};
 use super::outbox::{HaOp, Outbox};
 use crate::application::Application;
@@ -193,18 +193,8 @@ impl Dispatcher {
 
     /// Reads a savepoint and checks that it fits the job.
     fn read_savepoint(&self, jg: &JobGraph, path: &str) -> Result<StoredCheckpoint, SubmitError> {
-        let bytes = self
-            .storage
-            .read(path)
-            .map_err(|source| SubmitError::Unreadable {
-                path: path.to_string(),
-                source,
-            })?;
-        let stored: StoredCheckpoint =
-            crate::net::frame::decode(&bytes).map_err(|source| SubmitError::NotASavepoint {
-                path: path.to_string(),
-                source,
-            })?;
+        let stored = super::checkpoint::storage::load(self.storage.as_ref(), path)
+            .map_err(|source| SubmitError::Unreadable { source })?;
         stored
             .check_fits(jg)
             .map_err(|source| SubmitError::DoesNotFit {
@@ -249,6 +239,7 @@ impl Dispatcher {
             storage: self.storage.clone(),
             restore: restore.map(|(p, s)| (p, s, false)),
             attempt_base: self.token.0 * ATTEMPTS_PER_LEADER,
+            retained: Vec::new(),
         };
         let master = JobMaster::start(self.ctx.clone(), id, start, out);
         self.order.push(id);
@@ -336,15 +327,55 @@ impl Dispatcher {
                 Ok(CoordResponse::Value(Some(p))) => String::from_utf8(p).ok(),
                 _ => None,
             };
-            let restore = match (&pointer, &record.savepoint) {
-                (Some(p), _) => read_stored(storage, p).map(|s| (p.clone(), s, true)),
-                (None, Some(p)) => read_stored(storage, p).map(|s| (p.clone(), s, false)),
-                (None, None) => None,
-            };
+            // The retained checkpoints, newest first; a damaged one is
+            // skipped (said as an event) for the one before it, and the
+            // savepoint the job started from comes last.
+            let mut retained: Vec<String> = pointer
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+            let mut restore = None;
+            while let Some(p) = retained.last().cloned() {
+                match load(storage.as_ref(), &p) {
+                    Ok(s) => {
+                        restore = Some((p, s, true));
+                        break;
+                    }
+                    Err(e) => {
+                        retained.pop();
+                        self.ctx.emit(EventKind::CheckpointSkipped {
+                            job: id,
+                            path: storage.describe(&p),
+                            cause: e.to_string(),
+                            fallback: retained
+                                .last()
+                                .or(record.savepoint.as_ref())
+                                .map(|f| storage.describe(f)),
+                        });
+                    }
+                }
+            }
+            if restore.is_none()
+                && let Some(p) = &record.savepoint
+            {
+                match load(storage.as_ref(), p) {
+                    Ok(s) => restore = Some((p.clone(), s, false)),
+                    Err(e) => self.ctx.emit(EventKind::CheckpointSkipped {
+                        job: id,
+                        path: storage.describe(p),
+                        cause: e.to_string(),
+                        fallback: None,
+                    }),
+                }
+            }
             recovered.push(RecoveredJob {
                 id,
                 job_graph: record.job_graph,
                 restore,
+                retained,
             });
         }
         recovered
@@ -356,6 +387,7 @@ impl Dispatcher {
             id,
             job_graph,
             restore,
+            retained,
         } = job;
         self.ctx.emit(EventKind::JobRecovered {
             job: id,
@@ -367,6 +399,7 @@ impl Dispatcher {
             storage: self.storage.clone(),
             restore,
             attempt_base: self.token.0 * ATTEMPTS_PER_LEADER,
+            retained,
         };
         let master = JobMaster::start(self.ctx.clone(), id, start, out);
         self.order.push(id);
@@ -386,21 +419,11 @@ impl Dispatcher {
 /// Why a submission from a savepoint is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
-    /// The savepoint cannot be read.
-    #[error("cannot read the savepoint {path}: {source}")]
+    /// The savepoint cannot be read, is damaged, or is not a savepoint.
+    #[error("{source}")]
     Unreadable {
-        /// Where.
-        path: String,
         /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not a savepoint.
-    #[error("{path} is not a savepoint: {source}")]
-    NotASavepoint {
-        /// Where.
-        path: String,
-        /// Why.
-        source: crate::net::frame::WireError,
+        source: super::checkpoint::storage::LoadError,
     },
     /// The savepoint's state does not fit the job.
     #[error("cannot resume from {path}: {source}")]
@@ -421,11 +444,9 @@ pub struct RecoveredJob {
     /// What it resumes from: (path, checkpoint, `recovered` = the
     /// predecessor's checkpoint rather than the savepoint it started from).
     pub restore: Option<(String, StoredCheckpoint, bool)>,
+    /// The predecessor's retained checkpoints still intact, oldest first.
+    pub retained: Vec<String>,
 }
 
 /// Attempt numbers reserved per leader generation.
 pub const ATTEMPTS_PER_LEADER: u64 = 1 << 16;
-
-fn read_stored(storage: &Arc<dyn CheckpointStorage>, path: &str) -> Option<StoredCheckpoint> {
-    crate::net::frame::decode(&storage.read(path).ok()?).ok()
-}

@@ -152,3 +152,17 @@ pub async fn handshake(
     }
     Ok((reader, writer, hello))
 }
+
+/// The frame reader and writer of a stream, before any [`Hello`]: what a
+/// connection's first bytes meet (the fuzz tests feed it any bytes).
+pub fn framed(stream: BoxStream) -> (FrameReader, FrameWriter) {
+    let (r, w) = tokio::io::split(stream);
+    (
+        FrameReader {
+            inner: FramedRead::new(r, codec()),
+        },
+        FrameWriter {
+            inner: FramedWrite::new(w, codec()),
+        },
+    )
+}

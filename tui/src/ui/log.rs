@@ -57,6 +57,7 @@ pub fn event_style(e: &Event) -> Style {
         }
         EventKind::CheckpointTriggered { .. } => s.fg(Color::LightBlue),
         EventKind::CheckpointAborted { .. } => s.fg(Color::Yellow),
+        EventKind::CheckpointSkipped { .. } => s.fg(Color::Red),
         EventKind::RestartScheduled { .. } => s.fg(Color::LightRed).add_modifier(Modifier::BOLD),
         EventKind::Restarted { .. } => s.fg(Color::LightYellow),
         _ => s.fg(Color::Gray),
@@ -127,6 +128,7 @@ pub fn note(e: &Event, heartbeat_timeout_ms: u64) -> Option<String> {
             "A savepoint is a checkpoint you ask for and keep: a job can later start from it (resume, upgrade, rescale).".into()
         },
         EventKind::CheckpointAborted { .. } => "This checkpoint will not complete; the previous completed one stays the restore point.".into(),
+        EventKind::CheckpointSkipped { .. } => "Every checkpoint file carries a checksum; a damaged one is never restored from. With state.checkpoints.num-retained > 1 an older one is there to fall back to, and the output stays exact: the sinks' committed output goes back with it.".into(),
         EventKind::RestartScheduled { .. } => "The restart strategy allows another attempt: the subtasks of the failed region are cancelled and redeployed after the delay.".into(),
         EventKind::Restarted { .. } => "The subtasks are deployed again, as a new execution attempt, with the state of the latest completed checkpoint.".into(),
         EventKind::DataConnectionOpened { .. } => "Stream data flows directly between TaskManagers, never through the JobManager: one connection per TaskManager pair.".into(),

@@ -11,11 +11,13 @@
 //! acknowledged, the checkpoint is written to checkpoint storage
 //! ([`super::storage`]) and only then completed: a checkpoint that cannot be
 //! written is never restored from. One checkpoint is in flight at a time, and
-//! one completed checkpoint is retained (`state.checkpoints.num-retained: 1`).
+//! the last `state.checkpoints.num-retained` completed checkpoints (1 by
+//! default, as in Flink) are retained; the HA pointer names them all, so a
+//! new leader can fall back to an older one when the newest is damaged.
 //!
 //! In: ticks, acknowledgements, aborts from the JobMaster. Out: barriers to
-//! inject, checkpoint events, files in storage, the HA pointer to the latest
-//! checkpoint.
+//! inject, checkpoint events, files in storage, the HA pointer to the
+//! retained checkpoints.
 
 use super::snapshot::StoredCheckpoint;
 use super::storage::CheckpointStorage;
@@ -96,6 +98,12 @@ pub struct CheckpointCoordinator {
     pub savepoints: Vec<String>,
     /// Where the latest completed checkpoint was written.
     pub last_checkpoint_path: Option<String>,
+    /// The completed checkpoints kept in storage, oldest first: what a new
+    /// leader may fall back to when the newest is damaged.
+    pub retained: std::collections::VecDeque<String>,
+    /// How many to keep (Flink's `state.checkpoints.num-retained`, 1 by
+    /// default); older ones are deleted.
+    pub num_retained: usize,
     /// Statistics for the REST API ([`super::stats`]).
     pub stats: super::stats::CheckpointStats,
 }
@@ -147,13 +155,19 @@ impl CheckpointCoordinator {
             savepoint_failure: None,
             savepoints: Vec::new(),
             last_checkpoint_path: None,
+            retained: Default::default(),
+            num_retained: 1,
             stats: super::stats::CheckpointStats::default(),
         }
     }
 
     /// Resumes from a stored checkpoint: numbering goes on from it, as in
-    /// Flink, and it is what the first deployment restores.
-    pub fn restore_from(&mut self, stored: &StoredCheckpoint) {
+    /// Flink, and it is what the first deployment restores. `retained`:
+    /// the predecessor's retained checkpoints, oldest first (the one
+    /// restored last), which this coordinator goes on retaining.
+    pub fn restore_from(&mut self, stored: &StoredCheckpoint, retained: Vec<String>) {
+        self.last_checkpoint_path = retained.last().cloned();
+        self.retained = retained.into();
         self.next_id = stored.id.next();
         self.stats.restored = Some((stored.id, self.ctx.now_ms()));
         self.latest = Some(CompletedCheckpoint {
@@ -298,10 +312,7 @@ impl CheckpointCoordinator {
         } else {
             format!("checkpoints/{}/chk-{}", self.job, done.id)
         };
-        match self
-            .storage
-            .write(&path, &crate::net::frame::encode(&stored))
-        {
+        match super::storage::store(self.storage.as_ref(), &path, &stored) {
             Ok(()) if done.savepoint => {
                 let described = self.storage.describe(&path);
                 self.ctx.emit(EventKind::SavepointCompleted {
@@ -314,15 +325,22 @@ impl CheckpointCoordinator {
                 true
             }
             Ok(()) => {
+                // Flink retains one completed checkpoint by default
+                // (`state.checkpoints.num-retained`): older ones go.
+                self.retained.retain(|p| p != &path);
+                self.retained.push_back(path.clone());
+                while self.retained.len() > self.num_retained.max(1) {
+                    if let Some(old) = self.retained.pop_front() {
+                        let _ = self.storage.delete(&old);
+                    }
+                }
+                // The HA pointer names them all, newest last.
+                let list: Vec<&str> = self.retained.iter().map(String::as_str).collect();
                 out.ha.push(HaOp::Put(
                     format!("checkpoints/{}", self.job),
-                    path.clone().into_bytes(),
+                    list.join("\n").into_bytes(),
                 ));
-                // Flink retains one completed checkpoint by default
-                // (`state.checkpoints.num-retained`): drop the previous one.
-                if let Some(old) = self.last_checkpoint_path.replace(path) {
-                    let _ = self.storage.delete(&old);
-                }
+                self.last_checkpoint_path = Some(path);
                 true
             }
             Err(e) => {

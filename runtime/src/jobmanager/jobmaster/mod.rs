@@ -103,6 +103,8 @@ pub struct JobStart {
     pub restore: Option<(String, StoredCheckpoint, bool)>,
     /// First attempt number of its executions (unique per leader).
     pub attempt_base: u64,
+    /// A recovered job's retained checkpoints (paths, oldest first).
+    pub retained: Vec<String>,
 }
 
 /// The JobMaster of one job.
@@ -154,6 +156,7 @@ impl JobMaster {
             storage,
             restore,
             attempt_base,
+            retained,
         } = start;
         let execution_graph = ExecutionGraph::from_job_graph(&job_graph);
         let submitted_at = ctx.now_ms();
@@ -168,6 +171,7 @@ impl JobMaster {
             job_graph.stream_graph.checkpoint_interval_ms,
             submitted_at,
         );
+        checkpoints.num_retained = job_graph.stream_graph.retained_checkpoints() as usize;
         // `recovered`: a new leader resumes its predecessor's job (with the
         // output committed so far); otherwise a new job starts from a savepoint.
         let mut committed = Vec::new();
@@ -176,7 +180,7 @@ impl JobMaster {
             .filter(|(_, _, recovered)| !recovered)
             .map(|(path, _, _)| path.clone());
         if let Some((_, stored, recovered)) = restore {
-            checkpoints.restore_from(&stored);
+            checkpoints.restore_from(&stored, if recovered { retained } else { Vec::new() });
             if recovered {
                 committed = stored.committed;
             }
