@@ -12,7 +12,7 @@
 
 use crate::scenario::PlantedBug;
 use runtime::jobmanager::checkpoint::snapshot::StoredCheckpoint;
-use runtime::jobmanager::checkpoint::storage::{CheckpointStorage, MemoryStorage};
+use runtime::jobmanager::checkpoint::storage::{CheckpointStorage, MemoryStorage, seal, unseal};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -43,7 +43,10 @@ impl CheckpointStorage for PlantedStorage {
             Some((dir, _)) if path.starts_with("checkpoints/") => dir.to_string(),
             _ => return self.inner.write(path, bytes),
         };
-        let Ok(meant) = runtime::net::frame::decode::<StoredCheckpoint>(bytes) else {
+        let Some(meant) = unseal(bytes)
+            .ok()
+            .and_then(|p| runtime::net::frame::decode::<StoredCheckpoint>(p).ok())
+        else {
             return self.inner.write(path, bytes);
         };
         let mut previous = self
@@ -59,7 +62,7 @@ impl CheckpointStorage for PlantedStorage {
         }
         previous.insert(dir, meant);
         self.inner
-            .write(path, &runtime::net::frame::encode(&stored))
+            .write(path, &seal(&runtime::net::frame::encode(&stored)))
     }
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
         self.inner.read(path)

@@ -391,6 +391,11 @@ pub enum FaultAction {
     Savepoint(String),
     /// Stop the job with this name with a savepoint.
     StopWithSavepoint(String),
+    /// Make the next `n` writes to checkpoint storage fail.
+    FailStorageWrites(u32),
+    /// Damage the newest checkpoint file: `true` tears it (cuts it
+    /// short), `false` flips a byte.
+    DamageLatestCheckpoint(bool),
 }
 
 /// A fault at a time.
@@ -457,15 +462,23 @@ impl FaultAction {
             FaultAction::CancelJob(j) => Fault::CancelJob { job: j.clone() },
             FaultAction::Savepoint(j) => Fault::Savepoint { job: j.clone() },
             FaultAction::StopWithSavepoint(j) => Fault::StopWithSavepoint { job: j.clone() },
+            FaultAction::FailStorageWrites(n) => Fault::StorageWritesFail { writes: *n },
+            // The file is named when it is applied.
+            FaultAction::DamageLatestCheckpoint(_) => return None,
         })
     }
 }
 
 impl std::fmt::Display for FaultAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.as_fault() {
-            Some(fault) => fault.fmt(f),
-            None => f.write_str("crash the busiest TaskManager"),
+        match (self, self.as_fault()) {
+            (_, Some(fault)) => fault.fmt(f),
+            (FaultAction::DamageLatestCheckpoint(tear), _) => write!(
+                f,
+                "damage the latest checkpoint file ({})",
+                if *tear { "tear" } else { "flip" }
+            ),
+            _ => f.write_str("crash the busiest TaskManager"),
         }
     }
 }
@@ -556,6 +569,8 @@ struct RawFault {
     delay_ms: Option<u64>,
     after: Option<Spanned<String>>,
     after_ms: Option<u64>,
+    writes: Option<u32>,
+    damage: Option<Spanned<String>>,
 }
 
 /// Reads and checks a scenario file.
@@ -950,11 +965,23 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                     _ => FaultAction::StopWithSavepoint(name),
                 }
             }
+            "fail-writes" => FaultAction::FailStorageWrites(f.writes.unwrap_or(1)),
+            "damage-checkpoint" => match f.damage.as_ref().map(|d| d.get_ref().as_str()) {
+                None | Some("flip") => FaultAction::DamageLatestCheckpoint(false),
+                Some("tear") => FaultAction::DamageLatestCheckpoint(true),
+                Some(other) => {
+                    return Err(src.error_at(
+                        f.damage.as_ref().map_or(f.action.span(), |d| d.span()),
+                        format!("unknown damage `{other}`"),
+                        "damage is \"flip\" (a byte) or \"tear\" (cut short)",
+                    ));
+                }
+            },
             other => {
                 return Err(src.error_at(
                     f.action.span(),
                     format!("unknown fault action `{other}`"),
-                    "actions are: crash, restart, start, partition, repair, delay, cancel, savepoint, stop",
+                    "actions are: crash, restart, start, partition, repair, delay, cancel, savepoint, stop, fail-writes, damage-checkpoint",
                 ));
             }
         };

@@ -468,6 +468,33 @@ impl<'a> Simulation<'a> {
                     .set_link_latency(a.as_str(), b.as_str(), Duration::from_millis(*ms))
             }
             FaultAction::Partition(..) | FaultAction::Repair(..) | FaultAction::Delay(..) => {}
+            FaultAction::FailStorageWrites(n) => self.storage.fail_writes(*n),
+            FaultAction::DamageLatestCheckpoint(tear) => {
+                let latest = self
+                    .storage
+                    .paths()
+                    .into_iter()
+                    .filter(|p| p.starts_with("checkpoints/"))
+                    .max_by_key(|p| {
+                        p.rsplit_once("chk-")
+                            .and_then(|(_, n)| n.parse::<u64>().ok())
+                            .unwrap_or(0)
+                    });
+                if let Some(path) = latest {
+                    let damage = if *tear {
+                        runtime::jobmanager::checkpoint::storage::Damage::Tear
+                    } else {
+                        runtime::jobmanager::checkpoint::storage::Damage::Flip
+                    };
+                    self.storage.corrupt(&path, damage);
+                    self.emit(EventKind::FaultInjected {
+                        fault: Fault::StorageDamaged {
+                            path,
+                            damage: if *tear { "tear" } else { "flip" }.into(),
+                        },
+                    });
+                }
+            }
             FaultAction::CancelJob(name) => self.ask_client(name, ClientAction::Cancel),
             FaultAction::Savepoint(name) => {
                 self.ask_client(name, ClientAction::Savepoint { stop: false })

@@ -42,11 +42,14 @@ pub enum FaultKind {
     /// A TaskManager crashes just after a checkpoint completed, while the
     /// two-phase-commit sink commits.
     CrashDuringCommit,
+    /// Checkpoint storage fails: writes that error, or the newest
+    /// checkpoint file torn or flipped (then the leader, perhaps, crashes).
+    StorageFault,
 }
 
 impl FaultKind {
     /// Every kind, in the summary's order.
-    pub const ALL: [FaultKind; 9] = [
+    pub const ALL: [FaultKind; 10] = [
         FaultKind::TaskManagerCrash,
         FaultKind::JobManagerTaskManagerPartition,
         FaultKind::DataLinkPartition,
@@ -56,6 +59,7 @@ impl FaultKind {
         FaultKind::CoordinatorPartition,
         FaultKind::CrashDuringAck,
         FaultKind::CrashDuringCommit,
+        FaultKind::StorageFault,
     ];
 
     /// A short name for tables.
@@ -70,6 +74,7 @@ impl FaultKind {
             FaultKind::CoordinatorPartition => "coordinator-partition",
             FaultKind::CrashDuringAck => "crash-during-ack",
             FaultKind::CrashDuringCommit => "crash-during-commit",
+            FaultKind::StorageFault => "storage-fault",
         }
     }
 
@@ -80,7 +85,7 @@ impl FaultKind {
             // JobManager (as Flink's does): nothing to recover there.
             FaultKind::JobManagerCrash => s.cluster.ha() || s.mode != Mode::Session,
             FaultKind::CoordinatorPartition => s.cluster.ha() && s.mode == Mode::Session,
-            FaultKind::CrashDuringAck | FaultKind::CrashDuringCommit => s
+            FaultKind::CrashDuringAck | FaultKind::CrashDuringCommit | FaultKind::StorageFault => s
                 .jobs
                 .iter()
                 .any(|j| j.graph.checkpoint_interval_ms.is_some()),
@@ -136,9 +141,11 @@ fn pick<'a>(rng: &mut SeededRng, xs: &'a [String]) -> &'a String {
 
 /// The kinds a seed uses and its number of faults (swarm testing).
 pub fn swarm(s: &Scenario, rng: &mut SeededRng) -> (Vec<FaultKind>, u64) {
+    // Storage faults are decided apart (in `draw`), so that adding them
+    // left every other seed's schedule as it was.
     let possible: Vec<FaultKind> = FaultKind::ALL
         .into_iter()
-        .filter(|k| k.applies(s))
+        .filter(|k| k.applies(s) && *k != FaultKind::StorageFault)
         .collect();
     let mut kinds: Vec<FaultKind> = possible
         .iter()
@@ -251,10 +258,48 @@ pub fn draw(s: &Scenario, seed: u64, reference: &Reference) -> Vec<Drawn> {
                     },
                 ]
             }
+            // Drawn apart, below.
+            FaultKind::StorageFault => continue,
             // A cluster with one TaskManager has no data link to cut.
             FaultKind::DataLinkPartition => continue,
         };
         out.push(Drawn { kind, faults });
+    }
+    // Storage faults, on a stream of their own: one seed in three draws
+    // one or two.
+    let mut rng = SeededRng::new(seed ^ 0x5707_A6E0);
+    if FaultKind::StorageFault.applies(s) && rng.below(3) == 0 {
+        for _ in 0..1 + rng.below(2) {
+            let c = &clusters[rng.below(clusters.len() as u64) as usize];
+            let jm = pick(&mut rng, &c.jobmanagers).clone();
+            let at = from + rng.below(span);
+            let faults = match rng.below(3) {
+                0 => vec![Fault::at(
+                    at,
+                    FaultAction::FailStorageWrites(1 + rng.below(3) as u32),
+                )],
+                // A damaged file matters when a new leader reads it: with
+                // HA, the leader crashes soon after.
+                n => {
+                    let mut v = vec![Fault::at(at, FaultAction::DamageLatestCheckpoint(n == 2))];
+                    if s.cluster.ha() {
+                        v.push(Fault::at(
+                            at + 1 + rng.below(50),
+                            FaultAction::Crash(jm.clone()),
+                        ));
+                        v.push(Fault::at(
+                            at + 3_000 + rng.below(3_000),
+                            FaultAction::Restart(jm),
+                        ));
+                    }
+                    v
+                }
+            };
+            out.push(Drawn {
+                kind: FaultKind::StorageFault,
+                faults,
+            });
+        }
     }
     out
 }

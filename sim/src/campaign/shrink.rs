@@ -210,6 +210,14 @@ pub fn fault_table(f: &Fault) -> toml::Table {
         FaultAction::CancelJob(j) => ("cancel", "job", s(j)),
         FaultAction::Savepoint(j) => ("savepoint", "job", s(j)),
         FaultAction::StopWithSavepoint(j) => ("stop", "job", s(j)),
+        FaultAction::FailStorageWrites(n) => {
+            ("fail-writes", "writes", toml::Value::Integer(*n as i64))
+        }
+        FaultAction::DamageLatestCheckpoint(tear) => (
+            "damage-checkpoint",
+            "damage",
+            s(if *tear { "tear" } else { "flip" }),
+        ),
     };
     t.insert("action".into(), s(action));
     t.insert(key.into(), value);
