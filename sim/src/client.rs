@@ -355,7 +355,17 @@ impl Env {
         self.state.borrow_mut()[i].id = Some(id);
         let status = loop {
             self.serve_requests(&mut client, &[i]).await;
-            let r = client.result(id).await?;
+            let r = match client.result(id).await {
+                Ok(r) => r,
+                Err(_) => {
+                    // The JobManager crashed or the connection broke:
+                    // reconnect and ask again. (One without HA that
+                    // restarted has forgotten the job, which then never
+                    // ends: a campaign reports that as a liveness failure.)
+                    client = self.reconnect(&jobmanager, client).await;
+                    continue;
+                }
+            };
             let status = r.status;
             self.state.borrow_mut()[i].result = Some(r);
             if status.is_terminal() {
@@ -394,7 +404,10 @@ impl Env {
         let reason = loop {
             // Once deregistered, one last round takes the final results.
             let done = deregistered();
-            self.watch_application(&mut client, p).await?;
+            if self.watch_application(&mut client, p).await.is_err() {
+                client = self.reconnect(&jobmanager, client).await;
+                continue;
+            }
             if let Some(reason) = done {
                 break reason;
             }
@@ -487,6 +500,13 @@ impl Env {
             self.connect_attempts(),
         )
         .await
+    }
+
+    /// A new connection to a JobManager after the old one broke, once it
+    /// answers again (the old one if it does not within the attempts).
+    async fn reconnect(&self, jobmanager: &str, old: ClusterClient) -> ClusterClient {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.connect(jobmanager).await.unwrap_or(old)
     }
 
     /// Carries out the cancellations and savepoints asked for these jobs.

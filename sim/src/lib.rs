@@ -11,6 +11,7 @@
 //! | [`logging`] | the log's subscriber: virtual time and host on every line, `RUST_LOG` |
 //! | [`scenario`] | scenario files: cluster, jobs, faults, expectations |
 //! | [`net`] | the simulated transport seam (`turmoil::net`) and clock |
+//! | [`planted`] | planted bugs: checkpoint storage that lies, for campaigns to find |
 //! | [`outcome`] | what a run produced: per job its result, the trace, the failed expectations |
 //! | [`http_client`] | HTTP GETs of the REST API from a client host (or real TCP) |
 //! | [`simulation`] | the turmoil hosts and the step loop |
@@ -23,6 +24,7 @@ pub mod http_client;
 pub mod logging;
 pub mod net;
 pub mod outcome;
+pub mod planted;
 pub mod scenario;
 pub mod simulation;
 pub mod summary;

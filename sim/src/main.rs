@@ -2,6 +2,8 @@
 //!
 //! `cargo run -p sim -- run scenarios/session.toml [--seed N] [--trace FILE]`
 //! `cargo run -p sim -- compare scenarios/compare-modes.toml [--json]`
+//! `cargo run -p sim -- check scenarios/failover.toml --seeds 1..=100 [--jobs N]
+//! [--check-determinism] [--verbose]` (exit 0 valid, 1 invalid, 2 unknown, 3 bad input)
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,17 +48,34 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run a scenario under a random fault schedule per seed and check that
-    /// every job's committed output equals the fault-free run's.
+    /// Run a scenario under a random fault schedule per seed and judge each
+    /// run against the fault-free one: records lost, duplicated, unexpected;
+    /// valid / invalid / unknown. Exit code: 0 all valid, 1 a seed invalid,
+    /// 2 a seed unknown (none invalid), 3 bad input. The first invalid seed
+    /// is shrunk to a minimal schedule, written as a replayable scenario.
     Check {
         /// The scenario file.
         scenario: PathBuf,
         /// Seeds: `N`, `A..B` or `A..=B`.
         #[arg(long, default_value = "1..=20", value_parser = parse_seeds)]
         seeds: SeedRange,
-        /// Print each seed's fault schedule and the run's timeline.
+        /// Print each seed's fault schedule and the run's timeline (runs
+        /// the seeds one at a time).
         #[arg(long)]
         verbose: bool,
+        /// Simulations at once, on OS threads (default: available cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run every seed twice and report the first event where the two
+        /// traces differ.
+        #[arg(long)]
+        check_determinism: bool,
+        /// Do not shrink the first invalid seed.
+        #[arg(long)]
+        no_shrink: bool,
+        /// Where the shrunk replay scenario is written.
+        #[arg(long, default_value = "target/shrunk")]
+        replay_dir: PathBuf,
     },
 }
 
@@ -104,7 +123,21 @@ fn main() -> ExitCode {
             scenario,
             seeds,
             verbose,
-        } => check(&scenario, seeds, verbose),
+            jobs,
+            check_determinism,
+            no_shrink,
+            replay_dir,
+        } => check(
+            &scenario,
+            seeds,
+            CheckOptions {
+                verbose,
+                jobs,
+                check_determinism,
+                shrink: !no_shrink,
+                replay_dir,
+            },
+        ),
         Cmd::Compare {
             scenario,
             seed,
@@ -184,62 +217,126 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(path: &std::path::Path, seeds: SeedRange, verbose: bool) -> ExitCode {
-    use std::io::Write as _;
+/// `sim check`'s switches.
+struct CheckOptions {
+    verbose: bool,
+    jobs: Option<usize>,
+    check_determinism: bool,
+    shrink: bool,
+    replay_dir: PathBuf,
+}
+
+/// Exit code of `sim check` for bad input (0, 1, 2 are verdicts).
+const BAD_INPUT: u8 = 3;
+
+fn check(path: &std::path::Path, seeds: SeedRange, opts: CheckOptions) -> ExitCode {
+    use std::io::IsTerminal as _;
     let s = match sim::load(path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
+            return ExitCode::from(BAD_INPUT);
         }
     };
-    let reference = match sim::campaign::reference(&s) {
+    let reference = match sim::campaign::Reference::run(&s) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: the fault-free run failed: {e}");
-            return ExitCode::FAILURE;
+            eprintln!(
+                "error: the fault-free run of {} failed: {e}",
+                path.display()
+            );
+            return ExitCode::from(BAD_INPUT);
         }
     };
-    let total = seeds.1 - seeds.0 + 1;
-    let mut reports = Vec::new();
-    let mut failed = 0;
-    for (i, seed) in (seeds.0..=seeds.1).enumerate() {
-        let r = sim::campaign::check_seed(&s, seed, &reference);
-        if r.failure.is_some() {
-            failed += 1;
-        }
-        if verbose {
-            let faulty = sim::campaign::with_faults(&s, seed);
-            println!("seed {seed}: {}", r.failure.as_deref().unwrap_or("ok"));
+    let jobs = opts
+        .jobs
+        .unwrap_or_else(sim::campaign::parallel::default_jobs);
+    if jobs == 0 {
+        eprintln!("error: --jobs 0: at least one simulation must run at a time");
+        return ExitCode::from(BAD_INPUT);
+    }
+    let started = std::time::Instant::now();
+    let reports = if opts.verbose {
+        let mut reports = Vec::new();
+        for seed in seeds.0..=seeds.1 {
+            let r = sim::campaign::parallel::run_seed(&s, seed, &reference, opts.check_determinism);
+            let faulty = sim::campaign::with_faults(&s, seed, &reference);
+            println!(
+                "seed {seed}: {} {}",
+                r.verdict,
+                r.failure.as_deref().unwrap_or("")
+            );
+            for j in &r.jobs {
+                println!(
+                    "  job {}: {} ({}; {} lost, {} duplicated, {} unexpected)",
+                    j.name, j.verdict, j.why, j.lost, j.duplicated, j.unexpected
+                );
+            }
             for f in &faulty.faults {
-                println!("  {:>8} {}", sim::summary::secs(f.at_ms), f.action);
+                println!("  {:>8} {f}", sim::summary::secs(f.at_ms));
             }
             if let Ok(o) = sim::Simulation::new(&faulty, Some(seed)).run() {
                 print!("{}", sim::summary::timeline(&o.events));
             }
-        } else {
-            let done = i as u64 + 1;
-            let width = 30;
-            let filled = (done * width / total) as usize;
-            eprint!(
-                "\r[{}{}] {done}/{total} seeds, {failed} failed",
-                "#".repeat(filled),
-                " ".repeat(width as usize - filled)
-            );
-            let _ = std::io::stderr().flush();
+            reports.push(r);
         }
-        reports.push(r);
-    }
-    if !verbose {
-        eprintln!();
-    }
+        reports
+    } else {
+        sim::campaign::parallel::run(
+            &s,
+            seeds.0,
+            seeds.1,
+            &reference,
+            sim::campaign::parallel::Options {
+                jobs,
+                progress: std::io::stderr().is_terminal(),
+                check_determinism: opts.check_determinism,
+            },
+        )
+    };
+    let wall = started.elapsed().as_secs_f64();
     print!(
         "{}",
         sim::campaign::summary(&path.display().to_string(), &reports)
     );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    println!(
+        "{} seeds in {wall:.1} s on {jobs} thread(s): {:.0} seeds/minute",
+        reports.len(),
+        reports.len() as f64 * 60.0 / wall.max(1e-9)
+    );
+    let worst = sim::campaign::worst(&reports);
+    let first_invalid = reports
+        .iter()
+        .find(|r| r.verdict == sim::campaign::Verdict::Invalid && s.draw_faults);
+    if opts.shrink
+        && let Some(r) = first_invalid
+    {
+        eprintln!("shrinking seed {}...", r.seed);
+        match sim::campaign::shrink::shrink(&s, r.seed, &reference, r.verdict, 120) {
+            None => println!("seed {}: the failure did not repeat when shrinking", r.seed),
+            Some(shrunk) => {
+                println!(
+                    "shrunk seed {} from {} fault entries to {} ({} runs): {}",
+                    shrunk.seed,
+                    shrunk.from,
+                    shrunk.faults.len(),
+                    shrunk.runs,
+                    shrunk.failure
+                );
+                for f in &shrunk.faults {
+                    println!("  {:>8} {f}", sim::summary::secs(f.at_ms));
+                }
+                match sim::campaign::shrink::write_replay(path, &shrunk, &opts.replay_dir) {
+                    Ok(file) => println!(
+                        "replay: sim check {0} --seeds {1}..={1}
+        sim run {0}",
+                        file.display(),
+                        shrunk.seed
+                    ),
+                    Err(e) => eprintln!("error: {e}"),
+                }
+            }
+        }
     }
+    ExitCode::from(worst.exit_code())
 }

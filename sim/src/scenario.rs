@@ -57,6 +57,20 @@
 //! [`runtime::application`]) with `at_ms`. In session and job mode its
 //! `main` runs on the client; in application mode on the JobManager.
 //!
+//! A fault may wait for an event instead of firing at its time:
+//! `after = "checkpoint-completed"` (or `"checkpoint-acknowledged"`) with
+//! `after_ms = 3` arms it at `at_ms` and fires it 3 ms after the next such
+//! event (a crash during the two-phase-commit sink's commit phase, or while
+//! a checkpoint is being acknowledged). Fault campaigns draw these; a
+//! shrunk failing schedule is written with them.
+//!
+//! Two sections are for fault campaigns only: `[campaign] draw_faults =
+//! false` makes `sim check` replay the file's faults instead of drawing a
+//! schedule per seed (what a shrunk failure is written with), and
+//! `[debug] planted_bug = "stale-state" | "stale-commit"` plants a bug in
+//! the simulated checkpoint storage ([`PlantedBug`]) for the campaign to
+//! find. No scenario of the course uses either.
+//!
 //! A crash fault may name `host = "busiest-taskmanager"`: the TaskManager
 //! holding slots of the most jobs at that moment (then the most slots,
 //! then the first by name), which is how one crash compares across modes.
@@ -98,6 +112,64 @@ pub struct Scenario {
     pub mode: Mode,
     /// Programs that submit several jobs; their jobs are in `jobs` too.
     pub applications: Vec<ScenarioApplication>,
+    /// Whether `sim check` draws a fault schedule per seed (`[campaign]
+    /// draw_faults`, default true; false replays the file's faults).
+    pub draw_faults: bool,
+    /// A bug planted for a campaign to find (`[debug] planted_bug`).
+    pub planted_bug: Option<PlantedBug>,
+}
+
+/// A bug the simulator plants on purpose (`[debug] planted_bug`), in the
+/// checkpoint storage it gives the JobManagers, so that a fault campaign
+/// has something to find. Only a new leader reads checkpoints back, so it
+/// shows after a JobManager failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// A checkpoint is stored with the state of the checkpoint before
+    /// (acknowledged before its own state was stored): a new leader
+    /// rewinds the sources too far, and records are committed twice.
+    StaleState,
+    /// A checkpoint is stored with the committed output of the checkpoint
+    /// before: what the sink committed in between is lost.
+    StaleCommit,
+}
+
+impl PlantedBug {
+    /// Its name in a scenario file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlantedBug::StaleState => "stale-state",
+            PlantedBug::StaleCommit => "stale-commit",
+        }
+    }
+}
+
+/// The event a triggered fault waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerEvent {
+    /// A checkpoint completed (the sinks commit now: two-phase commit).
+    CheckpointCompleted,
+    /// A subtask acknowledged a checkpoint.
+    CheckpointAcknowledged,
+}
+
+impl TriggerEvent {
+    /// Its name in a scenario file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerEvent::CheckpointCompleted => "checkpoint-completed",
+            TriggerEvent::CheckpointAcknowledged => "checkpoint-acknowledged",
+        }
+    }
+}
+
+/// Fire a fault `delay_ms` after the first `event` once it is armed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trigger {
+    /// What to wait for.
+    pub event: TriggerEvent,
+    /// How long after it (ms).
+    pub delay_ms: u64,
 }
 
 /// Flink's execution modes: who owns the cluster, and where `main` runs.
@@ -319,15 +391,48 @@ pub enum FaultAction {
     Savepoint(String),
     /// Stop the job with this name with a savepoint.
     StopWithSavepoint(String),
+    /// Make the next `n` writes to checkpoint storage fail.
+    FailStorageWrites(u32),
+    /// Damage the newest checkpoint file: `true` tears it (cuts it
+    /// short), `false` flips a byte.
+    DamageLatestCheckpoint(bool),
 }
 
 /// A fault at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
-    /// When (ms).
+    /// When (ms): when it fires, or with `after`, when it is armed.
     pub at_ms: u64,
     /// What.
     pub action: FaultAction,
+    /// Fire on an event after `at_ms` rather than at `at_ms`.
+    pub after: Option<Trigger>,
+}
+
+impl Fault {
+    /// A fault at a time.
+    pub fn at(at_ms: u64, action: FaultAction) -> Fault {
+        Fault {
+            at_ms,
+            action,
+            after: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.after {
+            Some(t) => write!(
+                f,
+                "{} ms after the next {}: {}",
+                t.delay_ms,
+                t.event.as_str(),
+                self.action
+            ),
+            None => self.action.fmt(f),
+        }
+    }
 }
 
 impl FaultAction {
@@ -357,15 +462,23 @@ impl FaultAction {
             FaultAction::CancelJob(j) => Fault::CancelJob { job: j.clone() },
             FaultAction::Savepoint(j) => Fault::Savepoint { job: j.clone() },
             FaultAction::StopWithSavepoint(j) => Fault::StopWithSavepoint { job: j.clone() },
+            FaultAction::FailStorageWrites(n) => Fault::StorageWritesFail { writes: *n },
+            // The file is named when it is applied.
+            FaultAction::DamageLatestCheckpoint(_) => return None,
         })
     }
 }
 
 impl std::fmt::Display for FaultAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.as_fault() {
-            Some(fault) => fault.fmt(f),
-            None => f.write_str("crash the busiest TaskManager"),
+        match (self, self.as_fault()) {
+            (_, Some(fault)) => fault.fmt(f),
+            (FaultAction::DamageLatestCheckpoint(tear), _) => write!(
+                f,
+                "damage the latest checkpoint file ({})",
+                if *tear { "tear" } else { "flip" }
+            ),
+            _ => f.write_str("crash the busiest TaskManager"),
         }
     }
 }
@@ -389,6 +502,20 @@ struct RawScenario {
     mode: Option<Spanned<String>>,
     #[serde(default)]
     applications: Vec<RawScenarioApplication>,
+    campaign: Option<RawCampaign>,
+    debug: Option<RawDebug>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCampaign {
+    draw_faults: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDebug {
+    planted_bug: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -440,6 +567,10 @@ struct RawFault {
     hosts: Option<Spanned<Vec<String>>>,
     job: Option<Spanned<String>>,
     delay_ms: Option<u64>,
+    after: Option<Spanned<String>>,
+    after_ms: Option<u64>,
+    writes: Option<u32>,
+    damage: Option<Spanned<String>>,
 }
 
 /// Reads and checks a scenario file.
@@ -855,20 +986,67 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                     _ => FaultAction::StopWithSavepoint(name),
                 }
             }
+            "fail-writes" => FaultAction::FailStorageWrites(f.writes.unwrap_or(1)),
+            "damage-checkpoint" => match f.damage.as_ref().map(|d| d.get_ref().as_str()) {
+                None | Some("flip") => FaultAction::DamageLatestCheckpoint(false),
+                Some("tear") => FaultAction::DamageLatestCheckpoint(true),
+                Some(other) => {
+                    return Err(src.error_at(
+                        f.damage.as_ref().map_or(f.action.span(), |d| d.span()),
+                        format!("unknown damage `{other}`"),
+                        "damage is \"flip\" (a byte) or \"tear\" (cut short)",
+                    ));
+                }
+            },
             other => {
                 return Err(src.error_at(
                     f.action.span(),
                     format!("unknown fault action `{other}`"),
-                    "actions are: crash, restart, start, partition, repair, delay, cancel, savepoint, stop",
+                    "actions are: crash, restart, start, partition, repair, delay, cancel, savepoint, stop, fail-writes, damage-checkpoint",
                 ));
+            }
+        };
+        let after = match &f.after {
+            None => None,
+            Some(a) => {
+                let event = match a.get_ref().as_str() {
+                    "checkpoint-completed" => TriggerEvent::CheckpointCompleted,
+                    "checkpoint-acknowledged" => TriggerEvent::CheckpointAcknowledged,
+                    other => {
+                        return Err(src.error_at(
+                            a.span(),
+                            format!("unknown trigger `{other}`"),
+                            "after is \"checkpoint-completed\" or \"checkpoint-acknowledged\"",
+                        ));
+                    }
+                };
+                Some(Trigger {
+                    event,
+                    delay_ms: f.after_ms.unwrap_or(0),
+                })
             }
         };
         faults.push(Fault {
             at_ms: f.at_ms,
             action,
+            after,
         });
     }
     faults.sort_by_key(|f| f.at_ms);
+    let planted_bug = match raw.debug.as_ref().and_then(|d| d.planted_bug.as_ref()) {
+        None => None,
+        Some(b) => Some(match b.get_ref().as_str() {
+            "stale-state" => PlantedBug::StaleState,
+            "stale-commit" => PlantedBug::StaleCommit,
+            other => {
+                return Err(src.error_at(
+                    b.span(),
+                    format!("unknown planted bug `{other}`"),
+                    "planted_bug is \"stale-state\" or \"stale-commit\"",
+                ));
+            }
+        }),
+    };
     let mut expect = BTreeMap::new();
     for (job, status) in &raw.expect {
         let ok = ["FINISHED", "FAILED", "CANCELED", "RUNNING"];
@@ -901,5 +1079,11 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
         path: path.to_path_buf(),
         mode,
         applications,
+        draw_faults: raw
+            .campaign
+            .as_ref()
+            .and_then(|c| c.draw_faults)
+            .unwrap_or(true),
+        planted_bug,
     })
 }

@@ -38,7 +38,7 @@ use crate::net::{
     COORDINATOR_ADDR, DATA_PORT, JOBMANAGER_ADDR, REST_PORT, SIM_EPOCH_MS, SimClock, TurmoilNetwork,
 };
 pub use crate::outcome::{JobOutcome, Outcome};
-use crate::scenario::{FaultAction, Mode, Provider, Scenario};
+use crate::scenario::{FaultAction, Mode, Provider, Scenario, Trigger, TriggerEvent};
 use runtime::application::Application;
 use runtime::config::{JobManagerConfig, TaskManagerConfig};
 use runtime::events::{Event, EventKind, EventLog, EventSink, Fault, HostCtx, Role};
@@ -145,6 +145,12 @@ pub struct Simulation<'a> {
     storage: MemoryStorage,
     done: bool,
     crashed: BTreeSet<String>,
+    /// Faults armed, waiting for their trigger event.
+    armed: Vec<(Trigger, FaultAction)>,
+    /// Triggered faults and when they fire (ms).
+    triggered: Vec<(u64, FaultAction)>,
+    /// How far the event log was scanned for triggers.
+    scanned: usize,
 }
 
 fn host_seed(seed: u64, host: &str) -> u64 {
@@ -219,6 +225,9 @@ impl<'a> Simulation<'a> {
             storage: MemoryStorage::new(),
             done: false,
             crashed: BTreeSet::new(),
+            armed: Vec::new(),
+            triggered: Vec::new(),
+            scanned: 0,
         };
         if me.scenario.mode == Mode::Session {
             if me.scenario.cluster.ha() {
@@ -279,7 +288,13 @@ impl<'a> Simulation<'a> {
             worker_slots: c.slots,
             worker_prefix,
             idle_timeout_ms: c.idle_timeout_ms,
-            storage: Arc::new(self.storage.clone()),
+            storage: match self.scenario.planted_bug {
+                None => Arc::new(self.storage.clone()),
+                Some(bug) => Arc::new(crate::planted::PlantedStorage::new(
+                    self.storage.clone(),
+                    bug,
+                )),
+            },
             ha: (cluster.is_none() && c.ha()).then(|| runtime::config::HaConfig {
                 coordinator: COORDINATOR_ADDR.into(),
                 lease_ms: c.lease_ms,
@@ -454,6 +469,33 @@ impl<'a> Simulation<'a> {
                     .set_link_latency(a.as_str(), b.as_str(), Duration::from_millis(*ms))
             }
             FaultAction::Partition(..) | FaultAction::Repair(..) | FaultAction::Delay(..) => {}
+            FaultAction::FailStorageWrites(n) => self.storage.fail_writes(*n),
+            FaultAction::DamageLatestCheckpoint(tear) => {
+                let latest = self
+                    .storage
+                    .paths()
+                    .into_iter()
+                    .filter(|p| p.starts_with("checkpoints/"))
+                    .max_by_key(|p| {
+                        p.rsplit_once("chk-")
+                            .and_then(|(_, n)| n.parse::<u64>().ok())
+                            .unwrap_or(0)
+                    });
+                if let Some(path) = latest {
+                    let damage = if *tear {
+                        runtime::jobmanager::checkpoint::storage::Damage::Tear
+                    } else {
+                        runtime::jobmanager::checkpoint::storage::Damage::Flip
+                    };
+                    self.storage.corrupt(&path, damage);
+                    self.emit(EventKind::FaultInjected {
+                        fault: Fault::StorageDamaged {
+                            path,
+                            damage: if *tear { "tear" } else { "flip" }.into(),
+                        },
+                    });
+                }
+            }
             FaultAction::CancelJob(name) => self.ask_client(name, ClientAction::Cancel),
             FaultAction::Savepoint(name) => {
                 self.ask_client(name, ClientAction::Savepoint { stop: false })
@@ -546,13 +588,23 @@ impl<'a> Simulation<'a> {
         if self.done {
             return Ok(true);
         }
+        self.fire_triggers();
         while let Some(f) = self.scenario.faults.get(self.next_fault) {
             if f.at_ms > self.now_ms() {
                 break;
             }
             let action = f.action.clone();
+            let after = f.after;
             self.next_fault += 1;
-            self.inject(&action);
+            match after {
+                Some(t) => {
+                    if self.armed.is_empty() {
+                        self.scanned = self.events.len();
+                    }
+                    self.armed.push((t, action));
+                }
+                None => self.inject(&action),
+            }
         }
         self.deploy();
         let requests: Vec<ProviderRequest> = self
@@ -574,7 +626,14 @@ impl<'a> Simulation<'a> {
                         .torn_down
                         .iter()
                         .any(|c| resource_id.starts_with(&format!("{c}-")));
-                    if !gone {
+                    if gone {
+                    } else if self.hosts.contains(&resource_id) {
+                        // A restarted JobManager's fresh ResourceManager
+                        // asks again for a worker it started before: the
+                        // environment starts that host afresh.
+                        self.sim.bounce(resource_id.as_str());
+                        self.crashed.remove(&resource_id);
+                    } else {
                         self.add_taskmanager(&resource_id, slots, &jobmanager);
                     }
                 }
@@ -618,6 +677,44 @@ impl<'a> Simulation<'a> {
                 } else {
                     Err(SimError::Turmoil(e.to_string()))
                 }
+            }
+        }
+    }
+
+    /// Moves armed faults whose event happened to the triggered ones, and
+    /// applies the triggered ones that are due (in the order they were
+    /// armed: deterministic).
+    fn fire_triggers(&mut self) {
+        if !self.armed.is_empty() {
+            let new = self.events.since(self.scanned);
+            self.scanned += new.len();
+            for e in &new {
+                let event = match e.kind {
+                    EventKind::CheckpointCompleted { .. } => TriggerEvent::CheckpointCompleted,
+                    EventKind::CheckpointAcknowledged { .. } => {
+                        TriggerEvent::CheckpointAcknowledged
+                    }
+                    _ => continue,
+                };
+                let mut i = 0;
+                while i < self.armed.len() {
+                    if self.armed[i].0.event == event {
+                        let (t, action) = self.armed.remove(i);
+                        self.triggered.push((e.t + t.delay_ms, action));
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+        }
+        let now = self.now_ms();
+        let mut i = 0;
+        while i < self.triggered.len() {
+            if self.triggered[i].0 <= now {
+                let (_, action) = self.triggered.remove(i);
+                self.inject(&action);
+            } else {
+                i += 1;
             }
         }
     }

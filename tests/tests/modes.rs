@@ -354,10 +354,10 @@ fn in_a_session_main_runs_on_the_client() {
         .graph
         .clone();
     s.expect.clear();
-    s.faults.push(sim::scenario::Fault {
-        at_ms: 2_000,
-        action: sim::scenario::FaultAction::CancelJob("slow".into()),
-    });
+    s.faults.push(sim::scenario::Fault::at(
+        2_000,
+        sim::scenario::FaultAction::CancelJob("slow".into()),
+    ));
     let o = sim::Simulation::new(&s, None).run().expect("runs");
     assert!(
         o.jobs[1].result.is_none(),

@@ -1038,7 +1038,9 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
                 | Fault::Delay { .. }
                 | Fault::CancelJob { .. }
                 | Fault::Savepoint { .. }
-                | Fault::StopWithSavepoint { .. } => {}
+                | Fault::StopWithSavepoint { .. }
+                | Fault::StorageWritesFail { .. }
+                | Fault::StorageDamaged { .. } => {}
             }
         }
         _ => {}

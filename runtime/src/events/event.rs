@@ -574,6 +574,19 @@ pub enum Fault {
         /// The job's name.
         job: String,
     },
+    /// The next `writes` writes to checkpoint storage fail.
+    StorageWritesFail {
+        /// How many.
+        writes: u32,
+    },
+    /// A file in checkpoint storage was damaged ("flip": a byte flipped,
+    /// "tear": cut short).
+    StorageDamaged {
+        /// Which file.
+        path: String,
+        /// How.
+        damage: String,
+    },
 }
 
 /// Ids and states in the JSON trace as Flink prints them, read back with

@@ -349,6 +349,12 @@ impl fmt::Display for Fault {
             Fault::CancelJob { job } => write!(f, "cancel job {job}"),
             Fault::Savepoint { job } => write!(f, "savepoint of job {job}"),
             Fault::StopWithSavepoint { job } => write!(f, "stop job {job} with a savepoint"),
+            Fault::StorageWritesFail { writes } => {
+                write!(f, "the next {writes} checkpoint storage write(s) fail")
+            }
+            Fault::StorageDamaged { path, damage } => {
+                write!(f, "checkpoint file {path} damaged ({damage})")
+            }
         }
     }
 }

@@ -136,6 +136,8 @@ fn action_keyword(a: &sim::scenario::FaultAction) -> &'static str {
         A::CancelJob(_) => "cancel",
         A::Savepoint(_) => "savepoint",
         A::StopWithSavepoint(_) => "stop",
+        A::FailStorageWrites(_) => "fail-writes",
+        A::DamageLatestCheckpoint(_) => "damage-checkpoint",
     }
 }
 

@@ -65,7 +65,7 @@ pub fn breaking_it(root: &Path) -> Result<Vec<Generated>, BookError> {
 
     // The campaign, as `sim check` prints it (its progress bar goes to
     // stderr).
-    let reference = sim::campaign::reference(&s).map_err(|e| BookError::Scenario {
+    let reference = sim::campaign::Reference::run(&s).map_err(|e| BookError::Scenario {
         path: path.clone(),
         message: format!("the fault-free run: {e}"),
     })?;
@@ -86,7 +86,7 @@ pub fn breaking_it(root: &Path) -> Result<Vec<Generated>, BookError> {
 
     // One seed, verbose, as `sim check --verbose` prints it, without the
     // checkpoint lines (`grep -v checkpoint`).
-    let faulty = sim::campaign::with_faults(&s, SEED);
+    let faulty = sim::campaign::with_faults(&s, SEED, &reference);
     let run = sim::Simulation::new(&faulty, Some(SEED))
         .run()
         .map_err(|e| BookError::Scenario {
@@ -99,11 +99,7 @@ pub fn breaking_it(root: &Path) -> Result<Vec<Generated>, BookError> {
         report.failure.as_deref().unwrap_or("ok")
     );
     for f in &faulty.faults {
-        out.push_str(&format!(
-            "  {:>8} {}\n",
-            sim::summary::secs(f.at_ms),
-            f.action
-        ));
+        out.push_str(&format!("  {:>8} {}\n", sim::summary::secs(f.at_ms), f));
     }
     for l in sim::summary::timeline(&run.events).lines() {
         if !l.contains("checkpoint") {
@@ -164,10 +160,10 @@ pub fn breaking_it(root: &Path) -> Result<Vec<Generated>, BookError> {
     // JobManager has not noticed yet), and the event log once the job
     // has been redeployed.
     let mut app = App::live(&faulty, Some(SEED));
-    app.run_until(5_000);
+    app.run_until(3_500);
     select_job(&mut app, "counts")?;
     files.push(Generated::new("ch07/crashed.screen", screen_text(&app)));
-    app.run_until(6_085);
+    app.run_until(3_685);
     app.update(tui::Action::Show(Screen::Events));
     // Two steps back (the `,` key): before the JobMaster's two new slot
     // requests, so "What it means" explains the restart.
@@ -176,7 +172,7 @@ pub fn breaking_it(root: &Path) -> Result<Vec<Generated>, BookError> {
     files.push(Generated::new("ch07/recovered.screen", screen_text(&app)));
 
     // The job's slots before the crash and after the recovery.
-    for (name, at) in [("before", 4_000), ("after", 7_000)] {
+    for (name, at) in [("before", 3_000), ("after", 5_000)] {
         let mut app = App::live(&faulty, Some(SEED));
         let c = super::picture_at(&mut app, &faulty, at)?;
         files.push(Generated::new(
