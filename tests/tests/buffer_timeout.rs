@@ -23,7 +23,7 @@ const ADDR: &str = "tm-a:6121";
 async fn slow_stream() -> turmoil::Result {
     let ctx = HostCtx {
         host: "tm-a".into(),
-        net: Arc::new(TcpNetwork),
+        net: Arc::new(TcpNetwork::insecure()),
         events: Arc::new(NoEvents),
         clock: Arc::new(TokioClock::start()),
         seed: 7,

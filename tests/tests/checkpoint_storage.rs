@@ -195,10 +195,7 @@ fn a_new_leader_goes_on_counting_restarts() {
     s.cluster.heartbeat_interval_ms = 200;
     s.faults.insert(
         0,
-        sim::scenario::Fault {
-            at_ms: 900,
-            action: sim::scenario::FaultAction::CrashBusiest,
-        },
+        sim::scenario::Fault::at(900, sim::scenario::FaultAction::CrashBusiest),
     );
     let o = Simulation::new(&s, None).run().expect("run");
     let restarted_by = |host: &str| {

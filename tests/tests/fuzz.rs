@@ -286,6 +286,7 @@ fn decode_all(body: &[u8]) {
     let _ = frame::decode::<runtime::ha::CoordRequest>(body);
     let _ = frame::decode::<runtime::ha::CoordResponse>(body);
     let _ = frame::decode::<frame::Hello>(body);
+    let _ = frame::decode::<frame::Proof>(body);
     let _ = runtime::jobmanager::checkpoint::snapshot::TaskSnapshot::decode(body);
     if let Ok(payload) = runtime::jobmanager::checkpoint::storage::unseal(body) {
         let _ =
@@ -345,6 +346,8 @@ fn valid_bodies() -> Vec<Vec<u8>> {
             version: frame::PROTOCOL_VERSION,
             role: "taskmanager".into(),
             from: "tm-1".into(),
+            nonce: vec![7; 32],
+            authenticated: true,
         }),
     ]
 }

@@ -23,7 +23,7 @@ mod exactly_once_support;
 mod real_tcp_support;
 
 use exactly_once_support::{expected_sums, generator_of};
-use real_tcp_support::{Cluster, free_port, printed_counts, workspace};
+use real_tcp_support::{Cluster, free_port, workspace};
 use runtime::rng::SeededRng;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -334,23 +334,7 @@ fn ten_kills_in_a_row_lose_and_duplicate_nothing() {
         }
     }
 
-    let (status, stdout) = cluster.wait_for_exit("run", Duration::from_secs(240));
-    assert!(
-        status.success(),
-        "`mini-flink run` failed ({status})\n{}",
-        cluster.logs()
-    );
-    assert!(stdout.contains(") FINISHED"), "{stdout}");
-    assert_eq!(
-        printed_counts(&stdout),
-        expected,
-        "final sums differ\n{}",
-        cluster.logs()
-    );
-    assert!(
-        stdout.contains(&format!("({n} updates received)")),
-        "expected exactly {n} updates: none lost, none twice\n{stdout}"
-    );
+    cluster.assert_run_exact("run", Duration::from_secs(240), &expected, n);
     if !recoveries.is_empty() {
         let total: Duration = recoveries.iter().sum();
         let max = recoveries.iter().max().copied().unwrap_or_default();

@@ -597,21 +597,5 @@ fn killed_leader_jobmanager_is_replaced_by_the_standby() {
         .expect("waited for it");
     assert!(r["from_checkpoint"].as_u64().is_some(), "{r}");
 
-    let (status, stdout) = cluster.wait_for_exit("run", Duration::from_secs(180));
-    assert!(
-        status.success(),
-        "`mini-flink run` failed ({status})\n{}",
-        cluster.logs()
-    );
-    assert!(stdout.contains(") FINISHED"), "{stdout}");
-    assert_eq!(
-        printed_counts(&stdout),
-        expected,
-        "final sums differ\n{}",
-        cluster.logs()
-    );
-    assert!(
-        stdout.contains(&format!("({count} updates received)")),
-        "expected exactly {count} updates: none lost, none twice\n{stdout}"
-    );
+    cluster.assert_run_exact("run", Duration::from_secs(180), &expected, count);
 }

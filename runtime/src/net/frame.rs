@@ -256,6 +256,12 @@ fn bad_proof(auth: &Auth, peer: &str) -> WireError {
     }
 }
 
+/// The frame reader and writer of a stream, before any [`Hello`]: what a
+/// connection's first bytes meet (the fuzz tests feed it any bytes).
+pub fn framed(stream: BoxStream) -> (FrameReader, FrameWriter) {
+    split(stream)
+}
+
 fn split(stream: BoxStream) -> (FrameReader, FrameWriter) {
     let (r, w) = tokio::io::split(stream);
     (
@@ -497,20 +503,4 @@ mod tests {
             self.as_ref().err().is_some_and(WireError::is_auth)
         }
     }
-}
-
-/// The frame reader and writer of a stream, before any [`Hello`]: what a
-/// connection's first bytes meet (the fuzz tests feed it any bytes).
-pub fn framed(stream: BoxStream) -> (FrameReader, FrameWriter) {
-    let (r, w) = tokio::io::split(stream);
-    (
-        FrameReader {
-            inner: FramedRead::new(r, codec()),
-            expect: None,
-        },
-        FrameWriter {
-            inner: FramedWrite::new(w, codec()),
-            pending: None,
-        },
-    )
 }

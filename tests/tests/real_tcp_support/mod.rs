@@ -245,6 +245,37 @@ impl Cluster {
         );
     }
 
+    /// Waits for the client process `name` (`mini-flink run`) to end and
+    /// checks its output exact: FINISHED, the sums of one fault-free run,
+    /// and exactly `updates` updates (none lost, none twice). Returns its
+    /// standard output.
+    pub fn assert_run_exact(
+        &mut self,
+        name: &str,
+        limit: Duration,
+        expected: &BTreeMap<String, i64>,
+        updates: u64,
+    ) -> String {
+        let (status, stdout) = self.wait_for_exit(name, limit);
+        assert!(
+            status.success(),
+            "`mini-flink run` failed ({status})\n{}",
+            self.logs()
+        );
+        assert!(stdout.contains(") FINISHED"), "{stdout}");
+        assert_eq!(
+            &printed_counts(&stdout),
+            expected,
+            "final sums differ\n{}",
+            self.logs()
+        );
+        assert!(
+            stdout.contains(&format!("({updates} updates received)")),
+            "expected exactly {updates} updates: none lost, none twice\n{stdout}"
+        );
+        stdout
+    }
+
     /// Everything the processes printed, for failure messages.
     pub fn logs(&self) -> String {
         let mut s = String::new();

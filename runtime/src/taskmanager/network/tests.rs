@@ -20,7 +20,7 @@ const ADDR: &str = "tm-a:6121";
 fn env() -> (Arc<NetworkEnvironment>, HostCtx) {
     let ctx = HostCtx {
         host: "tm-a".into(),
-        net: Arc::new(TcpNetwork),
+        net: Arc::new(TcpNetwork::insecure()),
         events: Arc::new(NoEvents),
         clock: Arc::new(TokioClock::start()),
         seed: 7,
