@@ -19,11 +19,13 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`event`] | the event types: [`Event`], [`EventKind`], [`Fault`], ... |
+//! | [`fault`] | [`Fault`]: what the simulator injected, as the stream records it |
 //! | [`sink`] | where events go: [`EventSink`], [`EventLog`], the [`HostCtx`] every component emits through, clocks |
 //! | [`explain`] | each event in plain words |
 
 pub mod event;
 pub mod explain;
+pub mod fault;
 pub mod sink;
 
 pub use event::{ClusterMode, Event, EventKind, Fault, Role, TaskCounters};

@@ -14,52 +14,20 @@
 //! recovery protocol.
 
 pub mod parallel;
+pub mod reference;
 pub mod schedule;
 pub mod shrink;
 pub mod verdict;
 
 use crate::scenario::{Fault, Scenario};
 use crate::simulation::{Outcome, SimError, Simulation};
+pub use reference::{Reference, committed};
 use runtime::events::EventKind;
 use runtime::operators::Value;
 pub use schedule::FaultKind;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 pub use verdict::{JobVerdict, Verdict};
-
-/// What a campaign compares against: the fault-free run.
-#[derive(Debug, Clone)]
-pub struct Reference {
-    /// Each job's committed output, sorted.
-    pub committed: Vec<Vec<Value>>,
-    /// When the first task was deployed (ms): faults start from here.
-    pub from_ms: u64,
-    /// When the last job ended (ms): faults are drawn before it.
-    pub until_ms: u64,
-}
-
-impl Reference {
-    /// Runs the scenario without faults.
-    pub fn run(s: &Scenario) -> Result<Reference, SimError> {
-        let mut clean = s.clone();
-        clean.faults.clear();
-        let o = Simulation::new(&clean, None).run()?;
-        let first = |f: fn(&EventKind) -> bool| o.events.iter().find(|e| f(&e.kind)).map(|e| e.t);
-        let from_ms = first(|k| matches!(k, EventKind::TaskDeployed { .. })).unwrap_or(300);
-        let until_ms = o
-            .events
-            .iter()
-            .rev()
-            .find(|e| matches!(&e.kind, EventKind::JobStatusChanged { to, .. } if to.is_terminal()))
-            .map_or(o.end_ms, |e| e.t)
-            .max(from_ms + 1_000);
-        Ok(Reference {
-            committed: committed(&o),
-            from_ms,
-            until_ms,
-        })
-    }
-}
 
 /// The fault schedule a seed draws (its entries in time order), for a
 /// scenario whose fault-free run is `reference`.
@@ -81,22 +49,6 @@ pub fn with_faults(s: &Scenario, seed: u64, reference: &Reference) -> Scenario {
         s.faults.sort_by_key(|f| f.at_ms);
     }
     s
-}
-
-/// Each job's committed output, sorted (a multiset).
-pub fn committed(o: &Outcome) -> Vec<Vec<Value>> {
-    o.jobs
-        .iter()
-        .map(|j| {
-            let mut v = j
-                .result
-                .as_ref()
-                .map(|r| r.collected.clone())
-                .unwrap_or_default();
-            v.sort();
-            v
-        })
-        .collect()
 }
 
 /// One seed's verdict.

@@ -14,7 +14,7 @@
 //! partition holds every message until the repair (delay, as TCP
 //! retransmits), a slow link adds latency, and a crash breaks connections.
 
-use super::Reference;
+use super::reference::Reference;
 use crate::scenario::{Fault, FaultAction, Mode, Scenario, Trigger, TriggerEvent};
 use runtime::rng::SeededRng;
 

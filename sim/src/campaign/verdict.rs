@@ -189,7 +189,7 @@ pub fn stale_leader_writes(events: &[Event]) -> Vec<String> {
 
 /// Each job's verdict for a run's outcome against the fault-free output.
 pub fn judge(o: &Outcome, reference: &[Vec<Value>]) -> Vec<JobVerdict> {
-    let have = super::committed(o);
+    let have = super::reference::committed(o);
     o.jobs
         .iter()
         .enumerate()
