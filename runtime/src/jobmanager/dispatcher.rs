@@ -193,8 +193,13 @@ impl Dispatcher {
 
     /// Reads a savepoint and checks that it fits the job.
     fn read_savepoint(&self, jg: &JobGraph, path: &str) -> Result<StoredCheckpoint, SubmitError> {
-        let stored = super::checkpoint::storage::load(self.storage.as_ref(), path)
-            .map_err(|source| SubmitError::Unreadable { source })?;
+        let stored =
+            super::checkpoint::storage::load(self.storage.as_ref(), path).map_err(|source| {
+                SubmitError::Unreadable {
+                    path: path.to_string(),
+                    source,
+                }
+            })?;
         stored
             .check_fits(jg)
             .map_err(|source| SubmitError::DoesNotFit {
@@ -420,8 +425,10 @@ impl Dispatcher {
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     /// The savepoint cannot be read, is damaged, or is not a savepoint.
-    #[error("{source}")]
+    #[error("cannot read the savepoint {path}: {}", .source.reason())]
     Unreadable {
+        /// Where.
+        path: String,
         /// Why.
         source: super::checkpoint::storage::LoadError,
     },

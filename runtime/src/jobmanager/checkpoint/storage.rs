@@ -114,6 +114,19 @@ pub enum LoadError {
     },
 }
 
+impl LoadError {
+    /// Why, without the path (for a message that names it already).
+    pub fn reason(&self) -> String {
+        match self {
+            LoadError::Unreadable { source, .. } => source.to_string(),
+            LoadError::Corrupt { source, .. } => format!("it is damaged: {source}"),
+            LoadError::NotACheckpoint { source, .. } => {
+                format!("it is not a checkpoint or savepoint: {source}")
+            }
+        }
+    }
+}
+
 /// Writes a checkpoint or savepoint, sealed.
 pub fn store(
     storage: &dyn CheckpointStorage,
