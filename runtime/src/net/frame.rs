@@ -262,6 +262,15 @@ pub fn framed(stream: BoxStream) -> (FrameReader, FrameWriter) {
     split(stream)
 }
 
+/// The peer as a message names it: "the taskmanager tm-1", or its role.
+fn peer_name(h: &Hello) -> String {
+    if h.from.is_empty() {
+        h.role.clone()
+    } else {
+        format!("the {} {}", h.role, h.from)
+    }
+}
+
 fn split(stream: BoxStream) -> (FrameReader, FrameWriter) {
     let (r, w) = tokio::io::split(stream);
     (
@@ -311,11 +320,7 @@ pub async fn connect_handshake(
     let (mut reader, mut writer) = split(stream);
     let theirs: Hello = reader.next_msg().await?;
     check_version(&theirs)?;
-    let peer = if theirs.from.is_empty() {
-        theirs.role.clone()
-    } else {
-        format!("the {} {}", theirs.role, theirs.from)
-    };
+    let peer = peer_name(&theirs);
     let ours = hello(auth, role, from);
     match (auth.secret(), theirs.authenticated) {
         (Some(secret), true) => {
@@ -382,11 +387,7 @@ async fn accept_inner(
     writer.send(&ours).await?;
     let theirs: Hello = reader.next_msg().await?;
     check_version(&theirs)?;
-    let peer = if theirs.from.is_empty() {
-        theirs.role.clone()
-    } else {
-        format!("the {} {}", theirs.role, theirs.from)
-    };
+    let peer = peer_name(&theirs);
     let Some(secret) = auth.secret() else {
         // The connector saw our hello and stops itself if it wants a secret.
         reader.inner.decoder_mut().set_max_frame_length(MAX_FRAME);
