@@ -197,7 +197,7 @@ impl Dispatcher {
             super::checkpoint::storage::load(self.storage.as_ref(), path).map_err(|source| {
                 SubmitError::Unreadable {
                     path: path.to_string(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
         stored
@@ -429,8 +429,8 @@ pub enum SubmitError {
     Unreadable {
         /// Where.
         path: String,
-        /// Why.
-        source: super::checkpoint::storage::LoadError,
+        /// Why (boxed: it is large and rare).
+        source: Box<super::checkpoint::storage::LoadError>,
     },
     /// The savepoint's state does not fit the job.
     #[error("cannot resume from {path}: {source}")]
