@@ -202,6 +202,14 @@ impl CheckpointBarrierHandler {
         let waiting = (0..gate.channels.len())
             .filter(|&i| (priority || i != idx) && !gate.channels[i].ended)
             .collect();
+        // Records an earlier checkpoint stored that are still unprocessed
+        // are in flight for this one too (a slow task may hold a backlog
+        // across back-to-back checkpoints): store them again.
+        for c in gate.channels.iter_mut() {
+            for (_, stored) in c.held.iter_mut() {
+                *stored = false;
+            }
+        }
         self.unaligned = Some(UnalignedCheckpoint {
             barrier: b,
             snapshot,
@@ -286,3 +294,7 @@ impl CheckpointBarrierHandler {
         Some((u.barrier.id, u.snapshot))
     }
 }
+
+#[cfg(test)]
+#[path = "barrier_handler_tests.rs"]
+mod tests;
