@@ -393,6 +393,8 @@ pub enum FaultAction {
     StopWithSavepoint(String),
     /// Make the next `n` writes to checkpoint storage fail.
     FailStorageWrites(u32),
+    /// Make the next `n` checkpoint writes take this long (ms) each.
+    SlowStorageWrites(u32, u64),
     /// Damage the newest checkpoint file: `true` tears it (cuts it
     /// short), `false` flips a byte.
     DamageLatestCheckpoint(bool),
@@ -463,6 +465,10 @@ impl FaultAction {
             FaultAction::Savepoint(j) => Fault::Savepoint { job: j.clone() },
             FaultAction::StopWithSavepoint(j) => Fault::StopWithSavepoint { job: j.clone() },
             FaultAction::FailStorageWrites(n) => Fault::StorageWritesFail { writes: *n },
+            FaultAction::SlowStorageWrites(n, ms) => Fault::StorageWritesSlow {
+                writes: *n,
+                ms: *ms,
+            },
             // The file is named when it is applied.
             FaultAction::DamageLatestCheckpoint(_) => return None,
         })
@@ -987,6 +993,16 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                 }
             }
             "fail-writes" => FaultAction::FailStorageWrites(f.writes.unwrap_or(1)),
+            "slow-writes" => {
+                let ms = f.delay_ms.ok_or_else(|| {
+                    src.error_at(
+                        f.action.span(),
+                        "`slow-writes` needs delay_ms (how long each write takes)",
+                        "add delay_ms = 2000",
+                    )
+                })?;
+                FaultAction::SlowStorageWrites(f.writes.unwrap_or(1), ms)
+            }
             "damage-checkpoint" => match f.damage.as_ref().map(|d| d.get_ref().as_str()) {
                 None | Some("flip") => FaultAction::DamageLatestCheckpoint(false),
                 Some("tear") => FaultAction::DamageLatestCheckpoint(true),
@@ -1002,7 +1018,7 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
                 return Err(src.error_at(
                     f.action.span(),
                     format!("unknown fault action `{other}`"),
-                    "actions are: crash, restart, start, partition, repair, delay, cancel, savepoint, stop, fail-writes, damage-checkpoint",
+                    "actions are: crash, restart, start, partition, repair, delay, cancel, savepoint, stop, fail-writes, slow-writes, damage-checkpoint",
                 ));
             }
         };

@@ -470,6 +470,7 @@ impl<'a> Simulation<'a> {
             }
             FaultAction::Partition(..) | FaultAction::Repair(..) | FaultAction::Delay(..) => {}
             FaultAction::FailStorageWrites(n) => self.storage.fail_writes(*n),
+            FaultAction::SlowStorageWrites(n, ms) => self.storage.slow_writes(*n, *ms),
             FaultAction::DamageLatestCheckpoint(tear) => {
                 let latest = self
                     .storage

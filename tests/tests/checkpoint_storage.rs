@@ -7,7 +7,7 @@
 //! The runs are `scenarios/ha.toml` in the simulator: the leading
 //! JobManager crashes at 3 s and the standby recovers the job. Just before
 //! the crash, the newest checkpoint file is damaged in the simulator's
-//! durable store.
+//! durable store, or its writes are made slow.
 
 use runtime::events::EventKind;
 use runtime::jobmanager::checkpoint::storage::Damage;
@@ -226,5 +226,110 @@ fn a_new_leader_goes_on_counting_restarts() {
         r.restarts,
         first + second,
         "restarts counted over both leaders"
+    );
+}
+
+/// (time, id) of every completed checkpoint.
+fn completions(o: &sim::Outcome) -> Vec<(u64, u64)> {
+    o.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::CheckpointCompleted { id, .. } => Some((e.t, id.0)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// When checkpoint `id` was last acknowledged before `until` (ms).
+fn last_ack(o: &sim::Outcome, id: u64, until: u64) -> Option<u64> {
+    o.events
+        .iter()
+        .filter(|e| e.t < until)
+        .filter_map(|e| match &e.kind {
+            EventKind::CheckpointAcknowledged { id: i, .. } if i.0 == id => Some(e.t),
+            _ => None,
+        })
+        .max()
+}
+
+/// A slow storage write (the `slow-writes` fault): the fully acknowledged
+/// checkpoint completes only when its write is done, no checkpoint is
+/// triggered meanwhile, and the output stays exact.
+#[test]
+fn a_slow_write_holds_the_checkpoint_back() {
+    let s = ha(1);
+    let reference = sim::campaign::reference(&s).expect("fault-free run");
+    let mut sim = Simulation::new(&s, None);
+    while sim.now_ms() < 1_000 {
+        assert!(!sim.step().expect("step"), "the run ended early");
+    }
+    sim.storage().slow_writes(1, 1_500);
+    while !sim.step().expect("step") {}
+    let o = sim.outcome();
+    let (done_at, slow) = completions(&o)
+        .into_iter()
+        .find(|&(t, _)| t > 1_000)
+        .expect("a checkpoint completed after 1 s");
+    let acked_at = last_ack(&o, slow, done_at).expect("its acknowledgements");
+    assert!(
+        done_at >= acked_at + 1_500,
+        "checkpoint {slow}: acknowledged at {acked_at} ms, completed at {done_at} ms"
+    );
+    let triggered_meanwhile: Vec<u64> = o
+        .events
+        .iter()
+        .filter(|e| e.t > acked_at && e.t < done_at)
+        .filter_map(|e| match &e.kind {
+            EventKind::CheckpointTriggered { id, .. } => Some(id.0),
+            _ => None,
+        })
+        .collect();
+    assert!(triggered_meanwhile.is_empty(), "{triggered_meanwhile:?}");
+    assert_eq!(
+        sim::campaign::committed(&o),
+        reference,
+        "the output is exact"
+    );
+}
+
+/// The leader crashes (at 3 s, as ha.toml has it) while a fully
+/// acknowledged checkpoint is still being written: that checkpoint never
+/// completes, the new leader recovers from the one before, and the output
+/// is exact.
+#[test]
+fn a_crash_during_a_slow_write_recovers_from_the_one_before() {
+    let s = ha(1);
+    let reference = sim::campaign::reference(&s).expect("fault-free run");
+    let mut sim = Simulation::new(&s, None);
+    while sim.now_ms() < 2_300 {
+        assert!(!sim.step().expect("step"), "the run ended early");
+    }
+    sim.storage().slow_writes(1, 5_000);
+    while !sim.step().expect("step") {}
+    let o = sim.outcome();
+    let before: Vec<u64> = completions(&o)
+        .into_iter()
+        .filter(|&(t, _)| t <= 2_300)
+        .map(|(_, id)| id)
+        .collect();
+    let previous = *before.last().expect("checkpoints before 2.3 s");
+    let slow = previous + 1;
+    // (The new leader numbers on from the checkpoint it restored, so it
+    // takes a checkpoint `slow` of its own later: look before the crash.)
+    assert!(
+        last_ack(&o, slow, 3_000).is_some_and(|t| t > 2_300),
+        "checkpoint {slow} is acknowledged before the crash"
+    );
+    assert!(
+        !completions(&o)
+            .iter()
+            .any(|&(t, id)| id == slow && t <= 3_000),
+        "checkpoint {slow} completed though its write had not ended"
+    );
+    assert_eq!(recovered_from(&o), [Some(previous)]);
+    assert_eq!(
+        sim::campaign::committed(&o),
+        reference,
+        "the output is exact"
     );
 }

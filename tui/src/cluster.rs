@@ -1040,6 +1040,7 @@ pub fn fold(view: &mut ClusterView, e: &Event) {
                 | Fault::Savepoint { .. }
                 | Fault::StopWithSavepoint { .. }
                 | Fault::StorageWritesFail { .. }
+                | Fault::StorageWritesSlow { .. }
                 | Fault::StorageDamaged { .. } => {}
             }
         }

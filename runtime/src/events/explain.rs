@@ -352,6 +352,12 @@ impl fmt::Display for Fault {
             Fault::StorageWritesFail { writes } => {
                 write!(f, "the next {writes} checkpoint storage write(s) fail")
             }
+            Fault::StorageWritesSlow { writes, ms } => {
+                write!(
+                    f,
+                    "the next {writes} checkpoint storage write(s) take {ms} ms"
+                )
+            }
             Fault::StorageDamaged { path, damage } => {
                 write!(f, "checkpoint file {path} damaged ({damage})")
             }

@@ -71,6 +71,13 @@ pub enum Fault {
         /// How many.
         writes: u32,
     },
+    /// The next `writes` checkpoints take `ms` each to be written.
+    StorageWritesSlow {
+        /// How many.
+        writes: u32,
+        /// How long each write takes (ms).
+        ms: u64,
+    },
     /// A file in checkpoint storage was damaged ("flip": a byte flipped,
     /// "tear": cut short).
     StorageDamaged {

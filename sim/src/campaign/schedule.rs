@@ -265,19 +265,39 @@ pub fn draw(s: &Scenario, seed: u64, reference: &Reference) -> Vec<Drawn> {
         };
         out.push(Drawn { kind, faults });
     }
-    // Storage faults, on a stream of their own: one seed in three draws
-    // one or two.
+    // Storage faults (failed, slow and damaged writes), on a stream of
+    // their own: one seed in three draws one or two.
     let mut rng = SeededRng::new(seed ^ 0x5707_A6E0);
     if FaultKind::StorageFault.applies(s) && rng.below(3) == 0 {
         for _ in 0..1 + rng.below(2) {
             let c = &clusters[rng.below(clusters.len() as u64) as usize];
             let jm = pick(&mut rng, &c.jobmanagers).clone();
             let at = from + rng.below(span);
-            let faults = match rng.below(3) {
+            let faults = match rng.below(4) {
                 0 => vec![Fault::at(
                     at,
                     FaultAction::FailStorageWrites(1 + rng.below(3) as u32),
                 )],
+                // Slow writes hold fully acknowledged checkpoints back; with
+                // HA the leader may crash while one is being written.
+                3 => {
+                    let ms = 200 + rng.below(3_800);
+                    let mut v = vec![Fault::at(
+                        at,
+                        FaultAction::SlowStorageWrites(1 + rng.below(3) as u32, ms),
+                    )];
+                    if s.cluster.ha() && rng.below(2) == 0 {
+                        v.push(Fault::at(
+                            at + 1 + rng.below(ms + 1_000),
+                            FaultAction::Crash(jm.clone()),
+                        ));
+                        v.push(Fault::at(
+                            at + 3_000 + rng.below(3_000),
+                            FaultAction::Restart(jm),
+                        ));
+                    }
+                    v
+                }
                 // A damaged file matters when a new leader reads it: with
                 // HA, the leader crashes soon after.
                 n => {

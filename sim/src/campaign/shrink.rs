@@ -213,6 +213,10 @@ pub fn fault_table(f: &Fault) -> toml::Table {
         FaultAction::FailStorageWrites(n) => {
             ("fail-writes", "writes", toml::Value::Integer(*n as i64))
         }
+        FaultAction::SlowStorageWrites(n, ms) => {
+            t.insert("delay_ms".into(), toml::Value::Integer(*ms as i64));
+            ("slow-writes", "writes", toml::Value::Integer(*n as i64))
+        }
         FaultAction::DamageLatestCheckpoint(tear) => (
             "damage-checkpoint",
             "damage",

@@ -137,6 +137,7 @@ fn action_keyword(a: &sim::scenario::FaultAction) -> &'static str {
         A::Savepoint(_) => "savepoint",
         A::StopWithSavepoint(_) => "stop",
         A::FailStorageWrites(_) => "fail-writes",
+        A::SlowStorageWrites(..) => "slow-writes",
         A::DamageLatestCheckpoint(_) => "damage-checkpoint",
     }
 }

@@ -52,6 +52,9 @@ pub struct PendingCheckpoint {
     pub triggered_at: u64,
     /// Snapshots so far, with alignment times.
     pub acks: BTreeMap<ExecutionVertexId, (Vec<u8>, u64)>,
+    /// Fully acknowledged, and being written to a slow checkpoint storage
+    /// until then (ms): not complete, and nothing triggers meanwhile.
+    pub writing_until: Option<u64>,
 }
 
 /// Why a savepoint cannot be taken now.
@@ -227,6 +230,7 @@ impl CheckpointCoordinator {
             stop,
             triggered_at: now,
             acks: BTreeMap::new(),
+            writing_until: None,
         });
         self.stats.triggered(id, savepoint, now);
         self.ctx.emit(EventKind::CheckpointTriggered {
@@ -256,7 +260,10 @@ impl CheckpointCoordinator {
         alignment_ms: u64,
         total: usize,
     ) -> Option<PendingCheckpoint> {
-        let p = self.pending.as_mut().filter(|p| p.id == id)?;
+        let p = self
+            .pending
+            .as_mut()
+            .filter(|p| p.id == id && p.writing_until.is_none())?;
         self.ctx.emit(EventKind::CheckpointAcknowledged {
             job: self.job,
             id,
@@ -276,7 +283,24 @@ impl CheckpointCoordinator {
         if p.acks.len() < total {
             return None;
         }
+        // A slow storage holds the checkpoint until its write is done
+        // ([`CheckpointCoordinator::written`]).
+        let delay = self.storage.write_delay_ms();
+        if delay > 0 {
+            p.writing_until = Some(self.ctx.now_ms() + delay);
+            return None;
+        }
         self.pending.take()
+    }
+
+    /// The fully acknowledged checkpoint whose slow write is done by `now`.
+    pub fn written(&mut self, now: u64) -> Option<PendingCheckpoint> {
+        self.pending
+            .as_ref()
+            .and_then(|p| p.writing_until)
+            .is_some_and(|t| t <= now)
+            .then(|| self.pending.take())
+            .flatten()
     }
     // ANCHOR_END: acknowledge
 

@@ -163,6 +163,12 @@ pub trait CheckpointStorage: Send + Sync + 'static {
     fn describe(&self, path: &str) -> String;
     /// Removes a file (a checkpoint superseded by a newer one).
     fn delete(&self, path: &str) -> io::Result<()>;
+    /// How long (ms) the next checkpoint's write takes before it is
+    /// durable; asked once per checkpoint. Real storage writes at once
+    /// (its real time passes while it does); the simulator's may be slow.
+    fn write_delay_ms(&self) -> u64 {
+        0
+    }
 }
 
 /// Storage in memory, shared by clones (the simulator's durable store).
@@ -171,6 +177,8 @@ pub struct MemoryStorage {
     files: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     /// Writes still to fail (a full or broken disk).
     failing_writes: Arc<Mutex<u32>>,
+    /// Checkpoint writes still to be slow, and how slow (ms).
+    slow_writes: Arc<Mutex<(u32, u64)>>,
 }
 
 /// How [`MemoryStorage::corrupt`] damages a file.
@@ -226,6 +234,13 @@ impl MemoryStorage {
             *f = n;
         }
     }
+    /// Makes the next `n` checkpoint writes take `ms` each (a slow or
+    /// overloaded disk, a distant object store).
+    pub fn slow_writes(&self, n: u32, ms: u64) {
+        if let Ok(mut f) = self.slow_writes.lock() {
+            *f = (n, ms);
+        }
+    }
 }
 
 impl CheckpointStorage for MemoryStorage {
@@ -261,6 +276,15 @@ impl CheckpointStorage for MemoryStorage {
             .map_err(|_| io::Error::other("storage lock poisoned"))?
             .remove(path.trim_start_matches("mem://"));
         Ok(())
+    }
+    fn write_delay_ms(&self) -> u64 {
+        match self.slow_writes.lock() {
+            Ok(mut f) if f.0 > 0 => {
+                f.0 -= 1;
+                f.1
+            }
+            _ => 0,
+        }
     }
 }
 

@@ -14,7 +14,8 @@
 //! [`CheckpointCoordinator`](crate::jobmanager::checkpoint::coordinator)
 //! triggers a checkpoint every interval at the sources and completes it when
 //! every subtask acknowledged; completed checkpoints commit the collect
-//! sinks' transactions ([`collect`]). A failure ([`failure`]) then
+//! sinks' transactions ([`collect`]); the JobMaster's side of it is in
+//! [`checkpointing`]. A failure ([`failure`]) then
 //! restarts instead of failing, as [`failover`] decides: the failed pipelined region (or, with
 //! `full` failover, the whole job) is cancelled and redeployed after the
 //! restart strategy's delay, with the state of the latest completed
@@ -26,6 +27,7 @@
 //! and cancellations to TaskManagers, slot requests to the ResourceManager,
 //! events, the job's result.
 
+mod checkpointing;
 pub mod collect;
 pub mod failover;
 pub mod failure;
@@ -35,14 +37,13 @@ pub mod slot_pool;
 
 use crate::events::{EventKind, HostCtx, TaskCounters};
 use crate::graph::{ExecutionGraph, JobGraph, JobId};
-use crate::ids::{CheckpointId, ExecutionVertexId};
+use crate::ids::ExecutionVertexId;
 use crate::job_config::RestartStrategy;
-use crate::jobmanager::checkpoint::coordinator::{CheckpointCoordinator, SavepointError};
+use crate::jobmanager::checkpoint::coordinator::CheckpointCoordinator;
 use crate::jobmanager::checkpoint::snapshot::StoredCheckpoint;
 use crate::jobmanager::checkpoint::storage::CheckpointStorage;
 use crate::jobmanager::outbox::{Outbox, ToJobMaster};
-use crate::operators::{KindClass, Value};
-use crate::rpc::{ExecutionAttemptId, JobResult, SlotOffer, ToTaskManager, Txn, VertexMetrics};
+use crate::rpc::{ExecutionAttemptId, JobResult, SlotOffer, VertexMetrics};
 use crate::state::{ExecutionState, JobStatus};
 use collect::CollectCoordinator;
 use failover::{FailoverRegions, RegionIdx, RestartTracker};
@@ -421,79 +422,6 @@ impl JobMaster {
         }
     }
 
-    /// Records from a collect sink.
-    pub fn collected(&mut self, attempt: ExecutionAttemptId, txn: Txn, records: Vec<Value>) {
-        if self.is_current(&attempt) {
-            self.sinks.collected(attempt, txn, records);
-        }
-    }
-
-    /// A subtask's snapshot for a checkpoint (`acknowledgeCheckpoint`).
-    pub fn acknowledge(
-        &mut self,
-        attempt: ExecutionAttemptId,
-        checkpoint: CheckpointId,
-        state: Vec<u8>,
-        alignment_ms: u64,
-        out: &mut Outbox,
-    ) {
-        if !self.is_current(&attempt) {
-            return;
-        }
-        let key = attempt.execution_vertex();
-        let name = self.vertex_name(attempt.vertex);
-        let total = self.executions.len();
-        let Some(acked) =
-            self.checkpoints
-                .acknowledge(checkpoint, key, &name, state, alignment_ms, total)
-        else {
-            return;
-        };
-        // Complete only once it is durable: a checkpoint that cannot be
-        // written is never restored from, and commits nothing.
-        let id = acked.id;
-        let current = |id, a| self.is_current_attempt(id, a);
-        let committed = self.sinks.committed_through(id, current);
-        if self
-            .checkpoints
-            .store(&self.job_graph, &acked, committed, out)
-        {
-            self.checkpoints.complete(acked);
-            self.commit(|t| matches!(t, Txn::Checkpoint(n) if n <= id));
-        }
-    }
-
-    /// Makes the selected pre-committed transactions of current attempts visible.
-    fn commit(&mut self, which: impl Fn(Txn) -> bool) {
-        let executions = &self.executions;
-        self.sinks.commit(which, |id, a| {
-            executions.get(&id).is_some_and(|e| e.attempt == a)
-        });
-    }
-
-    /// Asks for a savepoint (`triggerSavepoint`, or `stopWithSavepoint`).
-    pub fn request_savepoint(&mut self, stop: bool) -> Result<(), SavepointError> {
-        if self.status != JobStatus::Running {
-            return Err(SavepointError::NotRunning {
-                job: self.id,
-                status: self.status,
-            });
-        }
-        self.checkpoints.request_savepoint(stop)
-    }
-
-    /// Asks for a checkpoint now (REST's `POST /jobs/:jid/checkpoints`).
-    pub fn request_checkpoint(&mut self) -> Result<(), SavepointError> {
-        if self.status != JobStatus::Running {
-            return Err(SavepointError::NotRunning {
-                job: self.id,
-                status: self.status,
-            });
-        }
-        self.checkpoints.request_checkpoint();
-        Ok(())
-    }
-
     /// Timers: due restarts and checkpoint triggers.
     pub fn tick(&mut self, out: &mut Outbox) {
         let now = self.ctx.now_ms();
@@ -507,6 +435,9 @@ impl JobMaster {
                 self.redeploy(regions, out);
             }
         }
+        if let Some(written) = self.checkpoints.written(now) {
+            self.finish_checkpoint(written, out);
+        }
         if self.status == JobStatus::Running
             && self.pending_restart.is_none()
             && self
@@ -518,31 +449,6 @@ impl JobMaster {
             self.trigger_sources(barrier, stop, out);
         }
         self.checkpoints.expire(now);
-    }
-
-    /// Sends a checkpoint barrier to every source subtask (`triggerCheckpoint`).
-    fn trigger_sources(
-        &self,
-        barrier: crate::rpc::CheckpointBarrier,
-        stop: bool,
-        out: &mut Outbox,
-    ) {
-        for (&id, e) in &self.executions {
-            let head = self.job_graph.vertex(id.vertex_index()).operators[0];
-            if self.job_graph.stream_graph.node(head).kind.class() != KindClass::Source {
-                continue;
-            }
-            if let Some(slot) = self.slot_of(id) {
-                out.to_tm(
-                    slot.resource_id.clone(),
-                    ToTaskManager::TriggerCheckpoint {
-                        attempt: ExecutionAttemptId::new(self.id, id, e.attempt),
-                        barrier,
-                        stop,
-                    },
-                );
-            }
-        }
     }
 
     /// The job's result as the client sees it.

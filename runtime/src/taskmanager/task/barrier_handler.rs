@@ -296,5 +296,4 @@ impl CheckpointBarrierHandler {
 }
 
 #[cfg(test)]
-#[path = "barrier_handler_tests.rs"]
 mod tests;
