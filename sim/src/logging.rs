@@ -57,7 +57,7 @@ where
     // host crashes, in the order of turmoil's internal hash map: they would
     // make the log differ between two runs of the same seed. They are kept
     // out unless the filter asks for turmoil by name.
-    let filter = if filter.contains("turmoil") {
+    let filter = if filter.contains("turmoil") || filter == "off" {
         filter.to_string()
     } else {
         format!("{filter},turmoil=warn")
@@ -76,7 +76,13 @@ where
 /// subscriber was already installed (that one stays).
 pub fn init() -> bool {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| DEFAULT_FILTER.to_string());
-    tracing::subscriber::set_global_default(subscriber(&filter, io::stderr)).is_ok()
+    init_with(&filter)
+}
+
+/// Installs the simulator's subscriber on stderr with `filter` (`off`:
+/// nothing). Returns `false` when a subscriber was already installed.
+pub fn init_with(filter: &str) -> bool {
+    tracing::subscriber::set_global_default(subscriber(filter, io::stderr)).is_ok()
 }
 
 /// A log kept in memory: a [`MakeWriter`] whose lines collect in a shared

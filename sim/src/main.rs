@@ -117,7 +117,18 @@ fn parse_seeds(s: &str) -> Result<SeedRange, SeedRangeError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    sim::logging::init();
+    // A campaign injects faults on purpose: the errors they cause (a failed
+    // checkpoint write, a lost connection), logged by hundreds of seeds at
+    // once, would bury the progress bar and the verdicts. `check` judges
+    // runs by their events; its log is off unless RUST_LOG or --verbose
+    // asks for it.
+    let quiet = matches!(cli.cmd, Cmd::Check { verbose: false, .. })
+        && std::env::var_os("RUST_LOG").is_none();
+    if quiet {
+        sim::logging::init_with("off");
+    } else {
+        sim::logging::init();
+    }
     match cli.cmd {
         Cmd::Check {
             scenario,
