@@ -73,6 +73,10 @@ enum Cmd {
         /// Do not shrink the first invalid seed.
         #[arg(long)]
         no_shrink: bool,
+        /// When no seed is invalid, shrink the first unknown one (a job that
+        /// did not finish) to a minimal schedule that still stalls it.
+        #[arg(long, conflicts_with = "no_shrink")]
+        shrink_unknown: bool,
         /// Where the shrunk replay scenario is written.
         #[arg(long, default_value = "target/shrunk")]
         replay_dir: PathBuf,
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
             jobs,
             check_determinism,
             no_shrink,
+            shrink_unknown,
             replay_dir,
         } => check(
             &scenario,
@@ -146,6 +151,7 @@ fn main() -> ExitCode {
                 jobs,
                 check_determinism,
                 shrink: !no_shrink,
+                shrink_unknown,
                 replay_dir,
             },
         ),
@@ -234,6 +240,7 @@ struct CheckOptions {
     jobs: Option<usize>,
     check_determinism: bool,
     shrink: bool,
+    shrink_unknown: bool,
     replay_dir: PathBuf,
 }
 
@@ -316,11 +323,14 @@ fn check(path: &std::path::Path, seeds: SeedRange, opts: CheckOptions) -> ExitCo
         reports.len() as f64 * 60.0 / wall.max(1e-9)
     );
     let worst = sim::campaign::worst(&reports);
-    let first_invalid = reports
-        .iter()
-        .find(|r| r.verdict == sim::campaign::Verdict::Invalid && s.draw_faults);
+    let first = |v| reports.iter().find(|r| r.verdict == v && s.draw_faults);
+    let to_shrink = first(sim::campaign::Verdict::Invalid).or_else(|| {
+        opts.shrink_unknown
+            .then(|| first(sim::campaign::Verdict::Unknown))
+            .flatten()
+    });
     if opts.shrink
-        && let Some(r) = first_invalid
+        && let Some(r) = to_shrink
     {
         eprintln!("shrinking seed {}...", r.seed);
         match sim::campaign::shrink::shrink(&s, r.seed, &reference, r.verdict, 120) {

@@ -9,7 +9,7 @@
 
 use sim::campaign::parallel::{self, Options};
 use sim::campaign::{FaultKind, Reference, SeedReport, Verdict};
-use sim::scenario::{PlantedBug, Scenario};
+use sim::scenario::{FaultAction, PlantedBug, Scenario};
 use std::path::{Path, PathBuf};
 
 fn scenario(name: &str) -> (PathBuf, Scenario) {
@@ -102,7 +102,7 @@ fn ha_campaign_100_seeds_all_valid() {
 #[test]
 fn job_mode_campaign_100_seeds_never_invalid() {
     let (path, s) = scenario("job.toml");
-    let (_, reports) = campaign(&s, 1, 100);
+    let (reference, reports) = campaign(&s, 1, 100);
     let summary = sim::campaign::summary(&path.display().to_string(), &reports);
     eprintln!("{summary}");
     assert!(
@@ -126,6 +126,20 @@ fn job_mode_campaign_100_seeds_never_invalid() {
         "{summary}"
     );
     assert!(kinds_drawn(&reports).contains(&FaultKind::JobManagerCrash));
+    // `sim check --shrink-unknown`: the first stall shrinks to its cause,
+    // one crash of a job cluster's JobManager.
+    let stalled = reports
+        .iter()
+        .find(|r| r.verdict == Verdict::Unknown)
+        .expect("a stalled seed");
+    let shrunk = sim::campaign::shrink::shrink(&s, stalled.seed, &reference, Verdict::Unknown, 60)
+        .expect("the stall repeats");
+    assert!(
+        matches!(&shrunk.faults[..], [f] if matches!(&f.action, FaultAction::Crash(h) if h.ends_with("jobmanager"))),
+        "seed {} shrunk to {:?}",
+        stalled.seed,
+        shrunk.faults
+    );
 }
 
 /// 100 seeds on application clusters (their JobManager runs `main`, and
