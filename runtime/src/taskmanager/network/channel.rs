@@ -225,7 +225,11 @@ impl InputChannel {
 
     /// Polls for a buffer; a wait wakes `gate` (see
     /// [`InputChannel::poll_priority`]).
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>, gate: &Arc<GateWaker>) -> Poll<Option<Buffer>> {
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        gate: &Arc<GateWaker>,
+    ) -> Poll<Option<Buffer>> {
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
         if let Some(r) = self.take_data() {
             coop.made_progress();

@@ -51,8 +51,8 @@ use crate::events::HostCtx;
 use crate::net::frame::{FrameReader, FrameWriter};
 use crate::rpc::{ChannelKey, DataMessage, Location};
 use channel::{Incoming, LocalHalf, SharedRegistry};
-use signal::ChannelSignal;
 use connection::ConnectionManager;
+use signal::ChannelSignal;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
