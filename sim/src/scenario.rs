@@ -323,6 +323,11 @@ pub struct Cluster {
     pub buffers_per_channel: u32,
     /// One-way network latency (ms).
     pub latency_ms: u64,
+    /// The simulator's tick (ms): turmoil delivers network messages and
+    /// polls every host once per tick (timers inside a host still fire at
+    /// their exact millisecond). 1 by default; a coarser tick runs a big
+    /// cluster faster, with messages moving at tick boundaries.
+    pub tick_ms: u64,
     /// JobManagers; more than one means high availability (a coordinator
     /// elects the leader, the others stand by).
     pub jobmanagers: u32,
@@ -548,6 +553,7 @@ struct RawCluster {
     buffer_records: Option<usize>,
     buffers_per_channel: Option<u32>,
     latency_ms: Option<u64>,
+    tick_ms: Option<u64>,
     jobmanagers: Option<u32>,
     lease_ms: Option<u64>,
     jobmanager_startup_ms: Option<u64>,
@@ -657,6 +663,7 @@ pub fn parse(src: &Source<'_>, path: &Path) -> Result<Scenario, JobFileError> {
         buffer_records: c.buffer_records.unwrap_or(64).max(1),
         buffers_per_channel: c.buffers_per_channel.unwrap_or(2).max(1),
         latency_ms: c.latency_ms.unwrap_or(1),
+        tick_ms: c.tick_ms.unwrap_or(1).max(1),
         jobmanagers: c.jobmanagers.unwrap_or(1).max(1),
         lease_ms: c.lease_ms.unwrap_or(3_000).max(10),
         jobmanager_startup_ms: c.jobmanager_startup_ms.unwrap_or(0),

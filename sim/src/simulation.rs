@@ -205,7 +205,7 @@ impl<'a> Simulation<'a> {
             .rng_seed(seed)
             .epoch(UNIX_EPOCH + Duration::from_millis(SIM_EPOCH_MS))
             .simulation_duration(Duration::from_millis(s.duration_ms))
-            .tick_duration(Duration::from_millis(1))
+            .tick_duration(Duration::from_millis(s.cluster.tick_ms))
             .min_message_latency(latency)
             .max_message_latency(latency)
             .tcp_capacity(1 << 16)
@@ -584,7 +584,8 @@ impl<'a> Simulation<'a> {
         self.sim.client(name, client);
     }
 
-    /// Advances one tick (1 ms of virtual time); returns whether the run is over.
+    /// Advances one tick (`[cluster] tick_ms` of virtual time, 1 ms by
+    /// default); returns whether the run is over.
     pub fn step(&mut self) -> Result<bool, SimError> {
         if self.done {
             return Ok(true);

@@ -236,10 +236,29 @@ impl FrameWriter {
     /// Sends a pre-encoded frame body and flushes (after this side's
     /// proof, in the same write, if it is still pending).
     pub async fn send_raw(&mut self, body: Vec<u8>) -> Result<(), WireError> {
+        self.feed_bytes(bytes::Bytes::from(body)).await?;
+        SinkExt::<bytes::Bytes>::flush(&mut self.inner).await?;
+        Ok(())
+    }
+
+    /// Queues one message without flushing: the data path writes every
+    /// message waiting for a connection, then [`FrameWriter::flush`]es once,
+    /// so they leave in one write (one segment) instead of one each.
+    pub async fn feed<T: Serialize>(&mut self, msg: &T) -> Result<(), WireError> {
+        self.feed_bytes(bytes::Bytes::from(encode(msg))).await
+    }
+
+    async fn feed_bytes(&mut self, body: bytes::Bytes) -> Result<(), WireError> {
         if let Some(proof) = self.pending.take() {
             self.inner.feed(bytes::Bytes::from(proof)).await?;
         }
-        self.inner.send(bytes::Bytes::from(body)).await?;
+        self.inner.feed(body).await?;
+        Ok(())
+    }
+
+    /// Writes out everything fed so far.
+    pub async fn flush(&mut self) -> Result<(), WireError> {
+        SinkExt::<bytes::Bytes>::flush(&mut self.inner).await?;
         Ok(())
     }
 }

@@ -154,7 +154,10 @@ fn ratio(ours: f64, theirs: f64) -> String {
     format!("{:.2}×", ours / theirs)
 }
 
-/// The simulator's virtual/wall ratio for the keyed sum on 1 TaskManager.
+/// The simulator's wall-clock throughput for the keyed sum on 1
+/// TaskManager. Its virtual duration is about 0 s (computing costs no
+/// virtual time: only latency, timers and throttled sources or sinks do),
+/// so a virtual ÷ wall ratio says nothing here; records per wall second do.
 fn simulator(records: u64) -> Row {
     let scenario_text = "name = \"bench\"\nseed = 1\nduration_ms = 36000000\n[cluster]\ntaskmanagers = 1\nslots = 2\nbuffer_records = 256\nbuffers_per_channel = 4\n";
     let src = runtime::jobfile::Source {
@@ -175,14 +178,15 @@ fn simulator(records: u64) -> Row {
     let o = sim::Simulation::new(&s, None).run().expect("simulation");
     let wall = t0.elapsed().as_secs_f64();
     let r = o.jobs[0].result.as_ref().expect("result");
-    let virt = (r.ended_at.unwrap_or(0) - r.running_at.unwrap_or(0)) as f64 / 1000.0;
     Row::new(
-        &format!("simulator, 1 TM × 2 slots, keyed sum of {records} records: virtual ÷ wall time"),
+        &format!(
+            "simulator, 1 TM × 2 slots, keyed sum of {records} records: records per wall second (it takes no virtual time)"
+        ),
         "—".into(),
         format!(
-            "{:.2}× real time ({:.2} M rec/s of wall time, {})",
-            virt / wall,
+            "{:.2} M rec/s of wall time ({:.2} s, {})",
             records as f64 / wall / 1e6,
+            wall,
             r.status
         ),
     )

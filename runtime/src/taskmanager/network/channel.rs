@@ -16,9 +16,11 @@
 //! The `Registry` pairs the halves: whichever of producer and consumer
 //! comes first leaves its half there for the other.
 
+use super::signal::{ChannelSignal, CloseOnDrop, GateWaker, Lane};
 use crate::rpc::{ChannelKey, CheckpointBarrier, DataMessage, StreamElement};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use tokio::sync::{Semaphore, mpsc};
 
 /// A batch of elements: the unit of transfer and of credit (Flink's network buffer).
@@ -45,10 +47,61 @@ pub enum ChannelError {
 pub struct OutputChannel {
     /// Buffers, in order, bounded (back-pressure). The producer task sends;
     /// the consumer's [`InputChannel::Local`] or the remote sender receives;
-    /// closed when the consumer side is gone.
+    /// closed when the consumer side is gone. Send through
+    /// [`OutputChannel::try_send`] and [`OutputChannel::send`] (or call
+    /// [`OutputChannel::sent`] after a reserved permit's send), so the
+    /// reading gate hears of it.
     pub data: mpsc::Sender<Buffer>,
     /// Priority barriers: no bound, no credit, ahead of all data.
     pub priority: mpsc::UnboundedSender<CheckpointBarrier>,
+    /// Tells the reading gate what arrived.
+    pub signal: Arc<ChannelSignal>,
+    /// Closes the signal with the last clone.
+    pub close: Arc<CloseOnDrop>,
+}
+
+impl OutputChannel {
+    /// The producer half of a fresh channel with these senders.
+    pub fn new(
+        data: mpsc::Sender<Buffer>,
+        priority: mpsc::UnboundedSender<CheckpointBarrier>,
+        signal: Arc<ChannelSignal>,
+    ) -> Self {
+        OutputChannel {
+            data,
+            priority,
+            close: Arc::new(CloseOnDrop(signal.clone())),
+            signal,
+        }
+    }
+
+    /// Queues a buffer if there is room.
+    #[inline]
+    pub fn try_send(&self, buf: Buffer) -> Result<(), mpsc::error::TrySendError<Buffer>> {
+        self.data.try_send(buf)?;
+        self.sent();
+        Ok(())
+    }
+
+    /// Queues a buffer, waiting for room.
+    pub async fn send(&self, buf: Buffer) -> Result<(), mpsc::error::SendError<Buffer>> {
+        self.data.send(buf).await?;
+        self.sent();
+        Ok(())
+    }
+
+    /// A buffer was queued through a permit of `data`.
+    #[inline]
+    pub fn sent(&self) {
+        self.signal.pushed(Lane::Data);
+    }
+
+    /// Sends a priority barrier ahead of the queued buffers.
+    pub fn send_priority(&self, b: CheckpointBarrier) {
+        if self.priority.send(b).is_ok() {
+            self.signal.pushed(Lane::Priority);
+        }
+    }
 }
 
 /// The consumer half of a channel.
@@ -60,6 +113,8 @@ pub enum InputChannel {
         rx: mpsc::Receiver<Buffer>,
         /// Priority barriers.
         priority: mpsc::UnboundedReceiver<CheckpointBarrier>,
+        /// What the producer pushed.
+        signal: Arc<ChannelSignal>,
     },
     /// From a producer on another TaskManager (`RemoteInputChannel`):
     /// buffers arrive from the connection; each one taken returns a credit.
@@ -72,29 +127,65 @@ pub enum InputChannel {
         conn: mpsc::UnboundedSender<DataMessage>,
         /// The channel.
         key: ChannelKey,
+        /// What the connection pushed.
+        signal: Arc<ChannelSignal>,
     },
 }
 
 impl InputChannel {
-    /// A priority barrier, if one arrived.
-    pub fn try_priority(&mut self) -> Option<CheckpointBarrier> {
+    fn signal(&self) -> &ChannelSignal {
         match self {
-            InputChannel::Local { priority, .. } | InputChannel::Remote { priority, .. } => {
-                priority.try_recv().ok()
-            }
+            InputChannel::Local { signal, .. } | InputChannel::Remote { signal, .. } => signal,
         }
     }
 
-    /// Polls the priority lane.
+    /// A priority barrier, if one arrived.
+    pub fn try_priority(&mut self) -> Option<CheckpointBarrier> {
+        self.take_priority().flatten()
+    }
+
+    /// A priority barrier (`Some(Some)`), the lane's end (`Some(None)`),
+    /// or nothing yet (`None`), looking at the queue only when the signal
+    /// says it may hold something.
+    fn take_priority(&mut self) -> Option<Option<CheckpointBarrier>> {
+        if !self.signal().may_have(Lane::Priority) {
+            return None;
+        }
+        let (InputChannel::Local {
+            priority, signal, ..
+        }
+        | InputChannel::Remote {
+            priority, signal, ..
+        }) = self;
+        match priority.try_recv() {
+            Ok(b) => {
+                signal.popped(Lane::Priority);
+                Some(Some(b))
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(None),
+            Err(mpsc::error::TryRecvError::Empty) => None,
+        }
+    }
+
+    /// Polls the priority lane; a wait wakes `gate` (as tokio's
+    /// `poll_recv` would wake a waker registered on this lane alone, with
+    /// the same task budget).
     pub fn poll_priority(
         &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<CheckpointBarrier>> {
-        match self {
-            InputChannel::Local { priority, .. } | InputChannel::Remote { priority, .. } => {
-                priority.poll_recv(cx)
-            }
+        cx: &mut Context<'_>,
+        gate: &Arc<GateWaker>,
+    ) -> Poll<Option<CheckpointBarrier>> {
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        if let Some(r) = self.take_priority() {
+            coop.made_progress();
+            return Poll::Ready(r);
         }
+        self.signal().arm(Lane::Priority, gate);
+        if let Some(r) = self.take_priority() {
+            coop.made_progress();
+            return Poll::Ready(r);
+        }
+        Poll::Pending
     }
 
     /// Whether the channel crosses TaskManagers.
@@ -104,33 +195,52 @@ impl InputChannel {
 
     /// Takes a buffer if one is there; `Err(true)` if the producer side is gone.
     pub fn try_recv(&mut self) -> Result<Buffer, bool> {
+        match self.take_data() {
+            Some(Some(b)) => Ok(b),
+            Some(None) => Err(true),
+            None => Err(false),
+        }
+    }
+
+    /// Like [`InputChannel::take_priority`], for buffers; each buffer
+    /// taken returns a credit.
+    fn take_data(&mut self) -> Option<Option<Buffer>> {
+        if !self.signal().may_have(Lane::Data) {
+            return None;
+        }
         let r = match self {
             InputChannel::Local { rx, .. } => rx.try_recv(),
             InputChannel::Remote { rx, .. } => rx.try_recv(),
         };
         match r {
             Ok(b) => {
+                self.signal().popped(Lane::Data);
                 self.returned_credit();
-                Ok(b)
+                Some(Some(b))
             }
-            Err(mpsc::error::TryRecvError::Empty) => Err(false),
-            Err(mpsc::error::TryRecvError::Disconnected) => Err(true),
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(None),
+            Err(mpsc::error::TryRecvError::Empty) => None,
         }
     }
 
-    /// Polls for a buffer.
+    /// Polls for a buffer; a wait wakes `gate` (see
+    /// [`InputChannel::poll_priority`]).
     pub fn poll_recv(
         &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Buffer>> {
-        let r = match self {
-            InputChannel::Local { rx, .. } => rx.poll_recv(cx),
-            InputChannel::Remote { rx, .. } => rx.poll_recv(cx),
-        };
-        if let std::task::Poll::Ready(Some(_)) = &r {
-            self.returned_credit();
+        cx: &mut Context<'_>,
+        gate: &Arc<GateWaker>,
+    ) -> Poll<Option<Buffer>> {
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        if let Some(r) = self.take_data() {
+            coop.made_progress();
+            return Poll::Ready(r);
         }
-        r
+        self.signal().arm(Lane::Data, gate);
+        if let Some(r) = self.take_data() {
+            coop.made_progress();
+            return Poll::Ready(r);
+        }
+        Poll::Pending
     }
 
     fn returned_credit(&self) {
@@ -220,15 +330,48 @@ pub(super) enum LocalHalf {
     Receiver(
         mpsc::Receiver<Buffer>,
         mpsc::UnboundedReceiver<CheckpointBarrier>,
+        Arc<ChannelSignal>,
     ),
 }
 
 /// Consumer-side ends of a remote channel: data and priority, fed by the
 /// connection's reader.
-pub(super) type Incoming = (
-    mpsc::UnboundedSender<Buffer>,
-    mpsc::UnboundedSender<CheckpointBarrier>,
-);
+pub(super) struct Incoming {
+    data: mpsc::UnboundedSender<Buffer>,
+    priority: mpsc::UnboundedSender<CheckpointBarrier>,
+    signal: Arc<ChannelSignal>,
+    _close: CloseOnDrop,
+}
+
+impl Incoming {
+    /// The senders of a fresh remote channel, with its signal.
+    pub(super) fn new(
+        data: mpsc::UnboundedSender<Buffer>,
+        priority: mpsc::UnboundedSender<CheckpointBarrier>,
+        signal: Arc<ChannelSignal>,
+    ) -> Self {
+        Incoming {
+            data,
+            priority,
+            _close: CloseOnDrop(signal.clone()),
+            signal,
+        }
+    }
+
+    /// Hands a buffer that arrived to the consumer.
+    pub(super) fn buffer(&self, elements: Buffer) {
+        if self.data.send(elements).is_ok() {
+            self.signal.pushed(Lane::Data);
+        }
+    }
+
+    /// Hands a priority barrier that arrived to the consumer.
+    pub(super) fn priority(&self, barrier: CheckpointBarrier) {
+        if self.priority.send(barrier).is_ok() {
+            self.signal.pushed(Lane::Priority);
+        }
+    }
+}
 
 /// Every channel of this TaskManager that is set up or half set up.
 #[derive(Default)]

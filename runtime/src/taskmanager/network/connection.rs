@@ -77,8 +77,19 @@ pub(super) fn serve(
 ) -> mpsc::UnboundedSender<DataMessage> {
     let (tx, mut rx) = mpsc::unbounded_channel::<DataMessage>();
     tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            if writer.send(&msg).await.is_err() {
+        // Every message already waiting goes out in one write (one segment
+        // on the wire), as Netty's channel flushes what was written since
+        // its last flush.
+        'conn: while let Some(msg) = rx.recv().await {
+            if writer.feed(&msg).await.is_err() {
+                break;
+            }
+            while let Ok(msg) = rx.try_recv() {
+                if writer.feed(&msg).await.is_err() {
+                    break 'conn;
+                }
+            }
+            if writer.flush().await.is_err() {
                 break;
             }
         }
@@ -114,13 +125,13 @@ fn dispatch(
         DataMessage::Buffer { key, elements } => {
             // A buffer for a channel nobody reads (an attempt that was
             // replaced) is dropped: stale data must not reach new tasks.
-            if let Some((tx, _)) = reg.incoming.get(&key) {
-                let _ = tx.send(elements);
+            if let Some(incoming) = reg.incoming.get(&key) {
+                incoming.buffer(elements);
             }
         }
         DataMessage::PriorityBarrier { key, barrier } => {
-            if let Some((_, ptx)) = reg.incoming.get(&key) {
-                let _ = ptx.send(barrier);
+            if let Some(incoming) = reg.incoming.get(&key) {
+                incoming.priority(barrier);
             }
         }
     }

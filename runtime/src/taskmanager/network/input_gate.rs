@@ -13,6 +13,7 @@
 //!   by the task's `barrier_handler`.
 
 use super::channel::{Buffer, ChannelError, InputChannel};
+use super::signal::GateWaker;
 use crate::rpc::{ChannelKey, CheckpointBarrier, StreamElement};
 use std::task::Poll;
 
@@ -62,6 +63,8 @@ pub struct InputGate {
     /// The channels, in the order the deployment listed them.
     pub channels: Vec<GateChannel>,
     next: usize,
+    /// The reading task's waker, woken by any channel it waits for.
+    waker: std::sync::Arc<GateWaker>,
 }
 
 impl InputGate {
@@ -114,10 +117,12 @@ impl InputGate {
     /// Waits for the next event (priority barriers first).
     pub async fn next(&mut self) -> Result<GateEvent, ChannelError> {
         std::future::poll_fn(|cx| {
+            self.waker.register(cx.waker());
+            let waker = &self.waker;
             let n = self.channels.len();
             for (idx, c) in self.channels.iter_mut().enumerate() {
                 if !c.ended
-                    && let Poll::Ready(Some(b)) = c.channel.poll_priority(cx)
+                    && let Poll::Ready(Some(b)) = c.channel.poll_priority(cx, waker)
                 {
                     return Poll::Ready(Ok(GateEvent::Priority(idx, b)));
                 }
@@ -128,7 +133,7 @@ impl InputGate {
                 if c.ended || c.blocked {
                     continue;
                 }
-                match c.channel.poll_recv(cx) {
+                match c.channel.poll_recv(cx, waker) {
                     Poll::Ready(Some(b)) => {
                         self.next = (idx + 1) % n;
                         return Poll::Ready(Ok(GateEvent::Data(idx, Elements::Fresh(b))));

@@ -28,6 +28,7 @@
 //! | [`result_partition`] | `ResultPartition` / `ResultSubpartition`: a producer's buffers per consumer |
 //! | [`record_writer`] | `RecordWriter` (and `RecordWriterDelegate`): routes records by the partitioner |
 //! | [`input_gate`] | `SingleInputGate`: all input channels of a task, barriers first |
+//! | [`signal`] | `SingleInputGate`'s `inputChannelsWithData`: a channel tells its gate it has data |
 //! | [`channel`] | `LocalInputChannel`, `RemoteInputChannel`, credit-based sending |
 //! | [`connection`] | `ConnectionManager`: one data connection per TaskManager pair |
 //!
@@ -40,6 +41,7 @@ pub mod connection;
 pub mod input_gate;
 pub mod record_writer;
 pub mod result_partition;
+pub mod signal;
 #[cfg(test)]
 mod tests;
 
@@ -48,8 +50,9 @@ pub use channel::{Buffer, ChannelError, InputChannel, OutputChannel};
 use crate::events::HostCtx;
 use crate::net::frame::{FrameReader, FrameWriter};
 use crate::rpc::{ChannelKey, DataMessage, Location};
-use channel::{LocalHalf, SharedRegistry};
+use channel::{Incoming, LocalHalf, SharedRegistry};
 use connection::ConnectionManager;
+use signal::ChannelSignal;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -93,13 +96,14 @@ impl NetworkEnvironment {
         let cap = self.credit as usize;
         let (data, rx) = mpsc::channel(cap);
         let (priority, prx) = mpsc::unbounded_channel();
-        let out = OutputChannel { data, priority };
+        let signal = ChannelSignal::new();
+        let out = OutputChannel::new(data, priority, signal.clone());
         let mut reg = self.registry.lock();
         if self.is_local(consumer) {
             if let Some(LocalHalf::Sender(tx)) = reg.local.remove(&key) {
                 return (tx, false);
             }
-            reg.local.insert(key, LocalHalf::Receiver(rx, prx));
+            reg.local.insert(key, LocalHalf::Receiver(rx, prx, signal));
             return (out, false);
         }
         let entry = reg.outgoing.entry(key).or_default();
@@ -116,23 +120,33 @@ impl NetworkEnvironment {
     ) -> std::io::Result<InputChannel> {
         if self.is_local(producer) {
             let mut reg = self.registry.lock();
-            if let Some(LocalHalf::Receiver(rx, priority)) = reg.local.remove(&key) {
-                return Ok(InputChannel::Local { rx, priority });
+            if let Some(LocalHalf::Receiver(rx, priority, signal)) = reg.local.remove(&key) {
+                return Ok(InputChannel::Local {
+                    rx,
+                    priority,
+                    signal,
+                });
             }
             let (data, rx) = mpsc::channel(self.credit as usize);
             let (ptx, priority) = mpsc::unbounded_channel();
+            let signal = ChannelSignal::new();
             reg.local.insert(
                 key,
-                LocalHalf::Sender(OutputChannel {
-                    data,
-                    priority: ptx,
-                }),
+                LocalHalf::Sender(OutputChannel::new(data, ptx, signal.clone())),
             );
-            return Ok(InputChannel::Local { rx, priority });
+            return Ok(InputChannel::Local {
+                rx,
+                priority,
+                signal,
+            });
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (ptx, priority) = mpsc::unbounded_channel();
-        self.registry.lock().incoming.insert(key, (tx, ptx));
+        let signal = ChannelSignal::new();
+        self.registry
+            .lock()
+            .incoming
+            .insert(key, Incoming::new(tx, ptx, signal.clone()));
         let conn = self
             .connections
             .connect(
@@ -151,6 +165,7 @@ impl NetworkEnvironment {
             priority,
             conn,
             key,
+            signal,
         })
     }
 

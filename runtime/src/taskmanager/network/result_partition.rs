@@ -172,7 +172,7 @@ impl ResultPartition {
                     _ => None,
                 })
                 .collect();
-            let _ = c.tx.priority.send(b);
+            c.tx.send_priority(b);
             c.push(StreamElement::Barrier(b));
             for v in &overtaken {
                 c.current_bytes += v.encoded_len() as u64;
@@ -214,7 +214,7 @@ impl ResultPartition {
     ) -> Result<Flushed<T>, ChannelError> {
         for c in self.subpartitions.iter_mut() {
             while let Some((buf, was_full)) = c.next_buffer(all) {
-                let buf = match c.tx.data.try_send(buf) {
+                let buf = match c.tx.try_send(buf) {
                     Ok(()) => continue,
                     Err(mpsc::error::TrySendError::Closed(_)) => {
                         return Err(ChannelError::DownstreamGone);
@@ -229,7 +229,10 @@ impl ResultPartition {
                 };
                 *backpressured_ms += ctx.now_ms() - t0;
                 match waited {
-                    Ok(Ok(permit)) => permit.send(buf),
+                    Ok(Ok(permit)) => {
+                        permit.send(buf);
+                        c.tx.sent();
+                    }
                     Ok(Err(_)) => return Err(ChannelError::DownstreamGone),
                     Err(msg) => {
                         // The buffer goes back where it came from (fields,
@@ -264,11 +267,11 @@ async fn send_buffer(
     ctx: &HostCtx,
     backpressured_ms: &mut u64,
 ) -> Result<(), ChannelError> {
-    match tx.data.try_send(buf) {
+    match tx.try_send(buf) {
         Ok(()) => Ok(()),
         Err(mpsc::error::TrySendError::Full(buf)) => {
             let t0 = ctx.now_ms();
-            let r = tx.data.send(buf).await;
+            let r = tx.send(buf).await;
             *backpressured_ms += ctx.now_ms() - t0;
             r.map_err(|_| ChannelError::DownstreamGone)
         }

@@ -24,8 +24,10 @@ use crate::taskmanager::network::record_writer::RecordWriterDelegate;
 /// `OperatorChain`.
 #[derive(Debug, Default)]
 pub struct OperatorContext {
-    /// Processing time of the record at hand (ms); the chain head sees the
-    /// task's clock, chained operators see 0.
+    /// Processing time of the record at hand (ms): the task's clock when
+    /// the record entered the chain (or the timer's time), the same for
+    /// every operator of the chain, as Flink's chained operators share one
+    /// `ProcessingTimeService`.
     pub now_ms: u64,
     /// Records written out of the chain (to a record writer or into a sink).
     pub records_out: u64,
@@ -125,8 +127,7 @@ impl Output<'_> {
         }
     }
 
-    /// Runs chained operator `c` on `v` (chained operators see time 0, as
-    /// they always have: only the head reads the task's clock).
+    /// Runs chained operator `c` on `v`, at the chain's processing time.
     #[inline(always)]
     fn push_to(&mut self, c: usize, v: Value) {
         let (op, rest) = self.rest[c - self.base..]
@@ -137,7 +138,6 @@ impl Output<'_> {
             chained,
             writers: feeds,
         } = op;
-        self.ctx.now_ms = 0;
         let mut out = Output {
             rest,
             base: c + 1,
