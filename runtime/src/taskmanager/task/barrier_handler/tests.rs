@@ -3,8 +3,9 @@
 use super::*;
 use crate::graph::JobId;
 use crate::rpc::ChannelKey;
-use crate::taskmanager::network::channel::InputChannel;
+use crate::taskmanager::network::channel::{InputChannel, OutputChannel};
 use crate::taskmanager::network::input_gate::GateChannel;
+use crate::taskmanager::network::signal::ChannelSignal;
 use tokio::sync::mpsc;
 
 fn barrier(id: u64) -> CheckpointBarrier {
@@ -19,13 +20,14 @@ fn rec(i: i64) -> StreamElement {
     StreamElement::Record(Value::Int(i))
 }
 
-/// A gate over `n` local channels, with the senders of their data lanes.
-fn gate(n: u32) -> (InputGate, Vec<mpsc::Sender<Vec<StreamElement>>>) {
+/// A gate over `n` local channels, with their producer halves.
+fn gate(n: u32) -> (InputGate, Vec<OutputChannel>) {
     let mut gate = InputGate::default();
     let mut senders = Vec::new();
     for from in 0..n {
         let (tx, rx) = mpsc::channel(16);
-        let (_ptx, prx) = mpsc::unbounded_channel();
+        let (ptx, prx) = mpsc::unbounded_channel();
+        let signal = ChannelSignal::new();
         let key = ChannelKey {
             job: JobId(1),
             attempt: 0,
@@ -33,11 +35,13 @@ fn gate(n: u32) -> (InputGate, Vec<mpsc::Sender<Vec<StreamElement>>>) {
             from,
             to: 0,
         };
-        gate.channels.push(GateChannel::new(
-            key,
-            InputChannel::Local { rx, priority: prx },
-        ));
-        senders.push(tx);
+        let input = InputChannel::Local {
+            rx,
+            priority: prx,
+            signal: signal.clone(),
+        };
+        gate.channels.push(GateChannel::new(key, input));
+        senders.push(OutputChannel::new(tx, ptx, signal));
     }
     (gate, senders)
 }
