@@ -19,21 +19,13 @@ mod rest_client_support;
 
 use fuzz_support::{apply_bytes, apply_text, byte_edit, corpus, text_edit, toml_files};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::TestRunner;
 use real_tcp_support::Cluster;
 use rest_client_support::{Reply, get, http, start, upload};
 
 /// The cases per property (fewer than the parsers' 1024: each is a request).
 fn runner() -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(128);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    })
+    fuzz_support::runner_with(128)
 }
 
 /// What every answer must be: below 500, JSON, and an error in Flink's shape.

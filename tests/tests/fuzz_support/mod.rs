@@ -194,11 +194,19 @@ pub fn apply_text(text: &str, edits: &[TextEdit]) -> String {
     t
 }
 
+/// The parsers' runner: 1024 cases per property unless `PROPTEST_CASES`
+/// says otherwise.
 pub fn runner() -> TestRunner {
+    runner_with(1024)
+}
+
+/// A runner of `default` cases per property unless `PROPTEST_CASES` says
+/// otherwise; no failure files (the corpus keeps what once failed).
+pub fn runner_with(default: u32) -> TestRunner {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(1024);
+        .unwrap_or(default);
     TestRunner::new(Config {
         cases,
         failure_persistence: None,
