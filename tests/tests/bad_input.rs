@@ -507,3 +507,33 @@ fn scenario_over_the_caps() {
     assert!(e.message.contains("over the cap of 256 slots"), "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// A storage fault in a scenario: `slow-writes` without how slow is one
+/// positioned error with a hint; with `delay_ms` it parses.
+#[test]
+fn slow_writes_need_delay_ms() {
+    let scenario = |extra: &str| {
+        format!(
+            "name = \"slow\"\nseed = 1\nduration_ms = 1000\n\n[cluster]\ntaskmanagers = 1\nslots = 1\n\n[[faults]]\nat_ms = 10\naction = \"slow-writes\"\nwrites = 2\n{extra}"
+        )
+    };
+    let parse = |text: &str| {
+        sim::scenario::parse(
+            &Source {
+                file: "slow.toml",
+                text,
+                base_dir: Path::new("."),
+            },
+            Path::new("slow.toml"),
+        )
+    };
+    let e = parse(&scenario("")).expect_err("no delay_ms");
+    assert!(e.message.contains("`slow-writes` needs delay_ms"), "{e}");
+    assert_eq!(e.line, 11, "{e}");
+    assert!(e.to_string().contains("delay_ms = 2000"), "the hint: {e}");
+    let s = parse(&scenario("delay_ms = 1500\n")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.faults[0].action,
+        sim::scenario::FaultAction::SlowStorageWrites(2, 1500)
+    );
+}
