@@ -529,4 +529,102 @@ fn tls_cluster_runs_a_job_and_refuses_an_untrusting_client() {
         err.contains("UnknownIssuer") || err.contains("invalid peer certificate"),
         "{err}"
     );
+
+    // The REST API is https; `plan --from-rest` and the TUI's client reach
+    // it with the CA, and not without it.
+    let rest = cluster.wait_for_line(
+        "jobmanager",
+        "REST API and web UI on https://",
+        Duration::from_secs(10),
+    );
+    let base = format!("https://{}", rest.trim_end_matches('/'));
+    let token = rest_token();
+    let (status, _) = cluster.run(
+        "plan-which",
+        &[
+            "plan",
+            "--from-rest",
+            &base,
+            "--token",
+            &token,
+            "--tls-ca",
+            &ca,
+        ],
+        Duration::from_secs(60),
+    );
+    let err = cluster.read(&cluster.err_path("plan-which"));
+    assert!(!status.success(), "no job given");
+    let jid = err
+        .split("the cluster's jobs: ")
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the jobs, read over https: {err}"))
+        .to_string();
+    let (status, out) = cluster.run(
+        "plan",
+        &[
+            "plan",
+            "--from-rest",
+            &format!("{base}/jobs/{jid}"),
+            "--token",
+            &token,
+            "--tls-ca",
+            &ca,
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(
+        status.success(),
+        "{}",
+        cluster.read(&cluster.err_path("plan"))
+    );
+    assert!(out.contains(&format!("Plan of job {jid}")), "{out}");
+    let (status, _) = cluster.run(
+        "plan-untrusting",
+        &[
+            "plan",
+            "--from-rest",
+            &base,
+            "--job",
+            &jid,
+            "--token",
+            &token,
+            "--tls-ca",
+            &other_ca,
+        ],
+        Duration::from_secs(60),
+    );
+    let err = cluster.read(&cluster.err_path("plan-untrusting"));
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains("UnknownIssuer") || err.contains("certificate"),
+        "{err}"
+    );
+    let (status, _) = cluster.run(
+        "plan-no-ca",
+        &[
+            "plan",
+            "--from-rest",
+            &base,
+            "--job",
+            &jid,
+            "--token",
+            &token,
+        ],
+        Duration::from_secs(60),
+    );
+    let err = cluster.read(&cluster.err_path("plan-no-ca"));
+    assert!(!status.success() && err.contains("needs --tls-ca"), "{err}");
+
+    let client = tui::attach::RestClient::new(&base, Some(token.clone()), Some(Path::new(&ca)))
+        .expect("a client");
+    let overview = client.get("/overview").expect("GET /overview over https");
+    assert_eq!(overview["taskmanagers"], 2, "{overview}");
+    let untrusting = tui::attach::RestClient::new(&base, Some(token), Some(Path::new(&other_ca)))
+        .expect("a client");
+    let e = untrusting.get("/overview").expect_err("another CA");
+    assert!(
+        e.to_string().contains("certificate") || e.to_string().contains("UnknownIssuer"),
+        "{e}"
+    );
 }

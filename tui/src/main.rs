@@ -60,6 +60,10 @@ struct Cli {
     /// [default: $XDG_CONFIG_HOME/mini-flink/secret, else ~/.config/mini-flink/secret]
     #[arg(long, value_name = "PATH", requires = "attach", env = runtime::net::auth::SECRET_FILE_ENV)]
     secret_file: Option<PathBuf>,
+    /// With an https:// --attach URL: the cluster's CA certificate (PEM),
+    /// the file its processes' --tls-ca name
+    #[arg(long, value_name = "CA.pem", requires = "attach")]
+    tls_ca: Option<PathBuf>,
     /// Seed (overrides the scenario's).
     #[arg(long)]
     seed: Option<u64>,
@@ -196,6 +200,7 @@ fn attach(cli: &Cli, url: &str) -> ExitCode {
     let opts = tui::attach::AttachOptions {
         url: url.to_string(),
         token,
+        tls_ca: cli.tls_ca.clone(),
         refresh_ms: cli.refresh,
         clock: None,
     };

@@ -32,11 +32,13 @@ fn attach_to_a_closed_port_exits_2() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// A URL that is not one (https, a bad port) is refused the same way.
+/// A URL that is not one (another scheme, https without the CA, a bad
+/// port) is refused the same way.
 #[test]
 fn attach_to_a_bad_url_exits_2() {
     for (url, why) in [
-        ("https://127.0.0.1:8081", "https is not supported"),
+        ("https://127.0.0.1:8081", "an https address needs --tls-ca"),
+        ("ftp://127.0.0.1:8081", "only http:// and https://"),
         ("http://127.0.0.1:80x", "`80x` is not a port number"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_tui"))

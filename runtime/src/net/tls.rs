@@ -104,6 +104,21 @@ fn certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>
     Ok(certs)
 }
 
+/// TLS for an HTTP client (ureq) of an https REST API: trusts the CA
+/// certificate(s) in the PEM file `ca`, with rustls on ring, as the
+/// cluster's own connections do. For `mini-flink plan --from-rest` and the
+/// TUI's `--attach`.
+pub fn http_client_tls(ca: &Path) -> Result<ureq::tls::TlsConfig, TlsError> {
+    let roots: Vec<ureq::tls::Certificate<'static>> = certs("--tls-ca", ca)?
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    Ok(ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(roots)))
+        .unversioned_rustls_crypto_provider(provider())
+        .build())
+}
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }

@@ -5,13 +5,17 @@
 //! [`RestError`] that says where and why: nothing listens, the answer took
 //! too long, the server answered an error (with the first line of Flink's
 //! `{"errors": […]}`), or the body is not JSON. Every request carries the
-//! cluster's bearer token when one was given (`--token`).
+//! cluster's bearer token when one was given (`--token`). An `https://`
+//! address (a cluster started with `--tls-cert`) is checked against the
+//! cluster's CA certificate (`--tls-ca`), with rustls.
 //!
-//! In: a base URL (`http://host:8081`), paths, JSON bodies. Out: JSON
-//! values and errors; nothing here knows what the answers mean.
+//! In: a base URL (`http://host:8081` or `https://…`), paths, JSON bodies.
+//! Out: JSON values and errors; nothing here knows what the answers mean.
 
 use serde_json::Value;
+use std::path::Path;
 use std::time::Duration;
+use ureq::tls::TlsConfig;
 
 /// How long one request may take before the poll counts as failed.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,6 +67,14 @@ pub enum RestError {
         /// serde's complaint.
         why: String,
     },
+    /// The CA certificate for an https address cannot be used.
+    #[error("{why}")]
+    BadCa {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The JSON is not in the shape of Flink's answer to this call.
     #[error(
         "{url}: not the answer of a Flink REST API ({why})\n  help: is this the JobManager's REST port (8081 by default)?"
@@ -87,6 +99,7 @@ impl RestError {
 pub struct RestClient {
     base: String,
     token: Option<String>,
+    tls: Option<TlsConfig>,
     agent: ureq::Agent,
 }
 
@@ -100,24 +113,23 @@ impl std::fmt::Debug for RestClient {
     }
 }
 
-/// Checks and normalises the address given to `--attach`: `http://` (or
-/// no scheme), a host, an optional port, no trailing slash.
+/// Checks and normalises the address given to `--attach`: `http://`,
+/// `https://` (or no scheme: http), a host, an optional port, no trailing
+/// slash.
 pub fn normalise_url(url: &str) -> Result<String, RestError> {
     let bad = |why: &str| RestError::BadUrl {
         url: url.to_string(),
         why: why.to_string(),
     };
     let trimmed = url.trim().trim_end_matches('/');
-    let rest = if let Some(r) = trimmed.strip_prefix("http://") {
-        r
-    } else if trimmed.starts_with("https://") {
-        return Err(bad(
-            "https is not supported yet (this build speaks plain HTTP); put a TLS-terminating proxy in front, or use http://",
-        ));
+    let (scheme, rest) = if let Some(r) = trimmed.strip_prefix("http://") {
+        ("http", r)
+    } else if let Some(r) = trimmed.strip_prefix("https://") {
+        ("https", r)
     } else if trimmed.contains("://") {
-        return Err(bad("only http:// addresses are supported"));
+        return Err(bad("only http:// and https:// addresses are supported"));
     } else {
-        trimmed
+        ("http", trimmed)
     };
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.is_empty() {
@@ -129,23 +141,65 @@ pub fn normalise_url(url: &str) -> Result<String, RestError> {
     {
         return Err(bad(&format!("`{port}` is not a port number")));
     }
-    Ok(format!("http://{rest}"))
+    Ok(format!("{scheme}://{rest}"))
 }
 
 impl RestClient {
-    /// A client for the REST API at `base` (see [`normalise_url`]).
-    pub fn new(base: &str, token: Option<String>) -> Result<RestClient, RestError> {
+    /// A client for the REST API at `base` (see [`normalise_url`]); an
+    /// https address needs `tls_ca`, the cluster's CA certificate.
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        tls_ca: Option<&Path>,
+    ) -> Result<RestClient, RestError> {
         let base = normalise_url(base)?;
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(REQUEST_TIMEOUT))
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .build();
-        Ok(RestClient {
+        let https = base.starts_with("https://");
+        let tls = match tls_ca {
+            Some(ca) if https => {
+                Some(
+                    runtime::net::tls::http_client_tls(ca).map_err(|e| RestError::BadCa {
+                        path: ca.display().to_string(),
+                        why: e.to_string(),
+                    })?,
+                )
+            }
+            Some(_) => {
+                return Err(RestError::BadUrl {
+                    url: base,
+                    why: "--tls-ca goes with an https:// address".into(),
+                });
+            }
+            None if https => {
+                return Err(RestError::BadUrl {
+                    url: base,
+                    why: "an https address needs --tls-ca CA.pem, the cluster's CA certificate"
+                        .into(),
+                });
+            }
+            None => None,
+        };
+        let mut client = RestClient {
             base,
             token,
-            agent: ureq::Agent::new_with_config(config),
-        })
+            tls,
+            agent: ureq::Agent::new_with_defaults(),
+        };
+        client.agent = client.agent_with(Some(REQUEST_TIMEOUT), None);
+        Ok(client)
+    }
+
+    /// An agent for this cluster (its TLS, if any) with these timeouts:
+    /// for the whole call (`global`), or for the answer's head (`head`).
+    pub fn agent_with(&self, global: Option<Duration>, head: Option<Duration>) -> ureq::Agent {
+        let mut b = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(global)
+            .timeout_recv_response(head)
+            .timeout_connect(Some(CONNECT_TIMEOUT));
+        if let Some(tls) = &self.tls {
+            b = b.tls_config(tls.clone());
+        }
+        ureq::Agent::new_with_config(b.build())
     }
 
     /// The base URL, `http://host:port`.
@@ -275,10 +329,25 @@ mod tests {
             "http://127.0.0.1:8081"
         );
         assert_eq!(normalise_url("http://jm:8081").unwrap(), "http://jm:8081");
+        assert_eq!(
+            normalise_url("https://jm:8081/").unwrap(),
+            "https://jm:8081"
+        );
         assert!(matches!(
-            normalise_url("https://jm:8081"),
+            normalise_url("ftp://jm:8081"),
             Err(RestError::BadUrl { .. })
         ));
+        let e = RestClient::new("https://jm:8081", None, None).unwrap_err();
+        assert!(e.to_string().contains("needs --tls-ca"), "{e}");
+        let e = RestClient::new("http://jm:8081", None, Some(Path::new("ca.pem"))).unwrap_err();
+        assert!(e.to_string().contains("goes with an https"), "{e}");
+        let e = RestClient::new("https://jm:8081", None, Some(Path::new("/nonexistent.pem")))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot read --tls-ca /nonexistent.pem"),
+            "{e}"
+        );
         let e = normalise_url("http://jm:80x").unwrap_err().to_string();
         assert!(e.contains("`80x` is not a port number"), "{e}");
         assert!(normalise_url("http://").is_err());

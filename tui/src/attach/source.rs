@@ -74,6 +74,8 @@ pub struct AttachOptions {
     pub url: String,
     /// A bearer token for the cluster's REST API.
     pub token: Option<String>,
+    /// The cluster's CA certificate, for an https address.
+    pub tls_ca: Option<std::path::PathBuf>,
     /// Poll interval (ms); `None`: the cluster's `refresh-interval`.
     pub refresh_ms: Option<u64>,
     /// The clock; `None`: the wall clock.
@@ -86,6 +88,7 @@ impl AttachOptions {
         AttachOptions {
             url: url.to_string(),
             token: None,
+            tls_ca: None,
             refresh_ms: None,
             clock: None,
         }
@@ -174,7 +177,7 @@ impl Attachment {
     /// background. The first poll's result is returned, so whoever attaches
     /// starts with the cluster as it is, or with the error that says why not.
     pub fn start(opts: AttachOptions) -> Result<(Attachment, Poll), RestError> {
-        let client = RestClient::new(&opts.url, opts.token.clone())?;
+        let client = RestClient::new(&opts.url, opts.token.clone(), opts.tls_ca.as_deref())?;
         let mut poller = Poller::connect(client)?;
         let clock = opts.clock.clone().unwrap_or_else(Clock::wall);
         let refresh_ms = opts

@@ -33,12 +33,7 @@ pub enum Subscribed {
 /// Opens `GET /events` (no timeout: the stream is long-lived).
 pub fn subscribe(client: &RestClient) -> Subscribed {
     let url = format!("{}/events", client.base());
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(super::client::CONNECT_TIMEOUT))
-        .timeout_recv_response(Some(super::client::REQUEST_TIMEOUT))
-        .build();
-    let agent = ureq::Agent::new_with_config(config);
+    let agent = client.agent_with(None, Some(super::client::REQUEST_TIMEOUT));
     let mut req = agent.get(&url).header("Accept", "text/event-stream");
     if let Some(t) = client.token() {
         req = req.header("Authorization", format!("Bearer {t}"));

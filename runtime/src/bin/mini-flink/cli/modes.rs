@@ -115,7 +115,10 @@ pub async fn cluster_mode(a: ClusterModeArgs, mode: Mode) -> Result<ExitCode> {
     };
     say!("{kind} cluster: JobManager on {addr}; TaskManager processes start on demand");
     if let Some(rest) = &bound.rest {
-        say!("REST API and web UI on http://{rest}/");
+        say!(
+            "REST API and web UI on {}://{rest}/",
+            super::security::rest_scheme()
+        );
     }
     let work = async {
         match work {

@@ -55,6 +55,7 @@ pub struct PlanArgs {
     /// With --from-rest: send `Authorization: Bearer TOKEN`.
     #[arg(long, value_name = "TOKEN", requires = "from_rest")]
     token: Option<String>,
+
     /// Print the plan as the JSON of Flink's `GET /jobs/:id/plan` (for a job
     /// file, plus `name` and `slots`; from a cluster, its answer as is).
     #[arg(long, conflicts_with_all = ["dot", "svg"])]
@@ -91,7 +92,12 @@ struct Shown {
 /// Shows the plan of a job file, a saved plan or a job on a cluster.
 pub fn plan(a: PlanArgs) -> Result<ExitCode> {
     let shown = match (&a.from_rest, &a.file) {
-        (Some(url), _) => from_rest(url, a.job.as_deref(), a.token.as_deref())?,
+        (Some(url), _) => from_rest(
+            url,
+            a.job.as_deref(),
+            a.token.as_deref(),
+            super::security::tls_ca().as_deref(),
+        )?,
         (None, Some(path)) if is_json(path) => saved_plan(path)?,
         (None, Some(path)) => {
             let jg = compile(path)?;
@@ -179,23 +185,53 @@ fn flink_shown(dataflow: viz::Dataflow, json: &Value, source: &str, groups: bool
     }
 }
 
+/// The client of one cluster's REST API: its agent (timeouts, TLS) and token.
+struct Rest<'a> {
+    agent: ureq::Agent,
+    token: Option<&'a str>,
+}
+
 /// How long a REST call may take in all, and to connect.
 const REST_TIMEOUT: Duration = Duration::from_secs(30);
 const REST_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Fetches `GET URL/jobs/JID/plan`, and `GET URL/jobs/JID` for the
 /// vertices' names and slot sharing groups.
-fn from_rest(url: &str, job: Option<&str>, token: Option<&str>) -> Result<Shown> {
+fn from_rest(
+    url: &str,
+    job: Option<&str>,
+    token: Option<&str>,
+    tls_ca: Option<&Path>,
+) -> Result<Shown> {
     let (base, jid) = rest_target(url, job)?;
+    let https = base.starts_with("https://");
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(REST_TIMEOUT))
+        .timeout_connect(Some(REST_CONNECT_TIMEOUT));
+    match tls_ca {
+        Some(ca) if https => {
+            config = config.tls_config(runtime::net::tls::http_client_tls(ca)?);
+        }
+        Some(_) => bail!("--from-rest {url}: --tls-ca goes with an https:// URL"),
+        None if https => bail!(
+            "--from-rest {url}: an https URL needs --tls-ca CA.pem, the cluster's CA certificate"
+        ),
+        None => {}
+    }
+    let rest = Rest {
+        agent: config.build().into(),
+        token,
+    };
     let Some(jid) = jid else {
-        bail!("{}", which_job(&base, token));
+        bail!("{}", which_job(&rest, &base));
     };
     let plan_url = format!("{base}/jobs/{jid}/plan");
-    let plan = get_json(&plan_url, token)?;
+    let plan = get_json(&rest, &plan_url)?;
     let mut dataflow = flink_plan_dataflow(&plan).map_err(|e| anyhow!("GET {plan_url}: {e}"))?;
     let detail_url = format!("{base}/jobs/{jid}");
     let mut groups = false;
-    match get_json(&detail_url, token) {
+    match get_json(&rest, &detail_url) {
         Ok(detail) => match flink_job_dataflow(&plan, &detail) {
             Ok(d) => {
                 dataflow = d;
@@ -211,15 +247,9 @@ fn from_rest(url: &str, job: Option<&str>, token: Option<&str>) -> Result<Shown>
 /// The REST base URL and the job id of `--from-rest URL [--job JID]`.
 fn rest_target(url: &str, job: Option<&str>) -> Result<(String, Option<String>)> {
     let given = url.trim();
-    if given.starts_with("https://") {
-        bail!(
-            "--from-rest {given}: https is not supported by this build; use http://, \
-             or save the answer (curl {given}/plan > plan.json) and pass the file"
-        );
-    }
     let mut u = if given.contains("://") {
-        if !given.starts_with("http://") {
-            bail!("--from-rest {given}: not an http:// URL");
+        if !given.starts_with("http://") && !given.starts_with("https://") {
+            bail!("--from-rest {given}: not an http:// or https:// URL");
         }
         given.to_string()
     } else {
@@ -238,7 +268,10 @@ fn rest_target(url: &str, job: Option<&str>) -> Result<(String, Option<String>)>
         ),
         None => (u.strip_suffix("/jobs").unwrap_or(&u).to_string(), None),
     };
-    if base.len() <= "http://".len() {
+    if base
+        .split_once("://")
+        .is_none_or(|(_, host)| host.is_empty())
+    {
         bail!("--from-rest {given}: no host in the URL (expected http://HOST:PORT/jobs/JID)");
     }
     let jid = match (from_url, job) {
@@ -261,9 +294,9 @@ fn rest_target(url: &str, job: Option<&str>) -> Result<(String, Option<String>)>
 
 /// The error for a URL without a job: which jobs the cluster has, when it
 /// says.
-fn which_job(base: &str, token: Option<&str>) -> String {
+fn which_job(rest: &Rest<'_>, base: &str) -> String {
     let mut s = format!("--from-rest {base}: which job? Give {base}/jobs/JID, or --job JID");
-    if let Ok(v) = get_json(&format!("{base}/jobs/overview"), token)
+    if let Ok(v) = get_json(rest, &format!("{base}/jobs/overview"))
         && let Some(jobs) = v.get("jobs").and_then(Value::as_array)
     {
         let field =
@@ -290,15 +323,9 @@ fn which_job(base: &str, token: Option<&str>) -> String {
 
 /// `GET url` as JSON; an answer other than 200 is an error that shows
 /// Flink's `{"errors": [...]}`.
-fn get_json(url: &str, token: Option<&str>) -> Result<Value> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(REST_TIMEOUT))
-        .timeout_connect(Some(REST_CONNECT_TIMEOUT))
-        .build()
-        .into();
-    let mut req = agent.get(url).header("Accept", "application/json");
-    if let Some(t) = token {
+fn get_json(rest: &Rest<'_>, url: &str) -> Result<Value> {
+    let mut req = rest.agent.get(url).header("Accept", "application/json");
+    if let Some(t) = rest.token {
         req = req.header("Authorization", format!("Bearer {t}"));
     }
     let mut resp = req.call().map_err(|e| unreachable_error(url, e))?;

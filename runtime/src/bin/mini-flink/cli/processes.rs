@@ -243,9 +243,10 @@ pub async fn jobmanager(a: JobManagerArgs) -> Result<ExitCode> {
     say!("JobManager listening on {}", bound.rpc);
     match &bound.rest {
         Some(rest) => {
-            say!("REST API and web UI on http://{rest}/");
+            let scheme = super::security::rest_scheme();
+            say!("REST API and web UI on {scheme}://{rest}/");
             if let Some(t) = &token {
-                say!("Open the web UI with its token: http://{rest}/?token={t}");
+                say!("Open the web UI with its token: {scheme}://{rest}/?token={t}");
             }
         }
         None if !a.rest.no_rest => say!(

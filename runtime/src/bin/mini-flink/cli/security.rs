@@ -64,6 +64,22 @@ fn args() -> SecurityArgs {
     })
 }
 
+/// The CA certificate of `--tls-ca`, if given (clients of an https REST
+/// API check the server against it).
+pub fn tls_ca() -> Option<PathBuf> {
+    args().tls_ca
+}
+
+/// `https` when this process serves TLS (`--tls-cert`), else `http`: the
+/// scheme of its REST API's address.
+pub fn rest_scheme() -> &'static str {
+    if args().tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    }
+}
+
 /// The TCP seam with `auth` and, if asked, TLS.
 fn tcp(a: &SecurityArgs, auth: Auth) -> Result<NetworkRef> {
     let net = TcpNetwork::new(auth);
