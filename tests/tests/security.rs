@@ -539,82 +539,34 @@ fn tls_cluster_runs_a_job_and_refuses_an_untrusting_client() {
     );
     let base = format!("https://{}", rest.trim_end_matches('/'));
     let token = rest_token();
-    let (status, _) = cluster.run(
-        "plan-which",
-        &[
-            "plan",
-            "--from-rest",
-            &base,
-            "--token",
-            &token,
-            "--tls-ca",
-            &ca,
-        ],
-        Duration::from_secs(60),
-    );
-    let err = cluster.read(&cluster.err_path("plan-which"));
-    assert!(!status.success(), "no job given");
+    // `mini-flink plan --from-rest URL [--job JID] --token T [--tls-ca CA]`:
+    // whether it succeeded, its stdout and its stderr.
+    let mut plan = |name: &str, url: &str, job: Option<&str>, ca: Option<&str>| {
+        let mut args = vec!["plan", "--from-rest", url, "--token", &token];
+        args.extend(job.map(|j| ["--job", j]).into_iter().flatten());
+        args.extend(ca.map(|c| ["--tls-ca", c]).into_iter().flatten());
+        let (status, out) = cluster.run(name, &args, Duration::from_secs(60));
+        (status.success(), out, cluster.read(&cluster.err_path(name)))
+    };
+    let (ok, _, err) = plan("plan-which", &base, None, Some(&ca));
+    assert!(!ok, "no job given");
     let jid = err
         .split("the cluster's jobs: ")
         .nth(1)
         .and_then(|l| l.split_whitespace().next())
         .unwrap_or_else(|| panic!("the jobs, read over https: {err}"))
         .to_string();
-    let (status, out) = cluster.run(
-        "plan",
-        &[
-            "plan",
-            "--from-rest",
-            &format!("{base}/jobs/{jid}"),
-            "--token",
-            &token,
-            "--tls-ca",
-            &ca,
-        ],
-        Duration::from_secs(60),
-    );
-    assert!(
-        status.success(),
-        "{}",
-        cluster.read(&cluster.err_path("plan"))
-    );
+    let (ok, out, err) = plan("plan", &format!("{base}/jobs/{jid}"), None, Some(&ca));
+    assert!(ok, "{err}");
     assert!(out.contains(&format!("Plan of job {jid}")), "{out}");
-    let (status, _) = cluster.run(
-        "plan-untrusting",
-        &[
-            "plan",
-            "--from-rest",
-            &base,
-            "--job",
-            &jid,
-            "--token",
-            &token,
-            "--tls-ca",
-            &other_ca,
-        ],
-        Duration::from_secs(60),
-    );
-    let err = cluster.read(&cluster.err_path("plan-untrusting"));
-    assert!(!status.success(), "{err}");
+    let (ok, _, err) = plan("plan-untrusting", &base, Some(&jid), Some(&other_ca));
+    assert!(!ok, "{err}");
     assert!(
         err.contains("UnknownIssuer") || err.contains("certificate"),
         "{err}"
     );
-    let (status, _) = cluster.run(
-        "plan-no-ca",
-        &[
-            "plan",
-            "--from-rest",
-            &base,
-            "--job",
-            &jid,
-            "--token",
-            &token,
-        ],
-        Duration::from_secs(60),
-    );
-    let err = cluster.read(&cluster.err_path("plan-no-ca"));
-    assert!(!status.success() && err.contains("needs --tls-ca"), "{err}");
+    let (ok, _, err) = plan("plan-no-ca", &base, Some(&jid), None);
+    assert!(!ok && err.contains("needs --tls-ca"), "{err}");
 
     let client = tui::attach::RestClient::new(&base, Some(token.clone()), Some(Path::new(&ca)))
         .expect("a client");
