@@ -476,6 +476,18 @@ parallelism = 100000
     assert_at(&e, 12, 15, "parallelism = 100000", 6);
 }
 
+/// Parses scenario `text` as the file `file`.
+fn parse_scenario(file: &str, text: &str) -> Result<sim::Scenario, runtime::jobfile::JobFileError> {
+    sim::scenario::parse(
+        &Source {
+            file,
+            text,
+            base_dir: Path::new("."),
+        },
+        Path::new(file),
+    )
+}
+
 /// A scenario asking for 100,000 TaskManagers of 1,000 slots fails at once
 /// with the cap in the message (it used to hang `sim run`); so does one
 /// asking for too many slots per TaskManager.
@@ -486,16 +498,7 @@ fn scenario_over_the_caps() {
             "name = \"huge\"\nseed = 1\nduration_ms = 1000\n\n[cluster]\ntaskmanagers = {tms}\nslots = {slots}\n"
         )
     };
-    let parse = |text: &str| {
-        sim::scenario::parse(
-            &Source {
-                file: "huge.toml",
-                text,
-                base_dir: Path::new("."),
-            },
-            Path::new("huge.toml"),
-        )
-    };
+    let parse = |text: &str| parse_scenario("huge.toml", text);
     let started = std::time::Instant::now();
     let e = parse(&scenario(100_000, 1_000)).expect_err("over the cap");
     assert!(
@@ -517,16 +520,7 @@ fn slow_writes_need_delay_ms() {
             "name = \"slow\"\nseed = 1\nduration_ms = 1000\n\n[cluster]\ntaskmanagers = 1\nslots = 1\n\n[[faults]]\nat_ms = 10\naction = \"slow-writes\"\nwrites = 2\n{extra}"
         )
     };
-    let parse = |text: &str| {
-        sim::scenario::parse(
-            &Source {
-                file: "slow.toml",
-                text,
-                base_dir: Path::new("."),
-            },
-            Path::new("slow.toml"),
-        )
-    };
+    let parse = |text: &str| parse_scenario("slow.toml", text);
     let e = parse(&scenario("")).expect_err("no delay_ms");
     assert!(e.message.contains("`slow-writes` needs delay_ms"), "{e}");
     assert_eq!(e.line, 11, "{e}");
