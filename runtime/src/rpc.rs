@@ -299,6 +299,13 @@ pub enum ToTaskManager {
     },
     /// The ResourceManager no longer needs this TaskManager: exit.
     Shutdown,
+    /// The ResourceManager declined the registration (Flink's
+    /// `RegistrationResponse.Decline`): the TaskManager is not part of the
+    /// cluster, logs why and tries again after a delay.
+    Declined {
+        /// Why, e.g. "the number of TaskManagers is 1001, over the cap of 1000".
+        reason: String,
+    },
 }
 
 /// A record or control element on a channel (Flink's `StreamElement`s and events).

@@ -349,6 +349,51 @@ fn silent_client_is_dropped_after_the_handshake_timeout() {
     );
 }
 
+/// A TaskManager over the registration cap (here its slots, as a client
+/// that bypasses the CLI's own check would ask) is told so: the
+/// ResourceManager answers `Declined` with the cap, logs it, and the
+/// TaskManager never appears in `/taskmanagers`.
+#[test]
+fn registration_over_the_cap_is_declined_with_why() {
+    use runtime::net::limits::MAX_SLOTS_PER_TASKMANAGER;
+    use runtime::rpc::{Fenced, FromTaskManager, ToTaskManager};
+    let mut cluster = Cluster::new("sec-cap");
+    let (rpc, rest) = cluster.start_jobmanager_with_rest(&[]);
+    let net = mini_flink_tests::real_process::client_network().expect("the test secret");
+    let answer = block_on(async {
+        let stream = net.connect(rpc.clone()).await.expect("connect");
+        let (mut r, mut w, _) = connect_handshake(stream, net.auth(), "taskmanager", "tm-huge")
+            .await
+            .expect("the handshake");
+        let register = FromTaskManager::Register {
+            resource_id: "tm-huge".into(),
+            data_addr: "127.0.0.1:1".into(),
+            slots: MAX_SLOTS_PER_TASKMANAGER + 1,
+        };
+        w.send(&register).await.expect("send Register");
+        tokio::time::timeout(Duration::from_secs(10), r.recv::<Fenced>())
+            .await
+            .expect("an answer within 10 s")
+            .expect("a frame")
+    });
+    let ToTaskManager::Declined { reason } = answer.msg else {
+        panic!("expected Declined, got {answer:?}");
+    };
+    assert_eq!(
+        reason,
+        format!(
+            "its number of slots is {}, over the cap of {MAX_SLOTS_PER_TASKMANAGER}",
+            MAX_SLOTS_PER_TASKMANAGER + 1
+        )
+    );
+    assert!(taskmanager_ids(&rest).is_empty());
+    assert_logged(
+        &cluster,
+        "jobmanager",
+        "declined a TaskManager's registration",
+    );
+}
+
 /// TCP whose streams record every byte this side writes.
 struct Recording {
     inner: TcpNetwork,

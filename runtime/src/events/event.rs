@@ -60,6 +60,15 @@ pub enum EventKind {
         /// Where other TaskManagers reach its data port.
         data_addr: String,
     },
+    /// The ResourceManager declined a TaskManager's registration (a cap was
+    /// reached; Flink's `RegistrationResponse.Decline`): it is not part of
+    /// the cluster and tries again later.
+    TaskManagerDeclined {
+        /// Its resource id.
+        resource_id: ResourceId,
+        /// Why.
+        reason: String,
+    },
     /// A TaskManager is gone (heartbeat timeout or shutdown); its slots with it.
     TaskManagerLost {
         /// Its resource id.

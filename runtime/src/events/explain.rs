@@ -28,6 +28,10 @@ impl EventKind {
             EventKind::TaskManagerLost { resource_id, cause } => {
                 format!("{resource_id} is lost ({cause}): its slots are released")
             }
+            EventKind::TaskManagerDeclined {
+                resource_id,
+                reason,
+            } => format!("the ResourceManager declined {resource_id}'s registration: {reason}"),
             EventKind::HeartbeatTimeout { peer, timeout_ms } => {
                 format!(
                     "{peer} missed heartbeats for {} s",

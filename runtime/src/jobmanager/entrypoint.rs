@@ -578,8 +578,8 @@ impl JobManager {
                 let _ = ops.send(op);
             }
         }
-        for (rid, msg) in out.to_tm {
-            if let Some(conn) = self.rm.conn_of(&rid)
+        for (conn, msg) in out.tm_messages(|rid| self.rm.conn_of(rid)) {
+            if let Some(conn) = conn
                 && let Some((_, w)) = self.writers.get(&conn)
             {
                 let _ = w.send(encode(&crate::rpc::Fenced {

@@ -77,6 +77,9 @@ pub enum HaOp {
 pub struct Outbox {
     /// Messages to TaskManagers.
     pub to_tm: Vec<(ResourceId, ToTaskManager)>,
+    /// Registrations declined, by connection (the TaskManager has no id
+    /// here yet), with why.
+    pub declined: Vec<(ConnId, String)>,
     /// Answers to clients.
     pub to_client: Vec<(ConnId, ClientResponse)>,
     /// Connections to close.
@@ -106,6 +109,17 @@ impl Outbox {
     /// Queues a message to a TaskManager.
     pub fn to_tm(&mut self, rid: ResourceId, msg: ToTaskManager) {
         self.to_tm.push((rid, msg));
+    }
+    /// Takes the messages to TaskManagers, each with its connection
+    /// (`conn_of` looks a registered one up), the declined registrations last.
+    pub fn tm_messages(
+        &mut self,
+        conn_of: impl Fn(&ResourceId) -> Option<ConnId>,
+    ) -> Vec<(Option<ConnId>, ToTaskManager)> {
+        let to_tm = self.to_tm.drain(..).map(|(rid, m)| (conn_of(&rid), m));
+        let declined = (self.declined.drain(..))
+            .map(|(conn, reason)| (Some(conn), ToTaskManager::Declined { reason }));
+        to_tm.chain(declined).collect()
     }
     /// Queues closing a connection.
     pub fn close(&mut self, conn: ConnId) {

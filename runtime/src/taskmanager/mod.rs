@@ -9,6 +9,7 @@
 //! | module | Flink class | what it does |
 //! |---|---|---|
 //! | [`task_executor`] | `TaskExecutor` | session with the ResourceManager; slots; deploy and cancel tasks |
+//! | [`registration`] | `TaskExecutorToResourceManagerConnection` | find the leader, connect, register; `Declined` waits |
 //! | [`slot_table`] | `TaskSlotTable`, `TaskSlot` | which slot belongs to which job, with its lifecycle |
 //! | [`task`] | `Task`, `StreamTask`, `OperatorChain`, `StreamOperator`, `CheckpointBarrierHandler` | one subtask's loop |
 //! | [`network`] | `NettyShuffleEnvironment`, `ResultPartition`, `RecordWriter`, `InputGate`, channels | the data plane |
@@ -20,6 +21,7 @@
 //!   TaskManagers; events.
 
 pub mod network;
+pub mod registration;
 pub mod slot_table;
 pub mod task;
 pub mod task_executor;

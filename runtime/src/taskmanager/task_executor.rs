@@ -23,12 +23,13 @@
 //!   people (a lost JobManager, a refused data connection, the shutdown).
 
 use super::network::NetworkEnvironment;
+use super::registration::{NotRegistered, REFUSED_REGISTRATION_DELAY_MS, register};
 use super::slot_table::TaskSlotTable;
 use super::task::{self, TaskContext, TaskControl, TaskReport};
 use crate::config::TaskManagerConfig;
 use crate::events::{EventKind, HostCtx};
 use crate::ids::FencingToken;
-use crate::net::frame::{FrameWriter, WireError, connect_handshake};
+use crate::net::frame::{FrameWriter, WireError};
 use crate::rpc::{ExecutionAttemptId, FromTaskManager, SlotOffer, ToTaskManager};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -111,20 +112,26 @@ pub async fn run_taskmanager(
                 acceptor.abort();
                 return Err(TaskManagerError::Authentication(cause));
             }
+            SessionEnd::Declined(reason) => {
+                tracing::error!(
+                    %reason,
+                    "the ResourceManager declined this TaskManager's registration; \
+                     trying again in {} s",
+                    REFUSED_REGISTRATION_DELAY_MS / 1000
+                );
+                if stopped_while_waiting(&mut shutdown, REFUSED_REGISTRATION_DELAY_MS).await {
+                    break;
+                }
+            }
             SessionEnd::Lost(cause) => {
                 tracing::info!(%cause, "lost the JobManager; registering again");
                 executor.ctx.emit(EventKind::ConnectionLost {
                     peer: "jobmanager".into(),
-                    cause: cause.clone(),
+                    cause,
                 });
                 executor.release_all();
-                tokio::select! {
-                    biased;
-                    () = shutdown.as_mut() => {
-                        tracing::info!("the TaskManager shut down");
-                        break;
-                    }
-                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                if stopped_while_waiting(&mut shutdown, 500).await {
+                    break;
                 }
             }
         }
@@ -132,6 +139,22 @@ pub async fn run_taskmanager(
     acceptor.abort();
     let _ = acceptor.await;
     Ok(())
+}
+
+/// Waits `ms` before the next registration; true when the shutdown future
+/// completed meanwhile (then the TaskManager stops).
+async fn stopped_while_waiting<F: Future<Output = ()>>(
+    shutdown: &mut Pin<&mut F>,
+    ms: u64,
+) -> bool {
+    tokio::select! {
+        biased;
+        () = shutdown.as_mut() => {
+            tracing::info!("the TaskManager shut down");
+            true
+        }
+        () = tokio::time::sleep(Duration::from_millis(ms)) => false,
+    }
 }
 
 /// Why a session with a JobManager ended.
@@ -144,6 +167,9 @@ enum SessionEnd {
     Lost(String),
     /// The handshake failed for want of the secret: stop.
     Refused(String),
+    /// The ResourceManager declined the registration (a cap): wait, then
+    /// register again.
+    Declined(String),
 }
 
 struct RunningTask {
@@ -183,76 +209,16 @@ impl TaskExecutor {
         let connected = tokio::select! {
             biased;
             () = shutdown.as_mut() => return SessionEnd::Stopped,
-            c = self.connect(data_addr) => c,
+            r = register(&self.ctx, &self.cfg, data_addr) => r,
         };
-        let (reader, writer, leader_token) = match connected {
-            Ok(c) => c,
-            Err(end) => return end,
+        let r = match connected {
+            Ok(r) => r,
+            Err(NotRegistered::Lost(cause)) => return SessionEnd::Lost(cause),
+            Err(NotRegistered::Refused(cause)) => return SessionEnd::Refused(cause),
         };
-        self.serve(reader, writer, leader_token, shutdown).await
-    }
-
-    /// Finds the leader, connects and registers; the connection and the
-    /// leader's token.
-    async fn connect(
-        &mut self,
-        data_addr: &str,
-    ) -> Result<(crate::net::frame::FrameReader, FrameWriter, FencingToken), SessionEnd> {
-        let (jobmanager, leader_token) = match &self.cfg.ha {
-            None => (self.cfg.jobmanager.clone(), FencingToken::NONE),
-            Some(ha) => {
-                let mut client = crate::ha::HaClient::new(self.ctx.clone(), ha.coordinator.clone());
-                let l = client.wait_for_leader().await;
-                (l.addr, l.token)
-            }
-        };
-        self.leader_token = self.leader_token.max(leader_token);
-        let mut retry_ms = self.cfg.connect_retry_ms.clamp(1, 500);
-        let stream = loop {
-            // A crashed host may never answer: give up after a second.
-            let attempt = tokio::time::timeout(
-                Duration::from_millis(1_000),
-                self.ctx.net.connect(jobmanager.clone()),
-            )
+        self.leader_token = self.leader_token.max(r.leader_token);
+        self.serve(r.reader, r.writer, r.leader_token, shutdown)
             .await
-            .unwrap_or_else(|_| {
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "connect timed out",
-                ))
-            });
-            match attempt {
-                Ok(s) => break s,
-                // With HA the leader we were told of may be gone: ask again.
-                Err(e) if self.cfg.ha.is_some() => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    return Err(SessionEnd::Lost(format!(
-                        "cannot reach the leader at {jobmanager}: {e}"
-                    )));
-                }
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(retry_ms)).await;
-                    retry_ms = (retry_ms * 2).min(500);
-                }
-            }
-        };
-        let (reader, mut writer, _hello) =
-            match connect_handshake(stream, self.ctx.net.auth(), "taskmanager", &self.ctx.host)
-                .await
-            {
-                Ok(x) => x,
-                Err(e) if e.is_auth() => return Err(SessionEnd::Refused(e.to_string())),
-                Err(e) => return Err(SessionEnd::Lost(e.to_string())),
-            };
-        let register = FromTaskManager::Register {
-            resource_id: self.ctx.host.as_str().into(),
-            data_addr: data_addr.to_string(),
-            slots: self.cfg.slots,
-        };
-        if let Err(e) = writer.send(&register).await {
-            return Err(SessionEnd::Lost(e.to_string()));
-        }
-        Ok((reader, writer, leader_token))
     }
 
     /// Serves a registered connection until it ends.
@@ -516,6 +482,7 @@ impl TaskExecutor {
                 self.release_all();
                 Err(SessionEnd::Shutdown)
             }
+            ToTaskManager::Declined { reason } => Err(SessionEnd::Declined(reason)),
         }
     }
 
@@ -587,5 +554,6 @@ fn message_name(m: &ToTaskManager) -> &'static str {
         ToTaskManager::CancelTask { .. } => "CancelTask",
         ToTaskManager::FreeSlot { .. } => "FreeSlot",
         ToTaskManager::Shutdown => "Shutdown",
+        ToTaskManager::Declined { .. } => "Declined",
     }
 }

@@ -47,7 +47,9 @@ pub fn event_style(e: &Event) -> Style {
         },
         EventKind::SlotAllocated { .. } | EventKind::SlotOffered { .. } => s.fg(Color::LightGreen),
         EventKind::SlotFreed { .. } => s.fg(Color::Yellow),
-        EventKind::SlotRequestPending { .. } => s.fg(Color::Yellow),
+        EventKind::SlotRequestPending { .. } | EventKind::TaskManagerDeclined { .. } => {
+            s.fg(Color::Yellow)
+        }
         EventKind::TaskManagerRegistered { .. }
         | EventKind::HostStarted { .. }
         | EventKind::WorkerRequested { .. } => s.fg(Color::Cyan),
@@ -89,6 +91,7 @@ pub fn note(e: &Event, heartbeat_timeout_ms: u64) -> Option<String> {
             "No heartbeat from {peer} within the timeout: from now on the JobManager treats it as dead."
         ),
         EventKind::TaskManagerLost { .. } => "The ResourceManager removes the TaskManager and releases its slots; every JobMaster with subtasks there fails them. In a session cluster one lost TaskManager hits every job that had a slot on it.".into(),
+        EventKind::TaskManagerDeclined { .. } => "The ResourceManager declined the TaskManager: a cap was reached (slots per TaskManager, or TaskManagers per cluster). It is not part of the cluster; it logs why and registers again after Flink's refused-registration delay (10 s).".into(),
         EventKind::TaskManagerRegistered { .. } => "The TaskManager registered at the ResourceManager and reported its slots: the SlotManager can now allocate them to jobs.".into(),
         EventKind::HostStarted { role } => match role {
             Role::JobManager => "A JobManager process started and leads the cluster: Dispatcher, ResourceManager, and one JobMaster per job.".into(),

@@ -103,8 +103,13 @@ impl ResourceManager {
             check_cap("the number of TaskManagers", n, MAX_TASKMANAGERS.into())
         });
         if let Err(cap) = over {
-            // Not registered: it gets no answer, and no slot is counted.
-            tracing::warn!(%resource_id, %cap, "refused a TaskManager's registration");
+            // Not registered, no slot counted: it is told why.
+            tracing::warn!(%resource_id, %cap, "declined a TaskManager's registration");
+            self.ctx.emit(EventKind::TaskManagerDeclined {
+                resource_id,
+                reason: cap.to_string(),
+            });
+            out.declined.push((conn, cap.to_string()));
             return;
         }
         if known {
