@@ -145,10 +145,12 @@ mod shared_str {
     }
 }
 
+#[inline]
 fn varint(x: u64) -> usize {
     ((64 - x.leading_zeros() as usize).max(1)).div_ceil(7)
 }
 
+#[inline]
 fn zigzag(i: i64) -> u64 {
     ((i << 1) ^ (i >> 63)) as u64
 }
@@ -182,6 +184,9 @@ impl Value {
         match self {
             Value::Int(i) => 1 + varint(zigzag(*i)),
             Value::Str(s) => 1 + varint(s.len() as u64) + s.len(),
+            // The common pair first: `Key::encoded_len` is recursive, so
+            // it is never inlined.
+            Value::Pair(Key::Int(k), n) => 2 + varint(zigzag(*k)) + varint(zigzag(*n)),
             Value::Pair(k, n) => 1 + k.encoded_len() + varint(zigzag(*n)),
         }
     }
@@ -248,6 +253,9 @@ mod tests {
             Value::text("hello"),
             Value::pair(Value::text("to"), 300),
             Value::pair(Value::pair(7, 1), -3),
+            Value::pair(999, 1),
+            Value::pair(-1, i64::MIN),
+            Value::pair(i64::MAX, 123_456),
         ] {
             assert_eq!(
                 v.encoded_len(),

@@ -18,7 +18,7 @@ use super::channel::ChannelError;
 use super::result_partition::{BufferLimits, Flushed, ResultPartition, ResultSubpartition};
 use crate::events::HostCtx;
 use crate::graph::Partitioner;
-use crate::operators::{MAX_PARALLELISM, Value, operator_index_for_key_group};
+use crate::operators::{Key, KeySelector, MAX_PARALLELISM, Value, operator_index_for_key_group};
 use crate::rng::SeededRng;
 use crate::rpc::{
     ChannelKey, CheckpointBarrier, ExecutionAttemptId, ResultPartitionDescriptor, StreamElement,
@@ -34,8 +34,62 @@ pub struct RecordWriter {
     /// `partition.subpartitions`), Flink's `KeyGroupRangeAssignment`
     /// worked out once for the edge instead of once per record.
     key_group_table: Vec<u16>,
+    /// Key groups of recently routed whole-number keys.
+    key_groups: KeyGroupCache,
     /// Where the records go.
     pub partition: ResultPartition,
+}
+
+/// Slots of a [`KeyGroupCache`]: the whole-number keys `0..SLOTS` never
+/// collide, so the usual small dense keys are each hashed once.
+const KEY_GROUP_SLOTS: usize = 2048;
+
+/// The key groups of recently routed whole-number keys, direct-mapped by
+/// the key's low bits. A key's group is the stable FNV-1a hash of its
+/// bytes ([`KeySelector::key_group_of`]), which costs more per record than
+/// the rest of the routing; the cache only remembers its answers, so the
+/// routing is exactly that of the hash.
+#[derive(Debug)]
+struct KeyGroupCache {
+    keys: Vec<i64>,
+    /// The key group of `keys[i]`, or [`Self::EMPTY`].
+    groups: Vec<u8>,
+}
+
+impl KeyGroupCache {
+    const EMPTY: u8 = u8::MAX;
+
+    /// An empty cache; one that holds nothing unless `used`.
+    fn new(used: bool) -> Self {
+        let n = if used { KEY_GROUP_SLOTS } else { 0 };
+        KeyGroupCache {
+            keys: vec![0; n],
+            groups: vec![Self::EMPTY; n],
+        }
+    }
+
+    /// The key group of `v`'s key under `k`.
+    #[inline]
+    fn key_group(&mut self, k: KeySelector, v: &Value) -> u32 {
+        let int = match (k, v) {
+            (KeySelector::F0, Value::Pair(Key::Int(i), _))
+            | (KeySelector::Value, Value::Int(i)) => *i,
+            _ => return k.key_group_of(v),
+        };
+        let slot = (int as usize) & (KEY_GROUP_SLOTS - 1);
+        if let (Some(&key), Some(&group)) = (self.keys.get(slot), self.groups.get(slot))
+            && group != Self::EMPTY
+            && key == int
+        {
+            return u32::from(group);
+        }
+        let group = k.key_group_of(v);
+        if let (Some(key), Some(g)) = (self.keys.get_mut(slot), self.groups.get_mut(slot)) {
+            *key = int;
+            *g = group as u8;
+        }
+        group
+    }
 }
 
 /// The subpartition of every key group: key group `kg` belongs to consumer
@@ -69,7 +123,9 @@ impl RecordWriter {
                 self.round_robin
             }
             Partitioner::Shuffle => rng.below(n as u64) as usize,
-            Partitioner::Hash(k) => self.key_group_table[k.key_group_of(&v) as usize] as usize,
+            Partitioner::Hash(k) => {
+                self.key_group_table[self.key_groups.key_group(k, &v) as usize] as usize
+            }
             Partitioner::Broadcast => {
                 for c in channels.iter_mut() {
                     c.add(v.clone(), size);
@@ -130,6 +186,7 @@ impl RecordWriterDelegate {
                 RecordWriter {
                     partitioner: out.partitioner,
                     key_group_table: key_group_table(&consumers, out.consumer_parallelism),
+                    key_groups: KeyGroupCache::new(matches!(out.partitioner, Partitioner::Hash(_))),
                     round_robin: attempt.subtask as usize,
                     partition: ResultPartition {
                         edge: out.edge,
@@ -156,6 +213,15 @@ impl RecordWriterDelegate {
     #[inline]
     pub fn write(&mut self, w: usize, v: Value) -> u64 {
         self.writers[w].write(v, &mut self.rng)
+    }
+
+    /// Writes every record of `batch` to writer `w`, in order, leaving the
+    /// batch empty; the bytes written.
+    #[inline]
+    pub fn write_batch(&mut self, w: usize, batch: &mut Vec<Value>) -> u64 {
+        let writer = &mut self.writers[w];
+        let rng = &mut self.rng;
+        batch.drain(..).map(|v| writer.write(v, rng)).sum()
     }
 
     /// Every partition, in output order.
@@ -275,5 +341,38 @@ impl RecordWriterDelegate {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cache answers what the hash answers, for dense keys, for keys
+    /// that share a slot (`i` and `i + 2048`, negatives), asked in turns so
+    /// that each evicts the other, and for keys it does not cache.
+    #[test]
+    fn the_key_group_cache_agrees_with_the_hash() {
+        let mut cache = KeyGroupCache::new(true);
+        let ints = (-3000..5000).chain((0..64).flat_map(|i| [i, i + 2048, i - 2048]));
+        for round in 0..2 {
+            for i in ints.clone() {
+                let pair = Value::Pair(Key::Int(i), round);
+                assert_eq!(
+                    cache.key_group(KeySelector::F0, &pair),
+                    KeySelector::F0.key_group_of(&pair)
+                );
+                let int = Value::Int(i);
+                assert_eq!(
+                    cache.key_group(KeySelector::Value, &int),
+                    KeySelector::Value.key_group_of(&int)
+                );
+            }
+        }
+        let text = Value::text("a key");
+        assert_eq!(
+            cache.key_group(KeySelector::Value, &text),
+            KeySelector::Value.key_group_of(&text)
+        );
     }
 }

@@ -17,6 +17,7 @@
 //! | [`operator_chain`] | `OperatorChain` | builds and holds the chain's operators |
 //! | [`stream_operator`] | `StreamOperator`, `ChainingOutput` | the operator interface; hands records operator to operator |
 //! | [`operators`] | `StreamOperator` and the built-in operators | map, filter, flat_map, keyed reduce/sum/count, windows |
+//! | `metrics` | `TaskIOMetricGroup` | periodic counters, back-pressure, channel traffic |
 //! | [`barrier_handler`] | `CheckpointBarrierHandler` | aligned and unaligned barriers |
 //! | [`source`] | `StreamSource`, a source's split | offsets, rate |
 //! | [`sink`] | `DiscardingSink`, `PrintSinkFunction`, `TwoPhaseCommitSinkFunction` | sinks, pre-commit |
@@ -26,6 +27,7 @@
 
 pub mod barrier_handler;
 pub mod environment;
+mod metrics;
 pub mod operator_chain;
 pub mod operators;
 pub mod sink;

@@ -19,7 +19,7 @@ use super::operators::{
 };
 use super::sink::{CollectSink, DiscardingSink, PrintSink};
 use super::source::StreamSource;
-use super::stream_operator::{ChainedOperator, OperatorContext, Output, StreamOperator};
+use super::stream_operator::{Batch, ChainedOperator, OperatorContext, Output, StreamOperator};
 use crate::graph::{JobGraph, JobVertex, NodeIdx};
 use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::{KeySelector, OperatorKind, ReduceFn, Value};
@@ -155,6 +155,63 @@ impl OperatorChain {
             bytes_out: &mut self.bytes_out,
         };
         out.collect(v);
+    }
+
+    /// Hands a batch of records to the head, at processing time `now_ms`,
+    /// and leaves it empty (see [`Batch`]).
+    #[inline]
+    pub fn push_head_batch(
+        &mut self,
+        batch: &mut Batch,
+        writers: &mut RecordWriterDelegate,
+        now_ms: u64,
+    ) {
+        self.ctx.now_ms = now_ms;
+        let (head, rest) = self
+            .ops
+            .split_first_mut()
+            .expect("a chain has a head operator");
+        let ChainedOperator {
+            operator,
+            chained,
+            writers: feeds,
+        } = head;
+        let mut out = Output {
+            rest,
+            base: 1,
+            chained,
+            feeds,
+            writers,
+            ctx: &mut self.ctx,
+            bytes_out: &mut self.bytes_out,
+        };
+        operator.process_batch(batch, &mut out);
+    }
+
+    /// A source's batch, handed on from the chain's head as
+    /// [`Self::push_from_source`] does one record; leaves it empty.
+    #[inline]
+    pub fn push_from_source_batch(
+        &mut self,
+        batch: &mut Batch,
+        writers: &mut RecordWriterDelegate,
+        now_ms: u64,
+    ) {
+        self.ctx.now_ms = now_ms;
+        let (head, rest) = self
+            .ops
+            .split_first_mut()
+            .expect("a chain has a head operator");
+        let mut out = Output {
+            rest,
+            base: 1,
+            chained: &head.chained,
+            feeds: &head.writers,
+            writers,
+            ctx: &mut self.ctx,
+            bytes_out: &mut self.bytes_out,
+        };
+        out.collect_batch(batch);
     }
 
     /// Fires the timers due by `now_ms` (all of them at end of input).

@@ -24,7 +24,7 @@
 //! - **Out**: emitted records handed to [`Output::collect`]; state as an
 //!   [`OperatorSnapshot`].
 
-pub use super::stream_operator::{OperatorContext, Output, StreamOperator};
+pub use super::stream_operator::{Batch, OperatorContext, Output, StreamOperator};
 use crate::jobmanager::checkpoint::snapshot::OperatorSnapshot;
 use crate::operators::{FilterFn, FlatMapFn, Key, KeySelector, MapFn, ReduceFn, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -38,6 +38,13 @@ impl StreamOperator for StreamMap {
     fn process(&mut self, record: Value, out: &mut Output<'_>) {
         out.collect(self.0.apply(record));
     }
+
+    fn process_batch(&mut self, batch: &mut Batch, out: &mut Output<'_>) {
+        for v in batch.iter_mut() {
+            *v = self.0.apply(std::mem::replace(v, Value::Int(0)));
+        }
+        out.collect_batch(batch);
+    }
 }
 
 /// `filter`: one record in, zero or one out.
@@ -50,6 +57,11 @@ impl StreamOperator for StreamFilter {
         if self.0.test(&record) {
             out.collect(record);
         }
+    }
+
+    fn process_batch(&mut self, batch: &mut Batch, out: &mut Output<'_>) {
+        batch.retain(|v| self.0.test(v));
+        out.collect_batch(batch);
     }
 }
 
@@ -210,6 +222,16 @@ impl StreamOperator for StreamGroupedReduce {
         let aggregate = self.aggregate;
         let acc = self.state.update(&key, |old| aggregate.fold(old, &record));
         out.collect(Value::Pair(key, acc));
+    }
+
+    fn process_batch(&mut self, batch: &mut Batch, out: &mut Output<'_>) {
+        let aggregate = self.aggregate;
+        for v in batch.iter_mut() {
+            let key = self.key.key_of(v);
+            let acc = self.state.update(&key, |old| aggregate.fold(old, v));
+            *v = Value::Pair(key, acc);
+        }
+        out.collect_batch(batch);
     }
 
     fn snapshot(&self) -> OperatorSnapshot {

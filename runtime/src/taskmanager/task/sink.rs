@@ -17,7 +17,7 @@
 //! - **Out**: stdout lines (print), records per transaction (collect) for
 //!   the TaskExecutor to send to the JobMaster.
 
-use super::stream_operator::{OperatorContext, Output, StreamOperator};
+use super::stream_operator::{Batch, OperatorContext, Output, StreamOperator};
 use crate::operators::Value;
 use crate::rpc::Txn;
 
@@ -25,10 +25,16 @@ use crate::rpc::Txn;
 /// sink's time.
 #[inline]
 fn account(rate: u64, ctx: &mut OperatorContext) {
+    account_many(rate, 1, ctx);
+}
+
+/// Counts `n` records into a sink, as `n` calls of [`account`] would.
+#[inline]
+fn account_many(rate: u64, n: u64, ctx: &mut OperatorContext) {
     if let Some(us) = 1_000_000u64.checked_div(rate) {
-        ctx.sink_debt_us += us;
+        ctx.sink_debt_us += n * us;
     }
-    ctx.records_out += 1;
+    ctx.records_out += n;
 }
 
 /// `discard`: drops everything (Flink's `DiscardingSink`).
@@ -42,6 +48,11 @@ impl StreamOperator for DiscardingSink {
     #[inline]
     fn process(&mut self, _record: Value, out: &mut Output<'_>) {
         account(self.rate, out.ctx());
+    }
+
+    fn process_batch(&mut self, batch: &mut Batch, out: &mut Output<'_>) {
+        account_many(self.rate, batch.len() as u64, out.ctx());
+        batch.clear();
     }
 }
 
@@ -80,6 +91,12 @@ impl StreamOperator for CollectSink {
         let ctx = out.ctx();
         account(self.rate, ctx);
         ctx.collected.push(record);
+    }
+
+    fn process_batch(&mut self, batch: &mut Batch, out: &mut Output<'_>) {
+        let ctx = out.ctx();
+        account_many(self.rate, batch.len() as u64, ctx);
+        ctx.collected.append(batch);
     }
 }
 

@@ -107,16 +107,26 @@ impl SourceSplit {
         self.next >= self.end
     }
 
-    /// Emits up to `max` records into `emit` and moves the offset past
-    /// them; returns how many.
-    pub fn emit_batch(&mut self, max: usize, mut emit: impl FnMut(Value)) -> u64 {
+    /// Appends the next at most `max` records to `batch` and moves the
+    /// offset past them; returns how many.
+    pub fn fill_batch(&mut self, max: usize, batch: &mut Vec<Value>) -> u64 {
         let batch_end = self.end.min(self.next + max as u64);
-        for i in self.next..batch_end {
-            emit(match &self.kind {
-                OperatorKind::Sequence { from, .. } => Value::Int(from.wrapping_add(i as i64)),
-                OperatorKind::Words { .. } => Value::Str(self.lines[i as usize].clone()),
-                _ => generator_record(i, self.keys),
-            });
+        batch.reserve(batch_end.saturating_sub(self.next) as usize);
+        match &self.kind {
+            OperatorKind::Sequence { from, .. } => {
+                let from = *from;
+                batch.extend(
+                    (self.next..batch_end).map(|i| Value::Int(from.wrapping_add(i as i64))),
+                );
+            }
+            OperatorKind::Words { .. } => {
+                let lines = &self.lines;
+                batch.extend((self.next..batch_end).map(|i| Value::Str(lines[i as usize].clone())));
+            }
+            _ => {
+                let keys = self.keys;
+                batch.extend((self.next..batch_end).map(|i| generator_record(i, keys)));
+            }
         }
         let produced = batch_end - self.next;
         self.next = batch_end;

@@ -38,11 +38,35 @@ pub struct OperatorContext {
     pub collected: Vec<Value>,
 }
 
+/// The records of one source batch or one network buffer, handed through
+/// a chain together, in order.
+///
+/// Flink calls `processElement` once per record. A chain here is handed a
+/// whole batch: each operator runs over all of it before the next one
+/// does, with one call per batch instead of one per record. Each operator
+/// still sees its records in the same order, and nothing between two
+/// operators of a chain can observe the difference (no await, no timer,
+/// no barrier inside a batch), so the results, the state and every
+/// counter are the same as record at a time. An operator with more than
+/// one place to send its records hands them on one at a time, so that the
+/// order across those places is kept too.
+pub type Batch = Vec<Value>;
+
 /// One operator of a chain (Flink's `StreamOperator`).
 pub trait StreamOperator: Send {
     /// Processes one record, handing what it emits to `out` (Flink's
     /// `processElement` with its `Output`).
     fn process(&mut self, record: Value, out: &mut Output<'_>);
+
+    /// Processes a [`Batch`] in order and leaves it empty (its capacity is
+    /// reused). The default hands each record to [`Self::process`];
+    /// operators that emit one record per record transform the batch in
+    /// place and hand it on whole with [`Output::collect_batch`].
+    fn process_batch(&mut self, batch: &mut Batch, out: &mut Output<'_>) {
+        for v in batch.drain(..) {
+            self.process(v, out);
+        }
+    }
 
     /// The operator's state for a checkpoint (`snapshotState`); stateless
     /// operators have none.
@@ -125,6 +149,49 @@ impl Output<'_> {
             }
             self.push_to(c, v.clone());
         }
+    }
+
+    /// Emits a batch downstream, in order, and leaves `batch` empty: whole
+    /// to a single record writer or chained successor, one record at a time
+    /// where there are several (so the order across them is kept).
+    #[inline]
+    pub fn collect_batch(&mut self, batch: &mut Batch) {
+        match (self.feeds, self.chained) {
+            ([], []) => batch.clear(),
+            (&[w], []) => {
+                self.ctx.records_out += batch.len() as u64;
+                *self.bytes_out += self.writers.write_batch(w, batch);
+            }
+            ([], &[c]) => self.push_batch_to(c, batch),
+            _ => {
+                for v in batch.drain(..) {
+                    self.collect(v);
+                }
+            }
+        }
+    }
+
+    /// Runs chained operator `c` on a batch.
+    #[inline]
+    fn push_batch_to(&mut self, c: usize, batch: &mut Batch) {
+        let (op, rest) = self.rest[c - self.base..]
+            .split_first_mut()
+            .expect("a chained successor comes after its predecessor");
+        let ChainedOperator {
+            operator,
+            chained,
+            writers: feeds,
+        } = op;
+        let mut out = Output {
+            rest,
+            base: c + 1,
+            chained,
+            feeds,
+            writers: self.writers,
+            ctx: self.ctx,
+            bytes_out: self.bytes_out,
+        };
+        operator.process_batch(batch, &mut out);
     }
 
     /// Runs chained operator `c` on `v`, at the chain's processing time.

@@ -22,10 +22,11 @@
 
 use super::barrier_handler::{AlignedBarrier, CheckpointBarrierHandler, UnalignedBarrier};
 use super::environment::{TaskContext, TaskControl, TaskReport};
+use super::metrics::Metrics;
 use super::operator_chain::OperatorChain;
 use super::sink::pre_commit;
 use super::source::SourceSplit;
-use crate::events::{EventKind, HostCtx, TaskCounters};
+use crate::events::{HostCtx, TaskCounters};
 use crate::graph::{NodeIdx, Partitioner};
 use crate::ids::CheckpointId;
 use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
@@ -79,6 +80,9 @@ pub struct StreamTask {
     checkpointing: bool,
     /// A source's next offset, as of the last checkpoint trigger.
     source_offset: Option<u64>,
+    /// The records of the source batch or buffer at hand, handed through
+    /// the chain together (see [`super::stream_operator::Batch`]).
+    batch: Vec<Value>,
 }
 
 impl StreamTask {
@@ -179,6 +183,7 @@ impl StreamTask {
             counters: TaskCounters::default(),
             checkpointing: g.checkpoint_interval_ms.is_some(),
             source_offset,
+            batch: Vec::new(),
         };
         let now = task.ctx.now_ms();
         for v in replay_input {
@@ -190,6 +195,15 @@ impl StreamTask {
     #[inline]
     fn push(&mut self, v: Value, now: u64) {
         self.chain.push_head(v, &mut self.writers, now);
+    }
+
+    /// Hands the records read so far from a buffer to the chain.
+    #[inline]
+    fn push_batch(&mut self, now: u64) {
+        if !self.batch.is_empty() {
+            self.chain
+                .push_head_batch(&mut self.batch, &mut self.writers, now);
+        }
     }
 
     /// Runs to the end of input (or a stop-with-savepoint), then flushes,
@@ -250,7 +264,8 @@ impl StreamTask {
             let now = self.ctx.now_ms();
             let (chain, writers) = (&mut self.chain, &mut self.writers);
             let batch = split.batch_size(writers.buffer_records());
-            let produced = split.emit_batch(batch, |v| chain.push_from_source(v, writers, now));
+            let produced = split.fill_batch(batch, &mut self.batch);
+            chain.push_from_source_batch(&mut self.batch, writers, now);
             // ...and also while the source waits for room downstream
             // (back-pressure), so a checkpoint is never stuck behind it.
             let throttled = split.is_throttled(produced);
@@ -343,15 +358,22 @@ impl StreamTask {
         let now = self.ctx.now_ms();
         let mut elements = buf.into_iter();
         while let Some((el, stored)) = elements.next() {
-            match el {
+            let el = match el {
                 StreamElement::Record(v) => {
                     self.counters.records_in += 1;
                     if remote {
                         self.counters.bytes_in += v.encoded_len() as u64;
                     }
                     self.barriers.on_record(idx, &v, stored);
-                    self.push(v, now);
+                    self.batch.push(v);
+                    continue;
                 }
+                other => other,
+            };
+            // A barrier or the end: the records before it go first.
+            self.push_batch(now);
+            match el {
+                StreamElement::Record(_) => {} // batched above
                 StreamElement::Barrier(b) if self.barriers.is_unaligned(&b) => {
                     self.unaligned_barrier(idx, b, false).await?;
                 }
@@ -375,6 +397,7 @@ impl StreamTask {
                 }
             }
         }
+        self.push_batch(now);
         Ok(())
     }
 
@@ -530,66 +553,15 @@ impl StreamTask {
     /// back-pressure, and the traffic per output channel since last time.
     fn report_metrics(&mut self, last: bool) {
         let now = self.ctx.now_ms();
-        let m = &mut self.metrics;
-        if now < m.next_report && !last {
-            return;
-        }
-        let span = (now - m.last_report_at).max(1);
-        let bp = self.counters.backpressured_ms - m.last_backpressured_ms;
-        let permille = ((bp * 1000) / span).min(1000) as u32;
-        m.last_backpressured_ms = self.counters.backpressured_ms;
-        m.last_report_at = now;
-        m.next_report = now + m.interval;
-        let job = self.attempt.job;
-        self.ctx.emit(EventKind::TaskMetrics {
-            job,
-            vertex: m.vertex_name.clone(),
-            vertex_index: self.attempt.vertex,
-            subtask: crate::ids::SubtaskIndex(self.attempt.subtask),
-            counters: self.counters.clone(),
-            backpressure_permille: permille,
-        });
-        for p in self.writers.partitions_mut() {
-            for c in p.subpartitions.iter_mut() {
-                if c.records > 0 {
-                    self.ctx.emit(EventKind::ChannelTraffic {
-                        job,
-                        edge: p.edge as usize,
-                        from: self.attempt.subtask,
-                        to: c.to,
-                        records: c.records,
-                        bytes: c.bytes,
-                        remote: c.remote,
-                    });
-                    c.records = 0;
-                    c.bytes = 0;
-                }
-            }
-        }
-        self.report(FromTaskManager::TaskMetrics {
-            attempt: self.attempt,
-            counters: self.counters.clone(),
-        });
-    }
-}
-
-/// Periodic metric reports.
-struct Metrics {
-    vertex_name: String,
-    next_report: u64,
-    interval: u64,
-    last_backpressured_ms: u64,
-    last_report_at: u64,
-}
-
-impl Metrics {
-    fn new(vertex_name: String, now: u64, interval: u64) -> Self {
-        Metrics {
-            vertex_name,
-            next_report: now + interval.max(1),
-            interval: interval.max(1),
-            last_backpressured_ms: 0,
-            last_report_at: now,
+        let (ctx, attempt) = (&self.ctx, self.attempt);
+        if self
+            .metrics
+            .report(now, last, ctx, attempt, &self.counters, &mut self.writers)
+        {
+            self.report(FromTaskManager::TaskMetrics {
+                attempt,
+                counters: self.counters.clone(),
+            });
         }
     }
 }
