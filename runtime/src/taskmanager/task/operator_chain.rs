@@ -19,7 +19,9 @@ use super::operators::{
 };
 use super::sink::{CollectSink, DiscardingSink, PrintSink};
 use super::source::StreamSource;
-use super::stream_operator::{Batch, ChainedOperator, OperatorContext, Output, StreamOperator};
+use super::stream_operator::{
+    Batch, ChainedOperator, OperatorContext, StreamOperator, split_output,
+};
 use crate::graph::{JobGraph, JobVertex, NodeIdx};
 use crate::jobmanager::checkpoint::snapshot::TaskSnapshot;
 use crate::operators::{KeySelector, OperatorKind, ReduceFn, Value};
@@ -114,25 +116,9 @@ impl OperatorChain {
     #[inline]
     pub fn push_head(&mut self, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
         self.ctx.now_ms = now_ms;
-        let (head, rest) = self
-            .ops
-            .split_first_mut()
-            .expect("a chain has a head operator");
-        let ChainedOperator {
-            operator,
-            chained,
-            writers: feeds,
-        } = head;
-        let mut out = Output {
-            rest,
-            base: 1,
-            chained,
-            feeds,
-            writers,
-            ctx: &mut self.ctx,
-            bytes_out: &mut self.bytes_out,
-        };
-        operator.process(v, &mut out);
+        let (ctx, bytes_out) = (&mut self.ctx, &mut self.bytes_out);
+        let (head, mut out) = split_output(&mut self.ops, 1, writers, ctx, bytes_out);
+        head.process(v, &mut out);
     }
 
     /// Hands a source's record on from the chain's head, at processing time
@@ -141,19 +127,8 @@ impl OperatorChain {
     #[inline]
     pub fn push_from_source(&mut self, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
         self.ctx.now_ms = now_ms;
-        let (head, rest) = self
-            .ops
-            .split_first_mut()
-            .expect("a chain has a head operator");
-        let mut out = Output {
-            rest,
-            base: 1,
-            chained: &head.chained,
-            feeds: &head.writers,
-            writers,
-            ctx: &mut self.ctx,
-            bytes_out: &mut self.bytes_out,
-        };
+        let (ctx, bytes_out) = (&mut self.ctx, &mut self.bytes_out);
+        let (_, mut out) = split_output(&mut self.ops, 1, writers, ctx, bytes_out);
         out.collect(v);
     }
 
@@ -167,25 +142,9 @@ impl OperatorChain {
         now_ms: u64,
     ) {
         self.ctx.now_ms = now_ms;
-        let (head, rest) = self
-            .ops
-            .split_first_mut()
-            .expect("a chain has a head operator");
-        let ChainedOperator {
-            operator,
-            chained,
-            writers: feeds,
-        } = head;
-        let mut out = Output {
-            rest,
-            base: 1,
-            chained,
-            feeds,
-            writers,
-            ctx: &mut self.ctx,
-            bytes_out: &mut self.bytes_out,
-        };
-        operator.process_batch(batch, &mut out);
+        let (ctx, bytes_out) = (&mut self.ctx, &mut self.bytes_out);
+        let (head, mut out) = split_output(&mut self.ops, 1, writers, ctx, bytes_out);
+        head.process_batch(batch, &mut out);
     }
 
     /// A source's batch, handed on from the chain's head as
@@ -198,19 +157,8 @@ impl OperatorChain {
         now_ms: u64,
     ) {
         self.ctx.now_ms = now_ms;
-        let (head, rest) = self
-            .ops
-            .split_first_mut()
-            .expect("a chain has a head operator");
-        let mut out = Output {
-            rest,
-            base: 1,
-            chained: &head.chained,
-            feeds: &head.writers,
-            writers,
-            ctx: &mut self.ctx,
-            bytes_out: &mut self.bytes_out,
-        };
+        let (ctx, bytes_out) = (&mut self.ctx, &mut self.bytes_out);
+        let (_, mut out) = split_output(&mut self.ops, 1, writers, ctx, bytes_out);
         out.collect_batch(batch);
     }
 
@@ -220,24 +168,10 @@ impl OperatorChain {
             self.ctx.now_ms = now;
         }
         for pos in 0..self.ops.len() {
-            let (op, rest) = self.ops[pos..]
-                .split_first_mut()
-                .expect("pos is in the chain");
-            let ChainedOperator {
-                operator,
-                chained,
-                writers: feeds,
-            } = op;
-            let mut out = Output {
-                rest,
-                base: pos + 1,
-                chained,
-                feeds,
-                writers,
-                ctx: &mut self.ctx,
-                bytes_out: &mut self.bytes_out,
-            };
-            operator.on_timer(now_ms, &mut out);
+            let (ctx, bytes_out) = (&mut self.ctx, &mut self.bytes_out);
+            let ops = &mut self.ops[pos..];
+            let (op, mut out) = split_output(ops, pos + 1, writers, ctx, bytes_out);
+            op.on_timer(now_ms, &mut out);
         }
     }
 

@@ -97,6 +97,36 @@ pub struct ChainedOperator {
     pub writers: Vec<usize>,
 }
 
+/// The operator at `ops[0]` (chain position `base - 1`) and the [`Output`]
+/// it emits through, over the operators after it.
+#[inline(always)]
+pub fn split_output<'a>(
+    ops: &'a mut [ChainedOperator],
+    base: usize,
+    writers: &'a mut RecordWriterDelegate,
+    ctx: &'a mut OperatorContext,
+    bytes_out: &'a mut u64,
+) -> (&'a mut dyn StreamOperator, Output<'a>) {
+    let (op, rest) = ops
+        .split_first_mut()
+        .expect("a chain position names one of its operators");
+    let ChainedOperator {
+        operator,
+        chained,
+        writers: feeds,
+    } = op;
+    let out = Output {
+        rest,
+        base,
+        chained,
+        feeds,
+        writers,
+        ctx,
+        bytes_out,
+    };
+    (operator.as_mut(), out)
+}
+
 // ANCHOR: output
 /// Where one operator's records go (Flink's `ChainingOutput`, with the
 /// `RecordWriterOutput`s of the chain's ends): each record is written to
@@ -174,47 +204,17 @@ impl Output<'_> {
     /// Runs chained operator `c` on a batch.
     #[inline]
     fn push_batch_to(&mut self, c: usize, batch: &mut Batch) {
-        let (op, rest) = self.rest[c - self.base..]
-            .split_first_mut()
-            .expect("a chained successor comes after its predecessor");
-        let ChainedOperator {
-            operator,
-            chained,
-            writers: feeds,
-        } = op;
-        let mut out = Output {
-            rest,
-            base: c + 1,
-            chained,
-            feeds,
-            writers: self.writers,
-            ctx: self.ctx,
-            bytes_out: self.bytes_out,
-        };
-        operator.process_batch(batch, &mut out);
+        let ops = &mut self.rest[c - self.base..];
+        let (op, mut out) = split_output(ops, c + 1, self.writers, self.ctx, self.bytes_out);
+        op.process_batch(batch, &mut out);
     }
 
     /// Runs chained operator `c` on `v`, at the chain's processing time.
     #[inline(always)]
     fn push_to(&mut self, c: usize, v: Value) {
-        let (op, rest) = self.rest[c - self.base..]
-            .split_first_mut()
-            .expect("a chained successor comes after its predecessor");
-        let ChainedOperator {
-            operator,
-            chained,
-            writers: feeds,
-        } = op;
-        let mut out = Output {
-            rest,
-            base: c + 1,
-            chained,
-            feeds,
-            writers: self.writers,
-            ctx: self.ctx,
-            bytes_out: self.bytes_out,
-        };
-        operator.process(v, &mut out);
+        let ops = &mut self.rest[c - self.base..];
+        let (op, mut out) = split_output(ops, c + 1, self.writers, self.ctx, self.bytes_out);
+        op.process(v, &mut out);
     }
 }
 // ANCHOR_END: output
