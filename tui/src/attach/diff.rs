@@ -2,7 +2,7 @@
 //! [`Event`]s the simulator would have emitted for it.
 //!
 //! Flink's REST API reports state, not changes; mini-flink's fold
-//! ([`crate::cluster::fold`]), its explanations and its screens read
+//! ([`crate::cluster::fold()`]), its explanations and its screens read
 //! events. [`Tracker::diff`] compares each poll with the last one and says
 //! what happened in between: a TaskManager registered or is gone, a slot
 //! was allocated or freed, a job was submitted or changed status, a

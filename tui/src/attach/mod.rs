@@ -5,7 +5,7 @@
 //! are the same) instead of the simulator. What Flink's web dashboard
 //! polls, the TUI polls; what changed between two polls becomes the same
 //! [`runtime::events::Event`]s the simulator emits, so the one fold
-//! ([`crate::cluster::fold`]), its explanations and the screens work
+//! ([`crate::cluster::fold()`]), its explanations and the screens work
 //! unchanged.
 //!
 //! ```text
