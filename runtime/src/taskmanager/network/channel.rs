@@ -20,7 +20,6 @@ use super::signal::{ChannelSignal, CloseOnDrop, GateWaker, Lane};
 use crate::rpc::{ChannelKey, CheckpointBarrier, DataMessage, StreamElement};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use tokio::sync::{Semaphore, mpsc};
 
 /// A batch of elements: the unit of transfer and of credit (Flink's network buffer).
@@ -133,7 +132,7 @@ pub enum InputChannel {
 }
 
 impl InputChannel {
-    fn signal(&self) -> &ChannelSignal {
+    pub(super) fn signal(&self) -> &ChannelSignal {
         match self {
             InputChannel::Local { signal, .. } | InputChannel::Remote { signal, .. } => signal,
         }
@@ -167,25 +166,20 @@ impl InputChannel {
         }
     }
 
-    /// Polls the priority lane; a wait wakes `gate` (as tokio's
-    /// `poll_recv` would wake a waker registered on this lane alone, with
-    /// the same task budget).
-    pub fn poll_priority(
+    /// Looks at the priority lane and, if it is empty, arms it so that the
+    /// next barrier wakes `gate` (as tokio's `poll_recv` would wake a waker
+    /// registered on this lane alone); then looks again. What
+    /// `take_priority` answers; the task budget is the gate's business
+    /// (see [`super::input_gate::InputGate::next`]).
+    pub(super) fn poll_priority(
         &mut self,
-        cx: &mut Context<'_>,
         gate: &Arc<GateWaker>,
-    ) -> Poll<Option<CheckpointBarrier>> {
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+    ) -> Option<Option<CheckpointBarrier>> {
         if let Some(r) = self.take_priority() {
-            coop.made_progress();
-            return Poll::Ready(r);
+            return Some(r);
         }
         self.signal().arm(Lane::Priority, gate);
-        if let Some(r) = self.take_priority() {
-            coop.made_progress();
-            return Poll::Ready(r);
-        }
-        Poll::Pending
+        self.take_priority()
     }
 
     /// Whether the channel crosses TaskManagers.
@@ -223,24 +217,13 @@ impl InputChannel {
         }
     }
 
-    /// Polls for a buffer; a wait wakes `gate` (see
-    /// [`InputChannel::poll_priority`]).
-    pub fn poll_recv(
-        &mut self,
-        cx: &mut Context<'_>,
-        gate: &Arc<GateWaker>,
-    ) -> Poll<Option<Buffer>> {
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+    /// Like [`InputChannel::poll_priority`], for buffers.
+    pub(super) fn poll_recv(&mut self, gate: &Arc<GateWaker>) -> Option<Option<Buffer>> {
         if let Some(r) = self.take_data() {
-            coop.made_progress();
-            return Poll::Ready(r);
+            return Some(r);
         }
         self.signal().arm(Lane::Data, gate);
-        if let Some(r) = self.take_data() {
-            coop.made_progress();
-            return Poll::Ready(r);
-        }
-        Poll::Pending
+        self.take_data()
     }
 
     fn returned_credit(&self) {

@@ -117,7 +117,12 @@ impl ChannelSignal {
     #[inline]
     pub fn arm(&self, lane: Lane, gate: &Arc<GateWaker>) {
         self.gate.get_or_init(|| gate.clone());
-        self.lane(lane).armed.store(true, SeqCst);
+        // A lane stays armed until a push disarms it: most are armed
+        // already, and a load is cheaper than a store.
+        let armed = &self.lane(lane).armed;
+        if !armed.load(SeqCst) {
+            armed.store(true, SeqCst);
+        }
     }
 
     fn close(&self) {
