@@ -18,7 +18,7 @@
 
 use super::signal::{ChannelSignal, CloseOnDrop, GateWaker, Lane};
 use crate::rpc::{ChannelKey, CheckpointBarrier, DataMessage, StreamElement};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -356,15 +356,20 @@ impl Incoming {
     }
 }
 
+/// A map looked up by channel key for every buffer and credit, never
+/// iterated: hashed with a fixed seed (no per-process randomness), so its
+/// order could not leak into anything even if it were.
+pub(super) type KeyMap<V> = HashMap<ChannelKey, V, foldhash::fast::FixedState>;
+
 /// Every channel of this TaskManager that is set up or half set up.
 #[derive(Default)]
 pub(super) struct Registry {
     /// Producer sides of remote channels.
-    pub(super) outgoing: BTreeMap<ChannelKey, Outgoing>,
+    pub(super) outgoing: KeyMap<Outgoing>,
     /// Consumer sides of remote channels.
-    pub(super) incoming: BTreeMap<ChannelKey, Incoming>,
+    pub(super) incoming: KeyMap<Incoming>,
     /// Local channels waiting for their other half.
-    pub(super) local: BTreeMap<ChannelKey, LocalHalf>,
+    pub(super) local: KeyMap<LocalHalf>,
 }
 
 /// The [`Registry`] behind a lock, shared by the environment and every
