@@ -152,6 +152,13 @@ pub(crate) struct HostTimer {
     /// Simulation duration since unix epoch. Set when the simulation is
     /// created.
     since_epoch: Duration,
+
+    /// Set while the host's software runs in a step of at most 1 ms
+    /// (mini-flink patch): its clock then stands still at `now` (timers
+    /// have 1 ms resolution, and a step ends as its own 1 ms timer fires,
+    /// before any task runs at the new time), so `elapsed` needs no clock
+    /// read.
+    pub(crate) still: bool,
 }
 
 impl HostTimer {
@@ -161,6 +168,7 @@ impl HostTimer {
             now: None,
             start_offset,
             since_epoch,
+            still: false,
         }
     }
 
@@ -181,6 +189,14 @@ impl HostTimer {
 
     /// Returns how long the host has been executing for in virtual time.
     pub(crate) fn elapsed(&self) -> Duration {
+        if self.still {
+            debug_assert_eq!(
+                self.now.expect("host instant not set").elapsed(),
+                Duration::ZERO,
+                "the clock moved within a step of at most 1 ms"
+            );
+            return self.elapsed;
+        }
         let run_duration = self.now.expect("host instant not set").elapsed();
         self.elapsed + run_duration
     }
@@ -329,7 +345,7 @@ pub(crate) struct Tcp {
     server_socket_capacity: usize,
 
     /// Active stream sockets
-    sockets: IndexMap<SocketPair, StreamSocket>,
+    sockets: crate::fast_hash::FxIndexMap<SocketPair, StreamSocket>,
 
     /// TcpStream channel capacity
     socket_capacity: usize,
@@ -428,7 +444,7 @@ impl Tcp {
     fn new(capacity: usize) -> Self {
         Self {
             binds: IndexMap::new(),
-            sockets: IndexMap::new(),
+            sockets: crate::fast_hash::FxIndexMap::default(),
             server_socket_capacity: capacity,
             socket_capacity: capacity,
         }

@@ -294,11 +294,6 @@ impl Topology {
         }
     }
 
-    /// Whether any message is ready for `dst`.
-    pub(crate) fn has_ready(&self, dst: IpAddr) -> bool {
-        self.ready.get(&dst).is_some_and(|r| !r.is_empty())
-    }
-
     // Move messages from any network links to the `dst` host.
     pub(crate) fn deliver_messages(&mut self, rand: &mut dyn RngCore, dst: &mut Host) {
         // Only the links with messages ready for `dst`, in link order, as
