@@ -65,6 +65,9 @@ pub struct InputGate {
     next: usize,
     /// The reading task's waker, woken by any channel it waits for.
     waker: std::sync::Arc<GateWaker>,
+    /// How many of `channels` were linked to `waker` (see
+    /// [`super::signal::ChannelSignal::link`]).
+    linked: usize,
 }
 
 impl InputGate {
@@ -107,6 +110,17 @@ impl InputGate {
 
     /// A priority barrier on an open channel, if one arrived.
     pub fn try_priority(&mut self) -> Option<(usize, CheckpointBarrier)> {
+        if self.linked != self.channels.len() {
+            for c in &self.channels {
+                c.channel.signal().link(&self.waker);
+            }
+            self.linked = self.channels.len();
+        }
+        // No barrier on any lane: none would be found (a closed lane's end
+        // is not one), so the lanes need no look.
+        if !self.waker.may_have_priority() {
+            return None;
+        }
         self.channels
             .iter_mut()
             .enumerate()

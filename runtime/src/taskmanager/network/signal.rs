@@ -44,14 +44,21 @@ struct LaneState {
     armed: AtomicBool,
 }
 
-/// The waker of the task reading one input gate.
+/// The waker of the task reading one input gate, and how many priority
+/// barriers its channels hold.
 #[derive(Debug, Default)]
-pub struct GateWaker(Mutex<Option<Waker>>);
+pub struct GateWaker {
+    waker: Mutex<Option<Waker>>,
+    /// Priority barriers pushed and not yet popped on the channels linked
+    /// to this gate (see [`ChannelSignal::link`]): never less than the
+    /// truth, so at zero the gate need not look at any priority lane.
+    priority: AtomicIsize,
+}
 
 impl GateWaker {
     /// Remembers the waker of the task polling the gate.
     pub fn register(&self, waker: &Waker) {
-        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.waker.lock().unwrap_or_else(|e| e.into_inner());
         match &*w {
             Some(old) if old.will_wake(waker) => {}
             _ => *w = Some(waker.clone()),
@@ -59,10 +66,16 @@ impl GateWaker {
     }
 
     fn wake(&self) {
-        let w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let w = self.waker.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(w) = &*w {
             w.wake_by_ref();
         }
+    }
+
+    /// Whether a channel linked to this gate may hold a priority barrier.
+    #[inline]
+    pub fn may_have_priority(&self) -> bool {
+        self.priority.load(SeqCst) > 0
     }
 }
 
@@ -94,6 +107,11 @@ impl ChannelSignal {
     pub fn pushed(&self, lane: Lane) {
         let l = self.lane(lane);
         l.queued.fetch_add(1, SeqCst);
+        if lane == Lane::Priority
+            && let Some(g) = self.gate.get()
+        {
+            g.priority.fetch_add(1, SeqCst);
+        }
         if l.armed.load(SeqCst) && l.armed.swap(false, SeqCst) {
             self.wake();
         }
@@ -103,6 +121,31 @@ impl ChannelSignal {
     #[inline]
     pub fn popped(&self, lane: Lane) {
         self.lane(lane).queued.fetch_sub(1, SeqCst);
+        if lane == Lane::Priority
+            && let Some(g) = self.gate.get()
+        {
+            g.priority.fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// Links this channel to the gate that reads it (once; later calls do
+    /// nothing): from then on its priority barriers count in the gate's.
+    /// The gate is set before the barriers already queued are counted, and
+    /// a push counts itself after its own count, so a push racing the link
+    /// may count twice but never not at all.
+    pub fn link(&self, gate: &Arc<GateWaker>) {
+        if self.gate.get().is_some() {
+            return;
+        }
+        let mut linked = false;
+        self.gate.get_or_init(|| {
+            linked = true;
+            gate.clone()
+        });
+        if linked {
+            gate.priority
+                .fetch_add(self.priority.queued.load(SeqCst), SeqCst);
+        }
     }
 
     /// Whether a pop on `lane` may find something (an element, or the end
@@ -116,7 +159,7 @@ impl ChannelSignal {
     /// close) wakes `gate`.
     #[inline]
     pub fn arm(&self, lane: Lane, gate: &Arc<GateWaker>) {
-        self.gate.get_or_init(|| gate.clone());
+        self.link(gate);
         // A lane stays armed until a push disarms it: most are armed
         // already, and a load is cheaper than a store.
         let armed = &self.lane(lane).armed;
@@ -189,5 +232,25 @@ mod tests {
         let empty = ChannelSignal::new();
         drop(CloseOnDrop(empty.clone()));
         assert!(empty.may_have(Lane::Data), "a closed lane is worth a look");
+    }
+
+    #[test]
+    fn the_gate_counts_the_priority_barriers_of_its_linked_channels() {
+        let gate = Arc::new(GateWaker::default());
+        let (early, late) = (ChannelSignal::new(), ChannelSignal::new());
+        early.pushed(Lane::Priority);
+        early.pushed(Lane::Data);
+        assert!(!gate.may_have_priority(), "nothing linked yet");
+        early.link(&gate);
+        late.link(&gate);
+        late.link(&gate);
+        assert!(gate.may_have_priority(), "a barrier queued before the link counts");
+        early.popped(Lane::Priority);
+        assert!(!gate.may_have_priority(), "data lanes do not count");
+        late.pushed(Lane::Priority);
+        assert!(gate.may_have_priority());
+        late.arm(Lane::Priority, &gate);
+        late.popped(Lane::Priority);
+        assert!(!gate.may_have_priority(), "a second link or an arm counts nothing twice");
     }
 }
