@@ -171,10 +171,19 @@ impl InputChannel {
     /// registered on this lane alone); then looks again. What
     /// `take_priority` answers; the task budget is the gate's business
     /// (see [`super::input_gate::InputGate::next`]).
+    ///
+    /// `none_queued` says that the gate knows no barrier is queued on any
+    /// of its lanes: then an open lane is only armed, without the looks
+    /// that would find it empty.
     pub(super) fn poll_priority(
         &mut self,
         gate: &Arc<GateWaker>,
+        none_queued: bool,
     ) -> Option<Option<CheckpointBarrier>> {
+        if none_queued && !self.signal().is_closed() {
+            self.signal().arm(Lane::Priority, gate);
+            return None;
+        }
         if let Some(r) = self.take_priority() {
             return Some(r);
         }

@@ -110,15 +110,9 @@ impl InputGate {
 
     /// A priority barrier on an open channel, if one arrived.
     pub fn try_priority(&mut self) -> Option<(usize, CheckpointBarrier)> {
-        if self.linked != self.channels.len() {
-            for c in &self.channels {
-                c.channel.signal().link(&self.waker);
-            }
-            self.linked = self.channels.len();
-        }
         // No barrier on any lane: none would be found (a closed lane's end
         // is not one), so the lanes need no look.
-        if !self.waker.may_have_priority() {
+        if !self.may_have_priority() {
             return None;
         }
         self.channels
@@ -126,6 +120,18 @@ impl InputGate {
             .enumerate()
             .filter(|(_, c)| !c.ended)
             .find_map(|(i, c)| c.channel.try_priority().map(|b| (i, b)))
+    }
+
+    /// Whether a channel may hold a priority barrier (`false`: surely
+    /// none), linking the channels added since the last call first.
+    fn may_have_priority(&mut self) -> bool {
+        if self.linked != self.channels.len() {
+            for c in &self.channels {
+                c.channel.signal().link(&self.waker);
+            }
+            self.linked = self.channels.len();
+        }
+        self.waker.may_have_priority()
     }
 
     /// Waits for the next event (priority barriers first).
@@ -139,6 +145,7 @@ impl InputGate {
     pub async fn next(&mut self) -> Result<GateEvent, ChannelError> {
         std::future::poll_fn(|cx| {
             self.waker.register(cx.waker());
+            let none_queued = !self.may_have_priority();
             let waker = &self.waker;
             let n = self.channels.len();
             // Whether the budget is known to allow one more lane.
@@ -151,7 +158,7 @@ impl InputGate {
                     std::task::ready!(proceed(cx));
                     allowed = true;
                 }
-                match c.channel.poll_priority(waker) {
+                match c.channel.poll_priority(waker, none_queued) {
                     Some(Some(b)) => {
                         spend(cx);
                         return Poll::Ready(Ok(GateEvent::Priority(idx, b)));

@@ -155,6 +155,12 @@ impl ChannelSignal {
         self.lane(lane).queued.load(SeqCst) > 0 || self.closed.load(SeqCst)
     }
 
+    /// Whether the last sender is gone.
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst)
+    }
+
     /// The reader found `lane` empty and will wait: the next push (or the
     /// close) wakes `gate`.
     #[inline]
