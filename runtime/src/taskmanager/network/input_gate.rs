@@ -82,6 +82,9 @@ impl InputGate {
         if let Some((idx, b)) = self.try_priority() {
             return Ok(Some(GateEvent::Priority(idx, b)));
         }
+        // No buffer and no closed end on any data lane: only held elements
+        // can be found, so the lanes need no look.
+        let quiet = !self.may_have_data();
         let n = self.channels.len();
         for i in 0..n {
             let idx = (self.next + i) % n;
@@ -95,6 +98,9 @@ impl InputGate {
                     idx,
                     Elements::Held(std::mem::take(&mut c.held)),
                 )));
+            }
+            if quiet {
+                continue;
             }
             match c.channel.try_recv() {
                 Ok(b) => {
@@ -125,13 +131,24 @@ impl InputGate {
     /// Whether a channel may hold a priority barrier (`false`: surely
     /// none), linking the channels added since the last call first.
     fn may_have_priority(&mut self) -> bool {
+        self.link();
+        self.waker.may_have_priority()
+    }
+
+    /// Whether a data lane may hold a buffer or a closed end (`false`:
+    /// surely none), linking the channels added since the last call first.
+    fn may_have_data(&mut self) -> bool {
+        self.link();
+        self.waker.may_have_data()
+    }
+
+    fn link(&mut self) {
         if self.linked != self.channels.len() {
             for c in &self.channels {
                 c.channel.signal().link(&self.waker);
             }
             self.linked = self.channels.len();
         }
-        self.waker.may_have_priority()
     }
 
     /// Waits for the next event (priority barriers first).
@@ -146,6 +163,7 @@ impl InputGate {
         std::future::poll_fn(|cx| {
             self.waker.register(cx.waker());
             let none_queued = !self.may_have_priority();
+            let quiet = !self.may_have_data();
             let waker = &self.waker;
             let n = self.channels.len();
             // Whether the budget is known to allow one more lane.
@@ -182,7 +200,7 @@ impl InputGate {
                     std::task::ready!(proceed(cx));
                     allowed = true;
                 }
-                match c.channel.poll_recv(waker) {
+                match c.channel.poll_recv(waker, quiet) {
                     Some(Some(b)) => {
                         spend(cx);
                         self.next = (idx + 1) % n;

@@ -44,8 +44,8 @@ struct LaneState {
     armed: AtomicBool,
 }
 
-/// The waker of the task reading one input gate, and how many priority
-/// barriers its channels hold.
+/// The waker of the task reading one input gate, and what its channels
+/// hold, summed over them.
 #[derive(Debug, Default)]
 pub struct GateWaker {
     waker: Mutex<Option<Waker>>,
@@ -53,6 +53,11 @@ pub struct GateWaker {
     /// to this gate (see [`ChannelSignal::link`]): never less than the
     /// truth, so at zero the gate need not look at any priority lane.
     priority: AtomicIsize,
+    /// The same for buffers on the data lanes.
+    data: AtomicIsize,
+    /// Linked channels whose senders are all gone (never less than the
+    /// truth either).
+    closed: AtomicIsize,
 }
 
 impl GateWaker {
@@ -76,6 +81,20 @@ impl GateWaker {
     #[inline]
     pub fn may_have_priority(&self) -> bool {
         self.priority.load(SeqCst) > 0
+    }
+
+    /// Whether a look at the data lanes of the channels linked to this gate
+    /// may find something: a buffer, or the end of a closed channel.
+    #[inline]
+    pub fn may_have_data(&self) -> bool {
+        self.data.load(SeqCst) > 0 || self.closed.load(SeqCst) > 0
+    }
+
+    fn count(&self, lane: Lane) -> &AtomicIsize {
+        match lane {
+            Lane::Data => &self.data,
+            Lane::Priority => &self.priority,
+        }
     }
 }
 
@@ -107,10 +126,8 @@ impl ChannelSignal {
     pub fn pushed(&self, lane: Lane) {
         let l = self.lane(lane);
         l.queued.fetch_add(1, SeqCst);
-        if lane == Lane::Priority
-            && let Some(g) = self.gate.get()
-        {
-            g.priority.fetch_add(1, SeqCst);
+        if let Some(g) = self.gate.get() {
+            g.count(lane).fetch_add(1, SeqCst);
         }
         if l.armed.load(SeqCst) && l.armed.swap(false, SeqCst) {
             self.wake();
@@ -121,18 +138,16 @@ impl ChannelSignal {
     #[inline]
     pub fn popped(&self, lane: Lane) {
         self.lane(lane).queued.fetch_sub(1, SeqCst);
-        if lane == Lane::Priority
-            && let Some(g) = self.gate.get()
-        {
-            g.priority.fetch_sub(1, SeqCst);
+        if let Some(g) = self.gate.get() {
+            g.count(lane).fetch_sub(1, SeqCst);
         }
     }
 
     /// Links this channel to the gate that reads it (once; later calls do
-    /// nothing): from then on its priority barriers count in the gate's.
-    /// The gate is set before the barriers already queued are counted, and
-    /// a push counts itself after its own count, so a push racing the link
-    /// may count twice but never not at all.
+    /// nothing): from then on what it holds counts in the gate's sums. The
+    /// gate is set before what is already queued (or closed) is counted, and
+    /// a push (or the close) counts itself after its own mark, so one
+    /// racing the link may count twice but never not at all.
     pub fn link(&self, gate: &Arc<GateWaker>) {
         if self.gate.get().is_some() {
             return;
@@ -145,6 +160,10 @@ impl ChannelSignal {
         if linked {
             gate.priority
                 .fetch_add(self.priority.queued.load(SeqCst), SeqCst);
+            gate.data.fetch_add(self.data.queued.load(SeqCst), SeqCst);
+            if self.closed.load(SeqCst) {
+                gate.closed.fetch_add(1, SeqCst);
+            }
         }
     }
 
@@ -176,6 +195,9 @@ impl ChannelSignal {
 
     fn close(&self) {
         self.closed.store(true, SeqCst);
+        if let Some(g) = self.gate.get() {
+            g.closed.fetch_add(1, SeqCst);
+        }
         let a = self.data.armed.swap(false, SeqCst);
         let b = self.priority.armed.swap(false, SeqCst);
         if a || b {
@@ -258,5 +280,15 @@ mod tests {
         late.arm(Lane::Priority, &gate);
         late.popped(Lane::Priority);
         assert!(!gate.may_have_priority(), "a second link or an arm counts nothing twice");
+        assert!(gate.may_have_data(), "the early buffer");
+        early.popped(Lane::Data);
+        assert!(!gate.may_have_data());
+        drop(CloseOnDrop(late.clone()));
+        assert!(gate.may_have_data(), "a closed channel's end is worth a look");
+        let gone = ChannelSignal::new();
+        drop(CloseOnDrop(gone.clone()));
+        let other = Arc::new(GateWaker::default());
+        gone.link(&other);
+        assert!(other.may_have_data(), "closed before the link counts too");
     }
 }
