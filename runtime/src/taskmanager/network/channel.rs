@@ -228,7 +228,11 @@ impl InputChannel {
 
     /// Like [`InputChannel::poll_priority`], for buffers; `quiet` says
     /// that the gate knows no data lane holds a buffer or a closed end.
-    pub(super) fn poll_recv(&mut self, gate: &Arc<GateWaker>, quiet: bool) -> Option<Option<Buffer>> {
+    pub(super) fn poll_recv(
+        &mut self,
+        gate: &Arc<GateWaker>,
+        quiet: bool,
+    ) -> Option<Option<Buffer>> {
         if quiet {
             self.signal().arm(Lane::Data, gate);
             return None;

@@ -272,19 +272,28 @@ mod tests {
         early.link(&gate);
         late.link(&gate);
         late.link(&gate);
-        assert!(gate.may_have_priority(), "a barrier queued before the link counts");
+        assert!(
+            gate.may_have_priority(),
+            "a barrier queued before the link counts"
+        );
         early.popped(Lane::Priority);
         assert!(!gate.may_have_priority(), "data lanes do not count");
         late.pushed(Lane::Priority);
         assert!(gate.may_have_priority());
         late.arm(Lane::Priority, &gate);
         late.popped(Lane::Priority);
-        assert!(!gate.may_have_priority(), "a second link or an arm counts nothing twice");
+        assert!(
+            !gate.may_have_priority(),
+            "a second link or an arm counts nothing twice"
+        );
         assert!(gate.may_have_data(), "the early buffer");
         early.popped(Lane::Data);
         assert!(!gate.may_have_data());
         drop(CloseOnDrop(late.clone()));
-        assert!(gate.may_have_data(), "a closed channel's end is worth a look");
+        assert!(
+            gate.may_have_data(),
+            "a closed channel's end is worth a look"
+        );
         let gone = ChannelSignal::new();
         drop(CloseOnDrop(gone.clone()));
         let other = Arc::new(GateWaker::default());
