@@ -18,9 +18,8 @@
 
 use super::signal::{ChannelSignal, CloseOnDrop, GateWaker, Lane};
 use crate::rpc::{ChannelKey, CheckpointBarrier, DataMessage, StreamElement};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use tokio::sync::{Semaphore, mpsc};
 
 /// A batch of elements: the unit of transfer and of credit (Flink's network buffer).
@@ -133,7 +132,7 @@ pub enum InputChannel {
 }
 
 impl InputChannel {
-    fn signal(&self) -> &ChannelSignal {
+    pub(super) fn signal(&self) -> &ChannelSignal {
         match self {
             InputChannel::Local { signal, .. } | InputChannel::Remote { signal, .. } => signal,
         }
@@ -167,25 +166,29 @@ impl InputChannel {
         }
     }
 
-    /// Polls the priority lane; a wait wakes `gate` (as tokio's
-    /// `poll_recv` would wake a waker registered on this lane alone, with
-    /// the same task budget).
-    pub fn poll_priority(
+    /// Looks at the priority lane and, if it is empty, arms it so that the
+    /// next barrier wakes `gate` (as tokio's `poll_recv` would wake a waker
+    /// registered on this lane alone); then looks again. What
+    /// `take_priority` answers; the task budget is the gate's business
+    /// (see [`super::input_gate::InputGate::next`]).
+    ///
+    /// `none_queued` says that the gate knows no barrier is queued on any
+    /// of its lanes: then an open lane is only armed, without the looks
+    /// that would find it empty.
+    pub(super) fn poll_priority(
         &mut self,
-        cx: &mut Context<'_>,
         gate: &Arc<GateWaker>,
-    ) -> Poll<Option<CheckpointBarrier>> {
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        none_queued: bool,
+    ) -> Option<Option<CheckpointBarrier>> {
+        if none_queued && !self.signal().is_closed() {
+            self.signal().arm(Lane::Priority, gate);
+            return None;
+        }
         if let Some(r) = self.take_priority() {
-            coop.made_progress();
-            return Poll::Ready(r);
+            return Some(r);
         }
         self.signal().arm(Lane::Priority, gate);
-        if let Some(r) = self.take_priority() {
-            coop.made_progress();
-            return Poll::Ready(r);
-        }
-        Poll::Pending
+        self.take_priority()
     }
 
     /// Whether the channel crosses TaskManagers.
@@ -223,24 +226,22 @@ impl InputChannel {
         }
     }
 
-    /// Polls for a buffer; a wait wakes `gate` (see
-    /// [`InputChannel::poll_priority`]).
-    pub fn poll_recv(
+    /// Like [`InputChannel::poll_priority`], for buffers; `quiet` says
+    /// that the gate knows no data lane holds a buffer or a closed end.
+    pub(super) fn poll_recv(
         &mut self,
-        cx: &mut Context<'_>,
         gate: &Arc<GateWaker>,
-    ) -> Poll<Option<Buffer>> {
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        quiet: bool,
+    ) -> Option<Option<Buffer>> {
+        if quiet {
+            self.signal().arm(Lane::Data, gate);
+            return None;
+        }
         if let Some(r) = self.take_data() {
-            coop.made_progress();
-            return Poll::Ready(r);
+            return Some(r);
         }
         self.signal().arm(Lane::Data, gate);
-        if let Some(r) = self.take_data() {
-            coop.made_progress();
-            return Poll::Ready(r);
-        }
-        Poll::Pending
+        self.take_data()
     }
 
     fn returned_credit(&self) {
@@ -373,15 +374,20 @@ impl Incoming {
     }
 }
 
+/// A map looked up by channel key for every buffer and credit, never
+/// iterated: hashed with a fixed seed (no per-process randomness), so its
+/// order could not leak into anything even if it were.
+pub(super) type KeyMap<V> = HashMap<ChannelKey, V, foldhash::fast::FixedState>;
+
 /// Every channel of this TaskManager that is set up or half set up.
 #[derive(Default)]
 pub(super) struct Registry {
     /// Producer sides of remote channels.
-    pub(super) outgoing: BTreeMap<ChannelKey, Outgoing>,
+    pub(super) outgoing: KeyMap<Outgoing>,
     /// Consumer sides of remote channels.
-    pub(super) incoming: BTreeMap<ChannelKey, Incoming>,
+    pub(super) incoming: KeyMap<Incoming>,
     /// Local channels waiting for their other half.
-    pub(super) local: BTreeMap<ChannelKey, LocalHalf>,
+    pub(super) local: KeyMap<LocalHalf>,
 }
 
 /// The [`Registry`] behind a lock, shared by the environment and every

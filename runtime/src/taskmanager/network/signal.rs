@@ -44,14 +44,26 @@ struct LaneState {
     armed: AtomicBool,
 }
 
-/// The waker of the task reading one input gate.
+/// The waker of the task reading one input gate, and what its channels
+/// hold, summed over them.
 #[derive(Debug, Default)]
-pub struct GateWaker(Mutex<Option<Waker>>);
+pub struct GateWaker {
+    waker: Mutex<Option<Waker>>,
+    /// Priority barriers pushed and not yet popped on the channels linked
+    /// to this gate (see [`ChannelSignal::link`]): never less than the
+    /// truth, so at zero the gate need not look at any priority lane.
+    priority: AtomicIsize,
+    /// The same for buffers on the data lanes.
+    data: AtomicIsize,
+    /// Linked channels whose senders are all gone (never less than the
+    /// truth either).
+    closed: AtomicIsize,
+}
 
 impl GateWaker {
     /// Remembers the waker of the task polling the gate.
     pub fn register(&self, waker: &Waker) {
-        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.waker.lock().unwrap_or_else(|e| e.into_inner());
         match &*w {
             Some(old) if old.will_wake(waker) => {}
             _ => *w = Some(waker.clone()),
@@ -59,9 +71,29 @@ impl GateWaker {
     }
 
     fn wake(&self) {
-        let w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let w = self.waker.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(w) = &*w {
             w.wake_by_ref();
+        }
+    }
+
+    /// Whether a channel linked to this gate may hold a priority barrier.
+    #[inline]
+    pub fn may_have_priority(&self) -> bool {
+        self.priority.load(SeqCst) > 0
+    }
+
+    /// Whether a look at the data lanes of the channels linked to this gate
+    /// may find something: a buffer, or the end of a closed channel.
+    #[inline]
+    pub fn may_have_data(&self) -> bool {
+        self.data.load(SeqCst) > 0 || self.closed.load(SeqCst) > 0
+    }
+
+    fn count(&self, lane: Lane) -> &AtomicIsize {
+        match lane {
+            Lane::Data => &self.data,
+            Lane::Priority => &self.priority,
         }
     }
 }
@@ -94,6 +126,9 @@ impl ChannelSignal {
     pub fn pushed(&self, lane: Lane) {
         let l = self.lane(lane);
         l.queued.fetch_add(1, SeqCst);
+        if let Some(g) = self.gate.get() {
+            g.count(lane).fetch_add(1, SeqCst);
+        }
         if l.armed.load(SeqCst) && l.armed.swap(false, SeqCst) {
             self.wake();
         }
@@ -103,6 +138,33 @@ impl ChannelSignal {
     #[inline]
     pub fn popped(&self, lane: Lane) {
         self.lane(lane).queued.fetch_sub(1, SeqCst);
+        if let Some(g) = self.gate.get() {
+            g.count(lane).fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// Links this channel to the gate that reads it (once; later calls do
+    /// nothing): from then on what it holds counts in the gate's sums. The
+    /// gate is set before what is already queued (or closed) is counted, and
+    /// a push (or the close) counts itself after its own mark, so one
+    /// racing the link may count twice but never not at all.
+    pub fn link(&self, gate: &Arc<GateWaker>) {
+        if self.gate.get().is_some() {
+            return;
+        }
+        let mut linked = false;
+        self.gate.get_or_init(|| {
+            linked = true;
+            gate.clone()
+        });
+        if linked {
+            gate.priority
+                .fetch_add(self.priority.queued.load(SeqCst), SeqCst);
+            gate.data.fetch_add(self.data.queued.load(SeqCst), SeqCst);
+            if self.closed.load(SeqCst) {
+                gate.closed.fetch_add(1, SeqCst);
+            }
+        }
     }
 
     /// Whether a pop on `lane` may find something (an element, or the end
@@ -112,16 +174,30 @@ impl ChannelSignal {
         self.lane(lane).queued.load(SeqCst) > 0 || self.closed.load(SeqCst)
     }
 
+    /// Whether the last sender is gone.
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst)
+    }
+
     /// The reader found `lane` empty and will wait: the next push (or the
     /// close) wakes `gate`.
     #[inline]
     pub fn arm(&self, lane: Lane, gate: &Arc<GateWaker>) {
-        self.gate.get_or_init(|| gate.clone());
-        self.lane(lane).armed.store(true, SeqCst);
+        self.link(gate);
+        // A lane stays armed until a push disarms it: most are armed
+        // already, and a load is cheaper than a store.
+        let armed = &self.lane(lane).armed;
+        if !armed.load(SeqCst) {
+            armed.store(true, SeqCst);
+        }
     }
 
     fn close(&self) {
         self.closed.store(true, SeqCst);
+        if let Some(g) = self.gate.get() {
+            g.closed.fetch_add(1, SeqCst);
+        }
         let a = self.data.armed.swap(false, SeqCst);
         let b = self.priority.armed.swap(false, SeqCst);
         if a || b {
@@ -184,5 +260,44 @@ mod tests {
         let empty = ChannelSignal::new();
         drop(CloseOnDrop(empty.clone()));
         assert!(empty.may_have(Lane::Data), "a closed lane is worth a look");
+    }
+
+    #[test]
+    fn the_gate_counts_the_priority_barriers_of_its_linked_channels() {
+        let gate = Arc::new(GateWaker::default());
+        let (early, late) = (ChannelSignal::new(), ChannelSignal::new());
+        early.pushed(Lane::Priority);
+        early.pushed(Lane::Data);
+        assert!(!gate.may_have_priority(), "nothing linked yet");
+        early.link(&gate);
+        late.link(&gate);
+        late.link(&gate);
+        assert!(
+            gate.may_have_priority(),
+            "a barrier queued before the link counts"
+        );
+        early.popped(Lane::Priority);
+        assert!(!gate.may_have_priority(), "data lanes do not count");
+        late.pushed(Lane::Priority);
+        assert!(gate.may_have_priority());
+        late.arm(Lane::Priority, &gate);
+        late.popped(Lane::Priority);
+        assert!(
+            !gate.may_have_priority(),
+            "a second link or an arm counts nothing twice"
+        );
+        assert!(gate.may_have_data(), "the early buffer");
+        early.popped(Lane::Data);
+        assert!(!gate.may_have_data());
+        drop(CloseOnDrop(late.clone()));
+        assert!(
+            gate.may_have_data(),
+            "a closed channel's end is worth a look"
+        );
+        let gone = ChannelSignal::new();
+        drop(CloseOnDrop(gone.clone()));
+        let other = Arc::new(GateWaker::default());
+        gone.link(&other);
+        assert!(other.may_have_data(), "closed before the link counts too");
     }
 }
