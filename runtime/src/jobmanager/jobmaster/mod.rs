@@ -15,7 +15,7 @@
 //! triggers a checkpoint every interval at the sources and completes it when
 //! every subtask acknowledged; completed checkpoints commit the collect
 //! sinks' transactions ([`collect`]); the JobMaster's side of it is in
-//! [`checkpointing`]. A failure ([`failure`]) then
+//! `checkpointing`. A failure ([`failure`]) then
 //! restarts instead of failing, as [`failover`] decides: the failed pipelined region (or, with
 //! `full` failover, the whole job) is cancelled and redeployed after the
 //! restart strategy's delay, with the state of the latest completed

@@ -121,17 +121,6 @@ impl OperatorChain {
         head.process(v, &mut out);
     }
 
-    /// Hands a source's record on from the chain's head, at processing time
-    /// `now_ms`: the head of a source chain is a [`StreamSource`], which
-    /// passes records on unchanged, so they go straight to its output.
-    #[inline]
-    pub fn push_from_source(&mut self, v: Value, writers: &mut RecordWriterDelegate, now_ms: u64) {
-        self.ctx.now_ms = now_ms;
-        let (ctx, bytes_out) = (&mut self.ctx, &mut self.bytes_out);
-        let (_, mut out) = split_output(&mut self.ops, 1, writers, ctx, bytes_out);
-        out.collect(v);
-    }
-
     /// Hands a batch of records to the head, at processing time `now_ms`,
     /// and leaves it empty (see [`Batch`]).
     #[inline]
@@ -147,8 +136,10 @@ impl OperatorChain {
         head.process_batch(batch, &mut out);
     }
 
-    /// A source's batch, handed on from the chain's head as
-    /// [`Self::push_from_source`] does one record; leaves it empty.
+    /// Hands a source's batch on from the chain's head, at processing time
+    /// `now_ms`, and leaves it empty: the head of a source chain is a
+    /// [`StreamSource`], which passes records on unchanged, so they go
+    /// straight to its output.
     #[inline]
     pub fn push_from_source_batch(
         &mut self,
